@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+// Ferry: reach S3 buckets in customers' AWS accounts through IAM roles guarded by
+// a per-tenant external ID. One module per layer; dependencies point one way:
+//
+//   FerryPolicy (IAM documents, pure)   FerryAWS (SigV4, credentials, clients)
+//                  \                     /
+//                   FerryCore (domain) -> FerryStore -> FerryIngest / FerryArchive
+//                                                        \
+//                                          FerryServer, ferry (CLI) on top
+import PackageDescription
+
+let package = Package(
+  name: "Ferry",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "ferry", targets: ["ferry"]),
+    .library(name: "FerryPolicy", targets: ["FerryPolicy"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
+    .target(name: "FerryPolicy"),
+
+    // The `ferry` command line: thin over the modules.
+    .executableTarget(
+      name: "ferry",
+      dependencies: [
+        "FerryPolicy",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // Benchmarks are programs, not tests: `scripts/bench` runs them in release mode.
+    .executableTarget(
+      name: "ferry-bench",
+      dependencies: ["FerryPolicy"],
+      path: "Benchmarks/Sources/ferry-bench"
+    ),
+
+    .testTarget(name: "FerryPolicyTests", dependencies: ["FerryPolicy"]),
+    .testTarget(name: "FerryCLITests", dependencies: ["ferry"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

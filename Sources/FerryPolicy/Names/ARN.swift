@@ -1,0 +1,95 @@
+/// An Amazon Resource Name: `arn:partition:service:region:account-id:resource`.
+public struct ARN: Sendable, Hashable, CustomStringConvertible {
+  public var partition: String
+  public var service: String
+  public var region: String
+  public var account: String
+  /// Everything after the fifth colon (`role/name`, `bucket/key`, `key/1234…`).
+  public var resource: String
+
+  public init(
+    partition: String = "aws", service: String, region: String = "", account: String = "",
+    resource: String
+  ) {
+    self.partition = partition
+    self.service = service
+    self.region = region
+    self.account = account
+    self.resource = resource
+  }
+
+  public var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }
+
+  static let partitions: Set<String> = [
+    "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc",
+  ]
+
+  /// Parses an ARN, checking its shape (not that the resource exists).
+  public static func parse(_ text: String, field: String = "ARN") throws(InputError) -> ARN {
+    let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+    guard parts.count == 6, parts[0] == "arn" else {
+      throw InputError(
+        field: field, problem: "\"\(text)\" is not an ARN",
+        fix: "An ARN looks like arn:aws:iam::123456789012:role/NAME; copy it from the AWS console.")
+    }
+    let arn = ARN(
+      partition: String(parts[1]), service: String(parts[2]), region: String(parts[3]),
+      account: String(parts[4]), resource: String(parts[5]))
+    guard partitions.contains(arn.partition) else {
+      throw InputError(
+        field: field, problem: "\"\(arn.partition)\" is not an AWS partition in \"\(text)\"",
+        fix: "Use aws (or aws-cn, aws-us-gov) after \"arn:\".")
+    }
+    guard !arn.service.isEmpty, !arn.resource.isEmpty else {
+      throw InputError(
+        field: field, problem: "\"\(text)\" has no service or no resource",
+        fix: "An ARN looks like arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE.")
+    }
+    if !arn.account.isEmpty, arn.account != "aws" {
+      do throws(InputError) {
+        _ = try AWSAccountID.parse(arn.account, field: field)
+      } catch {
+        throw InputError(
+          field: field, problem: "the account \"\(arn.account)\" in \"\(text)\" is not 12 digits",
+          fix: error.fix)
+      }
+    }
+    return arn
+  }
+
+  /// Parses an IAM role ARN (`arn:aws:iam::ACCOUNT:role/PATH/NAME`).
+  public static func parseRole(_ text: String, field: String = "role ARN") throws(InputError) -> ARN
+  {
+    let arn = try parse(text, field: field)
+    guard arn.service == "iam", arn.resource.hasPrefix("role/"), !arn.account.isEmpty else {
+      throw InputError(
+        field: field, problem: "\"\(text)\" is not an IAM role ARN",
+        fix: "Paste the role's ARN from its IAM summary page: arn:aws:iam::123456789012:role/NAME.")
+    }
+    let name = arn.resource.split(separator: "/").last.map(String.init) ?? ""
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-")
+    guard !name.isEmpty, name.count <= 64, name.allSatisfy(allowed.contains) else {
+      throw InputError(
+        field: field, problem: "\"\(name)\" is not a valid role name",
+        fix: "Role names are 1 to 64 letters, digits and +=,.@_- characters.")
+    }
+    return arn
+  }
+
+  /// Parses a KMS key ARN (`arn:aws:kms:REGION:ACCOUNT:key/ID` or an alias ARN).
+  public static func parseKMSKey(_ text: String, field: String = "KMS key ARN") throws(InputError)
+    -> ARN
+  {
+    let arn = try parse(text, field: field)
+    guard arn.service == "kms", !arn.region.isEmpty, !arn.account.isEmpty,
+      arn.resource.hasPrefix("key/") || arn.resource.hasPrefix("alias/")
+    else {
+      throw InputError(
+        field: field, problem: "\"\(text)\" is not a KMS key ARN",
+        fix:
+          "Use the key's full ARN, e.g. arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab."
+      )
+    }
+    return arn
+  }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+
+/// The `ferry` command line.
+///
+/// Exit codes: 0 success; 1 findings (lint findings, missing permissions, a denied
+/// simulation); 2 bad input (an unreadable file, malformed policy, invalid name or option).
+@main
+struct Ferry: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ferry",
+    abstract: "Reach S3 buckets in your customers' AWS accounts through IAM roles, safely.",
+    discussion: """
+      Exit codes: 0 success, 1 findings or missing permissions, 2 bad input.
+      """,
+    version: FerryVersion.current,
+    subcommands: [PolicyCommand.self]
+  )
+
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch let error as CLIError {
+      Terminal.error(error.description)
+      Foundation.exit(ExitStatus.badInput)
+    } catch let exit as ExitCode {
+      Foundation.exit(exit.rawValue)
+    } catch {
+      // --help and --version end here with a success code; usage errors are bad input.
+      if exitCode(for: error) == .success { self.exit(withError: error) }
+      let message = self.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+      Terminal.error("\(message). Run with --help for usage.")
+      Foundation.exit(ExitStatus.badInput)
+    }
+  }
+}
+
+enum FerryVersion {
+  static let current = "0.1.0"
+}
