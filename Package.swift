@@ -39,8 +39,11 @@ let package = Package(
       path: "Benchmarks/Sources/ferry-bench"
     ),
 
-    .testTarget(name: "FerryPolicyTests", dependencies: ["FerryPolicy"]),
-    .testTarget(name: "FerryCLITests", dependencies: ["ferry"]),
+    // Test scaffolding shared by every test target: subprocesses, emulators, throwaway stores.
+    .target(name: "FerryTesting"),
+
+    .testTarget(name: "FerryPolicyTests", dependencies: ["FerryPolicy", "FerryTesting"]),
+    .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryPolicy", "FerryTesting"]),
   ],
   swiftLanguageModes: [.v6]
 )

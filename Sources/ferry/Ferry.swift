@@ -33,7 +33,8 @@ struct Ferry: AsyncParsableCommand {
     } catch {
       // --help and --version end here with a success code; usage errors are bad input.
       if exitCode(for: error) == .success { self.exit(withError: error) }
-      let message = self.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+      var message = self.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+      while message.hasSuffix(".") { message.removeLast() }
       Terminal.error("\(message). Run with --help for usage.")
       Foundation.exit(ExitStatus.badInput)
     }

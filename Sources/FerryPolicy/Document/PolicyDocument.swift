@@ -121,12 +121,15 @@ public enum PrincipalType: String, Sendable, Hashable, CaseIterable {
 
 /// A condition value. IAM compares them as strings, but the JSON type is kept so that a
 /// document round-trips.
-public enum ConditionValue: Sendable, Hashable, ExpressibleByStringLiteral {
+public enum ConditionValue: Sendable, Hashable, ExpressibleByStringLiteral,
+  ExpressibleByIntegerLiteral
+{
   case string(String)
   case number(Double)
   case bool(Bool)
 
   public init(stringLiteral value: String) { self = .string(value) }
+  public init(integerLiteral value: Int) { self = .number(Double(value)) }
 
   /// The value as IAM sees it.
   public var text: String {

@@ -61,7 +61,7 @@ enum ConditionEvaluator {
     case .stringEqualsIgnoreCase, .stringNotEqualsIgnoreCase:
       guard let p = Pattern(policyValue, wildcards: false, variables: variables, lowercase: true)
       else { return false }
-      return p.matches(requestValue, lowercase: true)
+      return p.matches(requestValue.lowercased())
     case .stringLike, .stringNotLike:
       return wildcardMatch(policyValue, requestValue, variables: variables)
     case .numericEquals, .numericNotEquals, .numericLessThan, .numericLessThanEquals,

@@ -1,8 +1,9 @@
 /// A value from a policy, with its `*` and `?` wildcards and `${…}` policy variables
-/// resolved against a request.
+/// resolved against a request. Works on UTF-8 bytes: `?` matches one character, so a
+/// multi-byte character is skipped whole.
 struct Pattern: Sendable {
   enum Token: Sendable, Equatable {
-    case literal(Character)
+    case literal(UInt8)
     case anySequence
     case anyOne
   }
@@ -13,26 +14,25 @@ struct Pattern: Sendable {
   /// the escapes `${*}`, `${?}`, `${$}`) are replaced by literal text when `variables` is
   /// given (policy version 2012-10-17). Returns nil when a variable has no value and no
   /// default: AWS then treats the element as not matching.
-  init?(_ text: String, wildcards: Bool = true, variables: RequestContext?, lowercase: Bool = false)
-  {
+  init?(_ text: String, wildcards: Bool = true, variables: RequestContext?, lowercase: Bool = false) {
+    let bytes = Array((lowercase ? text.lowercased() : text).utf8)
     var tokens: [Token] = []
-    let chars = Array(lowercase ? text.lowercased() : text)
+    tokens.reserveCapacity(bytes.count)
     var i = 0
-    while i < chars.count {
-      let c = chars[i]
-      if variables != nil, c == "$", i + 1 < chars.count, chars[i + 1] == "{",
-        let close = chars[(i + 2)...].firstIndex(of: "}")
+    while i < bytes.count {
+      let c = bytes[i]
+      if variables != nil, c == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{"),
+        let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
       {
-        let inner = String(chars[(i + 2)..<close])
+        let inner = String(decoding: bytes[(i + 2)..<close], as: UTF8.self)
         guard let replacement = Self.resolve(inner, variables) else { return nil }
-        tokens.append(
-          contentsOf: (lowercase ? replacement.lowercased() : replacement).map(Token.literal))
+        tokens.append(contentsOf: (lowercase ? replacement.lowercased() : replacement).utf8.map(Token.literal))
         i = close + 1
         continue
       }
-      if wildcards && c == "*" {
+      if wildcards && c == UInt8(ascii: "*") {
         if tokens.last != .anySequence { tokens.append(.anySequence) }
-      } else if wildcards && c == "?" {
+      } else if wildcards && c == UInt8(ascii: "?") {
         tokens.append(.anyOne)
       } else {
         tokens.append(.literal(c))
@@ -60,9 +60,14 @@ struct Pattern: Sendable {
     return fallback
   }
 
-  /// Whether the pattern matches all of `text`.
-  func matches(_ text: String, lowercase: Bool = false) -> Bool {
-    let s = Array(lowercase ? text.lowercased() : text)
+  /// Whether the pattern matches all of `text` (already lowercased when comparing without
+  /// case).
+  func matches(_ text: String) -> Bool {
+    var text = text
+    return text.withUTF8 { matches(bytes: $0) }
+  }
+
+  func matches(bytes s: UnsafeBufferPointer<UInt8>) -> Bool {
     var p = 0
     var i = 0
     var starP = -1
@@ -77,6 +82,8 @@ struct Pattern: Sendable {
         case .anyOne:
           p += 1
           i += 1
+          // One character: skip UTF-8 continuation bytes.
+          while i < s.count, s[i] & 0xC0 == 0x80 { i += 1 }
           continue
         case .anySequence:
           starP = p
@@ -94,18 +101,6 @@ struct Pattern: Sendable {
     while p < tokens.count, tokens[p] == .anySequence { p += 1 }
     return p == tokens.count
   }
-
-  /// The literal text before the first wildcard.
-  var literalPrefix: String {
-    var out = ""
-    for token in tokens {
-      guard case .literal(let c) = token else { break }
-      out.append(c)
-    }
-    return out
-  }
-
-  var hasWildcards: Bool { tokens.contains { $0 == .anySequence || $0 == .anyOne } }
 }
 
 extension Substring {
@@ -121,8 +116,33 @@ extension Substring {
 func wildcardMatch(
   _ pattern: String, _ text: String, caseInsensitive: Bool = false, variables: RequestContext? = nil
 ) -> Bool {
+  // Most policy values are plain literals: compare them without compiling a pattern.
+  let special = pattern.utf8.contains {
+    $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "$")
+  }
+  if !special {
+    return caseInsensitive ? asciiCaseInsensitiveEquals(pattern, text) : pattern == text
+  }
   guard let compiled = Pattern(pattern, variables: variables, lowercase: caseInsensitive) else {
     return false
   }
-  return compiled.matches(text, lowercase: caseInsensitive)
+  return compiled.matches(caseInsensitive ? text.lowercased() : text)
+}
+
+/// Case-insensitive equality that avoids allocating for ASCII text (actions, keys).
+func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
+  var a = a
+  var b = b
+  return a.withUTF8 { x in
+    b.withUTF8 { y in
+      guard x.count == y.count else { return false }
+      for k in 0..<x.count where x[k] != y[k] {
+        let l = x[k] | 0x20
+        guard l == (y[k] | 0x20), l >= UInt8(ascii: "a"), l <= UInt8(ascii: "z") else {
+          return false
+        }
+      }
+      return true
+    }
+  }
 }

@@ -70,10 +70,8 @@ extension JSONValue {
     do {
       let wrapper = try JSONDecoder().decode(Decoded.self, from: data)
       return wrapper.value
-    } catch let error as DecodingError {
-      throw JSONSyntaxError(message: Self.describe(error))
     } catch {
-      throw JSONSyntaxError(message: "\(error)")
+      throw JSONSyntaxError(message: Self.describeSyntaxError(in: data))
     }
   }
 
@@ -82,19 +80,38 @@ extension JSONValue {
     try parse(Data(text.utf8))
   }
 
-  private static func describe(_ error: DecodingError) -> String {
-    switch error {
-    case .dataCorrupted(let context):
-      var text = context.debugDescription
-      if let underlying = context.underlyingError as NSError?,
-        let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String
-      {
-        text = detail
-      }
-      return text.hasSuffix(".") ? String(text.dropLast()) : text
-    default:
-      return "\(error)"
+  /// JSONDecoder does not say where the text went wrong; JSONSerialization gives a character
+  /// offset, which a person needs as a line and column.
+  private static func describeSyntaxError(in data: Data) -> String {
+    if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+      return "the document is empty"
     }
+    var message = "not valid JSON"
+    do {
+      _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+    } catch {
+      if let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String {
+        message = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
+      }
+    }
+    if let range = message.range(of: "around character "),
+      let offset = Int(message[range.upperBound...].prefix { $0.isNumber })
+    {
+      var line = 1
+      var column = 1
+      for byte in data.prefix(offset) {
+        if byte == 0x0A {
+          line += 1
+          column = 1
+        } else if byte & 0xC0 != 0x80 {
+          column += 1
+        }
+      }
+      message =
+        message[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+        + " at line \(line), column \(column)"
+    }
+    return message
   }
 
   private struct Decoded: Decodable {

@@ -14,6 +14,13 @@ public enum ActionCatalog {
     case notCataloged
   }
 
+  /// Lowercased action name to canonical name, by service: built once.
+  private static let index: [String: [String: String]] = actionsByService.mapValues { actions in
+    Dictionary(actions.map { ($0.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+  }
+  private static let s3ObjectIndex = Set(s3ObjectActions.map { $0.lowercased() })
+  private static let s3BucketIndex = Set(s3BucketActions.map { $0.lowercased() })
+
   /// Services whose actions are cataloged.
   public static var services: [String] { actionsByService.keys.sorted() }
 
@@ -32,7 +39,7 @@ public enum ActionCatalog {
       let matched = actions.filter { wildcardMatch(name, $0, caseInsensitive: true) }
       return matched.isEmpty ? .matchesNothing : .known(matched.map { "\(service):\($0)" })
     }
-    if let exact = actions.first(where: { $0.lowercased() == name.lowercased() }) {
+    if let exact = index[service]?[name.lowercased()] {
       return .known(["\(service):\(exact)"])
     }
     return .unknownAction(
@@ -43,13 +50,13 @@ public enum ActionCatalog {
   public static func isS3ObjectAction(_ action: String) -> Bool {
     guard action.lowercased().hasPrefix("s3:") else { return false }
     let name = action.dropFirst(3).lowercased()
-    return s3ObjectActions.contains { $0.lowercased() == name }
+    return s3ObjectIndex.contains(String(name))
   }
 
   /// Whether an S3 action applies to buckets (its resource is `arn:aws:s3:::bucket`).
   public static func isS3BucketAction(_ action: String) -> Bool {
     guard action.lowercased().hasPrefix("s3:") else { return false }
     let name = action.dropFirst(3).lowercased()
-    return s3BucketActions.contains { $0.lowercased() == name }
+    return s3BucketIndex.contains(String(name))
   }
 }

@@ -111,7 +111,7 @@ public enum PolicyLinter {
       case .unknownAction(let suggestion):
         add(
           .error, "unknown-action",
-          "\"\(action)\" is not a \(service) action, so it grants nothing.",
+          "\"\(action)\" is not an action of \(service), so it grants nothing.",
           suggestion.map { "Did you mean \"\($0)\"?" }
             ?? "Check the action name in the Service Authorization Reference.")
       case .matchesNothing:
