@@ -14,19 +14,22 @@ struct Pattern: Sendable {
   /// the escapes `${*}`, `${?}`, `${$}`) are replaced by literal text when `variables` is
   /// given (policy version 2012-10-17). Returns nil when a variable has no value and no
   /// default: AWS then treats the element as not matching.
-  init?(_ text: String, wildcards: Bool = true, variables: RequestContext?, lowercase: Bool = false) {
+  init?(_ text: String, wildcards: Bool = true, variables: RequestContext?, lowercase: Bool = false)
+  {
     let bytes = Array((lowercase ? text.lowercased() : text).utf8)
     var tokens: [Token] = []
     tokens.reserveCapacity(bytes.count)
     var i = 0
     while i < bytes.count {
       let c = bytes[i]
-      if variables != nil, c == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{"),
+      if variables != nil, c == UInt8(ascii: "$"), i + 1 < bytes.count,
+        bytes[i + 1] == UInt8(ascii: "{"),
         let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
       {
         let inner = String(decoding: bytes[(i + 2)..<close], as: UTF8.self)
         guard let replacement = Self.resolve(inner, variables) else { return nil }
-        tokens.append(contentsOf: (lowercase ? replacement.lowercased() : replacement).utf8.map(Token.literal))
+        tokens.append(
+          contentsOf: (lowercase ? replacement.lowercased() : replacement).utf8.map(Token.literal))
         i = close + 1
         continue
       }
