@@ -17,11 +17,18 @@ let package = Package(
     .library(name: "FerryPolicy", targets: ["FerryPolicy"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
   ],
   targets: [
     // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
     .target(name: "FerryPolicy"),
+
+    // AWS Signature Version 4: canonical requests, signing keys, presigned URLs. Only crypto.
+    .target(
+      name: "FerryAWSSigning",
+      dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+    ),
 
     // The `ferry` command line: thin over the modules.
     .executableTarget(
@@ -43,6 +50,10 @@ let package = Package(
     .target(name: "FerryTesting"),
 
     .testTarget(name: "FerryPolicyTests", dependencies: ["FerryPolicy", "FerryTesting"]),
+    .testTarget(
+      name: "FerryAWSSigningTests", dependencies: ["FerryAWSSigning", "FerryTesting"],
+      resources: [.copy("Resources")]
+    ),
     .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryPolicy", "FerryTesting"]),
   ],
   swiftLanguageModes: [.v6]
