@@ -19,6 +19,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
   ],
   targets: [
     // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
@@ -28,6 +30,18 @@ let package = Package(
     .target(
       name: "FerryAWSSigning",
       dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+    ),
+
+    // AWS access: credentials, the signed and retried HTTP core, STS, S3 and SQS clients.
+    // No other module builds a request to AWS.
+    .target(
+      name: "FerryAWS",
+      dependencies: [
+        "FerryAWSSigning",
+        "FerryPolicy",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
     ),
 
     // The `ferry` command line: thin over the modules.
@@ -52,6 +66,10 @@ let package = Package(
     .testTarget(name: "FerryPolicyTests", dependencies: ["FerryPolicy", "FerryTesting"]),
     .testTarget(
       name: "FerryAWSSigningTests", dependencies: ["FerryAWSSigning", "FerryTesting"],
+      resources: [.copy("Resources")]
+    ),
+    .testTarget(
+      name: "FerryAWSTests", dependencies: ["FerryAWS", "FerryTesting"],
       resources: [.copy("Resources")]
     ),
     .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryPolicy", "FerryTesting"]),

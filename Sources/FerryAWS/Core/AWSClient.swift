@@ -1,0 +1,332 @@
+import AsyncHTTPClient
+import FerryAWSSigning
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// One HTTP request to an AWS service, before signing.
+struct AWSRequest: Sendable {
+  var operation: String
+  /// The signing name: `s3`, `sts`, `sqs`.
+  var service: String
+  var region: String
+  var method: HTTPMethod
+  var target: AWSEndpoint.Target
+  /// The resource path as sent (percent-encoded), after the target's path prefix.
+  var path: String = "/"
+  var query: String = ""
+  var headers: [(String, String)] = []
+  var body: ByteBuffer?
+  var payloadHash: String = SigV4Signer.emptyPayloadHash
+  /// Sign the request (false for the few unsigned STS calls).
+  var signed = true
+}
+
+/// A complete response.
+struct AWSResponse: Sendable {
+  var status: Int
+  var headers: HTTPHeaders
+  var body: ByteBuffer
+
+  var data: Data { Data(body.readableBytesView) }
+}
+
+/// Sends signed requests to AWS over AsyncHTTPClient, with timeouts, retries and clock-skew
+/// correction, and turns every failure into an ``AWSError``. One per process is enough; the
+/// service clients share it.
+public final class AWSClient: Sendable {
+  /// Settings that are the same for every call.
+  public struct Configuration: Sendable {
+    public var endpoint: AWSEndpoint
+    public var retry: RetryPolicy
+    /// Deadline for a whole call that is not a streamed download. (Connecting may take at
+    /// most 10 s and a read may stay silent at most 30 s, for every call.)
+    public var requestTimeout: Duration
+    /// Responses larger than this (other than streamed objects) are refused.
+    public var maxResponseBytes: Int
+
+    public init(
+      endpoint: AWSEndpoint = .aws, retry: RetryPolicy = .standard,
+      requestTimeout: Duration = .seconds(60), maxResponseBytes: Int = 64 << 20
+    ) {
+      self.endpoint = endpoint
+      self.retry = retry
+      self.requestTimeout = requestTimeout
+      self.maxResponseBytes = maxResponseBytes
+    }
+  }
+
+  public let configuration: Configuration
+  let http: HTTPClient
+  let budget: RetryBudget
+  let logger: Logger
+  /// Seconds to add to the local clock, learned from AWS when it reports skew.
+  private let clockOffset = Mutex<Double>(0)
+
+  /// - Parameter httpClient: the connection pool to use; by default one shared by the whole
+  ///   process, which lives as long as the process and needs no shutdown.
+  public init(
+    configuration: Configuration = Configuration(), httpClient: HTTPClient? = nil,
+    logger: Logger = Logger(label: "ferry.aws")
+  ) {
+    self.configuration = configuration
+    self.http = httpClient ?? Self.sharedHTTPClient
+    self.budget = RetryBudget()
+    self.logger = logger
+  }
+
+  /// The process-wide connection pool.
+  static let sharedHTTPClient: HTTPClient = {
+    var http = HTTPClient.Configuration()
+    http.timeout = .init(connect: .seconds(10), read: .seconds(30))
+    http.decompression = .disabled
+    // Redirects are AWS telling us the bucket's region: handled, not followed.
+    http.redirectConfiguration = .disallow
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+  }()
+
+  public var endpoint: AWSEndpoint { configuration.endpoint }
+
+  var now: Date { Date().addingTimeInterval(clockOffset.withLock { $0 }) }
+
+  /// Sends a request and collects its response body; retries what is worth retrying.
+  func send(_ request: AWSRequest, credentials: (any CredentialProvider)?) async throws(AWSError)
+    -> AWSResponse
+  {
+    try await withRetries(request.operation) { () async throws(AWSError) -> AWSResponse in
+      let response = try await self.execute(
+        request, credentials: credentials, deadline: self.configuration.requestTimeout)
+      let body: ByteBuffer
+      do {
+        body = try await response.body.collect(upTo: self.configuration.maxResponseBytes)
+      } catch {
+        throw self.map(error, operation: request.operation)
+      }
+      let result = AWSResponse(
+        status: Int(response.status.code), headers: response.headers, body: body)
+      if result.status >= 300 {
+        throw self.serviceError(result, operation: request.operation, credentials: credentials)
+      }
+      return result
+    }
+  }
+
+  /// Sends a request whose response body is streamed; retries only until the head arrives.
+  func stream(_ request: AWSRequest, credentials: (any CredentialProvider)?) async throws(AWSError)
+    -> HTTPClientResponse
+  {
+    try await withRetries(request.operation) { () async throws(AWSError) -> HTTPClientResponse in
+      // A download may take long: no overall deadline, the read timeout guards silence.
+      let response = try await self.execute(
+        request, credentials: credentials, deadline: .seconds(7 * 24 * 3600))
+      if response.status.code >= 300 {
+        let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+        throw self.serviceError(
+          AWSResponse(status: Int(response.status.code), headers: response.headers, body: body),
+          operation: request.operation, credentials: credentials)
+      }
+      return response
+    }
+  }
+
+  private func withRetries<T: Sendable>(
+    _ operation: String, _ body: () async throws(AWSError) -> T
+  ) async throws(AWSError) -> T {
+    var attempt = 1
+    var skewCorrected = false
+    while true {
+      do {
+        let result = try await body()
+        budget.deposit()
+        return result
+      } catch {
+        if error.isClockSkew, !skewCorrected {
+          skewCorrected = true
+          continue
+        }
+        guard error.isRetryable, attempt < configuration.retry.maxAttempts,
+          budget.withdraw(for: error)
+        else {
+          throw error
+        }
+        let delay = configuration.retry.delay(beforeRetry: attempt)
+        logger.debug(
+          "retrying",
+          metadata: [
+            "operation": "\(operation)", "attempt": "\(attempt + 1)",
+            "error": "\(error.code ?? error.kind.rawValue)",
+          ])
+        do { try await Task.sleep(for: delay) } catch {
+          throw AWSError(
+            kind: .timeout, operation: operation, message: "cancelled while waiting to retry")
+        }
+        attempt += 1
+      }
+    }
+  }
+
+  private func execute(
+    _ request: AWSRequest, credentials: (any CredentialProvider)?, deadline: Duration
+  ) async throws(AWSError) -> HTTPClientResponse {
+    let path = request.target.pathPrefix + request.path
+    var signing = SigningRequest(
+      method: request.method.rawValue, path: path, query: request.query,
+      headers: [.init("Host", request.target.hostHeader)]
+        + request.headers.map { .init($0.0, $0.1) })
+    if request.signed {
+      guard let credentials else {
+        throw AWSError(
+          kind: .credentials, operation: request.operation,
+          message: "no credentials to sign the request with")
+      }
+      let creds = try await credentials.credentials()
+      let signer = SigV4Signer(
+        credentials: creds, region: request.region, service: request.service,
+        options: request.service == "s3" ? .s3 : .standard)
+      signing = signer.sign(signing, payloadHash: request.payloadHash, date: now).request
+    }
+    var http = HTTPClientRequest(
+      url: request.target.base + path + (request.query.isEmpty ? "" : "?" + request.query))
+    http.method = request.method
+    for header in signing.headers where header.name.lowercased() != "host" {
+      http.headers.add(name: header.name, value: header.value)
+    }
+    if let body = request.body {
+      http.body = .bytes(body)
+    }
+    logger.trace(
+      "request",
+      metadata: ["operation": "\(request.operation)", "method": "\(request.method.rawValue)"])
+    do {
+      let response = try await self.http.execute(
+        http, timeout: .nanoseconds(Int64(deadline.nanoseconds)))
+      if let date = response.headers.first(name: "Date"), let server = HTTPDate.parse(date),
+        response.status.code >= 400
+      {
+        // Remember how far our clock is from AWS's, for the retry of a skew error.
+        let skew = server.timeIntervalSince(Date())
+        if abs(skew) > 240 { clockOffset.withLock { $0 = skew } }
+      }
+      return response
+    } catch {
+      throw map(error, operation: request.operation, target: request.target)
+    }
+  }
+
+  /// Maps transport failures to network or timeout errors.
+  func map(_ error: any Error, operation: String, target: AWSEndpoint.Target? = nil) -> AWSError {
+    if let error = error as? AWSError { return error }
+    let place = target.map { " \($0.base)" } ?? ""
+    if let error = error as? HTTPClientError {
+      switch error {
+      case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+        return AWSError(
+          kind: .timeout, operation: operation,
+          message:
+            "no answer from\(place) in time (\(error)). Check the endpoint and the network, then try again."
+        )
+      case .remoteConnectionClosed:
+        return AWSError(
+          kind: .network, operation: operation,
+          message: "the connection to\(place) was closed before the response was complete")
+      case .bodyLengthMismatch:
+        return AWSError(
+          kind: .network, operation: operation, message: "the response from\(place) ended early")
+      case .cancelled:
+        return AWSError(kind: .network, operation: operation, message: "the request was cancelled")
+      default: break
+      }
+    }
+    if error is NIOTooManyBytesError {
+      return AWSError(
+        kind: .invalidResponse, operation: operation,
+        message: "the response is larger than \(configuration.maxResponseBytes) bytes")
+    }
+    if error is CancellationError {
+      return AWSError(kind: .network, operation: operation, message: "the request was cancelled")
+    }
+    return AWSError(
+      kind: .network, operation: operation,
+      message: "cannot reach\(place): \(error). Check the endpoint, DNS and network.")
+  }
+
+  /// Turns an error response into an ``AWSError``: XML (S3, STS, SQS query) or JSON bodies.
+  func serviceError(
+    _ response: AWSResponse, operation: String, credentials: (any CredentialProvider)?
+  ) -> AWSError {
+    var code: String?
+    var message: String?
+    var requestID =
+      response.headers.first(name: "x-amz-request-id")
+      ?? response.headers.first(name: "x-amzn-RequestId")
+    let data = response.data
+    if let xml = XMLNode.parse(data), let error = xml.find("Error") {
+      code = error.string("Code")
+      message = error.string("Message")
+      requestID = requestID ?? error.string("RequestId") ?? xml.find("RequestId")?.text
+    } else if let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+      let type =
+        (json["__type"] as? String) ?? (json["code"] as? String) ?? (json["Code"] as? String)
+      code = type.map { String($0.split(separator: "#").last ?? Substring($0)) }
+      message = (json["message"] as? String) ?? (json["Message"] as? String)
+    }
+    if code == nil {
+      code =
+        switch response.status {
+        case 301: "PermanentRedirect"
+        case 400: "BadRequest"
+        case 403: "Forbidden"
+        case 404: "NotFound"
+        default: nil
+        }
+    }
+    if message == nil {
+      message =
+        response.status == 301
+        ? "the bucket is in another region"
+          + (response.headers.first(name: "x-amz-bucket-region").map { " (\($0))" } ?? "")
+        : (data.isEmpty
+          ? HTTPResponseStatus(statusCode: response.status).reasonPhrase
+          : "unreadable error response")
+    }
+    return AWSError(
+      kind: .service, operation: operation, code: code, message: Redactor.redact(message ?? ""),
+      requestID: requestID, statusCode: response.status)
+  }
+}
+
+/// Removes anything that looks like a credential from text that leaves the AWS layer.
+enum Redactor {
+  static func redact(_ text: String) -> String {
+    // AWS error messages can echo a canonical request, which holds the session token.
+    var out = text
+    for marker in ["x-amz-security-token:", "X-Amz-Security-Token="] {
+      while let range = out.range(of: marker) {
+        let end =
+          out[range.upperBound...].firstIndex { $0 == "\n" || $0 == "&" || $0 == " " }
+          ?? out.endIndex
+        out.replaceSubrange(range.lowerBound..<end, with: "<redacted>")
+      }
+    }
+    return out
+  }
+}
+
+/// RFC 7231 dates, as in the `Date` response header.
+enum HTTPDate {
+  static func parse(_ text: String) -> Date? {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+    return formatter.date(from: text)
+  }
+}
+
+extension Duration {
+  var nanoseconds: Int {
+    Int(components.seconds) * 1_000_000_000 + Int(components.attoseconds / 1_000_000_000)
+  }
+}

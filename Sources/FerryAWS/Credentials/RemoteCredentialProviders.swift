@@ -1,0 +1,115 @@
+import AsyncHTTPClient
+import FerryAWSSigning
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Credentials from a container credentials endpoint (ECS, EKS Pod Identity):
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI` or `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, with
+/// `AWS_CONTAINER_AUTHORIZATION_TOKEN` or `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`.
+public struct ContainerCredentialProvider: CredentialProvider {
+  let client: AWSClient
+  let environment: [String: String]
+
+  public init(
+    client: AWSClient, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) {
+    self.client = client
+    self.environment = environment
+  }
+
+  var url: String? {
+    if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty { return full }
+    if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], !relative.isEmpty {
+      return "http://169.254.170.2" + relative
+    }
+    return nil
+  }
+
+  public func credentials() async throws(AWSError) -> AWSCredentials {
+    let operation = "ContainerCredentials"
+    guard let url else {
+      throw AWSError(
+        kind: .credentials, operation: operation,
+        message: "no container credentials endpoint is configured")
+    }
+    var headers: [(String, String)] = []
+    if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !file.isEmpty {
+      guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
+        throw AWSError(
+          kind: .credentials, operation: operation,
+          message: "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (\(file))")
+      }
+      headers.append(("Authorization", token.trimmingCharacters(in: .whitespacesAndNewlines)))
+    } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
+      headers.append(("Authorization", token))
+    }
+    let body = try await client.fetch(url, method: .GET, headers: headers, operation: operation)
+    return try CredentialDocument.decode(body, operation: operation)
+  }
+}
+
+/// Credentials of an EC2 instance's role, from the instance metadata service with IMDSv2
+/// session tokens. `AWS_EC2_METADATA_SERVICE_ENDPOINT` overrides the address;
+/// `AWS_EC2_METADATA_DISABLED=true` turns it off.
+public struct InstanceMetadataCredentialProvider: CredentialProvider {
+  let client: AWSClient
+  let endpoint: String
+
+  public init(
+    client: AWSClient, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) {
+    self.client = client
+    var endpoint = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
+    while endpoint.hasSuffix("/") { endpoint.removeLast() }
+    self.endpoint = endpoint
+  }
+
+  public func credentials() async throws(AWSError) -> AWSCredentials {
+    let operation = "InstanceMetadata"
+    let token = try await client.fetch(
+      endpoint + "/latest/api/token", method: .PUT,
+      headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")], operation: operation,
+      timeout: .seconds(2))
+    let auth = [("X-aws-ec2-metadata-token", String(decoding: token, as: UTF8.self))]
+    let base = endpoint + "/latest/meta-data/iam/security-credentials/"
+    let names = try await client.fetch(
+      base, method: .GET, headers: auth, operation: operation, timeout: .seconds(2))
+    guard
+      let role = String(decoding: names, as: UTF8.self).split(separator: "\n").first.map(
+        String.init), !role.isEmpty
+    else {
+      throw AWSError(
+        kind: .credentials, operation: operation, message: "the instance has no IAM role attached")
+    }
+    let document = try await client.fetch(
+      base + role, method: .GET, headers: auth, operation: operation, timeout: .seconds(2))
+    return try CredentialDocument.decode(document, operation: operation)
+  }
+}
+
+extension AWSClient {
+  /// A plain GET or PUT to a non-AWS endpoint (metadata services), with a short timeout.
+  func fetch(
+    _ url: String, method: HTTPMethod, headers: [(String, String)], operation: String,
+    timeout: Duration = .seconds(5)
+  ) async throws(AWSError) -> Data {
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    do {
+      let response = try await http.execute(
+        request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
+      let body = try await response.body.collect(upTo: 1 << 20)
+      guard response.status.code < 300 else {
+        throw AWSError(
+          kind: .credentials, operation: operation,
+          message: "\(url) answered HTTP \(response.status.code)",
+          statusCode: Int(response.status.code))
+      }
+      return Data(body.readableBytesView)
+    } catch {
+      throw map(error, operation: operation)
+    }
+  }
+}

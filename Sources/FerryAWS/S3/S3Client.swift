@@ -1,0 +1,373 @@
+import AsyncHTTPClient
+import FerryAWSSigning
+import FerryPolicy
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One object in a listing.
+public struct S3ObjectSummary: Sendable, Equatable {
+  public var key: String
+  public var size: Int64
+  public var eTag: String
+  public var lastModified: Date?
+  public var storageClass: String?
+}
+
+/// One page of `ListObjectsV2`.
+public struct S3ListPage: Sendable {
+  public var objects: [S3ObjectSummary]
+  public var commonPrefixes: [String]
+  public var isTruncated: Bool
+  public var nextContinuationToken: String?
+}
+
+/// What `HeadObject` says of an object.
+public struct S3ObjectHead: Sendable, Equatable {
+  public var size: Int64
+  public var eTag: String
+  public var lastModified: Date?
+  public var contentType: String?
+  public var contentEncoding: String?
+  public var versionID: String?
+  /// `aws:kms` when the object is encrypted with a KMS key.
+  public var serverSideEncryption: String?
+  public var kmsKeyID: String?
+}
+
+/// Amazon S3: list, read (streamed), write (single and multipart), and find a bucket's
+/// region.
+public struct S3Client: Sendable {
+  let client: AWSClient
+  let credentials: (any CredentialProvider)?
+  public let region: String
+
+  public init(client: AWSClient, credentials: (any CredentialProvider)?, region: String) {
+    self.client = client
+    self.credentials = credentials
+    self.region = region
+  }
+
+  /// This client for another region (after region discovery).
+  public func inRegion(_ region: String) -> S3Client {
+    S3Client(client: client, credentials: credentials, region: region)
+  }
+
+  // MARK: Listing
+
+  /// Every page of `ListObjectsV2` under a prefix, fetched as the caller iterates.
+  public func listObjects(
+    bucket: String, prefix: String = "", delimiter: String? = nil, startAfter: String? = nil,
+    maxKeys: Int = 1000
+  ) -> S3ListPages {
+    S3ListPages(
+      s3: self, bucket: bucket, prefix: prefix, delimiter: delimiter, startAfter: startAfter,
+      maxKeys: maxKeys)
+  }
+
+  /// One page of `ListObjectsV2`.
+  public func listPage(
+    bucket: String, prefix: String = "", delimiter: String? = nil, startAfter: String? = nil,
+    continuationToken: String? = nil, maxKeys: Int = 1000
+  ) async throws(AWSError) -> S3ListPage {
+    let operation = "S3.ListObjectsV2"
+    var query: [(String, String)] = [
+      ("list-type", "2"), ("encoding-type", "url"), ("max-keys", String(maxKeys)),
+    ]
+    if !prefix.isEmpty { query.append(("prefix", prefix)) }
+    if let delimiter { query.append(("delimiter", delimiter)) }
+    if let startAfter { query.append(("start-after", startAfter)) }
+    if let continuationToken { query.append(("continuation-token", continuationToken)) }
+    let response = try await send(operation, .GET, bucket: bucket, key: nil, query: query)
+    guard let xml = XMLNode.parse(response.data), xml.name == "ListBucketResult" else {
+      throw AWSError(
+        kind: .invalidResponse, operation: operation,
+        message: "the response is not a ListBucketResult")
+    }
+    // With encoding-type=url, keys come percent-encoded: safe for any byte in a key.
+    let encoded = xml.string("EncodingType") == "url"
+    func decode(_ s: String) -> String {
+      encoded ? (s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? s) : s
+    }
+    return S3ListPage(
+      objects: xml.all("Contents").map { node in
+        S3ObjectSummary(
+          key: decode(node.string("Key") ?? ""), size: Int64(node.string("Size") ?? "") ?? 0,
+          eTag: node.string("ETag") ?? "",
+          lastModified: node.string("LastModified").flatMap(ISODate.parse),
+          storageClass: node.string("StorageClass"))
+      },
+      commonPrefixes: xml.all("CommonPrefixes").compactMap { $0.string("Prefix").map(decode) },
+      isTruncated: xml.string("IsTruncated") == "true",
+      nextContinuationToken: xml.string("NextContinuationToken"))
+  }
+
+  // MARK: Buckets
+
+  /// The region a bucket lives in, from `x-amz-bucket-region` (sent even with a 301 or 403).
+  public func bucketRegion(bucket: String) async throws(AWSError) -> String {
+    let operation = "S3.HeadBucket"
+    do {
+      let response = try await send(operation, .HEAD, bucket: bucket, key: nil)
+      return response.headers.first(name: "x-amz-bucket-region") ?? region
+    } catch {
+      if let found = error.bucketRegion { return found }
+      throw error
+    }
+  }
+
+  /// Checks that the bucket exists and the credentials may use it.
+  public func headBucket(bucket: String) async throws(AWSError) {
+    _ = try await send("S3.HeadBucket", .HEAD, bucket: bucket, key: nil)
+  }
+
+  public func createBucket(bucket: String) async throws(AWSError) {
+    var body: ByteBuffer?
+    if region != "us-east-1" {
+      body = ByteBuffer(
+        string:
+          "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>"
+      )
+    }
+    _ = try await send("S3.CreateBucket", .PUT, bucket: bucket, key: nil, body: body)
+  }
+
+  // MARK: Objects
+
+  public func headObject(bucket: String, key: String, versionID: String? = nil)
+    async throws(AWSError) -> S3ObjectHead
+  {
+    let response = try await send(
+      "S3.HeadObject", .HEAD, bucket: bucket, key: key,
+      query: versionID.map { [("versionId", $0)] } ?? [])
+    return Self.head(response.headers)
+  }
+
+  static func head(_ headers: HTTPHeaders) -> S3ObjectHead {
+    S3ObjectHead(
+      size: Int64(headers.first(name: "Content-Length") ?? "") ?? 0,
+      eTag: headers.first(name: "ETag") ?? "",
+      lastModified: headers.first(name: "Last-Modified").flatMap(HTTPDate.parse),
+      contentType: headers.first(name: "Content-Type"),
+      contentEncoding: headers.first(name: "Content-Encoding"),
+      versionID: headers.first(name: "x-amz-version-id"),
+      serverSideEncryption: headers.first(name: "x-amz-server-side-encryption"),
+      kmsKeyID: headers.first(name: "x-amz-server-side-encryption-aws-kms-key-id"))
+  }
+
+  /// Streams an object from byte `offset`. If the connection drops, the stream resumes
+  /// from the last byte received, pinned to the object's ETag so that a changed object is
+  /// reported rather than spliced.
+  public func getObject(
+    bucket: String, key: String, offset: Int64 = 0, maxResumes: Int = 5
+  ) async throws(AWSError) -> S3ObjectStream {
+    let response = try await openObject(bucket: bucket, key: key, offset: offset, eTag: nil)
+    let head = Self.head(response.headers)
+    let remaining = Int64(response.headers.first(name: "Content-Length") ?? "") ?? head.size
+    return S3ObjectStream(
+      s3: self, bucket: bucket, key: key, eTag: head.eTag, start: offset, length: remaining,
+      body: response.body, maxResumes: maxResumes, head: head)
+  }
+
+  func openObject(bucket: String, key: String, offset: Int64, eTag: String?) async throws(AWSError)
+    -> HTTPClientResponse
+  {
+    var headers: [(String, String)] = []
+    if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
+    if let eTag { headers.append(("If-Match", eTag)) }
+    let request = try makeRequest("S3.GetObject", .GET, bucket: bucket, key: key, headers: headers)
+    return try await client.stream(request, credentials: credentials)
+  }
+
+  /// Writes an object in one request. Returns its ETag.
+  @discardableResult
+  public func putObject(
+    bucket: String, key: String, body: ByteBuffer, contentType: String? = nil,
+    kmsKeyID: String? = nil
+  ) async throws(AWSError) -> String {
+    var headers: [(String, String)] = []
+    if let contentType { headers.append(("Content-Type", contentType)) }
+    headers += Self.encryptionHeaders(kmsKeyID)
+    let response = try await send(
+      "S3.PutObject", .PUT, bucket: bucket, key: key, headers: headers, body: body)
+    return response.headers.first(name: "ETag") ?? ""
+  }
+
+  public func deleteObject(bucket: String, key: String) async throws(AWSError) {
+    _ = try await send("S3.DeleteObject", .DELETE, bucket: bucket, key: key)
+  }
+
+  // MARK: Multipart upload
+
+  public func createMultipartUpload(
+    bucket: String, key: String, contentType: String? = nil, kmsKeyID: String? = nil
+  ) async throws(AWSError) -> String {
+    var headers: [(String, String)] = []
+    if let contentType { headers.append(("Content-Type", contentType)) }
+    headers += Self.encryptionHeaders(kmsKeyID)
+    let response = try await send(
+      "S3.CreateMultipartUpload", .POST, bucket: bucket, key: key, query: [("uploads", "")],
+      headers: headers)
+    guard let id = XMLNode.parse(response.data)?.find("UploadId")?.text, !id.isEmpty else {
+      throw AWSError(
+        kind: .invalidResponse, operation: "S3.CreateMultipartUpload",
+        message: "no UploadId in the response")
+    }
+    return id
+  }
+
+  /// Uploads one part (1-based number, at least 5 MiB except the last). Returns its ETag.
+  public func uploadPart(
+    bucket: String, key: String, uploadID: String, partNumber: Int, body: ByteBuffer
+  ) async throws(AWSError) -> String {
+    let response = try await send(
+      "S3.UploadPart", .PUT, bucket: bucket, key: key,
+      query: [("partNumber", String(partNumber)), ("uploadId", uploadID)], body: body)
+    return response.headers.first(name: "ETag") ?? ""
+  }
+
+  @discardableResult
+  public func completeMultipartUpload(
+    bucket: String, key: String, uploadID: String, parts: [(number: Int, eTag: String)]
+  ) async throws(AWSError) -> String {
+    var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+    for part in parts {
+      xml +=
+        "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(xmlEscape(part.eTag))</ETag></Part>"
+    }
+    xml += "</CompleteMultipartUpload>"
+    let response = try await send(
+      "S3.CompleteMultipartUpload", .POST, bucket: bucket, key: key,
+      query: [("uploadId", uploadID)],
+      headers: [("Content-Type", "application/xml")], body: ByteBuffer(string: xml))
+    // S3 can report a failure inside a 200 response.
+    let node = XMLNode.parse(response.data)
+    if let error = node?.find("Error") {
+      throw AWSError(
+        kind: .service, operation: "S3.CompleteMultipartUpload", code: error.string("Code"),
+        message: error.string("Message") ?? "the upload could not be completed",
+        statusCode: response.status)
+    }
+    return node?.find("ETag")?.text ?? ""
+  }
+
+  public func abortMultipartUpload(bucket: String, key: String, uploadID: String)
+    async throws(AWSError)
+  {
+    _ = try await send(
+      "S3.AbortMultipartUpload", .DELETE, bucket: bucket, key: key, query: [("uploadId", uploadID)])
+  }
+
+  /// Uploads a stream of bytes of unknown length: parts of `partSize` bytes as they fill,
+  /// aborting the upload if anything fails. Memory holds one part at a time.
+  @discardableResult
+  public func upload<S: AsyncSequence & Sendable>(
+    bucket: String, key: String, from chunks: S, partSize: Int = 8 << 20,
+    contentType: String? = nil,
+    kmsKeyID: String? = nil
+  ) async throws -> String where S.Element == ByteBuffer {
+    let size = max(partSize, 5 << 20)
+    let uploadID = try await createMultipartUpload(
+      bucket: bucket, key: key, contentType: contentType, kmsKeyID: kmsKeyID)
+    var parts: [(number: Int, eTag: String)] = []
+    var buffer = ByteBuffer()
+    buffer.reserveCapacity(size)
+    do {
+      for try await var chunk in chunks {
+        while chunk.readableBytes > 0 {
+          let take = min(chunk.readableBytes, size - buffer.readableBytes)
+          if let slice = chunk.readSlice(length: take) { buffer.writeImmutableBuffer(slice) }
+          if buffer.readableBytes == size {
+            let eTag = try await uploadPart(
+              bucket: bucket, key: key, uploadID: uploadID, partNumber: parts.count + 1,
+              body: buffer)
+            parts.append((parts.count + 1, eTag))
+            buffer.clear()
+          }
+        }
+      }
+      if buffer.readableBytes > 0 || parts.isEmpty {
+        let eTag = try await uploadPart(
+          bucket: bucket, key: key, uploadID: uploadID, partNumber: parts.count + 1, body: buffer)
+        parts.append((parts.count + 1, eTag))
+      }
+      return try await completeMultipartUpload(
+        bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+    } catch {
+      try? await abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
+      throw error
+    }
+  }
+
+  static func encryptionHeaders(_ kmsKeyID: String?) -> [(String, String)] {
+    guard let kmsKeyID else { return [] }
+    return [
+      ("x-amz-server-side-encryption", "aws:kms"),
+      ("x-amz-server-side-encryption-aws-kms-key-id", kmsKeyID),
+    ]
+  }
+
+  // MARK: Requests
+
+  /// S3's key encoding: every byte but unreserved characters and `/`.
+  static func encodeKey(_ key: String) -> String {
+    var out = ""
+    for byte in key.utf8 {
+      switch byte {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+        UInt8(ascii: "."),
+        UInt8(ascii: "~"), UInt8(ascii: "/"):
+        out.unicodeScalars.append(Unicode.Scalar(byte))
+      default:
+        out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
+      }
+    }
+    return out
+  }
+
+  func makeRequest(
+    _ operation: String, _ method: HTTPMethod, bucket: String, key: String?,
+    query: [(String, String)] = [],
+    headers: [(String, String)] = [], body: ByteBuffer? = nil
+  ) throws(AWSError) -> AWSRequest {
+    try AWSRegion.validate(region, operation: operation)
+    do {
+      try BucketName.validate(bucket)
+    } catch {
+      throw .invalidInput(operation, "\(error.problem). \(error.fix)")
+    }
+    let queryString = query.map {
+      $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\($0.0)=\(FormEncoding.encode($0.1))"
+    }
+    .joined(separator: "&")
+    let payloadHash =
+      body.map { $0.withUnsafeReadableBytes { SigV4Signer.hash($0) } }
+      ?? SigV4Signer.emptyPayloadHash
+    return AWSRequest(
+      operation: operation, service: "s3", region: region, method: method,
+      target: client.endpoint.s3(bucket: bucket, region: region),
+      path: "/" + (key.map(Self.encodeKey) ?? ""), query: queryString, headers: headers, body: body,
+      payloadHash: payloadHash)
+  }
+
+  func send(
+    _ operation: String, _ method: HTTPMethod, bucket: String, key: String?,
+    query: [(String, String)] = [],
+    headers: [(String, String)] = [], body: ByteBuffer? = nil
+  ) async throws(AWSError) -> AWSResponse {
+    let request = try makeRequest(
+      operation, method, bucket: bucket, key: key, query: query, headers: headers, body: body)
+    return try await client.send(request, credentials: credentials)
+  }
+}
+
+extension AWSError {
+  /// The bucket's region when S3 said it is elsewhere (301 with `x-amz-bucket-region`).
+  var bucketRegion: String? {
+    guard code == "PermanentRedirect" || statusCode == 301, let start = message.range(of: "(")
+    else { return nil }
+    let rest = message[start.upperBound...]
+    return rest.firstIndex(of: ")").map { String(rest[..<$0]) }
+  }
+}

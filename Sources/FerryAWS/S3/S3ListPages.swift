@@ -1,0 +1,32 @@
+/// The pages of a `ListObjectsV2` listing, fetched one at a time as they are consumed.
+public struct S3ListPages: AsyncSequence, Sendable {
+  public typealias Element = S3ListPage
+
+  let s3: S3Client
+  let bucket: String
+  let prefix: String
+  let delimiter: String?
+  let startAfter: String?
+  let maxKeys: Int
+
+  public struct AsyncIterator: AsyncIteratorProtocol {
+    let pages: S3ListPages
+    var token: String?
+    var done = false
+    var first = true
+
+    public mutating func next() async throws -> S3ListPage? {
+      guard !done else { return nil }
+      let page = try await pages.s3.listPage(
+        bucket: pages.bucket, prefix: pages.prefix, delimiter: pages.delimiter,
+        startAfter: first ? pages.startAfter : nil, continuationToken: token, maxKeys: pages.maxKeys
+      )
+      first = false
+      token = page.nextContinuationToken
+      done = !page.isTruncated || token == nil
+      return page
+    }
+  }
+
+  public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pages: self) }
+}

@@ -1,0 +1,62 @@
+import AsyncHTTPClient
+import NIOCore
+
+/// An object's bytes as they arrive, in buffers. Memory stays bounded: the HTTP client
+/// reads ahead only as the consumer takes buffers. A dropped connection is resumed from the
+/// last byte received, with `If-Match` on the ETag.
+public struct S3ObjectStream: AsyncSequence, Sendable {
+  public typealias Element = ByteBuffer
+
+  let s3: S3Client
+  let bucket: String
+  let key: String
+  /// The object's ETag: resumed reads must see the same object.
+  public let eTag: String
+  let start: Int64
+  /// Bytes from `start` to the end of the object.
+  public let length: Int64
+  let body: HTTPClientResponse.Body
+  let maxResumes: Int
+  /// The object's metadata, from the first response.
+  public let head: S3ObjectHead
+
+  public final class AsyncIterator: AsyncIteratorProtocol {
+    let stream: S3ObjectStream
+    var iterator: HTTPClientResponse.Body.AsyncIterator
+    var received: Int64 = 0
+    public private(set) var resumes = 0
+
+    init(_ stream: S3ObjectStream) {
+      self.stream = stream
+      self.iterator = stream.body.makeAsyncIterator()
+    }
+
+    public func next() async throws -> ByteBuffer? {
+      while true {
+        do {
+          if let buffer = try await iterator.next() {
+            received += Int64(buffer.readableBytes)
+            return buffer
+          }
+          if received >= stream.length { return nil }
+          // The body ended early without an error: treat as a dropped connection.
+          throw AWSError(
+            kind: .network, operation: "S3.GetObject", message: "the download ended early")
+        } catch {
+          let mapped = stream.s3.client.map(error, operation: "S3.GetObject")
+          guard mapped.kind == .network || mapped.kind == .timeout, resumes < stream.maxResumes
+          else {
+            throw mapped
+          }
+          resumes += 1
+          let offset = stream.start + received
+          let response = try await stream.s3.openObject(
+            bucket: stream.bucket, key: stream.key, offset: offset, eTag: stream.eTag)
+          iterator = response.body.makeAsyncIterator()
+        }
+      }
+    }
+  }
+
+  public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(self) }
+}
