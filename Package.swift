@@ -56,7 +56,7 @@ let package = Package(
     // Benchmarks are programs, not tests: `scripts/bench` runs them in release mode.
     .executableTarget(
       name: "ferry-bench",
-      dependencies: ["FerryPolicy"],
+      dependencies: ["FerryPolicy", "FerryAWSSigning", "FerryAWS"],
       path: "Benchmarks/Sources/ferry-bench"
     ),
 
@@ -69,7 +69,11 @@ let package = Package(
       resources: [.copy("Resources")]
     ),
     .testTarget(
-      name: "FerryAWSTests", dependencies: ["FerryAWS", "FerryTesting"],
+      name: "FerryAWSTests",
+      dependencies: [
+        "FerryAWS", "FerryPolicy", "FerryTesting",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       resources: [.copy("Resources")]
     ),
     .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryPolicy", "FerryTesting"]),

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Runs programs for tests: the `ferry` binary, the AWS CLI, cfn-lint, shellcheck.
 public enum Subprocess {
   /// What a finished program left behind.
@@ -47,11 +51,31 @@ public enum Subprocess {
     }
     if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
     try? inPipe.fileHandleForWriting.close()
-    process.waitUntilExit()
     group.wait()
     return Output(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      status: reap(process), stdout: String(decoding: outData, as: UTF8.self),
       stderr: String(decoding: errData, as: UTF8.self))
+  }
+
+  /// Waits for the process to end and returns its exit status. Foundation's own wait can
+  /// miss the exit of a child that leaves background processes behind (seen with
+  /// scripts/aws-emulator), so the child is reaped here directly.
+  private static func reap(_ process: Process) -> Int32 {
+    #if canImport(Glibc)
+      var status: Int32 = 0
+      let pid = process.processIdentifier
+      while true {
+        let result = waitpid(pid, &status, 0)
+        if result == pid {
+          // WIFEXITED / WEXITSTATUS, and 128 + signal otherwise.
+          return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        }
+        if result == -1 && errno == EINTR { continue }
+        break  // Foundation reaped it first: its status is valid.
+      }
+    #endif
+    process.waitUntilExit()
+    return process.terminationStatus
   }
 
   /// The full path of a program on PATH, or nil.

@@ -1,82 +1,41 @@
 // ferry-bench: Ferry's benchmarks. Not tests: `scripts/bench` builds this in release mode,
 // runs it beside baselines measured in the same run, and writes Benchmarks/RESULTS.md.
 //
-// Usage: ferry-bench policy FIXTURES_DIR SECONDS   (prints one JSON object)
-import FerryPolicy
+// Usage (each prints one JSON object):
+//   ferry-bench policy FIXTURES_DIR SECONDS
+//   ferry-bench sign SECONDS
+//   ferry-bench download ENDPOINT BUCKET KEY
 import Foundation
 
-/// Runs `body` repeatedly for about `seconds`; returns operations per second.
-func measure(seconds: Double, batch: Int = 100, _ body: () -> Void) -> Double {
-  let clock = ContinuousClock()
-  let start = clock.now
-  var count = 0
-  while clock.now - start < .seconds(seconds) {
-    for _ in 0..<batch { body() }
-    count += batch
-  }
-  let elapsed = clock.now - start
-  let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-  return Double(count) / secs
-}
-
-/// Keeps results alive so the optimizer cannot drop the work.
-nonisolated(unsafe) var sink = 0
-
-func policyBenchmarks(fixtures: URL, seconds: Double) throws -> [String: Double] {
-  let data = try Data(contentsOf: fixtures.appendingPathComponent("policy-10.json"))
-  let policy = try PolicyDocument.parse(data)
-  let context = RequestContext([
-    "aws:RequestedRegion": ["us-east-1"], "s3:prefix": ["logs/"],
-    "kms:ViaService": ["s3.us-east-1.amazonaws.com"],
-  ])
-  let requests = [
-    ("s3:GetObject", "arn:aws:s3:::bucket-8/logs/2024/app.log"),
-    ("s3:ListBucket", "arn:aws:s3:::bucket-4"),
-    ("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k5"),
-    ("s3:PutObject", "arn:aws:s3:::bucket-8/logs/x"),
-  ].map { AuthorizationRequest(action: $0.0, resource: $0.1, context: context) }
-  var i = 0
-  let evals = measure(seconds: seconds) {
-    let result = PolicyEvaluator.evaluate(policy, request: requests[i & 3])
-    sink &+= result.decision == .allow ? 1 : 0
-    i &+= 1
-  }
-
-  // A 100-statement policy: the 10-statement one repeated with distinct Sids and buckets.
-  var big = policy
-  big.statements = (0..<100).map { n in
-    var s = policy.statements[n % 10]
-    s.sid = "S\(n)"
-    s.resource = s.resource.map {
-      StringList($0.values.map { $0.replacingOccurrences(of: "bucket-", with: "b\(n)-") })
-    }
-    return s
-  }
-  let bigJSON = Data(big.json().utf8)
-  let lints = measure(seconds: seconds, batch: 5) {
-    sink &+= PolicyLinter.lint(big).count
-  }
-  // Baseline in the same run: Foundation parsing the same 100-statement document.
-  let parses = measure(seconds: seconds, batch: 5) {
-    sink &+= ((try? JSONSerialization.jsonObject(with: bigJSON)) as? [String: Any])?.count ?? 0
-  }
-  return [
-    "evaluations_per_second": evals,
-    "lint_100_statements_ms": 1000 / lints,
-    "json_parse_100_statements_ms": 1000 / parses,
-  ]
-}
-
-let args = CommandLine.arguments
-guard args.count == 4, args[1] == "policy", let seconds = Double(args[3]) else {
-  FileHandle.standardError.write(Data("usage: ferry-bench policy FIXTURES_DIR SECONDS\n".utf8))
-  exit(2)
-}
+let args = Array(CommandLine.arguments.dropFirst())
 do {
-  let results = try policyBenchmarks(fixtures: URL(fileURLWithPath: args[2]), seconds: seconds)
+  let results: [String: Double]
+  switch (args.first, args.count) {
+  case ("policy", 3):
+    guard let seconds = Double(args[2]) else { throw BenchError.usage }
+    results = try policyBenchmarks(fixtures: URL(fileURLWithPath: args[1]), seconds: seconds)
+  case ("sign", 2):
+    guard let seconds = Double(args[1]) else { throw BenchError.usage }
+    results = signingBenchmark(seconds: seconds)
+  case ("download", 4):
+    guard let endpoint = URL(string: args[1]) else { throw BenchError.usage }
+    results = try await downloadBenchmark(endpoint: endpoint, bucket: args[2], key: args[3])
+  default:
+    throw BenchError.usage
+  }
   let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys])
   print(String(decoding: json, as: UTF8.self))
+} catch BenchError.usage {
+  FileHandle.standardError.write(
+    Data(
+      "usage: ferry-bench policy FIXTURES_DIR SECONDS | sign SECONDS | download ENDPOINT BUCKET KEY\n"
+        .utf8))
+  exit(2)
 } catch {
   FileHandle.standardError.write(Data("ferry-bench: \(error)\n".utf8))
   exit(1)
+}
+
+enum BenchError: Error {
+  case usage
 }

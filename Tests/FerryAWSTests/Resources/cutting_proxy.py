@@ -4,6 +4,19 @@ of response, to test that downloads resume. Usage: cutting_proxy.py UPSTREAM_POR
 import socket
 import sys
 import threading
+import os
+import time
+
+
+def exit_with_parent():
+    # A helper must not outlive the test process that started it.
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
 
 upstream_port, cut_after, cuts = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 state = {"connections": 0}

@@ -11,6 +11,19 @@ import json
 import socket
 import sys
 import threading
+import os
+import time
+
+
+def exit_with_parent():
+    # A helper must not outlive the test process that started it.
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+threading.Thread(target=exit_with_parent, daemon=True).start()
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 script_path = sys.argv[1]
