@@ -21,6 +21,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.22.0"),
   ],
   targets: [
     // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
@@ -40,6 +42,20 @@ let package = Package(
         "FerryAWSSigning",
         "FerryPolicy",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+
+    // Domain types and rules, and the protocols through which they reach storage and AWS.
+    .target(name: "FerryCore"),
+
+    // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
+    .target(
+      name: "FerryStore",
+      dependencies: [
+        "FerryCore",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
@@ -76,6 +92,8 @@ let package = Package(
       ],
       resources: [.copy("Resources")]
     ),
+    .testTarget(
+      name: "FerryStoreTests", dependencies: ["FerryStore", "FerryCore", "FerryTesting"]),
     .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryPolicy", "FerryTesting"]),
   ],
   swiftLanguageModes: [.v6]

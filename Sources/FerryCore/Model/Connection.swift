@@ -1,0 +1,47 @@
+import Foundation
+
+/// What a role binding is used for.
+public enum ConnectionPurpose: String, Sendable, Codable, CaseIterable {
+  case fetcher
+  case archive
+}
+
+extension Connection {
+  /// A new random connection ID.
+  public static func newID() -> String { "conn_" + RandomText.alphanumeric(16) }
+}
+
+/// A role binding: a bucket (region, optional prefix) reached through a customer's role,
+/// assumed with an external ID.
+public struct Connection: Sendable, Equatable, Codable {
+  public var id: String
+  public var accountID: AccountID
+  public var purpose: ConnectionPurpose
+  public var bucket: String
+  public var region: String
+  public var prefix: String
+  public var roleARN: String
+  /// The external ID this configuration assumes the role with: the account's generated one,
+  /// or a legacy one the customer chose in an older setup.
+  public var externalID: String
+  /// True when `externalID` is a legacy, customer-chosen ID (a reason to migrate).
+  public var usesLegacyExternalID: Bool
+  public var createdAt: Date
+
+  public init(
+    id: String = Connection.newID(), accountID: AccountID, purpose: ConnectionPurpose,
+    bucket: String, region: String, prefix: String, roleARN: String, externalID: String,
+    usesLegacyExternalID: Bool, createdAt: Date = Date()
+  ) {
+    self.id = id
+    self.accountID = accountID
+    self.purpose = purpose
+    self.bucket = bucket
+    self.region = region
+    self.prefix = prefix
+    self.roleARN = roleARN
+    self.externalID = externalID
+    self.usesLegacyExternalID = usesLegacyExternalID
+    self.createdAt = createdAt
+  }
+}

@@ -1,0 +1,591 @@
+import FerryCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The shared store for several Ferry nodes: PostgreSQL through PostgresNIO's pooled client.
+public final class PostgresStore: Store {
+  let client: PostgresClient
+  let runner: Task<Void, Never>
+  let logger: Logger
+  let place: String
+  let callTimeout: Duration
+
+  /// Connects to `postgres://user[:password]@host:port/database` and brings the schema up
+  /// to date (one node at a time, under an advisory lock).
+  /// - Parameter callTimeout: the longest a call waits, including for a connection, before
+  ///   it fails with ``StoreError/unavailable(_:)``.
+  public init(
+    url: String, callTimeout: Duration = .seconds(15),
+    logger: Logger = Logger(label: "ferry.store.postgres")
+  ) async throws {
+    guard let components = URLComponents(string: url),
+      components.scheme?.hasPrefix("postgres") == true,
+      let host = components.host
+    else {
+      throw StoreError.rejected(
+        "\"\(url)\" is not a PostgreSQL URL; use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+    }
+    let port = components.port ?? 5432
+    place = "\(host):\(port)"
+    let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    var configuration = PostgresClient.Configuration(
+      host: host, port: port, username: components.user ?? "postgres",
+      password: components.password,
+      database: database.isEmpty ? nil : database, tls: .disable)
+    configuration.options.connectTimeout = .seconds(5)
+    // Reconnection attempts are routine while the server is away: log them only as warnings.
+    var background = logger
+    background.logLevel = .warning
+    let client = PostgresClient(configuration: configuration, backgroundLogger: background)
+    self.client = client
+    self.logger = logger
+    self.callTimeout = callTimeout
+    runner = Task { await client.run() }
+    do {
+      try await migrate()
+    } catch {
+      runner.cancel()
+      throw error
+    }
+  }
+
+  /// Closes the connection pool.
+  public func close() {
+    runner.cancel()
+  }
+
+  deinit { runner.cancel() }
+
+  func map(_ error: any Error) -> StoreError {
+    if let error = error as? StoreError { return error }
+    if let error = error as? PostgresTransactionError {
+      if let cause = error.closureError ?? error.beginError ?? error.commitError {
+        return map(cause)
+      }
+    }
+    if let error = error as? PSQLError {
+      if let state = error.serverInfo?[.sqlState] {
+        let message = error.serverInfo?[.message] ?? "error \(state)"
+        switch state {
+        case "23505", "23503", "23514":
+          return .rejected("the change conflicts with existing data (\(message))")
+        case "53100":
+          return .unavailable("PostgreSQL's disk is full (\(message)); nothing was half-written")
+        case "57P01", "57P02", "57P03":
+          return .unavailable(
+            "PostgreSQL at \(place) is shutting down or restarting; retry shortly")
+        default:
+          return .unavailable("PostgreSQL at \(place) refused the query: \(message) (\(state))")
+        }
+      }
+      return .unavailable(
+        "cannot reach PostgreSQL at \(place) (\(error.code)); check that it is running and the URL is right. Nothing was half-written: transactions are rolled back"
+      )
+    }
+    // Not the error's full text: it can quote queries and their values.
+    return .unavailable("PostgreSQL at \(place) failed: \(type(of: error)). Check the server's log")
+  }
+
+  func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) async throws
+    -> [PostgresRandomAccessRow]
+  {
+    let client = self.client
+    let logger = self.logger
+    return try await withDeadline {
+      var rows: [PostgresRandomAccessRow] = []
+      for try await row in try await client.query(
+        PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+      {
+        rows.append(row.makeRandomAccess())
+      }
+      return rows
+    }
+  }
+
+  func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+    async throws -> T
+  {
+    let client = self.client
+    let logger = self.logger
+    return try await withDeadline {
+      try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+    }
+  }
+
+  /// Runs `body`, failing with `.unavailable` if it takes longer than the call timeout (a
+  /// transaction cut short this way is rolled back by the server).
+  private func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T)
+    async throws -> T
+  {
+    let timeout = callTimeout
+    let place = self.place
+    do {
+      return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+          try await Task.sleep(for: timeout)
+          return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+          throw StoreError.unavailable(
+            "no answer from PostgreSQL at \(place) within \(timeout); check that it is running. Nothing was half-written: transactions are rolled back"
+          )
+        }
+        return value
+      }
+    } catch {
+      throw map(error)
+    }
+  }
+
+  static func binds(_ values: [any PGBindable]) -> PostgresBindings {
+    var binds = PostgresBindings()
+    for value in values { value.bind(into: &binds) }
+    return binds
+  }
+
+  static func execute(
+    _ connection: PostgresConnection, _ sql: String, _ values: [any PGBindable], logger: Logger
+  )
+    async throws -> [PostgresRandomAccessRow]
+  {
+    var rows: [PostgresRandomAccessRow] = []
+    for try await row in try await connection.query(
+      PostgresQuery(unsafeSQL: sql, binds: binds(values)), logger: logger)
+    {
+      rows.append(row.makeRandomAccess())
+    }
+    return rows
+  }
+
+  // MARK: Schema
+
+  private func migrate() async throws {
+    do {
+      try await client.withConnection { connection in
+        _ = try await connection.query("SELECT pg_advisory_lock(70112026)", logger: self.logger)
+        do {
+          _ = try await connection.query(
+            "CREATE TABLE IF NOT EXISTS ferry_schema (version INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            logger: self.logger)
+          var current = 0
+          for try await version in try await connection.query(
+            "SELECT coalesce(max(version), 0) FROM ferry_schema", logger: self.logger
+          )
+          .decode(Int.self) {
+            current = version
+          }
+          if current > PostgresSchema.migrations.count {
+            throw StoreError.schemaTooNew(
+              found: current, supported: PostgresSchema.migrations.count)
+          }
+          for (index, migration) in PostgresSchema.migrations.enumerated() where index + 1 > current
+          {
+            try await connection.withTransaction(logger: self.logger) { tx in
+              // The extended protocol takes one statement per query.
+              for statement in migration.sql.split(separator: ";") {
+                let sql = statement.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !sql.isEmpty {
+                  _ = try await tx.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
+                }
+              }
+              _ = try await tx.query(
+                PostgresQuery(
+                  unsafeSQL: "INSERT INTO ferry_schema (version, name) VALUES ($1, $2)",
+                  binds: Self.binds([index + 1, migration.name])),
+                logger: self.logger)
+            }
+          }
+        } catch {
+          _ = try? await connection.query(
+            "SELECT pg_advisory_unlock(70112026)", logger: self.logger)
+          throw error
+        }
+        _ = try await connection.query("SELECT pg_advisory_unlock(70112026)", logger: self.logger)
+      }
+    } catch {
+      throw map(error)
+    }
+  }
+
+  public func schemaVersion() async throws -> Int {
+    try await query("SELECT coalesce(max(version), 0) AS v FROM ferry_schema").first?["v"].decode(
+      Int.self) ?? 0
+  }
+
+  // MARK: Accounts
+
+  public func createAccount(name: String, externalIDPrefix: String, retentionDays: Int) async throws
+    -> Account
+  {
+    let account = Account(
+      id: .generate(), name: name,
+      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
+      retentionDays: retentionDays, createdAt: Date())
+    _ = try await query(
+      "INSERT INTO accounts (id, name, external_id, retention_days, created_at) VALUES ($1, $2, $3, $4, $5)",
+      Self.binds([
+        account.id.rawValue, account.name, account.externalID, account.retentionDays,
+        account.createdAt.micros,
+      ]))
+    return account
+  }
+
+  public func account(_ id: AccountID) async throws -> Account? {
+    guard
+      let row = try await query("SELECT * FROM accounts WHERE id = $1", Self.binds([id.rawValue]))
+        .first
+    else { return nil }
+    do {
+      return Account(
+        id: AccountID(rawValue: try row["id"].decode(String.self)),
+        name: try row["name"].decode(String.self),
+        externalID: try row["external_id"].decode(String.self),
+        retentionDays: try row["retention_days"].decode(Int.self),
+        createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+    } catch {
+      throw map(error)
+    }
+  }
+
+  // MARK: Connections
+
+  public func addConnection(_ c: Connection, actor: String) async throws {
+    let logger = self.logger
+    try await transaction { tx in
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        [
+          c.id, c.accountID.rawValue, c.purpose.rawValue, c.bucket, c.region, c.prefix, c.roleARN,
+          c.externalID,
+          c.usesLegacyExternalID, c.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: c.accountID, actor: actor, action: "connection.add", target: c.id,
+          after: PGJSON.encode(c)), logger: logger)
+    }
+  }
+
+  public func connections(of account: AccountID) async throws -> [Connection] {
+    let rows = try await query(
+      "SELECT * FROM connections WHERE account_id = $1 ORDER BY created_at, id",
+      Self.binds([account.rawValue]))
+    do { return try rows.map(Self.connection) } catch { throw map(error) }
+  }
+
+  public func removeConnection(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      let rows = try await Self.execute(
+        tx, "DELETE FROM connections WHERE id = $1 AND account_id = $2 RETURNING *",
+        [id, account.rawValue], logger: logger)
+      guard let row = rows.first else { return false }
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "connection.remove", target: id,
+          before: PGJSON.encode(try Self.connection(row))),
+        logger: logger)
+      return true
+    }
+  }
+
+  static func connection(_ row: PostgresRandomAccessRow) throws -> Connection {
+    Connection(
+      id: try row["id"].decode(String.self),
+      accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+      purpose: ConnectionPurpose(rawValue: try row["purpose"].decode(String.self)) ?? .fetcher,
+      bucket: try row["bucket"].decode(String.self), region: try row["region"].decode(String.self),
+      prefix: try row["prefix"].decode(String.self),
+      roleARN: try row["role_arn"].decode(String.self),
+      externalID: try row["external_id"].decode(String.self),
+      usesLegacyExternalID: try row["legacy"].decode(Bool.self),
+      createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+  }
+
+  // MARK: Ledger and events
+
+  public func ledgerEntry(of account: AccountID, fetcherID: String, key: String, eTag: String)
+    async throws -> LedgerEntry?
+  {
+    guard
+      let row = try await query(
+        "SELECT * FROM ledger WHERE account_id = $1 AND fetcher_id = $2 AND key = $3 AND etag = $4",
+        Self.binds([account.rawValue, fetcherID, key, eTag])
+      ).first
+    else { return nil }
+    do {
+      return LedgerEntry(
+        fetcherID: try row["fetcher_id"].decode(String.self),
+        key: try row["key"].decode(String.self),
+        eTag: try row["etag"].decode(String.self),
+        versionID: try row["version_id"].decode(String?.self),
+        size: try row["size"].decode(Int64.self),
+        state: LedgerState(rawValue: try row["state"].decode(String.self)) ?? .pending,
+        events: try row["events"].decode(Int.self),
+        offset: try row["byte_offset"].decode(Int64.self),
+        error: try row["error"].decode(String?.self),
+        attempts: try row["attempts"].decode(Int.self),
+        updatedAt: Date(micros: try row["updated_at"].decode(Int64.self)))
+    } catch {
+      throw map(error)
+    }
+  }
+
+  public func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID)
+    async throws
+  {
+    let logger = self.logger
+    try await transaction { tx in
+      _ = try await Self.execute(
+        tx,
+        """
+        INSERT INTO ledger (account_id, fetcher_id, key, etag, version_id, size, state, events, byte_offset, error, attempts, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        ON CONFLICT (account_id, fetcher_id, key, etag) DO UPDATE SET
+          version_id = excluded.version_id, size = excluded.size, state = excluded.state, events = excluded.events,
+          byte_offset = excluded.byte_offset, error = excluded.error, attempts = excluded.attempts, updated_at = excluded.updated_at
+        """,
+        [
+          account.rawValue, entry.fetcherID, entry.key, entry.eTag, entry.versionID, entry.size,
+          entry.state.rawValue,
+          entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
+        ], logger: logger)
+      // One round trip for the whole batch: arrays unnested server-side.
+      var start = 0
+      while start < events.count {
+        let batch = events[start..<min(start + 5000, events.count)]
+        _ = try await Self.execute(
+          tx,
+          """
+          INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_offset, message, fields, search)
+          SELECT $1, f, l, t, k, o, m, fl::jsonb, to_tsvector('simple', st)
+          FROM unnest($2::text[], $3::text[], $4::int8[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::text[])
+            AS u(f, l, t, k, o, m, fl, st)
+          """,
+          [
+            account.rawValue, batch.map(\.fetcherID), batch.map(\.logType),
+            Int64Array(batch.map(\.time.micros)),
+            batch.map(\.sourceKey), Int64Array(batch.map(\.sourceOffset)), batch.map(\.message),
+            batch.map { PGJSON.encode($0.fields) }, batch.map { SearchText.normalize($0.message) },
+          ], logger: logger)
+        start += 5000
+      }
+    }
+  }
+
+  public func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
+    let cursor = try query.cursor.map { cursor throws(StoreError) in try EventCursor.decode(cursor)
+    }
+    let limit = max(1, min(query.limit, 1000))
+    var sql = "SELECT * FROM events WHERE account_id = $1 AND time >= $2 AND time < $3"
+    var values: [any PGBindable] = [account.rawValue, query.from.micros, query.to.micros]
+    let words = SearchText.words(query.text)
+    if !words.isEmpty {
+      values.append(words.joined(separator: " "))
+      sql += " AND search @@ plainto_tsquery('simple', $\(values.count))"
+    }
+    for (key, value) in query.fields.sorted(by: { $0.key < $1.key }) {
+      values.append(key)
+      values.append(value)
+      sql += " AND fields->>$\(values.count - 1) = $\(values.count)"
+    }
+    if let cursor {
+      values.append(cursor.timeMicros)
+      values.append(cursor.id)
+      sql +=
+        " AND (time < $\(values.count - 1) OR (time = $\(values.count - 1) AND id < $\(values.count)))"
+    }
+    values.append(limit + 1)
+    sql += " ORDER BY time DESC, id DESC LIMIT $\(values.count)"
+    let rows = try await self.query(
+      sql.replacingOccurrences(of: "SELECT *", with: "SELECT *, fields::text AS fields_text"),
+      Self.binds(values))
+    do {
+      let events = try rows.prefix(limit).map(Self.event)
+      let next =
+        rows.count > limit
+        ? events.last.map { EventCursor.encode(timeMicros: $0.time.micros, id: $0.id ?? 0) } : nil
+      return EventPage(events: events, nextCursor: next)
+    } catch {
+      throw map(error)
+    }
+  }
+
+  static func event(_ row: PostgresRandomAccessRow) throws -> Event {
+    Event(
+      id: try row["id"].decode(Int64.self),
+      accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+      fetcherID: try row["fetcher_id"].decode(String.self),
+      logType: try row["log_type"].decode(String.self),
+      time: Date(micros: try row["time"].decode(Int64.self)),
+      sourceKey: try row["source_key"].decode(String.self),
+      sourceOffset: try row["source_offset"].decode(Int64.self),
+      message: try row["message"].decode(String.self),
+      fields: StoreJSON.decodeFields(try row["fields_text"].decode(String.self)))
+  }
+
+  public func eventCount(of account: AccountID) async throws -> Int {
+    try await query(
+      "SELECT count(*) AS n FROM events WHERE account_id = $1", Self.binds([account.rawValue])
+    ).first?["n"].decode(Int.self) ?? 0
+  }
+
+  public func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int)
+    async throws -> Int
+  {
+    var total = 0
+    while true {
+      let rows = try await query(
+        "WITH doomed AS (SELECT id FROM events WHERE account_id = $1 AND time < $2 LIMIT $3) DELETE FROM events WHERE id IN (SELECT id FROM doomed) RETURNING id",
+        Self.binds([account.rawValue, cutoff.micros, max(1, batchSize)]))
+      total += rows.count
+      if rows.count < batchSize { return total }
+    }
+  }
+
+  // MARK: Audit
+
+  static func audit(_ tx: PostgresConnection, _ entry: AuditEntry, logger: Logger) async throws {
+    _ = try await execute(
+      tx,
+      "INSERT INTO audit_log (account_id, actor, action, target, before, after, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      [
+        entry.accountID.rawValue, entry.actor, entry.action, entry.target, entry.before,
+        entry.after, entry.at.micros,
+      ], logger: logger)
+  }
+
+  public func auditLog(of account: AccountID, limit: Int) async throws -> [AuditEntry] {
+    let rows = try await query(
+      "SELECT * FROM audit_log WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+      Self.binds([account.rawValue, limit]))
+    do {
+      return try rows.map { row in
+        AuditEntry(
+          id: try row["id"].decode(Int64.self),
+          accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+          actor: try row["actor"].decode(String.self),
+          action: try row["action"].decode(String.self),
+          target: try row["target"].decode(String.self),
+          before: try row["before"].decode(String?.self),
+          after: try row["after"].decode(String?.self),
+          at: Date(micros: try row["at"].decode(Int64.self)))
+      }
+    } catch {
+      throw map(error)
+    }
+  }
+
+  // MARK: Leases
+
+  public func acquireLease(_ name: String, holder: String, ttl: TimeInterval) async throws -> Lease?
+  {
+    let now = Date().micros
+    let rows = try await query(
+      """
+      INSERT INTO leases AS l (name, holder, expires_at, version) VALUES ($1, $2, $3, 1)
+      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, version = l.version + 1
+      WHERE l.expires_at <= $4 OR l.holder = excluded.holder
+      RETURNING name, holder, expires_at, version
+      """, Self.binds([name, holder, now + Int64(ttl * 1_000_000), now]))
+    return try rows.first.map(lease)
+  }
+
+  public func renewLease(_ lease: Lease, ttl: TimeInterval) async throws -> Lease? {
+    let rows = try await query(
+      "UPDATE leases SET expires_at = $1 WHERE name = $2 AND holder = $3 AND version = $4 RETURNING name, holder, expires_at, version",
+      Self.binds([Date().micros + Int64(ttl * 1_000_000), lease.name, lease.holder, lease.version]))
+    return try rows.first.map(self.lease)
+  }
+
+  public func releaseLease(_ lease: Lease) async throws -> Bool {
+    let rows = try await query(
+      "DELETE FROM leases WHERE name = $1 AND holder = $2 AND version = $3 RETURNING name",
+      Self.binds([lease.name, lease.holder, lease.version]))
+    return rows.count == 1
+  }
+
+  func lease(_ row: PostgresRandomAccessRow) throws -> Lease {
+    do {
+      return Lease(
+        name: try row["name"].decode(String.self), holder: try row["holder"].decode(String.self),
+        expiresAt: Date(micros: try row["expires_at"].decode(Int64.self)),
+        version: try row["version"].decode(Int64.self))
+    } catch {
+      throw map(error)
+    }
+  }
+}
+
+/// The PostgreSQL schema, one migration per version, in order; recorded in `ferry_schema`.
+enum PostgresSchema {
+  static let migrations: [(name: String, sql: String)] = [
+    (
+      "v1-initial",
+      """
+      CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, external_id TEXT NOT NULL UNIQUE,
+        retention_days INT NOT NULL, created_at BIGINT NOT NULL);
+      CREATE TABLE connections (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        purpose TEXT NOT NULL, bucket TEXT NOT NULL, region TEXT NOT NULL, prefix TEXT NOT NULL, role_arn TEXT NOT NULL,
+        external_id TEXT NOT NULL, legacy BOOLEAN NOT NULL, created_at BIGINT NOT NULL);
+      CREATE INDEX connections_account ON connections(account_id);
+      CREATE TABLE ledger (account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+        version_id TEXT, size BIGINT NOT NULL, state TEXT NOT NULL, events INT NOT NULL, byte_offset BIGINT NOT NULL,
+        error TEXT, attempts INT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (account_id, fetcher_id, key, etag));
+      CREATE TABLE events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
+        fetcher_id TEXT NOT NULL, log_type TEXT NOT NULL CHECK (log_type <> ''), time BIGINT NOT NULL, source_key TEXT NOT NULL,
+        source_offset BIGINT NOT NULL, message TEXT NOT NULL, fields JSONB NOT NULL, search TSVECTOR NOT NULL);
+      CREATE INDEX events_account_time ON events(account_id, time DESC, id DESC);
+      CREATE INDEX events_search ON events USING GIN (search);
+      CREATE TABLE audit_log (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
+        actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT, at BIGINT NOT NULL);
+      CREATE INDEX audit_account ON audit_log(account_id, id);
+      CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, version BIGINT NOT NULL);
+      """
+    )
+  ]
+}
+
+enum PGJSON {
+  static func encode<T: Encodable>(_ value: T) -> String { StoreJSON.encode(value) }
+}
+
+/// A value that can be bound to a query parameter (optionals bind as NULL).
+protocol PGBindable: Sendable {
+  func bind(into binds: inout PostgresBindings)
+}
+
+extension String: PGBindable {
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}
+extension Int: PGBindable {
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}
+extension Int64: PGBindable {
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}
+extension Bool: PGBindable {
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}
+extension Array: PGBindable where Element == String {
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}
+/// Arrays of integers (a distinct type: Swift allows one conditional conformance of Array).
+struct Int64Array: PGBindable {
+  let values: [Int64]
+  init(_ values: [Int64]) { self.values = values }
+  func bind(into binds: inout PostgresBindings) { binds.append(values) }
+}
+extension Optional: PGBindable where Wrapped == String {
+  func bind(into binds: inout PostgresBindings) {
+    if let value = self { binds.append(value) } else { binds.appendNull() }
+  }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+
+/// A PostgreSQL cluster of the test process, started by `scripts/postgres` on a free
+/// loopback port; each test takes a database of its own.
+public final class ThrowawayPostgres: Sendable {
+  /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+  public let url: String
+  public let dataDirectory: String
+
+  public static func start() throws -> ThrowawayPostgres {
+    let script = TestPaths.packageRoot.appendingPathComponent("scripts/postgres").path
+    let out = try Subprocess.run(
+      script, ["start", "--watch", String(ProcessInfo.processInfo.processIdentifier)])
+    let parts = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+    guard out.status == 0, parts.count == 2 else {
+      throw TestSetupError("could not start PostgreSQL: \(out.stderr)")
+    }
+    return ThrowawayPostgres(url: String(parts[0]), dataDirectory: String(parts[1]))
+  }
+
+  init(url: String, dataDirectory: String) {
+    self.url = url
+    self.dataDirectory = dataDirectory
+  }
+
+  /// The cluster shared by the tests of this process.
+  public static func shared() throws -> ThrowawayPostgres {
+    try sharedCluster.withLock { cluster in
+      if let cluster { return cluster }
+      let started = try ThrowawayPostgres.start()
+      cluster = started
+      return started
+    }
+  }
+
+  /// Creates a new empty database; returns its URL.
+  public func createDatabase() throws -> String {
+    let name =
+      "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+    let out = try Subprocess.run("psql", [url, "-q", "-c", "CREATE DATABASE \(name)"])
+    guard out.status == 0 else { throw TestSetupError("CREATE DATABASE failed: \(out.stderr)") }
+    guard let slash = url.lastIndex(of: "/") else { return url }
+    return url[..<slash] + "/" + name
+  }
+
+  /// Runs SQL with psql.
+  public func psql(_ databaseURL: String, _ sql: String) throws -> Subprocess.Output {
+    try Subprocess.run("psql", [databaseURL, "-q", "-t", "-A", "-c", sql])
+  }
+
+  /// Stops the server at once, as a crash would.
+  public func kill() throws {
+    let script = TestPaths.packageRoot.appendingPathComponent("scripts/postgres").path
+    _ = try Subprocess.run(script, ["kill", dataDirectory])
+  }
+
+  public func stop() {
+    let script = TestPaths.packageRoot.appendingPathComponent("scripts/postgres").path
+    _ = try? Subprocess.run(script, ["stop", dataDirectory])
+  }
+}
+
+private let sharedCluster = Mutex<ThrowawayPostgres?>(nil)

@@ -1,0 +1,381 @@
+import FerryCore
+import FerryTesting
+import Foundation
+import Testing
+
+@testable import FerryStore
+
+/// The store's contract, run against both backends: SQLite (a file in a temporary data
+/// directory) and PostgreSQL (a throwaway cluster on loopback, one database per test).
+@Suite("Store contract")
+struct StoreContractTests {
+  enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+  }
+
+  static func makeStore(_ backend: Backend) async throws -> any Store {
+    switch backend {
+    case .sqlite:
+      let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
+      return try SQLiteStore(path: dir.appendingPathComponent("ferry.sqlite").path)
+    case .postgres:
+      return try await PostgresStore(url: try ThrowawayPostgres.shared().createDatabase())
+    }
+  }
+
+  static let base = Date(timeIntervalSince1970: 1_732_400_000)
+
+  func event(
+    _ account: AccountID, _ minutes: Int, _ message: String, fields: [String: String] = [:],
+    logType: String = "alb"
+  ) -> Event {
+    Event(
+      accountID: account, fetcherID: "f1", logType: logType,
+      time: Self.base.addingTimeInterval(Double(minutes) * 60),
+      sourceKey: "AWSLogs/a.log", sourceOffset: Int64(minutes), message: message, fields: fields)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func migrationsAreRecordedAndANewerSchemaIsRefused(backend: Backend) async throws {
+    switch backend {
+    case .sqlite:
+      let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
+      let path = dir.appendingPathComponent("ferry.sqlite").path
+      let store = try SQLiteStore(path: path)
+      #expect(try await store.schemaVersion() == SQLiteSchema.versions)
+      try await store.pool.write { db in
+        try db.execute(
+          sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+      }
+      #expect(
+        throws: StoreError.schemaTooNew(
+          found: SQLiteSchema.versions + 1, supported: SQLiteSchema.versions)
+      ) {
+        try SQLiteStore(path: path)
+      }
+    case .postgres:
+      let cluster = try ThrowawayPostgres.shared()
+      let url = try cluster.createDatabase()
+      let store = try await PostgresStore(url: url)
+      #expect(try await store.schemaVersion() == PostgresSchema.migrations.count)
+      // A second node starting against the same database migrates nothing and agrees.
+      let second = try await PostgresStore(url: url)
+      #expect(try await second.schemaVersion() == PostgresSchema.migrations.count)
+      _ = try cluster.psql(url, "INSERT INTO ferry_schema (version, name) VALUES (99, 'future')")
+      await #expect(
+        throws: StoreError.schemaTooNew(found: 99, supported: PostgresSchema.migrations.count)
+      ) {
+        try await PostgresStore(url: url)
+      }
+    }
+  }
+
+  @Test(arguments: Backend.allCases)
+  func accountsGetTheirOwnGeneratedExternalID(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(
+      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30)
+    let b = try await store.createAccount(
+      name: "Globex", externalIDPrefix: "ferry", retentionDays: 7)
+    #expect(a.externalID.hasPrefix("ferry:aws:extid:"))
+    #expect(a.externalID.count == "ferry:aws:extid:".count + 19)
+    #expect(a.externalID != b.externalID)
+    let loaded = try #require(try await store.account(a.id))
+    #expect(loaded.externalID == a.externalID)
+    #expect(loaded.name == "Acme")
+    #expect(try await store.account(AccountID(rawValue: "acct_missing")) == nil)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func tenantsAreIsolated(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let b = try await store.createAccount(name: "B", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let connection = Connection(
+      accountID: a, purpose: .fetcher, bucket: "a-logs", region: "us-east-1", prefix: "",
+      roleARN: "arn:aws:iam::111122223333:role/r",
+      externalID: "ferry:aws:extid:x", usesLegacyExternalID: false)
+    try await store.addConnection(connection, actor: "admin@a")
+    try await store.commitObject(
+      LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 1),
+      events: [event(a, 1, "secret of a")], of: a)
+    #expect(try await store.connections(of: b).isEmpty)
+    #expect(try await store.eventCount(of: b) == 0)
+    #expect(
+      try await store.search(
+        EventQuery(from: .distantPast, to: .distantFuture, text: "secret"), of: b
+      ).events.isEmpty)
+    #expect(try await store.ledgerEntry(of: b, fetcherID: "f1", key: "k", eTag: "e") == nil)
+    #expect(try await store.auditLog(of: b, limit: 10).isEmpty)
+    #expect(try await store.removeConnection(connection.id, of: b, actor: "admin@b") == false)
+    #expect(try await store.connections(of: a).count == 1)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func everyConnectionChangeIsAudited(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let connection = Connection(
+      accountID: a, purpose: .archive, bucket: "a-archive", region: "eu-west-1", prefix: "ferry/",
+      roleARN: "arn:aws:iam::111122223333:role/archive", externalID: "legacy-id",
+      usesLegacyExternalID: true)
+    try await store.addConnection(connection, actor: "alice")
+    #expect(try await store.removeConnection(connection.id, of: a, actor: "bob"))
+    let log = try await store.auditLog(of: a, limit: 10)
+    #expect(log.map(\.action) == ["connection.remove", "connection.add"])
+    #expect(log.map(\.actor) == ["bob", "alice"])
+    #expect(log[1].after?.contains("a-archive") == true)
+    #expect(log[0].before?.contains("arn:aws:iam::111122223333:role/archive") == true)
+    #expect(log[0].after == nil)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func anObjectAndItsEventsCommitTogetherOrNotAtAll(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let entry = LedgerEntry(
+      fetcherID: "f1", key: "AWSLogs/1.log", eTag: "\"e1\"", size: 100, state: .ingested, events: 2,
+      offset: 100)
+    try await store.commitObject(entry, events: [event(a, 1, "one"), event(a, 2, "two")], of: a)
+    let stored = try #require(
+      try await store.ledgerEntry(of: a, fetcherID: "f1", key: "AWSLogs/1.log", eTag: "\"e1\""))
+    #expect(stored.state == .ingested)
+    #expect(stored.events == 2)
+    #expect(try await store.eventCount(of: a) == 2)
+    // An event the store refuses (empty log type) fails the whole object: no ledger row, no events.
+    let bad = LedgerEntry(
+      fetcherID: "f1", key: "AWSLogs/2.log", eTag: "\"e2\"", size: 100, state: .ingested, events: 2)
+    await #expect(throws: StoreError.self) {
+      try await store.commitObject(
+        bad, events: [event(a, 3, "three"), event(a, 4, "four", logType: "")], of: a)
+    }
+    #expect(
+      try await store.ledgerEntry(of: a, fetcherID: "f1", key: "AWSLogs/2.log", eTag: "\"e2\"")
+        == nil)
+    #expect(try await store.eventCount(of: a) == 2)
+    // A failed object is recorded with its error.
+    var failed = bad
+    failed.state = .failed
+    failed.error = "gzip: unexpected end of stream"
+    failed.attempts = 1
+    try await store.commitObject(failed, events: [], of: a)
+    #expect(
+      try await store.ledgerEntry(of: a, fetcherID: "f1", key: "AWSLogs/2.log", eTag: "\"e2\"")?
+        .error == "gzip: unexpected end of stream")
+  }
+
+  @Test(arguments: Backend.allCases)
+  func writesThousandsOfEventsPerTransaction(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let events = (0..<12_000).map {
+      event(a, $0 % 1440, "GET /index.html 200 request \($0)", fields: ["status": "200"])
+    }
+    try await store.commitObject(
+      LedgerEntry(
+        fetcherID: "f1", key: "big.log", eTag: "e", size: 1, state: .ingested, events: 12_000),
+      events: events, of: a)
+    #expect(try await store.eventCount(of: a) == 12_000)
+  }
+
+  static let corpus: [(minutes: Int, message: String, fields: [String: String])] = [
+    (1, "GET /api/users 200 12ms", ["status": "200", "method": "GET"]),
+    (2, "POST /api/login 500 upstream timeout", ["status": "500", "method": "POST"]),
+    (3, "GET /health 200 1ms", ["status": "200", "method": "GET"]),
+    (4, "ERROR: connection timeout to db-1.internal:5432", ["level": "error"]),
+    (5, "POST /api/orders 500 Timeout while writing", ["status": "500", "method": "POST"]),
+    (6, "Café crème served to user-42", ["level": "info"]),
+    (7, "GET /api/orders 404 not found", ["status": "404", "method": "GET"]),
+    (8, "timeout-retry scheduled (attempt 3)", ["level": "warn"]),
+  ]
+
+  @Test(arguments: Backend.allCases)
+  func searchGivesTheSameAnswersOnBothBackends(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    try await store.commitObject(
+      LedgerEntry(
+        fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: Self.corpus.count),
+      events: Self.corpus.map { event(a, $0.minutes, $0.message, fields: $0.fields) }, of: a)
+    func messages(_ text: String, fields: [String: String] = [:], from: Int = 0, to: Int = 100)
+      async throws -> [String]
+    {
+      try await store.search(
+        EventQuery(
+          from: Self.base.addingTimeInterval(Double(from) * 60),
+          to: Self.base.addingTimeInterval(Double(to) * 60), text: text, fields: fields),
+        of: a
+      ).events.map(\.message)
+    }
+    // Newest first; every word must appear, as a whole word, case-insensitively.
+    #expect(
+      try await messages("timeout") == [
+        "timeout-retry scheduled (attempt 3)", "POST /api/orders 500 Timeout while writing",
+        "ERROR: connection timeout to db-1.internal:5432", "POST /api/login 500 upstream timeout",
+      ])
+    #expect(
+      try await messages("timeout post") == [
+        "POST /api/orders 500 Timeout while writing", "POST /api/login 500 upstream timeout",
+      ])
+    #expect(try await messages("time").isEmpty)
+    #expect(
+      try await messages("db 1 internal") == ["ERROR: connection timeout to db-1.internal:5432"])
+    #expect(try await messages("CAFÉ") == ["Café crème served to user-42"])
+    #expect(
+      try await messages("", fields: ["status": "500"]) == [
+        "POST /api/orders 500 Timeout while writing", "POST /api/login 500 upstream timeout",
+      ])
+    #expect(
+      try await messages("orders", fields: ["method": "GET"]) == ["GET /api/orders 404 not found"])
+    #expect(
+      try await messages("", from: 3, to: 5) == [
+        "ERROR: connection timeout to db-1.internal:5432", "GET /health 200 1ms",
+      ])
+    #expect(try await messages("\"; DROP TABLE events; --").isEmpty)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func pagesAreStableAndComplete(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    // Several events share a timestamp: the cursor must not skip or repeat them.
+    let events = (0..<25).map { event(a, $0 / 3, "line \($0)") }
+    try await store.commitObject(
+      LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 25),
+      events: events, of: a)
+    var seen: [String] = []
+    var cursor: String?
+    var pages = 0
+    repeat {
+      let page = try await store.search(
+        EventQuery(from: .distantPast, to: .distantFuture, limit: 4, cursor: cursor), of: a)
+      seen += page.events.map(\.message)
+      cursor = page.nextCursor
+      pages += 1
+    } while cursor != nil
+    #expect(pages == 7)
+    #expect(seen.count == 25)
+    #expect(Set(seen).count == 25)
+    await #expect(throws: StoreError.self) {
+      try await store.search(
+        EventQuery(from: .distantPast, to: .distantFuture, cursor: "not-a-cursor"), of: a)
+    }
+  }
+
+  @Test(arguments: Backend.allCases)
+  func leasesExpireAndAreComparedAndSet(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    // Long TTLs until expiry is what is tested: a loaded machine may pause between steps.
+    let lease = try #require(try await store.acquireLease("fetcher:f1", holder: "node-a", ttl: 60))
+    #expect(try await store.acquireLease("fetcher:f1", holder: "node-b", ttl: 30) == nil)
+    #expect(
+      try await store.acquireLease("fetcher:f1", holder: "node-a", ttl: 60)?.version == lease
+        .version + 1)
+    let current = try #require(
+      try await store.acquireLease("fetcher:f1", holder: "node-a", ttl: 60))
+    let renewed = try #require(try await store.renewLease(current, ttl: 0.3))
+    #expect(renewed.version == current.version)
+    try await Task.sleep(for: .milliseconds(600))
+    let taken = try #require(try await store.acquireLease("fetcher:f1", holder: "node-b", ttl: 30))
+    #expect(taken.version == current.version + 1)
+    // node-a's lease was lost: renewing or releasing it changes nothing.
+    #expect(try await store.renewLease(current, ttl: 30) == nil)
+    #expect(try await store.releaseLease(current) == false)
+    #expect(try await store.releaseLease(taken))
+    #expect(try await store.acquireLease("fetcher:f1", holder: "node-a", ttl: 30) != nil)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func onlyOneOfManyConcurrentContendersGetsALease(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let winners = try await withThrowingTaskGroup(of: Lease?.self) { group in
+      for n in 0..<40 {
+        group.addTask { try await store.acquireLease("fetcher:hot", holder: "node-\(n)", ttl: 30) }
+      }
+      return try await group.reduce(into: [Lease]()) { if let lease = $1 { $0.append(lease) } }
+    }
+    #expect(winners.count == 1)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func retentionDeletesOldEventsInBatches(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let b = try await store.createAccount(name: "B", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let old = (0..<250).map { event(a, $0, "old \($0)") }
+    let new = (0..<10).map { event(a, 10_000 + $0, "new \($0)") }
+    try await store.commitObject(
+      LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 260),
+      events: old + new, of: a)
+    try await store.commitObject(
+      LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 5),
+      events: (0..<5).map { event(b, $0, "b \($0)") }, of: b)
+    let deleted = try await store.deleteEvents(
+      of: a, olderThan: Self.base.addingTimeInterval(5000 * 60), batchSize: 100)
+    #expect(deleted == 250)
+    #expect(try await store.eventCount(of: a) == 10)
+    #expect(try await store.eventCount(of: b) == 5)
+    #expect(
+      try await store.search(EventQuery(from: .distantPast, to: .distantFuture, text: "old"), of: a)
+        .events.isEmpty)
+  }
+}
+
+@Suite("Store faults")
+struct StoreFaultTests {
+  @Test func aCorruptDatabaseFileIsReportedNotOverwritten() throws {
+    let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
+    let path = dir.appendingPathComponent("ferry.sqlite").path
+    let garbage = Data(repeating: 0x5A, count: 8192)
+    try garbage.write(to: URL(fileURLWithPath: path))
+    do {
+      _ = try SQLiteStore(path: path)
+      Issue.record("opening a corrupt file must fail")
+    } catch let error as StoreError {
+      guard case .corrupt(let detail) = error else {
+        Issue.record("expected .corrupt, got \(error)")
+        return
+      }
+      #expect(detail.contains(path))
+      #expect(error.description.contains("Restore it from a backup"))
+    }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
+  }
+
+  @Test func postgresGoingAwayIsAClearErrorAndNothingHalfWritten() async throws {
+    let cluster = try ThrowawayPostgres.start()
+    defer { cluster.stop() }
+    let store = try await PostgresStore(url: cluster.url, callTimeout: .seconds(5))
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    try cluster.kill()
+    do {
+      try await store.commitObject(
+        LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 1),
+        events: [
+          Event(
+            accountID: a, fetcherID: "f1", logType: "alb", time: Date(), sourceKey: "k",
+            sourceOffset: 0, message: "m")
+        ], of: a)
+      Issue.record("must fail while PostgreSQL is down")
+    } catch let error as StoreError {
+      guard case .unavailable(let detail) = error else {
+        Issue.record("expected .unavailable, got \(error)")
+        return
+      }
+      #expect(detail.contains("127.0.0.1"))
+      #expect(detail.contains("Nothing was half-written"))
+    }
+    store.close()
+  }
+}
