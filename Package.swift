@@ -47,7 +47,7 @@ let package = Package(
     ),
 
     // Domain types and rules, and the protocols through which they reach storage and AWS.
-    .target(name: "FerryCore"),
+    .target(name: "FerryCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(
@@ -93,7 +93,10 @@ let package = Package(
       resources: [.copy("Resources")]
     ),
     .testTarget(
-      name: "FerryStoreTests", dependencies: ["FerryStore", "FerryCore", "FerryTesting"]),
+      name: "FerryStoreTests",
+      dependencies: [
+        "FerryStore", "FerryCore", "FerryTesting", .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
     .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryPolicy", "FerryTesting"]),
   ],
   swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import FerryCore
 import FerryTesting
 import Foundation
+import GRDB
 import Testing
 
 @testable import FerryStore
@@ -377,5 +378,52 @@ struct StoreFaultTests {
       #expect(detail.contains("Nothing was half-written"))
     }
     store.close()
+  }
+}
+
+@Suite("Store: users and tokens")
+struct AccessStoreTests {
+  typealias Backend = StoreContractTests.Backend
+
+  @Test(arguments: Backend.allCases)
+  func tokensAreStoredOnlyAsHashesAndAudited(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let b = try await store.createAccount(name: "B", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    try await store.addUser(
+      User(accountID: a, email: "alice@a.example", role: .admin), actor: "setup")
+    #expect(try await store.users(of: a).map(\.email) == ["alice@a.example"])
+    #expect(try await store.users(of: b).isEmpty)
+    let issued = try await store.issueToken(
+      name: "ci", role: .viewer, of: a, actor: "alice@a.example")
+    #expect(issued.secret.hasPrefix("fry_"))
+    #expect(try await store.authenticate(tokenSecret: issued.secret)?.accountID == a)
+    #expect(try await store.authenticate(tokenSecret: issued.secret + "x") == nil)
+    // The secret appears nowhere the store keeps: not in the token, not in the audit log.
+    let audit = try await store.auditLog(of: a, limit: 10)
+    #expect(audit.map(\.action) == ["token.issue", "user.add"])
+    #expect(
+      !audit.contains {
+        ($0.after ?? "").contains(issued.secret) || ($0.before ?? "").contains(issued.secret)
+      })
+    #expect(try await store.revokeToken(issued.token.id, of: b, actor: "mallory") == false)
+    #expect(try await store.revokeToken(issued.token.id, of: a, actor: "alice@a.example"))
+    #expect(try await store.authenticate(tokenSecret: issued.secret) == nil)
+  }
+
+  @Test func theSQLiteFileHoldsNoTokenSecret() async throws {
+    let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
+    let path = dir.appendingPathComponent("ferry.sqlite").path
+    let store = try SQLiteStore(path: path)
+    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
+      .id
+    let issued = try await store.issueToken(name: "ci", role: .admin, of: a, actor: "setup")
+    try await store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+      let bytes = try Data(contentsOf: dir.appendingPathComponent(file))
+      #expect(bytes.range(of: Data(issued.secret.utf8)) == nil, "\(file) contains the token secret")
+    }
   }
 }

@@ -12,6 +12,17 @@ public protocol Store: Sendable {
     -> Account
   func account(_ id: AccountID) async throws -> Account?
 
+  // MARK: Users and API tokens; each change is audited in the same transaction
+  func addUser(_ user: User, actor: String) async throws
+  func users(of account: AccountID) async throws -> [User]
+  /// Issues a token; the store keeps only the secret's hash.
+  func issueToken(name: String, role: Role, of account: AccountID, actor: String) async throws
+    -> IssuedToken
+  /// The token a secret belongs to, if any.
+  func authenticate(tokenSecret: String) async throws -> APIToken?
+  func tokens(of account: AccountID) async throws -> [APIToken]
+  func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool
+
   // MARK: Connections (role bindings); each change is audited in the same transaction
   func addConnection(_ connection: Connection, actor: String) async throws
   func connections(of account: AccountID) async throws -> [Connection]

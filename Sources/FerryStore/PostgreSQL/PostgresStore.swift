@@ -250,6 +250,112 @@ public final class PostgresStore: Store {
     }
   }
 
+  // MARK: Users and tokens
+
+  public func addUser(_ user: User, actor: String) async throws {
+    let logger = self.logger
+    try await transaction { tx in
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO users (id, account_id, email, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        [user.id, user.accountID.rawValue, user.email, user.role.rawValue, user.createdAt.micros],
+        logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: user.accountID, actor: actor, action: "user.add", target: user.id,
+          after: PGJSON.encode(user)), logger: logger)
+    }
+  }
+
+  public func users(of account: AccountID) async throws -> [User] {
+    let rows = try await query(
+      "SELECT * FROM users WHERE account_id = $1 ORDER BY created_at, id",
+      Self.binds([account.rawValue]))
+    do {
+      return try rows.map { row in
+        User(
+          id: try row["id"].decode(String.self),
+          accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+          email: try row["email"].decode(String.self),
+          role: Role(rawValue: try row["role"].decode(String.self)) ?? .viewer,
+          createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+      }
+    } catch {
+      throw map(error)
+    }
+  }
+
+  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
+    async throws -> IssuedToken
+  {
+    let secret = TokenSecret.generate()
+    let token = APIToken(
+      id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
+      name: name, role: role, createdAt: Date())
+    let logger = self.logger
+    try await transaction { tx in
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO api_tokens (id, account_id, name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+          token.id, account.rawValue, name, role.rawValue, TokenSecret.hash(secret),
+          token.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.issue", target: token.id,
+          after: PGJSON.encode(token)), logger: logger)
+    }
+    return IssuedToken(token: token, secret: secret)
+  }
+
+  public func authenticate(tokenSecret: String) async throws -> APIToken? {
+    let rows = try await query(
+      "SELECT * FROM api_tokens WHERE secret_hash = $1", Self.binds([TokenSecret.hash(tokenSecret)])
+    )
+    return try rows.first.map(token)
+  }
+
+  public func tokens(of account: AccountID) async throws -> [APIToken] {
+    try await query(
+      "SELECT * FROM api_tokens WHERE account_id = $1 ORDER BY created_at, id",
+      Self.binds([account.rawValue])
+    ).map(token)
+  }
+
+  public func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool {
+    let logger = self.logger
+    let store = self
+    return try await transaction { tx in
+      let rows = try await Self.execute(
+        tx, "DELETE FROM api_tokens WHERE id = $1 AND account_id = $2 RETURNING *",
+        [id, account.rawValue], logger: logger)
+      guard let row = rows.first else { return false }
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.revoke", target: id,
+          before: PGJSON.encode(try store.token(row))),
+        logger: logger)
+      return true
+    }
+  }
+
+  func token(_ row: PostgresRandomAccessRow) throws -> APIToken {
+    do {
+      return APIToken(
+        id: try row["id"].decode(String.self),
+        accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+        name: try row["name"].decode(String.self),
+        role: Role(rawValue: try row["role"].decode(String.self)) ?? .viewer,
+        createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+    } catch {
+      throw map(error)
+    }
+  }
+
   // MARK: Connections
 
   public func addConnection(_ c: Connection, actor: String) async throws {
@@ -550,7 +656,16 @@ enum PostgresSchema {
       CREATE INDEX audit_account ON audit_log(account_id, id);
       CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, version BIGINT NOT NULL);
       """
-    )
+    ),
+    (
+      "v2-users-and-tokens",
+      """
+      CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), email TEXT NOT NULL,
+        role TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (account_id, email));
+      CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
+        role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
+      """
+    ),
   ]
 }
 
