@@ -72,7 +72,10 @@ let package = Package(
     // Benchmarks are programs, not tests: `scripts/bench` runs them in release mode.
     .executableTarget(
       name: "ferry-bench",
-      dependencies: ["FerryPolicy", "FerryAWSSigning", "FerryAWS"],
+      dependencies: [
+        "FerryPolicy", "FerryAWSSigning", "FerryAWS", "FerryCore", "FerryStore",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       path: "Benchmarks/Sources/ferry-bench"
     ),
 
