@@ -19,13 +19,23 @@ struct AmzDate: Sendable, Equatable {
     let d = doy - (153 * mp + 2) / 5 + 1
     let m = mp < 10 ? mp + 3 : mp - 9
     let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-    func pad(_ v: Int, _ width: Int) -> String {
-      let s = String(v)
-      return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    var bytes = [UInt8](repeating: 0x30, count: 16)
+    func put(_ value: Int, _ at: Int, _ width: Int) {
+      var v = value
+      for i in stride(from: at + width - 1, through: at, by: -1) {
+        bytes[i] = 0x30 + UInt8(v % 10)
+        v /= 10
+      }
     }
-    day = pad(y, 4) + pad(m, 2) + pad(d, 2)
-    full =
-      day + "T" + pad(secondOfDay / 3600, 2) + pad(secondOfDay / 60 % 60, 2)
-      + pad(secondOfDay % 60, 2) + "Z"
+    put(y, 0, 4)
+    put(m, 4, 2)
+    put(d, 6, 2)
+    bytes[8] = UInt8(ascii: "T")
+    put(secondOfDay / 3600, 9, 2)
+    put(secondOfDay / 60 % 60, 11, 2)
+    put(secondOfDay % 60, 13, 2)
+    bytes[15] = UInt8(ascii: "Z")
+    full = String(decoding: bytes, as: UTF8.self)
+    day = String(decoding: bytes[0..<8], as: UTF8.self)
   }
 }

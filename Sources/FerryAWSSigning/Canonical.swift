@@ -1,3 +1,12 @@
+/// AWS's URI encoding (RFC 3986: everything but `A-Z a-z 0-9 - . _ ~` as `%XX`), the one
+/// rule for S3 keys on the wire, query and form values, and what SigV4 signs.
+public enum URIEncoding {
+  /// Encodes `text`; `keepSlash` leaves `/` as is (S3 keys and paths).
+  public static func encode(_ text: String, keepSlash: Bool = false) -> String {
+    Canonical.uriEncode(text, keepSlash: keepSlash)
+  }
+}
+
 /// The canonical forms SigV4 signs: URI-encoded paths and queries, trimmed headers.
 enum Canonical {
   private static let hexDigits = Array("0123456789ABCDEF".utf8)
@@ -26,7 +35,9 @@ enum Canonical {
   }
 
   static func uriEncode(_ text: String, keepSlash: Bool) -> String {
-    uriEncode(text.utf8, keepSlash: keepSlash)
+    // Most paths and values need no escaping: return them as they are.
+    if text.utf8.allSatisfy({ isUnreserved($0) || (keepSlash && $0 == 0x2F) }) { return text }
+    return uriEncode(text.utf8, keepSlash: keepSlash)
   }
 
   /// Decodes `%XX` escapes (a malformed escape is kept as written).
@@ -69,6 +80,7 @@ enum Canonical {
 
   /// Removes `.` and `..` segments and empty segments, keeping a trailing slash.
   static func normalizedPath(_ path: String) -> String {
+    if !path.contains("//") && !path.contains("/.") { return path }
     var segments: [Substring] = []
     for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
       switch segment {
@@ -121,6 +133,17 @@ enum Canonical {
   /// A header value as signed: trimmed, runs of white space (folded lines included)
   /// collapsed to one space.
   static func headerValue(_ value: String) -> String {
+    // Fast path: nothing to trim or collapse.
+    var previousSpace = true
+    var clean = true
+    for b in value.utf8 {
+      if b == 0x09 || b == 0x0A || b == 0x0D || (b == 0x20 && previousSpace) {
+        clean = false
+        break
+      }
+      previousSpace = b == 0x20
+    }
+    if clean && !previousSpace { return value }
     var out: [UInt8] = []
     out.reserveCapacity(value.utf8.count)
     var pendingSpace = false
@@ -136,31 +159,34 @@ enum Canonical {
     return String(decoding: out, as: UTF8.self)
   }
 
-  /// Canonical headers and the signed-headers list: lowercase names, sorted, duplicate
-  /// headers joined with commas in order.
+  /// Canonical headers and the signed-headers list: lowercase names (the caller's names
+  /// are already lowercase), sorted, duplicate headers joined with commas in order.
   static func headers(_ headers: [(name: String, value: String)]) -> (
     canonical: String, signed: String
   ) {
-    var merged: [String: String] = [:]
-    var order: [String] = []
-    for (name, value) in headers {
-      let key = name.lowercased()
-      let v = headerValue(value)
-      if let existing = merged[key] {
-        merged[key] = existing + "," + v
-      } else {
-        merged[key] = v
-        order.append(key)
-      }
+    // A request has a handful of headers: a stable sort beats a dictionary, and keeps
+    // duplicate headers in their original order for joining.
+    let sorted = headers.enumerated().sorted {
+      $0.element.name != $1.element.name
+        ? $0.element.name.utf8.lexicographicallyPrecedes($1.element.name.utf8)
+        : $0.offset < $1.offset
     }
-    order.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     var canonical = ""
-    for key in order {
-      canonical += key
-      canonical += ":"
-      canonical += merged[key] ?? ""
-      canonical += "\n"
+    var signed = ""
+    canonical.reserveCapacity(256)
+    var previous: String?
+    for (_, header) in sorted {
+      let value = headerValue(header.value)
+      if header.name == previous {
+        canonical.removeLast()  // the newline: duplicates join with commas
+        canonical += "," + value + "\n"
+        continue
+      }
+      if previous != nil { signed += ";" }
+      signed += header.name
+      canonical += header.name + ":" + value + "\n"
+      previous = header.name
     }
-    return (canonical, order.joined(separator: ";"))
+    return (canonical, signed)
   }
 }

@@ -29,7 +29,8 @@ public struct SigningRequest: Sendable, Equatable {
 
   /// The first value of a header (case-insensitive name).
   public func header(_ name: String) -> String? {
-    headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    let wanted = name.lowercased()
+    return headers.first { $0.name.count == wanted.count && $0.name.lowercased() == wanted }?.value
   }
 }
 
@@ -183,12 +184,13 @@ public struct SigV4Signer: Sendable {
   /// Headers that proxies and HTTP stacks may change are left unsigned.
   private func signable(_ headers: [SigningRequest.Header]) -> [(name: String, value: String)] {
     headers.compactMap { header in
-      switch header.name.lowercased() {
+      let name = header.name.lowercased()
+      switch name {
       case "authorization", "user-agent", "connection", "expect", "transfer-encoding",
         "x-amzn-trace-id":
         return nil
       default:
-        return (header.name, header.value)
+        return (name, header.value)
       }
     }
   }
@@ -204,13 +206,23 @@ public struct SigV4Signer: Sendable {
   }
 
   private func stringToSign(amzDate: AmzDate, scope: String, canonicalRequest: String) -> String {
-    "AWS4-HMAC-SHA256\n\(amzDate.full)\n\(scope)\n\(Self.hash(Data(canonicalRequest.utf8)))"
+    "AWS4-HMAC-SHA256\n\(amzDate.full)\n\(scope)\n\(Self.hash(text: canonicalRequest))"
   }
 
   private func sign(_ stringToSign: String, day: String) -> String {
     let key = keyCache.key(
-      secret: credentials.secretAccessKey, day: day, region: region, service: service)
-    return Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+      accessKeyID: credentials.accessKeyID, secret: credentials.secretAccessKey, day: day,
+      region: region, service: service)
+    var text = stringToSign
+    return text.withUTF8 {
+      Hex.encode(HMAC<SHA256>.authenticationCode(for: UnsafeRawBufferPointer($0), using: key))
+    }
+  }
+
+  /// Hex SHA-256 of a string's UTF-8 bytes, without copying them.
+  static func hash(text: String) -> String {
+    var text = text
+    return text.withUTF8 { Hex.encode(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
   }
 }
 
@@ -218,7 +230,10 @@ public struct SigV4Signer: Sendable {
 /// four HMACs, and a day's requests share it.
 public final class SigningKeyCache: Sendable {
   private struct Key: Hashable {
-    let secretDigest: SHA256Digest
+    let accessKeyID: String
+    /// A per-process fingerprint of the secret (Swift's seeded hash): tells two secrets of
+    /// one access key apart without keeping the secret as a key.
+    let secretFingerprint: Int
     let day: String
     let region: String
     let service: String
@@ -232,11 +247,12 @@ public final class SigningKeyCache: Sendable {
 
   public init(capacity: Int = 256) { self.capacity = capacity }
 
-  func key(secret: String, day: String, region: String, service: String) -> SymmetricKey {
-    // The cache holds a digest of the secret, not the secret itself.
+  func key(accessKeyID: String, secret: String, day: String, region: String, service: String)
+    -> SymmetricKey
+  {
     let id = Key(
-      secretDigest: SHA256.hash(data: Data(secret.utf8)), day: day, region: region, service: service
-    )
+      accessKeyID: accessKeyID, secretFingerprint: secret.hashValue, day: day, region: region,
+      service: service)
     if let cached = storage.withLock({ $0[id] }) { return cached }
     let derived = Self.derive(secret: secret, day: day, region: region, service: service)
     storage.withLock { cache in

@@ -311,19 +311,7 @@ public struct S3Client: Sendable {
 
   /// S3's key encoding: every byte but unreserved characters and `/`.
   static func encodeKey(_ key: String) -> String {
-    var out = ""
-    for byte in key.utf8 {
-      switch byte {
-      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-        UInt8(ascii: "."),
-        UInt8(ascii: "~"), UInt8(ascii: "/"):
-        out.unicodeScalars.append(Unicode.Scalar(byte))
-      default:
-        out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
-      }
-    }
-    return out
+    URIEncoding.encode(key, keepSlash: true)
   }
 
   func makeRequest(
@@ -338,7 +326,7 @@ public struct S3Client: Sendable {
       throw .invalidInput(operation, "\(error.problem). \(error.fix)")
     }
     let queryString = query.map {
-      $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\($0.0)=\(FormEncoding.encode($0.1))"
+      $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\($0.0)=\(URIEncoding.encode($0.1))"
     }
     .joined(separator: "&")
     let payloadHash =

@@ -89,7 +89,7 @@ public struct STSClient: Sendable {
     try AWSRegion.validate(region, operation: operation)
     var form = "Action=\(action)&Version=2011-06-15"
     for (key, value) in params.sorted(by: { $0.key < $1.key }) {
-      form += "&\(key)=\(FormEncoding.encode(value))"
+      form += "&\(key)=\(URIEncoding.encode(value))"
     }
     let body = ByteBuffer(string: form)
     let request = AWSRequest(
@@ -165,30 +165,5 @@ public final class AssumedRoleCredentialCache: Sendable {
   /// Forgets a role's session (after its configuration changed).
   public func invalidate(roleARN: String, externalID: String?) {
     _ = providers.withLock { $0.removeValue(forKey: Key(roleARN: roleARN, externalID: externalID)) }
-  }
-}
-
-/// `application/x-www-form-urlencoded` values as AWS's query protocol expects.
-enum FormEncoding {
-  static func encode(_ value: String) -> String {
-    var out = ""
-    for byte in value.utf8 {
-      switch byte {
-      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-        UInt8(ascii: "."),
-        UInt8(ascii: "~"):
-        out.unicodeScalars.append(Unicode.Scalar(byte))
-      default:
-        out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
-      }
-    }
-    return out
-  }
-}
-
-extension String {
-  func leftPadded(_ width: Int) -> String {
-    count >= width ? self : String(repeating: "0", count: width - count) + self
   }
 }
