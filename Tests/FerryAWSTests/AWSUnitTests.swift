@@ -319,3 +319,16 @@ struct CredentialProviderTests {
     }
   }
 }
+
+@Suite("AWS errors carry the bucket's region")
+struct BucketRegionErrorTests {
+  @Test func aRedirectNamesTheBucketsRegion() {
+    let error = AWSClient().serviceError(
+      AWSResponse(
+        status: 301, headers: ["x-amz-bucket-region": "eu-central-1"], body: ByteBuffer()),
+      operation: "S3.HeadBucket", credentials: nil)
+    #expect(error.code == "PermanentRedirect")
+    #expect(error.bucketRegion == "eu-central-1")
+    #expect(error.message.contains("eu-central-1"))
+  }
+}

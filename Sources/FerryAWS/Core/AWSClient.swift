@@ -293,7 +293,8 @@ public final class AWSClient: Sendable {
     }
     return AWSError(
       kind: .service, operation: operation, code: code, message: Redactor.redact(message ?? ""),
-      requestID: requestID, statusCode: response.status)
+      requestID: requestID, statusCode: response.status,
+      bucketRegion: response.headers.first(name: "x-amz-bucket-region"))
   }
 }
 

@@ -24,10 +24,13 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
   public var message: String
   public var requestID: String?
   public var statusCode: Int?
+  /// The region S3 named in `x-amz-bucket-region` (on a redirect or a denial): where the
+  /// bucket really is.
+  public var bucketRegion: String?
 
   public init(
     kind: Kind, operation: String, code: String? = nil, message: String, requestID: String? = nil,
-    statusCode: Int? = nil
+    statusCode: Int? = nil, bucketRegion: String? = nil
   ) {
     self.kind = kind
     self.operation = operation
@@ -35,6 +38,7 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     self.message = message
     self.requestID = requestID
     self.statusCode = statusCode
+    self.bucketRegion = bucketRegion
   }
 
   public var description: String {

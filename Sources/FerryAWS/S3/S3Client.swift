@@ -349,13 +349,3 @@ public struct S3Client: Sendable {
     return try await client.send(request, credentials: credentials)
   }
 }
-
-extension AWSError {
-  /// The bucket's region when S3 said it is elsewhere (301 with `x-amz-bucket-region`).
-  var bucketRegion: String? {
-    guard code == "PermanentRedirect" || statusCode == 301, let start = message.range(of: "(")
-    else { return nil }
-    let rest = message[start.upperBound...]
-    return rest.firstIndex(of: ")").map { String(rest[..<$0]) }
-  }
-}

@@ -110,8 +110,7 @@ public struct STSClient: Sendable {
 
   /// Role session names: 2 to 64 of `[\w+=,.@-]`; anything else becomes `-`.
   static func sessionName(_ name: String) -> String {
-    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-")
-    var out = String(name.map { allowed.contains($0) ? $0 : "-" }.prefix(64))
+    var out = String(name.map { IAMName.allowedCharacters.contains($0) ? $0 : "-" }.prefix(64))
     while out.count < 2 { out += "-" }
     return out
   }

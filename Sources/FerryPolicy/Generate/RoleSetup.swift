@@ -17,12 +17,7 @@ public struct RoleSetup: Sendable {
     self.trust = try PolicyGenerator.trustPolicy(
       platformPrincipal: platformPrincipal, externalID: externalID)
     let name = roleName ?? scope.purpose.defaultRoleName
-    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-")
-    guard (1...64).contains(name.count), name.allSatisfy(allowed.contains) else {
-      throw InputError(
-        field: "role-name", problem: "\"\(name)\" is not a valid IAM role name",
-        fix: "Use 1 to 64 letters, digits and +=,.@_- characters.")
-    }
+    try IAMName.validateRoleName(name, field: "role-name")
     self.roleName = name
   }
 

@@ -66,13 +66,8 @@ public struct ARN: Sendable, Hashable, CustomStringConvertible {
         field: field, problem: "\"\(text)\" is not an IAM role ARN",
         fix: "Paste the role's ARN from its IAM summary page: arn:aws:iam::123456789012:role/NAME.")
     }
-    let name = arn.resource.split(separator: "/").last.map(String.init) ?? ""
-    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-")
-    guard !name.isEmpty, name.count <= 64, name.allSatisfy(allowed.contains) else {
-      throw InputError(
-        field: field, problem: "\"\(name)\" is not a valid role name",
-        fix: "Role names are 1 to 64 letters, digits and +=,.@_- characters.")
-    }
+    try IAMName.validateRoleName(
+      arn.resource.split(separator: "/").last.map(String.init) ?? "", field: field)
     return arn
   }
 

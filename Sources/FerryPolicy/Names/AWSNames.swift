@@ -81,3 +81,21 @@ public enum KeyPrefix {
     return p
   }
 }
+
+/// IAM names: roles, and the role session names STS accepts.
+public enum IAMName {
+  /// The characters IAM allows in role and role session names.
+  public static let allowedCharacters = Set(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+=,.@_-")
+
+  /// Checks a role name: 1 to 64 allowed characters.
+  public static func validateRoleName(_ name: String, field: String = "role name")
+    throws(InputError)
+  {
+    guard (1...64).contains(name.count), name.allSatisfy(allowedCharacters.contains) else {
+      throw InputError(
+        field: field, problem: "\"\(name)\" is not a valid IAM role name",
+        fix: "Role names are 1 to 64 letters, digits and +=,.@_- characters.")
+    }
+  }
+}

@@ -264,7 +264,7 @@ public final class PostgresStore: Store {
         tx,
         AuditEntry(
           accountID: user.accountID, actor: actor, action: "user.add", target: user.id,
-          after: PGJSON.encode(user)), logger: logger)
+          after: StoreJSON.encode(user)), logger: logger)
     }
   }
 
@@ -306,7 +306,7 @@ public final class PostgresStore: Store {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "token.issue", target: token.id,
-          after: PGJSON.encode(token)), logger: logger)
+          after: StoreJSON.encode(token)), logger: logger)
     }
     return IssuedToken(token: token, secret: secret)
   }
@@ -337,7 +337,7 @@ public final class PostgresStore: Store {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "token.revoke", target: id,
-          before: PGJSON.encode(try store.token(row))),
+          before: StoreJSON.encode(try store.token(row))),
         logger: logger)
       return true
     }
@@ -373,7 +373,7 @@ public final class PostgresStore: Store {
         tx,
         AuditEntry(
           accountID: c.accountID, actor: actor, action: "connection.add", target: c.id,
-          after: PGJSON.encode(c)), logger: logger)
+          after: StoreJSON.encode(c)), logger: logger)
     }
   }
 
@@ -397,7 +397,7 @@ public final class PostgresStore: Store {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "connection.remove", target: id,
-          before: PGJSON.encode(try Self.connection(row))),
+          before: StoreJSON.encode(try Self.connection(row))),
         logger: logger)
       return true
     }
@@ -480,7 +480,8 @@ public final class PostgresStore: Store {
             account.rawValue, batch.map(\.fetcherID), batch.map(\.logType),
             Int64Array(batch.map(\.time.micros)),
             batch.map(\.sourceKey), Int64Array(batch.map(\.sourceOffset)), batch.map(\.message),
-            batch.map { PGJSON.encode($0.fields) }, batch.map { SearchText.normalize($0.message) },
+            batch.map { StoreJSON.encode($0.fields) },
+            batch.map { SearchText.normalize($0.message) },
           ], logger: logger)
         start += 5000
       }
@@ -667,10 +668,6 @@ enum PostgresSchema {
       """
     ),
   ]
-}
-
-enum PGJSON {
-  static func encode<T: Encodable>(_ value: T) -> String { StoreJSON.encode(value) }
 }
 
 /// A value that can be bound to a query parameter (optionals bind as NULL).
