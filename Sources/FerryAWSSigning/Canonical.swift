@@ -73,14 +73,24 @@ enum Canonical {
   /// The canonical URI of a path as sent on the wire. Services other than S3 normalize the
   /// path and encode it again; S3 signs the path exactly as sent.
   static func uri(_ path: String, normalize: Bool, doubleEncode: Bool) -> String {
-    var path = path.isEmpty ? "/" : path
+    if path.isEmpty || path == "/" { return "/" }
+    var path = path
     if normalize { path = normalizedPath(path) }
     return doubleEncode ? uriEncode(path, keepSlash: true) : path
   }
 
   /// Removes `.` and `..` segments and empty segments, keeping a trailing slash.
   static func normalizedPath(_ path: String) -> String {
-    if !path.contains("//") && !path.contains("/.") { return path }
+    var previousSlash = false
+    var clean = true
+    for b in path.utf8 {
+      if previousSlash && (b == 0x2F || b == 0x2E) {
+        clean = false
+        break
+      }
+      previousSlash = b == 0x2F
+    }
+    if clean { return path }
     var segments: [Substring] = []
     for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
       switch segment {
@@ -128,65 +138,5 @@ enum Canonical {
       out += pair.1
     }
     return out
-  }
-
-  /// A header value as signed: trimmed, runs of white space (folded lines included)
-  /// collapsed to one space.
-  static func headerValue(_ value: String) -> String {
-    // Fast path: nothing to trim or collapse.
-    var previousSpace = true
-    var clean = true
-    for b in value.utf8 {
-      if b == 0x09 || b == 0x0A || b == 0x0D || (b == 0x20 && previousSpace) {
-        clean = false
-        break
-      }
-      previousSpace = b == 0x20
-    }
-    if clean && !previousSpace { return value }
-    var out: [UInt8] = []
-    out.reserveCapacity(value.utf8.count)
-    var pendingSpace = false
-    for b in value.utf8 {
-      if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
-        pendingSpace = !out.isEmpty
-      } else {
-        if pendingSpace { out.append(0x20) }
-        pendingSpace = false
-        out.append(b)
-      }
-    }
-    return String(decoding: out, as: UTF8.self)
-  }
-
-  /// Canonical headers and the signed-headers list: lowercase names (the caller's names
-  /// are already lowercase), sorted, duplicate headers joined with commas in order.
-  static func headers(_ headers: [(name: String, value: String)]) -> (
-    canonical: String, signed: String
-  ) {
-    // A request has a handful of headers: a stable sort beats a dictionary, and keeps
-    // duplicate headers in their original order for joining.
-    let sorted = headers.enumerated().sorted {
-      $0.element.name != $1.element.name
-        ? $0.element.name.utf8.lexicographicallyPrecedes($1.element.name.utf8)
-        : $0.offset < $1.offset
-    }
-    var canonical = ""
-    var signed = ""
-    canonical.reserveCapacity(256)
-    var previous: String?
-    for (_, header) in sorted {
-      let value = headerValue(header.value)
-      if header.name == previous {
-        canonical.removeLast()  // the newline: duplicates join with commas
-        canonical += "," + value + "\n"
-        continue
-      }
-      if previous != nil { signed += ";" }
-      signed += header.name
-      canonical += header.name + ":" + value + "\n"
-      previous = header.name
-    }
-    return (canonical, signed)
   }
 }

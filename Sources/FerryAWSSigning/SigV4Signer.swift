@@ -29,17 +29,25 @@ public struct SigningRequest: Sendable, Equatable {
 
   /// The first value of a header (case-insensitive name).
   public func header(_ name: String) -> String? {
-    let wanted = name.lowercased()
-    return headers.first { $0.name.count == wanted.count && $0.name.lowercased() == wanted }?.value
+    let wanted = Array(name.utf8.lazy.map(ASCII.lowercase))
+    return headers.first { header in
+      header.name.utf8.count == wanted.count
+        && header.name.utf8.lazy.map(ASCII.lowercase).elementsEqual(wanted)
+    }?.value
   }
 }
 
 /// The result of signing, with the intermediate forms for diagnosis and tests.
 public struct SignedRequest: Sendable {
   public var request: SigningRequest
-  public var canonicalRequest: String
-  public var stringToSign: String
+  let canonicalBytes: [UInt8]
+  let stringToSignBytes: [UInt8]
   public var signature: String
+
+  /// The canonical request that was signed.
+  public var canonicalRequest: String { String(decoding: canonicalBytes, as: UTF8.self) }
+  /// The string that was signed.
+  public var stringToSign: String { String(decoding: stringToSignBytes, as: UTF8.self) }
 }
 
 /// Signs requests with AWS Signature Version 4, in the `Authorization` header or as a
@@ -85,6 +93,8 @@ public struct SigV4Signer: Sendable {
   public let service: String
   public let options: Options
   private let keyCache: SigningKeyCache
+  /// `/region/service/aws4_request`, after the day in every credential scope.
+  private let scopeSuffix: String
 
   public init(
     credentials: AWSCredentials, region: String, service: String, options: Options = .standard,
@@ -95,11 +105,17 @@ public struct SigV4Signer: Sendable {
     self.service = service
     self.options = options
     self.keyCache = keyCache
+    scopeSuffix = "/\(region)/\(service)/aws4_request"
   }
 
   /// Hex SHA-256 of a body.
   public static func hash<D: DataProtocol>(_ data: D) -> String {
-    Hex.encode(SHA256.hash(data: data))
+    if let digest = data.withContiguousStorageIfAvailable({ bytes in
+      SHA256.hash(data: UnsafeRawBufferPointer(bytes))
+    }) {
+      return Hex.encode(digest)
+    }
+    return Hex.encode(SHA256.hash(data: data))
   }
 
   /// Signs with an `Authorization` header; adds `X-Amz-Date` (and the session token, and
@@ -110,10 +126,12 @@ public struct SigV4Signer: Sendable {
   ) -> SignedRequest {
     let amzDate = AmzDate(date)
     var request = request
+    request.headers.reserveCapacity(request.headers.count + 4)
+    let replacesToken = credentials.sessionToken != nil
     request.headers.removeAll {
-      let n = $0.name.lowercased()
-      return n == "authorization" || n == "x-amz-date"
-        || (n == "x-amz-security-token" && credentials.sessionToken != nil)
+      ASCII.equalsLowercased($0.name, "authorization")
+        || ASCII.equalsLowercased($0.name, "x-amz-date")
+        || (replacesToken && ASCII.equalsLowercased($0.name, "x-amz-security-token"))
     }
     request.headers.append(.init("X-Amz-Date", amzDate.full))
     if options.addContentSHA256Header, request.header("x-amz-content-sha256") == nil {
@@ -122,25 +140,29 @@ public struct SigV4Signer: Sendable {
     if let token = credentials.sessionToken, options.signSessionToken {
       request.headers.append(.init("X-Amz-Security-Token", token))
     }
-    let headers = Canonical.headers(signable(request.headers))
-    let canonicalRequest = canonical(
-      request, query: Canonical.query(request.query[...]), headers: headers,
-      payloadHash: payloadHash)
-    let scope = "\(amzDate.day)/\(region)/\(service)/aws4_request"
-    let stringToSign = self.stringToSign(
-      amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest)
-    let signature = sign(stringToSign, day: amzDate.day)
+    let scope = amzDate.day + scopeSuffix
+    let signed = signature(
+      request, query: request.query.isEmpty ? "" : Canonical.query(request.query[...]),
+      payloadHash: payloadHash, amzDate: amzDate, scope: scope)
     if let token = credentials.sessionToken, !options.signSessionToken {
       request.headers.append(.init("X-Amz-Security-Token", token))
     }
+    var authorization: [UInt8] = []
+    authorization.reserveCapacity(
+      96 + credentials.accessKeyID.utf8.count + scope.utf8.count + signed.signedHeaders.count)
+    authorization.appendUTF8("AWS4-HMAC-SHA256 Credential=")
+    authorization.appendUTF8(credentials.accessKeyID)
+    authorization.append(ASCII.slash)
+    authorization.appendUTF8(scope)
+    authorization.appendUTF8(", SignedHeaders=")
+    authorization.append(contentsOf: signed.canonical[signed.signedHeaders])
+    authorization.appendUTF8(", Signature=")
+    authorization.appendUTF8(signed.signature)
     request.headers.append(
-      .init(
-        "Authorization",
-        "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(headers.signed), Signature=\(signature)"
-      ))
+      .init("Authorization", String(decoding: authorization, as: UTF8.self)))
     return SignedRequest(
-      request: request, canonicalRequest: canonicalRequest, stringToSign: stringToSign,
-      signature: signature)
+      request: request, canonicalBytes: signed.canonical, stringToSignBytes: signed.stringToSign,
+      signature: signed.signature)
   }
 
   /// Presigns: the signature and its parameters go into the query, valid for `expires`
@@ -150,14 +172,15 @@ public struct SigV4Signer: Sendable {
     date: Date = Date()
   ) -> SignedRequest {
     let amzDate = AmzDate(date)
-    let scope = "\(amzDate.day)/\(region)/\(service)/aws4_request"
-    let headers = Canonical.headers(signable(request.headers))
+    let scope = amzDate.day + scopeSuffix
+    var scratch: [UInt8] = []
+    let signedHeaders = CanonicalHeaders.append(request.headers, to: &scratch)
     var params: [(String, String)] = [
       ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
       ("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope)"),
       ("X-Amz-Date", amzDate.full),
       ("X-Amz-Expires", String(min(max(expires, 1), 604_800))),
-      ("X-Amz-SignedHeaders", headers.signed),
+      ("X-Amz-SignedHeaders", String(decoding: scratch[signedHeaders], as: UTF8.self)),
     ]
     if let token = credentials.sessionToken, options.signSessionToken {
       params.append(("X-Amz-Security-Token", token))
@@ -166,63 +189,246 @@ public struct SigV4Signer: Sendable {
     let added = params.map { "\($0.0)=\(Canonical.uriEncode($0.1, keepSlash: false))" }.joined(
       separator: "&")
     request.query = request.query.isEmpty ? added : request.query + "&" + added
-    let canonicalRequest = canonical(
-      request, query: Canonical.query(request.query[...]), headers: headers,
-      payloadHash: payloadHash)
-    let stringToSign = self.stringToSign(
-      amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest)
-    let signature = sign(stringToSign, day: amzDate.day)
+    let signed = signature(
+      request, query: Canonical.query(request.query[...]), payloadHash: payloadHash,
+      amzDate: amzDate, scope: scope)
     if let token = credentials.sessionToken, !options.signSessionToken {
       request.query += "&X-Amz-Security-Token=" + Canonical.uriEncode(token, keepSlash: false)
     }
-    request.query += "&X-Amz-Signature=" + signature
+    request.query += "&X-Amz-Signature=" + signed.signature
     return SignedRequest(
-      request: request, canonicalRequest: canonicalRequest, stringToSign: stringToSign,
-      signature: signature)
+      request: request, canonicalBytes: signed.canonical, stringToSignBytes: signed.stringToSign,
+      signature: signed.signature)
   }
 
-  /// Headers that proxies and HTTP stacks may change are left unsigned.
-  private func signable(_ headers: [SigningRequest.Header]) -> [(name: String, value: String)] {
-    headers.compactMap { header in
-      let name = header.name.lowercased()
-      switch name {
-      case "authorization", "user-agent", "connection", "expect", "transfer-encoding",
-        "x-amzn-trace-id":
-        return nil
-      default:
-        return (name, header.value)
+  /// The canonical request, the string to sign and the signature, built in byte buffers:
+  /// this runs for every request Ferry sends, and a string per piece costs an allocation.
+  private func signature(
+    _ request: SigningRequest, query: String, payloadHash: String, amzDate: AmzDate,
+    scope: String
+  ) -> (
+    canonical: [UInt8], signedHeaders: Range<Int>, stringToSign: [UInt8], signature: String
+  ) {
+    var headerBytes = 0
+    for header in request.headers {
+      headerBytes += header.name.utf8.count * 2 + header.value.utf8.count + 3
+    }
+    var canonical: [UInt8] = []
+    canonical.reserveCapacity(
+      request.method.utf8.count + request.path.utf8.count * 2 + query.utf8.count + headerBytes
+        + payloadHash.utf8.count + 8)
+    canonical.appendUTF8(request.method)
+    canonical.append(ASCII.newline)
+    if options.normalizePath || options.doubleEncodePath {
+      canonical.append(
+        contentsOf: Canonical.uri(
+          request.path, normalize: options.normalizePath, doubleEncode: options.doubleEncodePath
+        ).utf8)
+    } else if request.path.isEmpty {
+      canonical.append(ASCII.slash)
+    } else {
+      canonical.appendUTF8(request.path)
+    }
+    canonical.append(ASCII.newline)
+    canonical.appendUTF8(query)
+    canonical.append(ASCII.newline)
+    let signedHeaders = CanonicalHeaders.append(request.headers, to: &canonical)
+    canonical.append(ASCII.newline)
+    canonical.appendUTF8(payloadHash)
+
+    var stringToSign: [UInt8] = []
+    stringToSign.reserveCapacity(100 + scope.utf8.count)
+    stringToSign.appendUTF8("AWS4-HMAC-SHA256\n")
+    stringToSign.appendUTF8(amzDate.full)
+    stringToSign.append(ASCII.newline)
+    stringToSign.appendUTF8(scope)
+    stringToSign.append(ASCII.newline)
+    var hasher = SHA256()
+    canonical.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+    Hex.append(hasher.finalize(), to: &stringToSign)
+
+    let key = keyCache.key(
+      accessKeyID: credentials.accessKeyID, secret: credentials.secretAccessKey, day: amzDate.day,
+      region: region, service: service)
+    return (canonical, signedHeaders, stringToSign, Hex.encode(key.authenticate(stringToSign)))
+  }
+}
+
+/// Canonical headers and the signed-headers list as SigV4 signs them: lowercase names,
+/// sorted (stable, so duplicates keep their order and join with commas), values trimmed
+/// with inner runs of white space collapsed. Headers that proxies and HTTP stacks may
+/// change are left unsigned.
+enum CanonicalHeaders {
+  private struct Entry {
+    var start: Int
+    var end: Int
+    var index: Int
+  }
+
+  private static let unsigned: [[UInt8]] = [
+    "authorization", "user-agent", "connection", "expect", "transfer-encoding", "x-amzn-trace-id",
+  ].map { Array($0.utf8) }
+
+  /// Appends `name:value\n` per distinct name, a newline, then the signed-headers list
+  /// (`name;name;…`); returns where that list is in `out`.
+  static func append(_ headers: [SigningRequest.Header], to out: inout [UInt8]) -> Range<Int> {
+    var nameBytes = 0
+    for header in headers { nameBytes += header.name.utf8.count }
+    // Scratch space on the stack: a request has a handful of headers.
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(nameBytes, 1)) { names in
+      withUnsafeTemporaryAllocation(of: Entry.self, capacity: max(headers.count, 1)) { entries in
+        var used = 0
+        var count = 0
+        for index in headers.indices {
+          let start = used
+          var name = headers[index].name
+          name.withUTF8 { bytes in
+            for b in bytes {
+              names[used] = ASCII.lowercase(b)
+              used += 1
+            }
+          }
+          let lowered = UnsafeBufferPointer(rebasing: names[start..<used])
+          if unsigned.contains(where: { $0.count == lowered.count && $0.elementsEqual(lowered) }) {
+            used = start
+            continue
+          }
+          entries[count] = Entry(start: start, end: used, index: index)
+          count += 1
+        }
+        func name(_ e: Entry) -> UnsafeBufferPointer<UInt8> {
+          UnsafeBufferPointer(rebasing: names[e.start..<e.end])
+        }
+        // Insertion sort: stable, and quick for a handful of entries.
+        var i = 1
+        while i < count {
+          let entry = entries[i]
+          var j = i
+          while j > 0 && name(entry).lexicographicallyPrecedes(name(entries[j - 1])) {
+            entries[j] = entries[j - 1]
+            j -= 1
+          }
+          entries[j] = entry
+          i += 1
+        }
+        for k in 0..<count {
+          let entry = entries[k]
+          if k > 0 && name(entries[k - 1]).elementsEqual(name(entry)) {
+            out[out.count - 1] = ASCII.comma
+          } else {
+            out.append(contentsOf: name(entry))
+            out.append(ASCII.colon)
+          }
+          appendTrimmed(headers[entry.index].value, to: &out)
+          out.append(ASCII.newline)
+        }
+        out.append(ASCII.newline)
+        let signedStart = out.count
+        for k in 0..<count where k == 0 || !name(entries[k - 1]).elementsEqual(name(entries[k])) {
+          if k > 0 { out.append(ASCII.semicolon) }
+          out.append(contentsOf: name(entries[k]))
+        }
+        return signedStart..<out.count
       }
     }
   }
 
-  private func canonical(
-    _ request: SigningRequest, query: String, headers: (canonical: String, signed: String),
-    payloadHash: String
-  ) -> String {
-    let uri = Canonical.uri(
-      request.path, normalize: options.normalizePath, doubleEncode: options.doubleEncodePath)
-    return
-      "\(request.method)\n\(uri)\n\(query)\n\(headers.canonical)\n\(headers.signed)\n\(payloadHash)"
-  }
-
-  private func stringToSign(amzDate: AmzDate, scope: String, canonicalRequest: String) -> String {
-    "AWS4-HMAC-SHA256\n\(amzDate.full)\n\(scope)\n\(Self.hash(text: canonicalRequest))"
-  }
-
-  private func sign(_ stringToSign: String, day: String) -> String {
-    let key = keyCache.key(
-      accessKeyID: credentials.accessKeyID, secret: credentials.secretAccessKey, day: day,
-      region: region, service: service)
-    var text = stringToSign
-    return text.withUTF8 {
-      Hex.encode(HMAC<SHA256>.authenticationCode(for: UnsafeRawBufferPointer($0), using: key))
+  /// Appends a header value trimmed, runs of white space (folded lines included) as one
+  /// space.
+  private static func appendTrimmed(_ value: String, to out: inout [UInt8]) {
+    var value = value
+    value.withUTF8 { bytes in
+      // Most values have nothing to trim or collapse: copy them whole.
+      var previousSpace = true
+      var clean = true
+      for b in bytes {
+        if b == 0x09 || b == 0x0A || b == 0x0D || (b == 0x20 && previousSpace) {
+          clean = false
+          break
+        }
+        previousSpace = b == 0x20
+      }
+      if clean && !(previousSpace && !bytes.isEmpty) {
+        out.append(contentsOf: bytes)
+        return
+      }
+      var pendingSpace = false
+      var wrote = false
+      for b in bytes {
+        if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+          pendingSpace = wrote
+        } else {
+          if pendingSpace { out.append(0x20) }
+          pendingSpace = false
+          out.append(b)
+          wrote = true
+        }
+      }
     }
   }
+}
 
-  /// Hex SHA-256 of a string's UTF-8 bytes, without copying them.
-  static func hash(text: String) -> String {
+extension [UInt8] {
+  /// Appends a string's UTF-8 bytes in one copy.
+  @inline(__always)
+  mutating func appendUTF8(_ text: String) {
     var text = text
-    return text.withUTF8 { Hex.encode(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
+    text.withUTF8 { append(contentsOf: $0) }
+  }
+}
+
+/// ASCII helpers for the byte-level canonicalization.
+enum ASCII {
+  static let newline: UInt8 = 0x0A
+  static let slash: UInt8 = 0x2F
+  static let comma: UInt8 = 0x2C
+  static let colon: UInt8 = 0x3A
+  static let semicolon: UInt8 = 0x3B
+
+  @inline(__always)
+  static func lowercase(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+  /// Whether `text` equals `lowercased` ignoring ASCII case (`lowercased` must be lowercase).
+  static func equalsLowercased(_ text: String, _ lowercased: StaticString) -> Bool {
+    let wanted = UnsafeBufferPointer(
+      start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount)
+    guard text.utf8.count == wanted.count else { return false }
+    var i = 0
+    for b in text.utf8 {
+      if lowercase(b) != wanted[i] { return false }
+      i += 1
+    }
+    return true
+  }
+}
+
+/// A derived signing key, kept as HMAC-SHA256's two hash states already fed with the
+/// padded key (RFC 2104), so that a signature costs only the hashing of the message.
+struct SigningKey: Sendable {
+  private let inner: SHA256
+  private let outer: SHA256
+
+  init(_ key: SymmetricKey) {
+    // A derived key is 32 bytes, shorter than SHA-256's 64-byte block: zero-padded.
+    var padded = [UInt8](repeating: 0, count: 64)
+    key.withUnsafeBytes { bytes in
+      for (i, b) in bytes.enumerated() { padded[i] = b }
+    }
+    var inner = SHA256()
+    var outer = SHA256()
+    inner.update(data: padded.map { $0 ^ 0x36 })
+    outer.update(data: padded.map { $0 ^ 0x5C })
+    self.inner = inner
+    self.outer = outer
+  }
+
+  /// HMAC-SHA256 of `message`.
+  func authenticate(_ message: [UInt8]) -> SHA256.Digest {
+    var inner = self.inner
+    message.withUnsafeBytes { inner.update(bufferPointer: $0) }
+    var outer = self.outer
+    inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+    return outer.finalize()
   }
 }
 
@@ -239,7 +445,7 @@ public final class SigningKeyCache: Sendable {
     let service: String
   }
 
-  private let storage = Mutex<[Key: SymmetricKey]>([:])
+  private let storage = Mutex<[Key: SigningKey]>([:])
   private let capacity: Int
 
   /// The process-wide cache.
@@ -247,14 +453,16 @@ public final class SigningKeyCache: Sendable {
 
   public init(capacity: Int = 256) { self.capacity = capacity }
 
+  /// The signing key for a day, region and service.
   func key(accessKeyID: String, secret: String, day: String, region: String, service: String)
-    -> SymmetricKey
+    -> SigningKey
   {
     let id = Key(
       accessKeyID: accessKeyID, secretFingerprint: secret.hashValue, day: day, region: region,
       service: service)
     if let cached = storage.withLock({ $0[id] }) { return cached }
-    let derived = Self.derive(secret: secret, day: day, region: region, service: service)
+    let derived = SigningKey(
+      Self.derive(secret: secret, day: day, region: region, service: service))
     storage.withLock { cache in
       if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
       cache[id] = derived
@@ -275,18 +483,42 @@ public final class SigningKeyCache: Sendable {
 }
 
 enum Hex {
-  private static let digits = Array("0123456789abcdef".utf8)
+  private static let digits: (UInt64, UInt64) = (0x3736_3534_3332_3130, 0x6665_6463_6261_3938)
 
-  static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-    var out: [UInt8] = []
-    out.reserveCapacity(64)
-    for b in bytes {
-      out.append(digits[Int(b >> 4)])
-      out.append(digits[Int(b & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
+  @inline(__always)
+  private static func digit(_ nibble: UInt8) -> UInt8 {
+    let word = nibble < 8 ? digits.0 : digits.1
+    return UInt8(truncatingIfNeeded: word >> (UInt64(nibble & 7) * 8))
   }
 
-  static func encode(_ digest: some Digest) -> String { encode(Array(digest)) }
-  static func encode(_ code: HashedAuthenticationCode<SHA256>) -> String { encode(Array(code)) }
+  static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+      var i = 0
+      for b in bytes {
+        out[i] = digit(b >> 4)
+        out[i + 1] = digit(b & 0x0F)
+        i += 2
+      }
+      return i
+    }
+  }
+
+  static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+    Array(bytes).withUnsafeBytes { encode($0) }
+  }
+
+  static func encode(_ digest: some Digest) -> String { digest.withUnsafeBytes { encode($0) } }
+  static func encode(_ code: HashedAuthenticationCode<SHA256>) -> String {
+    code.withUnsafeBytes { encode($0) }
+  }
+
+  /// Appends the lowercase hex of a digest.
+  static func append(_ digest: some Digest, to out: inout [UInt8]) {
+    digest.withUnsafeBytes { bytes in
+      for b in bytes {
+        out.append(digit(b >> 4))
+        out.append(digit(b & 0x0F))
+      }
+    }
+  }
 }
