@@ -11,6 +11,9 @@ public protocol Store: Sendable {
   func createAccount(name: String, externalIDPrefix: String, retentionDays: Int) async throws
     -> Account
   func account(_ id: AccountID) async throws -> Account?
+  /// Every account, oldest first: for operators and schedulers. Tenant data stays behind
+  /// calls that name one account.
+  func accounts() async throws -> [Account]
 
   // MARK: Users and API tokens; each change is audited in the same transaction
   func addUser(_ user: User, actor: String) async throws
@@ -27,6 +30,39 @@ public protocol Store: Sendable {
   func addConnection(_ connection: Connection, actor: String) async throws
   func connections(of account: AccountID) async throws -> [Connection]
   func removeConnection(_ id: String, of account: AccountID, actor: String) async throws -> Bool
+
+  // MARK: Fetchers; configuration changes are audited in the same transaction
+  /// Adds a fetcher on one of the account's fetcher connections.
+  func addFetcher(_ fetcher: Fetcher, actor: String) async throws
+  func fetchers(of account: AccountID) async throws -> [Fetcher]
+  /// Replaces a fetcher's configuration, keeping its status; false if there is no such
+  /// fetcher in the account.
+  func updateFetcher(_ fetcher: Fetcher, actor: String) async throws -> Bool
+  /// Removes a fetcher and its ledger (its events stay until retention removes them).
+  func removeFetcher(_ id: String, of account: AccountID, actor: String) async throws -> Bool
+  /// Records how a run went: the scheduler's bookkeeping, not audited.
+  func recordFetcherRun(_ id: String, of account: AccountID, status: FetcherStatus) async throws
+    -> Bool
+
+  // MARK: Archives and restore jobs
+  /// Adds an archive on one of the account's archive connections.
+  func addArchive(_ archive: Archive, actor: String) async throws
+  func archives(of account: AccountID) async throws -> [Archive]
+  /// Removes an archive and the history of its finished restore jobs; refused while a
+  /// restore from it is queued or running.
+  func removeArchive(_ id: String, of account: AccountID, actor: String) async throws -> Bool
+  /// Moves the archive's watermark forward (never back); false if there is no such archive.
+  func advanceArchive(_ id: String, of account: AccountID, through: Date) async throws -> Bool
+  /// Queues a restore of one of the account's archives (audited).
+  func createRestoreJob(_ job: RestoreJob, actor: String) async throws
+  /// The account's restore jobs, newest first.
+  func restoreJobs(of account: AccountID) async throws -> [RestoreJob]
+  func restoreJob(_ id: String, of account: AccountID) async throws -> RestoreJob?
+  /// Saves a job's progress; false if it does not exist or has already finished (a
+  /// cancelled job stays cancelled).
+  func updateRestoreJob(_ job: RestoreJob) async throws -> Bool
+  /// Cancels a queued or running job (audited); false if there is none to cancel.
+  func cancelRestoreJob(_ id: String, of account: AccountID, actor: String) async throws -> Bool
 
   // MARK: Ledger and events
   func ledgerEntry(of account: AccountID, fetcherID: String, key: String, eTag: String) async throws
@@ -95,6 +131,84 @@ public enum SearchText {
   /// The words of a query, normalized.
   public static func words(_ query: String) -> [String] {
     normalize(query).split(separator: " ").map(String.init)
+  }
+}
+
+/// The rules a store enforces on fetchers, archives and restore jobs, shared by both
+/// backends so that both refuse the same things with the same words.
+public enum StoreRules {
+  /// Why a fetcher cannot be saved on `connection` (nil: it can).
+  public static func problem(with fetcher: Fetcher, on connection: Connection?) -> StoreError? {
+    if let problem = nameProblem(fetcher.name, kind: "fetcher") { return problem }
+    if fetcher.logType.trimmingCharacters(in: .whitespaces).isEmpty {
+      return .rejected("a fetcher needs a log type (for example alb, cloudtrail or vpcflow)")
+    }
+    if !(10...86_400).contains(fetcher.pollInterval) {
+      return .rejected(
+        "the poll interval is \(fetcher.pollInterval) seconds; use 10 to 86400 seconds")
+    }
+    return connectionProblem(connection, id: fetcher.connectionID, wanted: .fetcher)
+  }
+
+  /// Why an archive cannot be saved on `connection` (nil: it can).
+  public static func problem(with archive: Archive, on connection: Connection?) -> StoreError? {
+    if let problem = nameProblem(archive.name, kind: "archive") { return problem }
+    return connectionProblem(connection, id: archive.connectionID, wanted: .archive)
+  }
+
+  /// Why a restore job cannot be queued (nil: it can).
+  public static func problem(with job: RestoreJob, archiveExists: Bool) -> StoreError? {
+    guard archiveExists else {
+      return .rejected(
+        "there is no archive \(job.archiveID) in this account; restore from one of the account's archives"
+      )
+    }
+    guard job.from < job.to else {
+      return .rejected("the restore range is empty: its start must be before its end")
+    }
+    return nil
+  }
+
+  public static func duplicateName(_ name: String, kind: String) -> StoreError {
+    .rejected("a \(kind) named \"\(name)\" already exists in this account; choose another name")
+  }
+
+  /// Why a connection cannot be removed while these use it.
+  public static func connectionInUse(_ id: String, by users: [String]) -> StoreError {
+    .rejected(
+      "connection \(id) is used by \(users.joined(separator: ", ")); remove those first, or move them to another connection"
+    )
+  }
+
+  public static func archiveBusy(_ id: String) -> StoreError {
+    .rejected(
+      "archive \(id) has a restore queued or running; cancel it or wait for it to finish, then retry"
+    )
+  }
+
+  private static func nameProblem(_ name: String, kind: String) -> StoreError? {
+    let trimmed = name.trimmingCharacters(in: .whitespaces)
+    if trimmed.isEmpty || trimmed.count > 100 || trimmed != name {
+      return .rejected(
+        "a \(kind) name must be 1 to 100 characters without leading or trailing spaces")
+    }
+    return nil
+  }
+
+  private static func connectionProblem(
+    _ connection: Connection?, id: String, wanted: ConnectionPurpose
+  ) -> StoreError? {
+    guard let connection else {
+      return .rejected(
+        "there is no connection \(id) in this account; connect the bucket first and use that connection's ID"
+      )
+    }
+    guard connection.purpose == wanted else {
+      return .rejected(
+        "connection \(id) was made for \(connection.purpose.rawValue == "archive" ? "archives" : "fetchers"); a \(wanted.rawValue) needs a connection made for \(wanted == .archive ? "archives" : "fetchers") (its role's permissions differ)"
+      )
+    }
+    return nil
   }
 }
 

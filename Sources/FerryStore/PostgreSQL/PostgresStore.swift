@@ -238,6 +238,14 @@ public final class PostgresStore: Store {
       let row = try await query("SELECT * FROM accounts WHERE id = $1", Self.binds([id.rawValue]))
         .first
     else { return nil }
+    return try account(row)
+  }
+
+  public func accounts() async throws -> [Account] {
+    try await query("SELECT * FROM accounts ORDER BY created_at, id").map(account)
+  }
+
+  func account(_ row: PostgresRandomAccessRow) throws -> Account {
     do {
       return Account(
         id: AccountID(rawValue: try row["id"].decode(String.self)),
@@ -389,6 +397,14 @@ public final class PostgresStore: Store {
   {
     let logger = self.logger
     return try await transaction { tx in
+      let users = try await Self.execute(
+        tx,
+        """
+        SELECT 'fetcher "' || name || '"' AS user FROM fetchers WHERE connection_id = $1
+        UNION ALL SELECT 'archive "' || name || '"' FROM archives WHERE connection_id = $1
+        """, [id], logger: logger
+      ).map { try $0["user"].decode(String.self) }
+      if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
       let rows = try await Self.execute(
         tx, "DELETE FROM connections WHERE id = $1 AND account_id = $2 RETURNING *",
         [id, account.rawValue], logger: logger)
@@ -401,6 +417,16 @@ public final class PostgresStore: Store {
         logger: logger)
       return true
     }
+  }
+
+  /// One of the account's connections, inside a transaction.
+  static func connection(
+    _ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger
+  ) async throws -> Connection? {
+    try await execute(
+      tx, "SELECT * FROM connections WHERE id = $1 AND account_id = $2", [id, account.rawValue],
+      logger: logger
+    ).first.map(connection)
   }
 
   static func connection(_ row: PostgresRandomAccessRow) throws -> Connection {
@@ -464,26 +490,27 @@ public final class PostgresStore: Store {
           entry.state.rawValue,
           entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
         ], logger: logger)
-      // One round trip for the whole batch: arrays unnested server-side.
-      var start = 0
-      while start < events.count {
-        let batch = events[start..<min(start + 5000, events.count)]
-        _ = try await Self.execute(
-          tx,
-          """
-          INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_offset, message, fields, search)
-          SELECT $1, f, l, t, k, o, m, fl::jsonb, to_tsvector('simple', st)
-          FROM unnest($2::text[], $3::text[], $4::int8[], $5::text[], $6::int8[], $7::text[], $8::text[], $9::text[])
-            AS u(f, l, t, k, o, m, fl, st)
-          """,
-          [
-            account.rawValue, batch.map(\.fetcherID), batch.map(\.logType),
-            Int64Array(batch.map(\.time.micros)),
-            batch.map(\.sourceKey), Int64Array(batch.map(\.sourceOffset)), batch.map(\.message),
-            batch.map { StoreJSON.encode($0.fields) },
-            batch.map { SearchText.normalize($0.message) },
-          ], logger: logger)
-        start += 5000
+      // COPY streams the rows in the text format: the fastest way into PostgreSQL, and
+      // still inside this transaction with the ledger row.
+      if !events.isEmpty {
+        try await tx.copyFrom(
+          table: "events",
+          columns: [
+            "account_id", "fetcher_id", "log_type", "time", "source_key", "source_offset",
+            "message", "fields", "search",
+          ], logger: logger
+        ) { writer in
+          var buffer = ByteBuffer()
+          buffer.reserveCapacity(1 << 20)
+          for event in events {
+            CopyText.appendRow(event, account: account, to: &buffer)
+            if buffer.readableBytes >= 1 << 20 {
+              try await writer.write(buffer)
+              buffer.clear()
+            }
+          }
+          if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        }
       }
     }
   }
@@ -496,8 +523,8 @@ public final class PostgresStore: Store {
     var values: [any PGBindable] = [account.rawValue, query.from.micros, query.to.micros]
     let words = SearchText.words(query.text)
     if !words.isEmpty {
-      values.append(words.joined(separator: " "))
-      sql += " AND search @@ plainto_tsquery('simple', $\(values.count))"
+      values.append(CopyText.tsquery(words))
+      sql += " AND search @@ $\(values.count)::tsquery"
     }
     for (key, value) in query.fields.sorted(by: { $0.key < $1.key }) {
       values.append(key)
@@ -667,6 +694,24 @@ enum PostgresSchema {
         role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
       """
     ),
+    (
+      "v3-fetchers-archives-restores",
+      """
+      CREATE TABLE fetchers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at BIGINT NOT NULL, UNIQUE (account_id, name));
+      CREATE INDEX fetchers_connection ON fetchers(connection_id);
+      CREATE TABLE archives (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at BIGINT NOT NULL, UNIQUE (account_id, name));
+      CREATE INDEX archives_connection ON archives(connection_id);
+      CREATE TABLE restore_jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        archive_id TEXT NOT NULL REFERENCES archives(id), state TEXT NOT NULL, body TEXT NOT NULL,
+        created_at BIGINT NOT NULL);
+      CREATE INDEX restore_jobs_account ON restore_jobs(account_id, created_at DESC, id DESC);
+      CREATE INDEX restore_jobs_archive ON restore_jobs(archive_id, state);
+      """
+    ),
   ]
 }
 
@@ -687,17 +732,86 @@ extension Int64: PGBindable {
 extension Bool: PGBindable {
   func bind(into binds: inout PostgresBindings) { binds.append(self) }
 }
-extension Array: PGBindable where Element == String {
-  func bind(into binds: inout PostgresBindings) { binds.append(self) }
-}
-/// Arrays of integers (a distinct type: Swift allows one conditional conformance of Array).
-struct Int64Array: PGBindable {
-  let values: [Int64]
-  init(_ values: [Int64]) { self.values = values }
-  func bind(into binds: inout PostgresBindings) { binds.append(values) }
-}
 extension Optional: PGBindable where Wrapped == String {
   func bind(into binds: inout PostgresBindings) {
     if let value = self { binds.append(value) } else { binds.appendNull() }
+  }
+}
+
+/// Rows of `events` in COPY's text format, and the full-text forms both sides of a search
+/// use. Ferry tokenizes (``SearchText``), not PostgreSQL's parser, so that PostgreSQL and
+/// SQLite index and match the same words: the `search` column is a tsvector literal of the
+/// normalized words, and a query is the same words joined by `&`.
+enum CopyText {
+  /// PostgreSQL refuses lexemes longer than this (in bytes).
+  static let longestLexeme = 2047
+  /// A tsvector must stay under 1 MiB: words past this many bytes are not indexed.
+  static let indexedBytes = 512 * 1024
+
+  static func appendRow(_ event: Event, account: AccountID, to buffer: inout ByteBuffer) {
+    appendField(account.rawValue, to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    appendField(event.fetcherID, to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    appendField(event.logType, to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    buffer.writeString(String(event.time.micros))
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    appendField(event.sourceKey, to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    buffer.writeString(String(event.sourceOffset))
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    appendField(event.message, to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    appendField(StoreJSON.encode(event.fields), to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    appendField(tsvector(SearchText.normalize(event.message)), to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\n"))
+  }
+
+  /// A tsvector literal: each word quoted (they hold only letters and digits).
+  static func tsvector(_ normalized: String) -> String {
+    var out = ""
+    out.reserveCapacity(normalized.utf8.count + 32)
+    var bytes = 0
+    for word in normalized.split(separator: " ") where word.utf8.count <= longestLexeme {
+      bytes += word.utf8.count + 3
+      if bytes > indexedBytes { break }
+      if !out.isEmpty { out.append(" ") }
+      out.append("'")
+      out.append(contentsOf: word)
+      out.append("'")
+    }
+    return out
+  }
+
+  /// A tsquery that matches events holding every word.
+  static func tsquery(_ words: [String]) -> String {
+    words.map { "'\($0.utf8.count <= longestLexeme ? $0 : String($0.prefix(longestLexeme)))'" }
+      .joined(separator: " & ")
+  }
+
+  /// One column's value, with COPY's text-format escapes.
+  static func appendField(_ text: String, to buffer: inout ByteBuffer) {
+    var text = text
+    text.withUTF8 { bytes in
+      var start = 0
+      for (i, b) in bytes.enumerated() {
+        let escape: UInt8
+        switch b {
+        case 0x5C: escape = 0x5C  // backslash
+        case 0x09: escape = UInt8(ascii: "t")
+        case 0x0A: escape = UInt8(ascii: "n")
+        case 0x0D: escape = UInt8(ascii: "r")
+        default: continue
+        }
+        buffer.writeBytes(
+          UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<i]))
+        buffer.writeInteger(UInt8(0x5C))
+        buffer.writeInteger(escape)
+        start = i + 1
+      }
+      buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start...]))
+    }
   }
 }

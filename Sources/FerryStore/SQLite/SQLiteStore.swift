@@ -56,13 +56,13 @@ public final class SQLiteStore: Store {
     }
   }
 
-  private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws
+  func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws
     -> T
   {
     do { return try await pool.read(body) } catch { throw Self.map(error, path: path) }
   }
 
-  private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws
+  func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws
     -> T
   {
     do { return try await pool.write(body) } catch { throw Self.map(error, path: path) }
@@ -95,13 +95,22 @@ public final class SQLiteStore: Store {
 
   public func account(_ id: AccountID) async throws -> Account? {
     try await read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id.rawValue]).map
-      { row in
-        Account(
-          id: AccountID(rawValue: row["id"]), name: row["name"], externalID: row["external_id"],
-          retentionDays: row["retention_days"], createdAt: Date(micros: row["created_at"]))
-      }
+      try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id.rawValue])
+        .map(
+          Self.account)
     }
+  }
+
+  public func accounts() async throws -> [Account] {
+    try await read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY created_at, id").map(Self.account)
+    }
+  }
+
+  static func account(_ row: Row) -> Account {
+    Account(
+      id: AccountID(rawValue: row["id"]), name: row["name"], externalID: row["external_id"],
+      retentionDays: row["retention_days"], createdAt: Date(micros: row["created_at"]))
   }
 
   // MARK: Users and tokens
@@ -241,6 +250,13 @@ public final class SQLiteStore: Store {
           db, sql: "SELECT * FROM connections WHERE id = ? AND account_id = ?",
           arguments: [id, account.rawValue])
       else { return false }
+      let users = try String.fetchAll(
+        db,
+        sql: """
+          SELECT 'fetcher "' || name || '"' FROM fetchers WHERE connection_id = ?
+          UNION ALL SELECT 'archive "' || name || '"' FROM archives WHERE connection_id = ?
+          """, arguments: [id, id])
+      if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
       try db.execute(
         sql: "DELETE FROM connections WHERE id = ? AND account_id = ?",
         arguments: [id, account.rawValue])
@@ -251,6 +267,15 @@ public final class SQLiteStore: Store {
           before: StoreJSON.encode(Self.connection(row))))
       return true
     }
+  }
+
+  /// One of the account's connections, inside a transaction.
+  static func connection(_ db: Database, _ id: String, of account: AccountID) throws -> Connection?
+  {
+    try Row.fetchOne(
+      db, sql: "SELECT * FROM connections WHERE id = ? AND account_id = ?",
+      arguments: [id, account.rawValue]
+    ).map(connection)
   }
 
   static func connection(_ row: Row) -> Connection {
@@ -514,6 +539,24 @@ enum SQLiteSchema {
         role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
       """
     ),
+    (
+      "v3-fetchers-archives-restores",
+      """
+      CREATE TABLE fetchers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL, UNIQUE (account_id, name));
+      CREATE INDEX fetchers_connection ON fetchers(connection_id);
+      CREATE TABLE archives (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL, UNIQUE (account_id, name));
+      CREATE INDEX archives_connection ON archives(connection_id);
+      CREATE TABLE restore_jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        archive_id TEXT NOT NULL REFERENCES archives(id), state TEXT NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL);
+      CREATE INDEX restore_jobs_account ON restore_jobs(account_id, created_at DESC, id DESC);
+      CREATE INDEX restore_jobs_archive ON restore_jobs(archive_id, state);
+      """
+    ),
   ]
 
   static var migrator: DatabaseMigrator {
@@ -532,6 +575,17 @@ enum StoreJSON {
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
   }
+
+  /// A stored record; a body that does not decode is reported as damage, with the table.
+  static func decode<T: Decodable>(_ type: T.Type, _ text: String, table: String) throws -> T {
+    do {
+      return try decoder.decode(type, from: Data(text.utf8))
+    } catch {
+      throw StoreError.corrupt("a row of \(table) could not be read back (\(error))")
+    }
+  }
+
+  private static let decoder = JSONDecoder()
 
   static func decodeFields(_ text: String) -> [String: String] {
     (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]

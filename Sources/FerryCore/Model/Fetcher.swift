@@ -1,0 +1,63 @@
+import Foundation
+
+/// An S3 fetcher: a role binding (a connection with purpose `fetcher`) and the log type of
+/// the objects under its prefix, which Ferry discovers and ingests.
+public struct Fetcher: Sendable, Equatable, Codable {
+  public var id: String
+  public var accountID: AccountID
+  public var connectionID: String
+  /// Unique within the account; what users see and type.
+  public var name: String
+  /// How the objects' lines are parsed (`alb`, `cloudtrail`, `vpcflow`, ...).
+  public var logType: String
+  /// An SQS queue that receives the bucket's S3 notifications; nil to discover new objects
+  /// by listing the prefix every `pollInterval` seconds.
+  public var queueURL: String?
+  public var pollInterval: Int
+  /// A disabled fetcher keeps its ledger and resumes where it stopped when enabled.
+  public var enabled: Bool
+  public var createdAt: Date
+  /// How its runs went: written by the ingest scheduler, not a configuration change.
+  public var status: FetcherStatus
+
+  public init(
+    id: String = Fetcher.newID(), accountID: AccountID, connectionID: String, name: String,
+    logType: String, queueURL: String? = nil, pollInterval: Int = 300, enabled: Bool = true,
+    createdAt: Date = Date(), status: FetcherStatus = FetcherStatus()
+  ) {
+    self.id = id
+    self.accountID = accountID
+    self.connectionID = connectionID
+    self.name = name
+    self.logType = logType
+    self.queueURL = queueURL
+    self.pollInterval = pollInterval
+    self.enabled = enabled
+    self.createdAt = createdAt
+    self.status = status
+  }
+
+  /// A new random fetcher ID.
+  public static func newID() -> String { "fch_" + RandomText.alphanumeric(16) }
+}
+
+/// The outcome of a fetcher's runs so far.
+public struct FetcherStatus: Sendable, Equatable, Codable {
+  public var lastRunAt: Date?
+  public var lastSuccessAt: Date?
+  /// Why the last run failed (the step, the cause, the fix); nil after a success.
+  public var lastError: String?
+  public var objectsIngested: Int
+  public var eventsIngested: Int
+
+  public init(
+    lastRunAt: Date? = nil, lastSuccessAt: Date? = nil, lastError: String? = nil,
+    objectsIngested: Int = 0, eventsIngested: Int = 0
+  ) {
+    self.lastRunAt = lastRunAt
+    self.lastSuccessAt = lastSuccessAt
+    self.lastError = lastError
+    self.objectsIngested = objectsIngested
+    self.eventsIngested = eventsIngested
+  }
+}

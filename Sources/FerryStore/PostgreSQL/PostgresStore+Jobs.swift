@@ -1,0 +1,309 @@
+import FerryCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Fetchers, archives and restore jobs. Each row keeps its record as JSON beside the
+/// columns queries need (account, connection, name, state).
+extension PostgresStore {
+  // MARK: Fetchers
+
+  public func addFetcher(_ fetcher: Fetcher, actor: String) async throws {
+    let logger = self.logger
+    try await transaction { tx in
+      let connection = try await Self.connection(
+        tx, fetcher.connectionID, of: fetcher.accountID, logger: logger)
+      if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
+      try await Self.requireFreeName(
+        tx, table: "fetchers", fetcher.name, of: fetcher.accountID, logger: logger)
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO fetchers (id, account_id, connection_id, name, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+          fetcher.id, fetcher.accountID.rawValue, fetcher.connectionID, fetcher.name,
+          StoreJSON.encode(fetcher), fetcher.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: fetcher.accountID, actor: actor, action: "fetcher.add", target: fetcher.id,
+          after: StoreJSON.encode(fetcher)), logger: logger)
+    }
+  }
+
+  public func fetchers(of account: AccountID) async throws -> [Fetcher] {
+    try await bodies(
+      "SELECT body FROM fetchers WHERE account_id = $1 ORDER BY created_at, id", [account.rawValue]
+    ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
+  }
+
+  public func updateFetcher(_ fetcher: Fetcher, actor: String) async throws -> Bool {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard
+        let before = try await Self.fetcher(tx, fetcher.id, of: fetcher.accountID, logger: logger)
+      else { return false }
+      var after = fetcher
+      after.status = before.status
+      after.createdAt = before.createdAt
+      let connection = try await Self.connection(
+        tx, after.connectionID, of: after.accountID, logger: logger)
+      if let problem = StoreRules.problem(with: after, on: connection) { throw problem }
+      if after.name != before.name {
+        try await Self.requireFreeName(
+          tx, table: "fetchers", after.name, of: after.accountID, logger: logger)
+      }
+      _ = try await Self.execute(
+        tx, "UPDATE fetchers SET connection_id = $1, name = $2, body = $3 WHERE id = $4",
+        [after.connectionID, after.name, StoreJSON.encode(after), after.id], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: after.accountID, actor: actor, action: "fetcher.update", target: after.id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+      return true
+    }
+  }
+
+  public func removeFetcher(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard let before = try await Self.fetcher(tx, id, of: account, logger: logger) else {
+        return false
+      }
+      _ = try await Self.execute(
+        tx, "DELETE FROM ledger WHERE account_id = $1 AND fetcher_id = $2", [account.rawValue, id],
+        logger: logger)
+      _ = try await Self.execute(tx, "DELETE FROM fetchers WHERE id = $1", [id], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "fetcher.remove", target: id,
+          before: StoreJSON.encode(before)), logger: logger)
+      return true
+    }
+  }
+
+  public func recordFetcherRun(_ id: String, of account: AccountID, status: FetcherStatus)
+    async throws -> Bool
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard var fetcher = try await Self.fetcher(tx, id, of: account, logger: logger) else {
+        return false
+      }
+      fetcher.status = status
+      _ = try await Self.execute(
+        tx, "UPDATE fetchers SET body = $1 WHERE id = $2", [StoreJSON.encode(fetcher), id],
+        logger: logger)
+      return true
+    }
+  }
+
+  static func fetcher(_ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger)
+    async throws -> Fetcher?
+  {
+    try await body(
+      tx, "SELECT body FROM fetchers WHERE id = $1 AND account_id = $2 FOR UPDATE",
+      [id, account.rawValue], logger: logger
+    ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
+  }
+
+  static func requireFreeName(
+    _ tx: PostgresConnection, table: String, _ name: String, of account: AccountID, logger: Logger
+  ) async throws {
+    let rows = try await execute(
+      tx, "SELECT 1 FROM \(table) WHERE account_id = $1 AND name = $2", [account.rawValue, name],
+      logger: logger)
+    if !rows.isEmpty { throw StoreRules.duplicateName(name, kind: String(table.dropLast())) }
+  }
+
+  // MARK: Archives
+
+  public func addArchive(_ archive: Archive, actor: String) async throws {
+    let logger = self.logger
+    try await transaction { tx in
+      let connection = try await Self.connection(
+        tx, archive.connectionID, of: archive.accountID, logger: logger)
+      if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
+      try await Self.requireFreeName(
+        tx, table: "archives", archive.name, of: archive.accountID, logger: logger)
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO archives (id, account_id, connection_id, name, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+          archive.id, archive.accountID.rawValue, archive.connectionID, archive.name,
+          StoreJSON.encode(archive), archive.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: archive.accountID, actor: actor, action: "archive.add", target: archive.id,
+          after: StoreJSON.encode(archive)), logger: logger)
+    }
+  }
+
+  public func archives(of account: AccountID) async throws -> [Archive] {
+    try await bodies(
+      "SELECT body FROM archives WHERE account_id = $1 ORDER BY created_at, id", [account.rawValue]
+    ).map { try StoreJSON.decode(Archive.self, $0, table: "archives") }
+  }
+
+  public func removeArchive(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard let before = try await Self.archive(tx, id, of: account, logger: logger) else {
+        return false
+      }
+      let busy = try await Self.execute(
+        tx, "SELECT 1 FROM restore_jobs WHERE archive_id = $1 AND state IN ('queued', 'running')",
+        [id], logger: logger)
+      if !busy.isEmpty { throw StoreRules.archiveBusy(id) }
+      _ = try await Self.execute(
+        tx, "DELETE FROM restore_jobs WHERE archive_id = $1", [id], logger: logger)
+      _ = try await Self.execute(tx, "DELETE FROM archives WHERE id = $1", [id], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "archive.remove", target: id,
+          before: StoreJSON.encode(before)), logger: logger)
+      return true
+    }
+  }
+
+  public func advanceArchive(_ id: String, of account: AccountID, through: Date) async throws
+    -> Bool
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard var archive = try await Self.archive(tx, id, of: account, logger: logger) else {
+        return false
+      }
+      if let current = archive.archivedThrough, current >= through { return true }
+      archive.archivedThrough = through
+      _ = try await Self.execute(
+        tx, "UPDATE archives SET body = $1 WHERE id = $2", [StoreJSON.encode(archive), id],
+        logger: logger)
+      return true
+    }
+  }
+
+  static func archive(_ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger)
+    async throws -> Archive?
+  {
+    try await body(
+      tx, "SELECT body FROM archives WHERE id = $1 AND account_id = $2 FOR UPDATE",
+      [id, account.rawValue], logger: logger
+    ).map { try StoreJSON.decode(Archive.self, $0, table: "archives") }
+  }
+
+  // MARK: Restore jobs
+
+  public func createRestoreJob(_ job: RestoreJob, actor: String) async throws {
+    let logger = self.logger
+    try await transaction { tx in
+      // FOR UPDATE on the archive: a concurrent removal waits for this job, then sees it.
+      let archive = try await Self.archive(tx, job.archiveID, of: job.accountID, logger: logger)
+      if let problem = StoreRules.problem(with: job, archiveExists: archive != nil) {
+        throw problem
+      }
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO restore_jobs (id, account_id, archive_id, state, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+          job.id, job.accountID.rawValue, job.archiveID, job.state.rawValue, StoreJSON.encode(job),
+          job.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: job.accountID, actor: actor, action: "restore.create", target: job.id,
+          after: StoreJSON.encode(job)), logger: logger)
+    }
+  }
+
+  public func restoreJobs(of account: AccountID) async throws -> [RestoreJob] {
+    try await bodies(
+      "SELECT body FROM restore_jobs WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
+      [account.rawValue]
+    ).map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
+  }
+
+  public func restoreJob(_ id: String, of account: AccountID) async throws -> RestoreJob? {
+    try await bodies(
+      "SELECT body FROM restore_jobs WHERE id = $1 AND account_id = $2", [id, account.rawValue]
+    ).first.map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
+  }
+
+  public func updateRestoreJob(_ job: RestoreJob) async throws -> Bool {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard let current = try await Self.restoreJob(tx, job.id, of: job.accountID, logger: logger),
+        !current.state.isFinal
+      else { return false }
+      var next = job
+      next.archiveID = current.archiveID
+      next.from = current.from
+      next.to = current.to
+      next.requestedBy = current.requestedBy
+      next.createdAt = current.createdAt
+      _ = try await Self.execute(
+        tx, "UPDATE restore_jobs SET state = $1, body = $2 WHERE id = $3",
+        [next.state.rawValue, StoreJSON.encode(next), next.id], logger: logger)
+      return true
+    }
+  }
+
+  public func cancelRestoreJob(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard let before = try await Self.restoreJob(tx, id, of: account, logger: logger),
+        !before.state.isFinal
+      else { return false }
+      var after = before
+      after.state = .cancelled
+      after.updatedAt = Date()
+      _ = try await Self.execute(
+        tx, "UPDATE restore_jobs SET state = $1, body = $2 WHERE id = $3",
+        [after.state.rawValue, StoreJSON.encode(after), id], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "restore.cancel", target: id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+      return true
+    }
+  }
+
+  static func restoreJob(
+    _ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger
+  ) async throws -> RestoreJob? {
+    try await body(
+      tx, "SELECT body FROM restore_jobs WHERE id = $1 AND account_id = $2 FOR UPDATE",
+      [id, account.rawValue], logger: logger
+    ).map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
+  }
+
+  // MARK: Helpers
+
+  /// The `body` column of the rows a query returns.
+  func bodies(_ sql: String, _ values: [any PGBindable]) async throws -> [String] {
+    let rows = try await query(sql, Self.binds(values))
+    do { return try rows.map { try $0["body"].decode(String.self) } } catch { throw map(error) }
+  }
+
+  /// The `body` column of the first row a query returns, inside a transaction.
+  static func body(
+    _ tx: PostgresConnection, _ sql: String, _ values: [any PGBindable], logger: Logger
+  ) async throws -> String? {
+    try await execute(tx, sql, values, logger: logger).first.map {
+      try $0["body"].decode(String.self)
+    }
+  }
+}
