@@ -2,6 +2,7 @@ import FerryCore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The shared store for several Ferry nodes: PostgreSQL through PostgresNIO's pooled client.
 public final class PostgresStore: Store {
@@ -43,6 +44,9 @@ public final class PostgresStore: Store {
     self.callTimeout = callTimeout
     runner = Task { await client.run() }
     do {
+      // Give the pool's run loop a moment to start: leasing before it runs works, but
+      // PostgresNIO warns about it in the operator's log.
+      try await Task.sleep(for: .milliseconds(20))
       try await migrate()
     } catch {
       runner.cancel()
@@ -114,26 +118,38 @@ public final class PostgresStore: Store {
   }
 
   /// Runs `body`, failing with `.unavailable` if it takes longer than the call timeout (a
-  /// transaction cut short this way is rolled back by the server).
+  /// transaction cut short this way is rolled back by the server). The caller gets its
+  /// answer at the deadline even if `body` does not notice its cancellation (a COPY into a
+  /// connection the server has just closed can wait forever): `body` is cancelled and left
+  /// to finish on its own.
   private func withDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T)
     async throws -> T
   {
     let timeout = callTimeout
     let place = self.place
+    let work = Task { try await body() }
+    let outcome = Outcome<T>()
     do {
-      return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-          try await Task.sleep(for: timeout)
-          return nil
+      return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+          outcome.start(continuation)
+          let timer = Task {
+            try await Task.sleep(for: timeout)
+            work.cancel()
+            outcome.finish(
+              .failure(
+                StoreError.unavailable(
+                  "no answer from PostgreSQL at \(place) within \(timeout); check that it is running. Nothing was half-written: transactions are rolled back"
+                )))
+          }
+          Task {
+            let result = await work.result
+            timer.cancel()
+            outcome.finish(result)
+          }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-          throw StoreError.unavailable(
-            "no answer from PostgreSQL at \(place) within \(timeout); check that it is running. Nothing was half-written: transactions are rolled back"
-          )
-        }
-        return value
+      } onCancel: {
+        work.cancel()
       }
     } catch {
       throw map(error)
@@ -813,5 +829,35 @@ enum CopyText {
       }
       buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start...]))
     }
+  }
+}
+
+/// The first result of a race between a call and its deadline; later ones are dropped.
+private final class Outcome<T: Sendable>: Sendable {
+  private struct State {
+    var continuation: CheckedContinuation<T, any Error>?
+    var early: Result<T, any Error>?
+    var done = false
+  }
+  private let state = Mutex(State())
+
+  func start(_ continuation: CheckedContinuation<T, any Error>) {
+    let early: Result<T, any Error>? = state.withLock { state in
+      if let early = state.early { return early }
+      state.continuation = continuation
+      return nil
+    }
+    if let early { continuation.resume(with: early) }
+  }
+
+  func finish(_ result: Result<T, any Error>) {
+    let continuation: CheckedContinuation<T, any Error>? = state.withLock { state in
+      guard !state.done else { return nil }
+      state.done = true
+      if let continuation = state.continuation { return continuation }
+      state.early = result
+      return nil
+    }
+    continuation?.resume(with: result)
   }
 }

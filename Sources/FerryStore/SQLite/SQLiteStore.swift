@@ -8,12 +8,14 @@ public final class SQLiteStore: Store {
   public let path: String
 
   /// Opens (or creates) the database and brings its schema up to date.
+  /// - Parameter busyTimeout: how long a write waits for another process's lock before it
+  ///   fails with ``StoreError/unavailable(_:)``.
   /// - Throws: ``StoreError/schemaTooNew(found:supported:)`` when a newer Ferry wrote it,
   ///   ``StoreError/corrupt(_:)`` when the file is not a healthy database.
-  public init(path: String) throws {
+  public init(path: String, busyTimeout: TimeInterval = 5) throws {
     self.path = path
     var config = Configuration()
-    config.busyMode = .timeout(5)
+    config.busyMode = .timeout(busyTimeout)
     config.foreignKeysEnabled = true
     do {
       let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
