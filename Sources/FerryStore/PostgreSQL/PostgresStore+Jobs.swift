@@ -14,20 +14,8 @@ extension PostgresStore {
       let connection = try await Self.connection(
         tx, fetcher.connectionID, of: fetcher.accountID, logger: logger)
       if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
-      try await Self.requireFreeName(
-        tx, table: "fetchers", fetcher.name, of: fetcher.accountID, logger: logger)
-      _ = try await Self.execute(
-        tx,
-        "INSERT INTO fetchers (id, account_id, connection_id, name, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        [
-          fetcher.id, fetcher.accountID.rawValue, fetcher.connectionID, fetcher.name,
-          StoreJSON.encode(fetcher), fetcher.createdAt.micros,
-        ], logger: logger)
-      try await Self.audit(
-        tx,
-        AuditEntry(
-          accountID: fetcher.accountID, actor: actor, action: "fetcher.add", target: fetcher.id,
-          after: StoreJSON.encode(fetcher)), logger: logger)
+      try await Self.insert(
+        tx, fetcher, into: "fetchers", action: "fetcher.add", actor: actor, logger: logger)
     }
   }
 
@@ -111,6 +99,27 @@ extension PostgresStore {
     ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
   }
 
+  /// Inserts a fetcher or an archive (its name free in the account) and audits it.
+  static func insert<R: NamedRecord>(
+    _ tx: PostgresConnection, _ record: R, into table: String, action: String, actor: String,
+    logger: Logger
+  ) async throws {
+    try await requireFreeName(tx, table: table, record.name, of: record.accountID, logger: logger)
+    let body = StoreJSON.encode(record)
+    _ = try await execute(
+      tx,
+      "INSERT INTO \(table) (id, account_id, connection_id, name, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+      [
+        record.id, record.accountID.rawValue, record.connectionID, record.name, body,
+        record.createdAt.micros,
+      ], logger: logger)
+    try await audit(
+      tx,
+      AuditEntry(
+        accountID: record.accountID, actor: actor, action: action, target: record.id, after: body),
+      logger: logger)
+  }
+
   static func requireFreeName(
     _ tx: PostgresConnection, table: String, _ name: String, of account: AccountID, logger: Logger
   ) async throws {
@@ -128,20 +137,8 @@ extension PostgresStore {
       let connection = try await Self.connection(
         tx, archive.connectionID, of: archive.accountID, logger: logger)
       if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
-      try await Self.requireFreeName(
-        tx, table: "archives", archive.name, of: archive.accountID, logger: logger)
-      _ = try await Self.execute(
-        tx,
-        "INSERT INTO archives (id, account_id, connection_id, name, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        [
-          archive.id, archive.accountID.rawValue, archive.connectionID, archive.name,
-          StoreJSON.encode(archive), archive.createdAt.micros,
-        ], logger: logger)
-      try await Self.audit(
-        tx,
-        AuditEntry(
-          accountID: archive.accountID, actor: actor, action: "archive.add", target: archive.id,
-          after: StoreJSON.encode(archive)), logger: logger)
+      try await Self.insert(
+        tx, archive, into: "archives", action: "archive.add", actor: actor, logger: logger)
     }
   }
 

@@ -87,6 +87,12 @@ public final class PostgresStore: Store {
         "cannot reach PostgreSQL at \(place) (\(error.code)); check that it is running and the URL is right. Nothing was half-written: transactions are rolled back"
       )
     }
+    // The pool's own error type is not public API; it means no connection could be had.
+    if String(describing: type(of: error)) == "ConnectionPoolError" {
+      return .unavailable(
+        "cannot get a connection to PostgreSQL at \(place); check that it is running and the URL is right. Nothing was half-written: transactions are rolled back"
+      )
+    }
     // Not the error's full text: it can quote queries and their values.
     return .unavailable("PostgreSQL at \(place) failed: \(type(of: error)). Check the server's log")
   }
@@ -135,12 +141,13 @@ public final class PostgresStore: Store {
           outcome.start(continuation)
           let timer = Task {
             try await Task.sleep(for: timeout)
-            work.cancel()
+            // The deadline's answer first: the cancelled work may fail with its own error.
             outcome.finish(
               .failure(
                 StoreError.unavailable(
                   "no answer from PostgreSQL at \(place) within \(timeout); check that it is running. Nothing was half-written: transactions are rolled back"
                 )))
+            work.cancel()
           }
           Task {
             let result = await work.result

@@ -2,6 +2,19 @@ import FerryCore
 import Foundation
 import GRDB
 
+/// What fetchers and archives have in common in storage: a name unique in the account and
+/// a connection.
+protocol NamedRecord: Encodable {
+  var id: String { get }
+  var accountID: AccountID { get }
+  var connectionID: String { get }
+  var name: String { get }
+  var createdAt: Date { get }
+}
+
+extension Fetcher: NamedRecord {}
+extension Archive: NamedRecord {}
+
 /// Fetchers, archives and restore jobs. Each row keeps its record as JSON beside the
 /// columns queries need (account, connection, name, state).
 extension SQLiteStore {
@@ -11,19 +24,7 @@ extension SQLiteStore {
     try await write { db in
       let connection = try Self.connection(db, fetcher.connectionID, of: fetcher.accountID)
       if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
-      try Self.requireFreeName(db, table: "fetchers", fetcher.name, of: fetcher.accountID)
-      try db.execute(
-        sql:
-          "INSERT INTO fetchers (id, account_id, connection_id, name, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        arguments: [
-          fetcher.id, fetcher.accountID.rawValue, fetcher.connectionID, fetcher.name,
-          StoreJSON.encode(fetcher), fetcher.createdAt.micros,
-        ])
-      try Self.audit(
-        db,
-        AuditEntry(
-          accountID: fetcher.accountID, actor: actor, action: "fetcher.add", target: fetcher.id,
-          after: StoreJSON.encode(fetcher)))
+      try Self.insert(db, fetcher, into: "fetchers", action: "fetcher.add", actor: actor)
     }
   }
 
@@ -99,6 +100,25 @@ extension SQLiteStore {
     ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
   }
 
+  /// Inserts a fetcher or an archive (its name free in the account) and audits it.
+  static func insert<R: NamedRecord>(
+    _ db: Database, _ record: R, into table: String, action: String, actor: String
+  ) throws {
+    try requireFreeName(db, table: table, record.name, of: record.accountID)
+    let body = StoreJSON.encode(record)
+    try db.execute(
+      sql:
+        "INSERT INTO \(table) (id, account_id, connection_id, name, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      arguments: [
+        record.id, record.accountID.rawValue, record.connectionID, record.name, body,
+        record.createdAt.micros,
+      ])
+    try audit(
+      db,
+      AuditEntry(
+        accountID: record.accountID, actor: actor, action: action, target: record.id, after: body))
+  }
+
   static func requireFreeName(_ db: Database, table: String, _ name: String, of account: AccountID)
     throws
   {
@@ -114,19 +134,7 @@ extension SQLiteStore {
     try await write { db in
       let connection = try Self.connection(db, archive.connectionID, of: archive.accountID)
       if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
-      try Self.requireFreeName(db, table: "archives", archive.name, of: archive.accountID)
-      try db.execute(
-        sql:
-          "INSERT INTO archives (id, account_id, connection_id, name, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        arguments: [
-          archive.id, archive.accountID.rawValue, archive.connectionID, archive.name,
-          StoreJSON.encode(archive), archive.createdAt.micros,
-        ])
-      try Self.audit(
-        db,
-        AuditEntry(
-          accountID: archive.accountID, actor: actor, action: "archive.add", target: archive.id,
-          after: StoreJSON.encode(archive)))
+      try Self.insert(db, archive, into: "archives", action: "archive.add", actor: actor)
     }
   }
 
