@@ -1,6 +1,7 @@
 import FerryCore
 import FerryTesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import FerryStore
@@ -175,34 +176,55 @@ struct StoreDiskFaultTests {
     let store = try await PostgresStore(url: url, callTimeout: .seconds(5))
     let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
       .id
-    let big = Self.events(a, object: 1, count: 60_000, bytes: 200)
-    let commit = Task {
-      try await store.commitObject(Self.entry(1, events: big.count), events: big, of: a)
+    // Start a large commit and end its server process while the COPY runs, as a crash or
+    // a failover would. Should a commit finish before it is caught, try again.
+    var cut: (task: Task<Void, any Error>, object: Int)?
+    var committed = 0
+    for object in 1...5 where cut == nil {
+      let big = Self.events(a, object: object, count: 60_000, bytes: 200)
+      let finished = Flag()
+      let commit = Task {
+        defer { finished.set() }
+        try await store.commitObject(Self.entry(object, events: big.count), events: big, of: a)
+      }
+      while !finished.isSet {
+        let out = try cluster.psql(
+          url,
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'COPY%' AND state = 'active'"
+        )
+        if out.stdout.contains("t") {
+          cut = (commit, object)
+          break
+        }
+        try await Task.sleep(for: .milliseconds(5))
+      }
+      if cut == nil {
+        try await commit.value
+        committed += big.count
+      }
     }
-    // Wait until the COPY is under way, then end that server process, as a crash or a
-    // failover would.
-    var terminated = false
-    for _ in 0..<400 where !terminated {
-      let out = try cluster.psql(
-        url,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'COPY%' AND state = 'active'"
-      )
-      terminated = out.stdout.contains("t")
-      if !terminated { try await Task.sleep(for: .milliseconds(10)) }
-    }
-    try #require(terminated, "the COPY was never seen running")
+    let (commit, object) = try #require(cut, "no COPY was ever seen running")
     await #expect {
       try await commit.value
     } throws: { error in
       guard case .unavailable = error as? StoreError else { return false }
       return true
     }
-    #expect(try await store.eventCount(of: a) == 0)
-    #expect(try await store.ledgerEntry(of: a, fetcherID: "f1", key: "object-1", eTag: "e") == nil)
+    #expect(try await store.eventCount(of: a) == committed)
+    #expect(
+      try await store.ledgerEntry(of: a, fetcherID: "f1", key: "object-\(object)", eTag: "e") == nil
+    )
     // The pool replaces the lost connection: the next call works.
-    let small = Self.events(a, object: 2, count: 10, bytes: 50)
-    try await store.commitObject(Self.entry(2, events: 10), events: small, of: a)
-    #expect(try await store.eventCount(of: a) == 10)
+    let small = Self.events(a, object: 99, count: 10, bytes: 50)
+    try await store.commitObject(Self.entry(99, events: 10), events: small, of: a)
+    #expect(try await store.eventCount(of: a) == committed + 10)
     store.close()
   }
+}
+
+/// A one-way flag shared with a task.
+final class Flag: Sendable {
+  private let value = Mutex(false)
+  var isSet: Bool { value.withLock { $0 } }
+  func set() { value.withLock { $0 = true } }
 }
