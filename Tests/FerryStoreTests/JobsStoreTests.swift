@@ -25,7 +25,7 @@ struct JobsStoreTests {
       store = try await StoreContractTests.makeStore(backend)
     }
     let account = try await store.createAccount(
-      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30
+      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     ).id
     let fetch = Connection(
       accountID: account, purpose: .fetcher, bucket: "acme-logs", region: "us-east-1",

@@ -76,9 +76,9 @@ struct StoreContractTests {
   func accountsGetTheirOwnGeneratedExternalID(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
     let a = try await store.createAccount(
-      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30)
+      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup")
     let b = try await store.createAccount(
-      name: "Globex", externalIDPrefix: "ferry", retentionDays: 7)
+      name: "Globex", externalIDPrefix: "ferry", retentionDays: 7, actor: "setup")
     #expect(a.externalID.hasPrefix("ferry:aws:extid:"))
     #expect(a.externalID.count == "ferry:aws:extid:".count + 19)
     #expect(a.externalID != b.externalID)
@@ -86,15 +86,36 @@ struct StoreContractTests {
     #expect(loaded.externalID == a.externalID)
     #expect(loaded.name == "Acme")
     #expect(try await store.account(AccountID(rawValue: "acct_missing")) == nil)
+    // Creation is audited, with who did it.
+    let created = try #require(try await store.auditLog(of: a.id, limit: 10).first)
+    #expect(created.action == "account.create" && created.actor == "setup")
+    #expect(created.after?.contains(a.externalID) == true)
+    // Bad input is refused with the reason, and nothing is created.
+    for (name, prefix, days, reason) in [
+      ("", "ferry", 30, "name must be 1 to 100"), ("Acme", "fer ry", 30, "external ID prefix"),
+      ("Acme", "ferry", 0, "retention"),
+    ] {
+      await #expect {
+        _ = try await store.createAccount(
+          name: name, externalIDPrefix: prefix, retentionDays: days, actor: "setup")
+      } throws: { error in
+        (error as? StoreError)?.description.contains(reason) == true
+      }
+    }
+    #expect(try await store.accounts().count == 2)
   }
 
   @Test(arguments: Backend.allCases)
   func tenantsAreIsolated(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
-    let b = try await store.createAccount(name: "B", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
+    let b = try await store.createAccount(
+      name: "B", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let connection = Connection(
       accountID: a, purpose: .fetcher, bucket: "a-logs", region: "us-east-1", prefix: "",
       roleARN: "arn:aws:iam::111122223333:role/r",
@@ -110,7 +131,8 @@ struct StoreContractTests {
         EventQuery(from: .distantPast, to: .distantFuture, text: "secret"), of: b
       ).events.isEmpty)
     #expect(try await store.ledgerEntry(of: b, fetcherID: "f1", key: "k", eTag: "e") == nil)
-    #expect(try await store.auditLog(of: b, limit: 10).isEmpty)
+    // B's audit log holds only B's own creation.
+    #expect(try await store.auditLog(of: b, limit: 10).map(\.action) == ["account.create"])
     #expect(try await store.removeConnection(connection.id, of: b, actor: "admin@b") == false)
     #expect(try await store.connections(of: a).count == 1)
   }
@@ -118,8 +140,10 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func everyConnectionChangeIsAudited(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let connection = Connection(
       accountID: a, purpose: .archive, bucket: "a-archive", region: "eu-west-1", prefix: "ferry/",
       roleARN: "arn:aws:iam::111122223333:role/archive", externalID: "legacy-id",
@@ -127,8 +151,8 @@ struct StoreContractTests {
     try await store.addConnection(connection, actor: "alice")
     #expect(try await store.removeConnection(connection.id, of: a, actor: "bob"))
     let log = try await store.auditLog(of: a, limit: 10)
-    #expect(log.map(\.action) == ["connection.remove", "connection.add"])
-    #expect(log.map(\.actor) == ["bob", "alice"])
+    #expect(log.map(\.action) == ["connection.remove", "connection.add", "account.create"])
+    #expect(log.map(\.actor) == ["bob", "alice", "setup"])
     #expect(log[1].after?.contains("a-archive") == true)
     #expect(log[0].before?.contains("arn:aws:iam::111122223333:role/archive") == true)
     #expect(log[0].after == nil)
@@ -137,8 +161,10 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func anObjectAndItsEventsCommitTogetherOrNotAtAll(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let entry = LedgerEntry(
       fetcherID: "f1", key: "AWSLogs/1.log", eTag: "\"e1\"", size: 100, state: .ingested, events: 2,
       offset: 100)
@@ -173,8 +199,10 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func writesThousandsOfEventsPerTransaction(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let events = (0..<12_000).map {
       event(a, $0 % 1440, "GET /index.html 200 request \($0)", fields: ["status": "200"])
     }
@@ -199,8 +227,10 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func searchGivesTheSameAnswersOnBothBackends(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     try await store.commitObject(
       LedgerEntry(
         fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: Self.corpus.count),
@@ -245,8 +275,10 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func pagesAreStableAndComplete(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     // Several events share a timestamp: the cursor must not skip or repeat them.
     let events = (0..<25).map { event(a, $0 / 3, "line \($0)") }
     try await store.commitObject(
@@ -309,10 +341,14 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func retentionDeletesOldEventsInBatches(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
-    let b = try await store.createAccount(name: "B", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
+    let b = try await store.createAccount(
+      name: "B", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let old = (0..<250).map { event(a, $0, "old \($0)") }
     let new = (0..<10).map { event(a, 10_000 + $0, "new \($0)") }
     try await store.commitObject(
@@ -357,8 +393,10 @@ struct StoreFaultTests {
     let cluster = try ThrowawayPostgres.start()
     defer { cluster.stop() }
     let store = try await PostgresStore(url: cluster.url, callTimeout: .seconds(5))
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     try cluster.kill()
     do {
       try await store.commitObject(
@@ -388,10 +426,14 @@ struct AccessStoreTests {
   @Test(arguments: Backend.allCases)
   func tokensAreStoredOnlyAsHashesAndAudited(backend: Backend) async throws {
     let store = try await StoreContractTests.makeStore(backend)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
-    let b = try await store.createAccount(name: "B", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
+    let b = try await store.createAccount(
+      name: "B", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     try await store.addUser(
       User(accountID: a, email: "alice@a.example", role: .admin), actor: "setup")
     #expect(try await store.users(of: a).map(\.email) == ["alice@a.example"])
@@ -403,7 +445,7 @@ struct AccessStoreTests {
     #expect(try await store.authenticate(tokenSecret: issued.secret + "x") == nil)
     // The secret appears nowhere the store keeps: not in the token, not in the audit log.
     let audit = try await store.auditLog(of: a, limit: 10)
-    #expect(audit.map(\.action) == ["token.issue", "user.add"])
+    #expect(audit.map(\.action) == ["token.issue", "user.add", "account.create"])
     #expect(
       !audit.contains {
         ($0.after ?? "").contains(issued.secret) || ($0.before ?? "").contains(issued.secret)
@@ -417,8 +459,10 @@ struct AccessStoreTests {
     let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
     let path = dir.appendingPathComponent("ferry.sqlite").path
     let store = try SQLiteStore(path: path)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let issued = try await store.issueToken(name: "ci", role: .admin, of: a, actor: "setup")
     try await store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {

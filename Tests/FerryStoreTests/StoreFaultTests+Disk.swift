@@ -50,8 +50,10 @@ struct StoreDiskFaultTests {
     let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
     let path = dir.appendingPathComponent("ferry.sqlite").path
     let store = try SQLiteStore(path: path, busyTimeout: 1)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     try await store.commitObject(
       Self.entry(1, events: 3), events: Self.events(a, object: 1, count: 3, bytes: 50), of: a)
 
@@ -94,8 +96,10 @@ struct StoreDiskFaultTests {
     defer { disk.unmount() }
     let path = disk.path + "/ferry.sqlite"
     let store = try SQLiteStore(path: path)
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let (committed, error) = await Self.fillUntilFailure(store, a, eventsPerObject: 200)
     #expect(committed >= 1, "the first objects fit")
     let failure = try #require(error, "the disk never filled")
@@ -143,8 +147,10 @@ struct StoreDiskFaultTests {
       let out = try cluster.psql(url, sql)
       try #require(out.status == 0, "\(sql): \(out.stderr)")
     }
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     let (committed, error) = await Self.fillUntilFailure(store, a, eventsPerObject: 200)
     #expect(committed >= 1, "the first objects fit")
     let failure = try #require(error, "the disk never filled")
@@ -174,8 +180,10 @@ struct StoreDiskFaultTests {
     let cluster = try ThrowawayPostgres.shared()
     let url = try cluster.createDatabase()
     let store = try await PostgresStore(url: url, callTimeout: .seconds(5))
-    let a = try await store.createAccount(name: "A", externalIDPrefix: "ferry", retentionDays: 30)
-      .id
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    )
+    .id
     // Start a large commit and end its server process while the COPY runs, as a crash or
     // a failover would. Should a commit finish before it is caught, try again.
     var cut: (task: Task<Void, any Error>, object: Int)?

@@ -95,13 +95,13 @@ func storeBenchmark(backend: String, location: String, insertEvents: Int, search
   case "sqlite":
     let store = try SQLiteStore(path: location)
     let account = try await store.createAccount(
-      name: "bench", externalIDPrefix: "ferry", retentionDays: 30
+      name: "bench", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     ).id
     out["insert_events_per_second"] = try await storeInsertRate(
       store, account: account, total: insertEvents, day: day)
     // Baseline: the same rows through one plain prepared statement in one transaction.
     let baselineAccount = try await store.createAccount(
-      name: "baseline", externalIDPrefix: "ferry", retentionDays: 30
+      name: "baseline", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     ).id
     let rows = syntheticEvents(account: baselineAccount, count: insertEvents, start: 0, day: day)
     let queue = try DatabaseQueue(path: location)
@@ -124,7 +124,7 @@ func storeBenchmark(backend: String, location: String, insertEvents: Int, search
     out["baseline_events_per_second"] = Double(insertEvents) / (clock.now - start).seconds
     if searchEvents > 0 {
       let big = try await store.createAccount(
-        name: "search", externalIDPrefix: "ferry", retentionDays: 30
+        name: "search", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
       ).id
       _ = try await storeInsertRate(store, account: big, total: searchEvents, day: day)
       out.merge(try await searchBenchmarks(store, account: big, day: day)) { $1 }
@@ -132,13 +132,13 @@ func storeBenchmark(backend: String, location: String, insertEvents: Int, search
   case "postgres":
     let store = try await PostgresStore(url: location, callTimeout: .seconds(600))
     let account = try await store.createAccount(
-      name: "bench", externalIDPrefix: "ferry", retentionDays: 30
+      name: "bench", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     ).id
     out["insert_events_per_second"] = try await storeInsertRate(
       store, account: account, total: insertEvents, day: day)
     // The baseline (COPY of the same rows) is timed by scripts/bench with psql; write its CSV.
     let baselineAccount = try await store.createAccount(
-      name: "baseline", externalIDPrefix: "ferry", retentionDays: 30
+      name: "baseline", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     ).id
     var csv = ""
     for e in syntheticEvents(account: baselineAccount, count: insertEvents, start: 0, day: day) {
@@ -152,7 +152,7 @@ func storeBenchmark(backend: String, location: String, insertEvents: Int, search
       atomically: true, encoding: .utf8)
     if searchEvents > 0 {
       let big = try await store.createAccount(
-        name: "search", externalIDPrefix: "ferry", retentionDays: 30
+        name: "search", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
       ).id
       _ = try await storeInsertRate(store, account: big, total: searchEvents, day: day)
       out.merge(try await searchBenchmarks(store, account: big, day: day)) { $1 }

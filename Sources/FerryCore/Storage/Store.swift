@@ -8,8 +8,10 @@ public protocol Store: Sendable {
   func schemaVersion() async throws -> Int
 
   // MARK: Accounts
-  func createAccount(name: String, externalIDPrefix: String, retentionDays: Int) async throws
-    -> Account
+  /// Creates a tenant with a newly generated external ID (audited as the account's first
+  /// entry).
+  func createAccount(name: String, externalIDPrefix: String, retentionDays: Int, actor: String)
+    async throws -> Account
   func account(_ id: AccountID) async throws -> Account?
   /// Every account, oldest first: for operators and schedulers. Tenant data stays behind
   /// calls that name one account.
@@ -137,6 +139,26 @@ public enum SearchText {
 /// The rules a store enforces on fetchers, archives and restore jobs, shared by both
 /// backends so that both refuse the same things with the same words.
 public enum StoreRules {
+  /// Why an account cannot be created so (nil: it can).
+  public static func accountProblem(name: String, externalIDPrefix: String, retentionDays: Int)
+    -> StoreError?
+  {
+    if let problem = nameProblem(name, kind: "account") { return problem }
+    let allowed = externalIDPrefix.unicodeScalars.allSatisfy {
+      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        || $0 == "-" || $0 == "_" || $0 == "."
+    }
+    if externalIDPrefix.isEmpty || externalIDPrefix.count > 32 || !allowed {
+      return .rejected(
+        "the external ID prefix \"\(externalIDPrefix)\" must be 1 to 32 letters, digits, '-', '_' or '.' (for example ferry)"
+      )
+    }
+    if !(1...3650).contains(retentionDays) {
+      return .rejected("the retention is \(retentionDays) days; use 1 to 3650 days")
+    }
+    return nil
+  }
+
   /// Why a fetcher cannot be saved on `connection` (nil: it can).
   public static func problem(with fetcher: Fetcher, on connection: Connection?) -> StoreError? {
     if let problem = nameProblem(fetcher.name, kind: "fetcher") { return problem }

@@ -240,19 +240,33 @@ public final class PostgresStore: Store {
 
   // MARK: Accounts
 
-  public func createAccount(name: String, externalIDPrefix: String, retentionDays: Int) async throws
-    -> Account
-  {
+  public func createAccount(
+    name: String, externalIDPrefix: String, retentionDays: Int, actor: String
+  ) async throws -> Account {
+    if let problem = StoreRules.accountProblem(
+      name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
+    {
+      throw problem
+    }
     let account = Account(
       id: .generate(), name: name,
       externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
       retentionDays: retentionDays, createdAt: Date())
-    _ = try await query(
-      "INSERT INTO accounts (id, name, external_id, retention_days, created_at) VALUES ($1, $2, $3, $4, $5)",
-      Self.binds([
-        account.id.rawValue, account.name, account.externalID, account.retentionDays,
-        account.createdAt.micros,
-      ]))
+    let logger = self.logger
+    try await transaction { tx in
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO accounts (id, name, external_id, retention_days, created_at) VALUES ($1, $2, $3, $4, $5)",
+        [
+          account.id.rawValue, account.name, account.externalID, account.retentionDays,
+          account.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account.id, actor: actor, action: "account.create",
+          target: account.id.rawValue, after: StoreJSON.encode(account)), logger: logger)
+    }
     return account
   }
 

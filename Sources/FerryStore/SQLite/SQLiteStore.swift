@@ -76,9 +76,14 @@ public final class SQLiteStore: Store {
 
   // MARK: Accounts
 
-  public func createAccount(name: String, externalIDPrefix: String, retentionDays: Int) async throws
-    -> Account
-  {
+  public func createAccount(
+    name: String, externalIDPrefix: String, retentionDays: Int, actor: String
+  ) async throws -> Account {
+    if let problem = StoreRules.accountProblem(
+      name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
+    {
+      throw problem
+    }
     let account = Account(
       id: .generate(), name: name,
       externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
@@ -91,6 +96,11 @@ public final class SQLiteStore: Store {
           account.id.rawValue, account.name, account.externalID, account.retentionDays,
           account.createdAt.micros,
         ])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account.id, actor: actor, action: "account.create",
+          target: account.id.rawValue, after: StoreJSON.encode(account)))
     }
     return account
   }
