@@ -64,7 +64,8 @@ let package = Package(
     .executableTarget(
       name: "ferry",
       dependencies: [
-        "FerryPolicy",
+        "FerryPolicy", "FerryCore", "FerryStore",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -100,7 +101,9 @@ let package = Package(
       dependencies: [
         "FerryStore", "FerryCore", "FerryTesting", .product(name: "GRDB", package: "GRDB.swift"),
       ]),
-    .testTarget(name: "FerryCLITests", dependencies: ["ferry", "FerryPolicy", "FerryTesting"]),
+    .testTarget(
+      name: "FerryCLITests",
+      dependencies: ["ferry", "FerryPolicy", "FerryCore", "FerryStore", "FerryTesting"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -4,17 +4,19 @@ import Foundation
 /// The `ferry` command line.
 ///
 /// Exit codes: 0 success; 1 findings (lint findings, missing permissions, a denied
-/// simulation); 2 bad input (an unreadable file, malformed policy, invalid name or option).
+/// simulation); 2 bad input (an unreadable file, malformed policy, invalid name or option, a
+/// change the store refuses); 3 the store cannot be used (locked, damaged, unreachable).
 @main
 struct Ferry: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ferry",
     abstract: "Reach S3 buckets in your customers' AWS accounts through IAM roles, safely.",
     discussion: """
-      Exit codes: 0 success, 1 findings or missing permissions, 2 bad input.
+      Exit codes: 0 success, 1 findings or missing permissions, 2 bad input, 3 the store \
+      (database) cannot be used.
       """,
     version: FerryVersion.current,
-    subcommands: [PolicyCommand.self]
+    subcommands: [PolicyCommand.self, AccountCommand.self]
   )
 
   static func main() async {
@@ -27,7 +29,7 @@ struct Ferry: AsyncParsableCommand {
       }
     } catch let error as CLIError {
       Terminal.error(error.description)
-      Foundation.exit(ExitStatus.badInput)
+      Foundation.exit(error.exitStatus)
     } catch let exit as ExitCode {
       Foundation.exit(exit.rawValue)
     } catch {

@@ -211,8 +211,9 @@ public enum StoreRules {
   private static func nameProblem(_ name: String, kind: String) -> StoreError? {
     let trimmed = name.trimmingCharacters(in: .whitespaces)
     if trimmed.isEmpty || trimmed.count > 100 || trimmed != name {
+      let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
       return .rejected(
-        "a \(kind) name must be 1 to 100 characters without leading or trailing spaces")
+        "\(article) \(kind) name must be 1 to 100 characters without leading or trailing spaces")
     }
     return nil
   }

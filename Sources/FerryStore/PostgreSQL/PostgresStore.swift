@@ -47,6 +47,9 @@ public final class PostgresStore: Store {
       // Give the pool's run loop a moment to start: leasing before it runs works, but
       // PostgresNIO warns about it in the operator's log.
       try await Task.sleep(for: .milliseconds(20))
+      // Reach the server within the call deadline first: the pool would otherwise retry an
+      // unreachable server for a minute. Migrations themselves are not time-limited.
+      _ = try await query("SELECT 1")
       try await migrate()
     } catch {
       runner.cancel()

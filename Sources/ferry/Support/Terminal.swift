@@ -1,3 +1,4 @@
+import FerryCore
 import FerryPolicy
 import Foundation
 
@@ -6,8 +7,11 @@ enum ExitStatus {
   static let success: Int32 = 0
   /// Findings: lint findings, missing permissions, a denied request.
   static let findings: Int32 = 1
-  /// Bad input: unreadable file, malformed document, invalid name or option.
+  /// Bad input: unreadable file, malformed document, invalid name or option, or a change
+  /// the store refuses.
   static let badInput: Int32 = 2
+  /// The store cannot be used: locked, damaged, unreachable, disk full, too new.
+  static let storeUnavailable: Int32 = 3
 }
 
 /// An error to show a person: one line, saying what was wrong and how to fix it.
@@ -16,6 +20,16 @@ enum CLIError: Error, CustomStringConvertible {
   case policy(file: String, PolicyParseError)
   case file(String, String)
   case usage(String)
+  case store(StoreError)
+
+  /// The exit status this error ends the program with.
+  var exitStatus: Int32 {
+    switch self {
+    case .store(.rejected): ExitStatus.badInput
+    case .store: ExitStatus.storeUnavailable
+    default: ExitStatus.badInput
+    }
+  }
 
   var description: String {
     switch self {
@@ -23,6 +37,7 @@ enum CLIError: Error, CustomStringConvertible {
     case .policy(let file, let error): "\(file): not a valid policy: \(error.description)"
     case .file(let file, let problem): "\(file): \(problem)"
     case .usage(let message): message
+    case .store(let error): error.description
     }
   }
 }

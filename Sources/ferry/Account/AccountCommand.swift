@@ -1,0 +1,153 @@
+import ArgumentParser
+import FerryCore
+import FerryStore
+import Foundation
+
+/// `ferry account`: the tenants Ferry serves, each with its own generated external ID.
+struct AccountCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "account",
+    abstract: "Create and list accounts (tenants); each gets its own external ID.",
+    subcommands: [AccountCreate.self, AccountList.self, AccountShow.self]
+  )
+}
+
+struct AccountCreate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "create",
+    abstract: "Create an account and generate its external ID.",
+    discussion: """
+      The external ID is what the account's IAM roles must require in their trust policy \
+      (the sts:ExternalId condition). Ferry generates it; it cannot be chosen.
+      """)
+
+  @Argument(help: "The account's name, as its admins will see it.")
+  var name: String
+
+  @Option(help: "Events older than this many days are deleted (1 to 3650).")
+  var retentionDays = 30
+
+  @Option(help: "The external ID's prefix: <prefix>:aws:extid:<random>.")
+  var externalIDPrefix = "ferry"
+
+  @Flag(help: "Print JSON instead of text.")
+  var json = false
+
+  @OptionGroup var store: StoreOptions
+
+  func run() async throws {
+    let store = try await store.open()
+    let account = try await stored {
+      try await store.createAccount(
+        name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays,
+        actor: CLIActor.current)
+    }
+    (store as? PostgresStore)?.close()
+    if json {
+      Terminal.print(AccountJSON.encode(account))
+    } else {
+      Terminal.print(
+        """
+        Created account \(account.name) (\(account.id.rawValue)).
+        External ID: \(account.externalID)
+          Every role this account connects must require it: put it in the trust policy's
+          sts:ExternalId condition (ferry policy trust --external-id \(account.externalID) ...).
+        Retention:   \(account.retentionDays) days
+        """)
+    }
+  }
+}
+
+struct AccountList: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "list", abstract: "List every account, oldest first.")
+
+  @Flag(help: "Print JSON instead of text.")
+  var json = false
+
+  @OptionGroup var store: StoreOptions
+
+  func run() async throws {
+    let store = try await store.open()
+    let accounts = try await stored { try await store.accounts() }
+    (store as? PostgresStore)?.close()
+    if json {
+      Terminal.print("[" + accounts.map(AccountJSON.encode).joined(separator: ",") + "]")
+      return
+    }
+    if accounts.isEmpty {
+      Terminal.print("No accounts yet. Create one with: ferry account create NAME")
+      return
+    }
+    let rows =
+      [["ID", "NAME", "EXTERNAL ID", "RETENTION"]]
+      + accounts.map { [$0.id.rawValue, $0.name, $0.externalID, "\($0.retentionDays) days"] }
+    Terminal.print(TextTable.render(rows))
+  }
+}
+
+struct AccountShow: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "show", abstract: "Show one account.")
+
+  @Argument(help: "The account's ID (acct_...).")
+  var id: String
+
+  @Flag(help: "Print JSON instead of text.")
+  var json = false
+
+  @OptionGroup var store: StoreOptions
+
+  func run() async throws {
+    let store = try await store.open()
+    let found = try await stored { try await store.account(AccountID(rawValue: id)) }
+    (store as? PostgresStore)?.close()
+    guard let account = found else {
+      throw CLIError.usage(
+        "there is no account \(id); list them with: ferry account list")
+    }
+    if json {
+      Terminal.print(AccountJSON.encode(account))
+    } else {
+      Terminal.print(
+        TextTable.render(
+          [
+            ["ID", account.id.rawValue], ["Name", account.name],
+            ["External ID", account.externalID], ["Retention", "\(account.retentionDays) days"],
+            ["Created", ISO8601DateFormatter().string(from: account.createdAt)],
+          ]))
+    }
+  }
+}
+
+/// Accounts as JSON for scripts: stable keys, ISO 8601 times.
+enum AccountJSON {
+  static func encode(_ account: Account) -> String {
+    let object: [String: Any] = [
+      "id": account.id.rawValue, "name": account.name, "externalID": account.externalID,
+      "retentionDays": account.retentionDays,
+      "createdAt": ISO8601DateFormatter().string(from: account.createdAt),
+    ]
+    let data =
+      (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+/// Plain-text columns, padded to the widest cell.
+enum TextTable {
+  static func render(_ rows: [[String]]) -> String {
+    let widths = rows.reduce(into: [Int]()) { widths, row in
+      for (i, cell) in row.enumerated() {
+        if i >= widths.count { widths.append(0) }
+        widths[i] = max(widths[i], cell.count)
+      }
+    }
+    return rows.map { row in
+      row.enumerated().map { i, cell in
+        i == row.count - 1
+          ? cell : cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
+      }.joined()
+    }.joined(separator: "\n")
+  }
+}
