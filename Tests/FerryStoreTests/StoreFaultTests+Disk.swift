@@ -46,6 +46,29 @@ struct StoreDiskFaultTests {
     return (400, nil)
   }
 
+  /// Fills the store until its disk is full, then checks the failure says so and that what
+  /// was committed is whole and searchable while the failed object left nothing.
+  static func fillUntilFullThenCheck(
+    _ store: any Store, _ a: AccountID, mentioning expected: [String]
+  ) async throws {
+    let (committed, error) = await fillUntilFailure(store, a, eventsPerObject: 200)
+    #expect(committed >= 1, "the first objects fit")
+    let failure = try #require(error, "the disk never filled")
+    guard case .unavailable(let detail) = failure as? StoreError else {
+      Issue.record("expected .unavailable, got \(failure)")
+      return
+    }
+    for text in expected { #expect(detail.contains(text)) }
+    #expect(try await store.eventCount(of: a) == committed * 200)
+    #expect(
+      try await store.ledgerEntry(of: a, fetcherID: "f1", key: "object-\(committed + 1)", eTag: "e")
+        == nil)
+    #expect(
+      try await store.search(
+        EventQuery(from: .distantPast, to: .distantFuture, text: "object1"), of: a
+      ).events.count == 100)
+  }
+
   @Test func aLockedSQLiteDatabaseFailsWritesClearlyAndKeepsServingReads() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
     let path = dir.appendingPathComponent("ferry.sqlite").path
@@ -100,24 +123,7 @@ struct StoreDiskFaultTests {
       name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     )
     .id
-    let (committed, error) = await Self.fillUntilFailure(store, a, eventsPerObject: 200)
-    #expect(committed >= 1, "the first objects fit")
-    let failure = try #require(error, "the disk never filled")
-    guard case .unavailable(let detail) = failure as? StoreError else {
-      Issue.record("expected .unavailable, got \(failure)")
-      return
-    }
-    #expect(detail.contains("full"))
-    #expect(detail.contains(path))
-    // Whatever was committed is whole and searchable; the failed object left nothing.
-    #expect(try await store.eventCount(of: a) == committed * 200)
-    #expect(
-      try await store.ledgerEntry(of: a, fetcherID: "f1", key: "object-\(committed + 1)", eTag: "e")
-        == nil)
-    #expect(
-      try await store.search(
-        EventQuery(from: .distantPast, to: .distantFuture, text: "object1"), of: a
-      ).events.count == 100)
+    try await Self.fillUntilFullThenCheck(store, a, mentioning: ["full", path])
     // Once there is room again, the same store writes again: no restart needed.
     try disk.grow(toMegabytes: 16)
     try await store.commitObject(
@@ -151,22 +157,7 @@ struct StoreDiskFaultTests {
       name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     )
     .id
-    let (committed, error) = await Self.fillUntilFailure(store, a, eventsPerObject: 200)
-    #expect(committed >= 1, "the first objects fit")
-    let failure = try #require(error, "the disk never filled")
-    guard case .unavailable(let detail) = failure as? StoreError else {
-      Issue.record("expected .unavailable, got \(failure)")
-      return
-    }
-    #expect(detail.contains("disk is full"))
-    #expect(try await store.eventCount(of: a) == committed * 200)
-    #expect(
-      try await store.ledgerEntry(of: a, fetcherID: "f1", key: "object-\(committed + 1)", eTag: "e")
-        == nil)
-    #expect(
-      try await store.search(
-        EventQuery(from: .distantPast, to: .distantFuture, text: "object1"), of: a
-      ).events.count == 100)
+    try await Self.fillUntilFullThenCheck(store, a, mentioning: ["disk is full"])
     // Everything not on the full disk still works: configuration, audit.
     try await store.addConnection(
       Connection(
