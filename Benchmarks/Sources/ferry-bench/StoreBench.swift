@@ -90,78 +90,71 @@ func storeBenchmark(backend: String, location: String, insertEvents: Int, search
   async throws -> [String: Double]
 {
   let day = Date(timeIntervalSince1970: 1_732_406_400)
-  var out: [String: Double] = [:]
+  let store: any Store
   switch backend {
-  case "sqlite":
-    let store = try SQLiteStore(path: location)
-    let account = try await store.createAccount(
-      name: "bench", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
-    out["insert_events_per_second"] = try await storeInsertRate(
-      store, account: account, total: insertEvents, day: day)
-    // Baseline: the same rows through one plain prepared statement in one transaction.
-    let baselineAccount = try await store.createAccount(
-      name: "baseline", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
-    let rows = syntheticEvents(account: baselineAccount, count: insertEvents, start: 0, day: day)
-    let queue = try DatabaseQueue(path: location)
-    let clock = ContinuousClock()
-    let start = clock.now
-    try await queue.write { db in
-      let statement = try db.makeStatement(
-        sql:
-          "INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_offset, message, fields, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-      )
-      for e in rows {
-        try statement.execute(arguments: [
-          e.accountID.rawValue, e.fetcherID, e.logType, e.time.micros, e.sourceKey, e.sourceOffset,
-          e.message,
-          "{\"method\":\"\(e.fields["method"] ?? "")\",\"status\":\"\(e.fields["status"] ?? "")\"}",
-          SearchText.normalize(e.message),
-        ])
-      }
-    }
-    out["baseline_events_per_second"] = Double(insertEvents) / (clock.now - start).seconds
-    if searchEvents > 0 {
-      let big = try await store.createAccount(
-        name: "search", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-      ).id
-      _ = try await storeInsertRate(store, account: big, total: searchEvents, day: day)
-      out.merge(try await searchBenchmarks(store, account: big, day: day)) { $1 }
-    }
-  case "postgres":
-    let store = try await PostgresStore(url: location, callTimeout: .seconds(600))
-    let account = try await store.createAccount(
-      name: "bench", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
-    out["insert_events_per_second"] = try await storeInsertRate(
-      store, account: account, total: insertEvents, day: day)
-    // The baseline (COPY of the same rows) is timed by scripts/bench with psql; write its CSV.
-    let baselineAccount = try await store.createAccount(
-      name: "baseline", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
-    var csv = ""
-    for e in syntheticEvents(account: baselineAccount, count: insertEvents, start: 0, day: day) {
-      let fields =
-        "{\"\"method\"\":\"\"\(e.fields["method"] ?? "")\"\",\"\"status\"\":\"\"\(e.fields["status"] ?? "")\"\"}"
-      csv +=
-        "\(e.accountID.rawValue),\(e.fetcherID),\(e.logType),\(e.time.micros),\(e.sourceKey),\(e.sourceOffset),\"\(e.message)\",\"\(fields)\",\"\(SearchText.normalize(e.message))\"\n"
-    }
-    try csv.write(
-      toFile: ProcessInfo.processInfo.environment["FERRY_BENCH_COPY_CSV"] ?? "/tmp/ferry-copy.csv",
-      atomically: true, encoding: .utf8)
-    if searchEvents > 0 {
-      let big = try await store.createAccount(
-        name: "search", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-      ).id
-      _ = try await storeInsertRate(store, account: big, total: searchEvents, day: day)
-      out.merge(try await searchBenchmarks(store, account: big, day: day)) { $1 }
-    }
-    store.close()
-  default:
-    throw BenchError.usage
+  case "sqlite": store = try SQLiteStore(path: location)
+  case "postgres": store = try await PostgresStore(url: location, callTimeout: .seconds(600))
+  default: throw BenchError.usage
   }
+  func account(_ name: String) async throws -> AccountID {
+    try await store.createAccount(
+      name: name, externalIDPrefix: "ferry", retentionDays: 30, actor: "bench"
+    ).id
+  }
+  var out: [String: Double] = [:]
+  out["insert_events_per_second"] = try await storeInsertRate(
+    store, account: try await account("bench"), total: insertEvents, day: day)
+  let rows = syntheticEvents(
+    account: try await account("baseline"), count: insertEvents, start: 0, day: day)
+  if backend == "sqlite" {
+    out["baseline_events_per_second"] = try await sqliteBaselineRate(rows, path: location)
+  } else {
+    // The baseline (COPY of the same rows) is timed by scripts/bench with psql.
+    try writeCopyCSV(rows)
+  }
+  if searchEvents > 0 {
+    let big = try await account("search")
+    _ = try await storeInsertRate(store, account: big, total: searchEvents, day: day)
+    out.merge(try await searchBenchmarks(store, account: big, day: day)) { $1 }
+  }
+  (store as? PostgresStore)?.close()
   return out
+}
+
+/// The same rows through one plain prepared statement in one transaction; events/s.
+func sqliteBaselineRate(_ rows: [Event], path: String) async throws -> Double {
+  let queue = try DatabaseQueue(path: path)
+  let clock = ContinuousClock()
+  let start = clock.now
+  try await queue.write { db in
+    let statement = try db.makeStatement(
+      sql:
+        "INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_offset, message, fields, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    for e in rows {
+      try statement.execute(arguments: [
+        e.accountID.rawValue, e.fetcherID, e.logType, e.time.micros, e.sourceKey, e.sourceOffset,
+        e.message,
+        "{\"method\":\"\(e.fields["method"] ?? "")\",\"status\":\"\(e.fields["status"] ?? "")\"}",
+        SearchText.normalize(e.message),
+      ])
+    }
+  }
+  return Double(rows.count) / (clock.now - start).seconds
+}
+
+/// Writes the rows as the CSV that scripts/bench's `\copy` baseline loads.
+func writeCopyCSV(_ rows: [Event]) throws {
+  var csv = ""
+  for e in rows {
+    let fields =
+      "{\"\"method\"\":\"\"\(e.fields["method"] ?? "")\"\",\"\"status\"\":\"\"\(e.fields["status"] ?? "")\"\"}"
+    csv +=
+      "\(e.accountID.rawValue),\(e.fetcherID),\(e.logType),\(e.time.micros),\(e.sourceKey),\(e.sourceOffset),\"\(e.message)\",\"\(fields)\",\"\(SearchText.normalize(e.message))\"\n"
+  }
+  try csv.write(
+    toFile: ProcessInfo.processInfo.environment["FERRY_BENCH_COPY_CSV"] ?? "/tmp/ferry-copy.csv",
+    atomically: true, encoding: .utf8)
 }
 
 extension Duration {

@@ -15,21 +15,20 @@ extension PostgresStore {
         tx, fetcher.connectionID, of: fetcher.accountID, logger: logger)
       if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
       try await Self.insert(
-        tx, fetcher, into: "fetchers", action: "fetcher.add", actor: actor, logger: logger)
+        tx, fetcher, action: "fetcher.add", actor: actor, logger: logger)
     }
   }
 
   public func fetchers(of account: AccountID) async throws -> [Fetcher] {
-    try await bodies(
-      "SELECT body FROM fetchers WHERE account_id = $1 ORDER BY created_at, id", [account.rawValue]
-    ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
+    try await records(Fetcher.self, of: account, order: "created_at, id")
   }
 
   public func updateFetcher(_ fetcher: Fetcher, actor: String) async throws -> Bool {
     let logger = self.logger
     return try await transaction { tx in
       guard
-        let before = try await Self.fetcher(tx, fetcher.id, of: fetcher.accountID, logger: logger)
+        let before = try await Self.record(
+          tx, Fetcher.self, fetcher.id, of: fetcher.accountID, logger: logger)
       else { return false }
       var after = fetcher
       after.status = before.status
@@ -58,7 +57,8 @@ extension PostgresStore {
   {
     let logger = self.logger
     return try await transaction { tx in
-      guard let before = try await Self.fetcher(tx, id, of: account, logger: logger) else {
+      guard let before = try await Self.record(tx, Fetcher.self, id, of: account, logger: logger)
+      else {
         return false
       }
       _ = try await Self.execute(
@@ -79,7 +79,8 @@ extension PostgresStore {
   {
     let logger = self.logger
     return try await transaction { tx in
-      guard var fetcher = try await Self.fetcher(tx, id, of: account, logger: logger) else {
+      guard var fetcher = try await Self.record(tx, Fetcher.self, id, of: account, logger: logger)
+      else {
         return false
       }
       fetcher.status = status
@@ -90,20 +91,11 @@ extension PostgresStore {
     }
   }
 
-  static func fetcher(_ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger)
-    async throws -> Fetcher?
-  {
-    try await body(
-      tx, "SELECT body FROM fetchers WHERE id = $1 AND account_id = $2 FOR UPDATE",
-      [id, account.rawValue], logger: logger
-    ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
-  }
-
   /// Inserts a fetcher or an archive (its name free in the account) and audits it.
   static func insert<R: NamedRecord>(
-    _ tx: PostgresConnection, _ record: R, into table: String, action: String, actor: String,
-    logger: Logger
+    _ tx: PostgresConnection, _ record: R, action: String, actor: String, logger: Logger
   ) async throws {
+    let table = R.table
     try await requireFreeName(tx, table: table, record.name, of: record.accountID, logger: logger)
     let body = StoreJSON.encode(record)
     _ = try await execute(
@@ -138,14 +130,12 @@ extension PostgresStore {
         tx, archive.connectionID, of: archive.accountID, logger: logger)
       if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
       try await Self.insert(
-        tx, archive, into: "archives", action: "archive.add", actor: actor, logger: logger)
+        tx, archive, action: "archive.add", actor: actor, logger: logger)
     }
   }
 
   public func archives(of account: AccountID) async throws -> [Archive] {
-    try await bodies(
-      "SELECT body FROM archives WHERE account_id = $1 ORDER BY created_at, id", [account.rawValue]
-    ).map { try StoreJSON.decode(Archive.self, $0, table: "archives") }
+    try await records(Archive.self, of: account, order: "created_at, id")
   }
 
   public func removeArchive(_ id: String, of account: AccountID, actor: String) async throws
@@ -153,7 +143,8 @@ extension PostgresStore {
   {
     let logger = self.logger
     return try await transaction { tx in
-      guard let before = try await Self.archive(tx, id, of: account, logger: logger) else {
+      guard let before = try await Self.record(tx, Archive.self, id, of: account, logger: logger)
+      else {
         return false
       }
       let busy = try await Self.execute(
@@ -177,7 +168,8 @@ extension PostgresStore {
   {
     let logger = self.logger
     return try await transaction { tx in
-      guard var archive = try await Self.archive(tx, id, of: account, logger: logger) else {
+      guard var archive = try await Self.record(tx, Archive.self, id, of: account, logger: logger)
+      else {
         return false
       }
       if let current = archive.archivedThrough, current >= through { return true }
@@ -189,22 +181,14 @@ extension PostgresStore {
     }
   }
 
-  static func archive(_ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger)
-    async throws -> Archive?
-  {
-    try await body(
-      tx, "SELECT body FROM archives WHERE id = $1 AND account_id = $2 FOR UPDATE",
-      [id, account.rawValue], logger: logger
-    ).map { try StoreJSON.decode(Archive.self, $0, table: "archives") }
-  }
-
   // MARK: Restore jobs
 
   public func createRestoreJob(_ job: RestoreJob, actor: String) async throws {
     let logger = self.logger
     try await transaction { tx in
       // FOR UPDATE on the archive: a concurrent removal waits for this job, then sees it.
-      let archive = try await Self.archive(tx, job.archiveID, of: job.accountID, logger: logger)
+      let archive = try await Self.record(
+        tx, Archive.self, job.archiveID, of: job.accountID, logger: logger)
       if let problem = StoreRules.problem(with: job, archiveExists: archive != nil) {
         throw problem
       }
@@ -224,22 +208,19 @@ extension PostgresStore {
   }
 
   public func restoreJobs(of account: AccountID) async throws -> [RestoreJob] {
-    try await bodies(
-      "SELECT body FROM restore_jobs WHERE account_id = $1 ORDER BY created_at DESC, id DESC",
-      [account.rawValue]
-    ).map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
+    try await records(RestoreJob.self, of: account, order: "created_at DESC, id DESC")
   }
 
   public func restoreJob(_ id: String, of account: AccountID) async throws -> RestoreJob? {
-    try await bodies(
-      "SELECT body FROM restore_jobs WHERE id = $1 AND account_id = $2", [id, account.rawValue]
-    ).first.map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
+    try await records(RestoreJob.self, of: account, id: id).first
   }
 
   public func updateRestoreJob(_ job: RestoreJob) async throws -> Bool {
     let logger = self.logger
     return try await transaction { tx in
-      guard let current = try await Self.restoreJob(tx, job.id, of: job.accountID, logger: logger),
+      guard
+        let current = try await Self.record(
+          tx, RestoreJob.self, job.id, of: job.accountID, logger: logger),
         !current.state.isFinal
       else { return false }
       var next = job
@@ -260,7 +241,8 @@ extension PostgresStore {
   {
     let logger = self.logger
     return try await transaction { tx in
-      guard let before = try await Self.restoreJob(tx, id, of: account, logger: logger),
+      guard
+        let before = try await Self.record(tx, RestoreJob.self, id, of: account, logger: logger),
         !before.state.isFinal
       else { return false }
       var after = before
@@ -278,29 +260,31 @@ extension PostgresStore {
     }
   }
 
-  static func restoreJob(
-    _ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger
-  ) async throws -> RestoreJob? {
-    try await body(
-      tx, "SELECT body FROM restore_jobs WHERE id = $1 AND account_id = $2 FOR UPDATE",
-      [id, account.rawValue], logger: logger
-    ).map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
-  }
-
   // MARK: Helpers
 
-  /// The `body` column of the rows a query returns.
-  func bodies(_ sql: String, _ values: [any PGBindable]) async throws -> [String] {
-    let rows = try await query(sql, Self.binds(values))
-    do { return try rows.map { try $0["body"].decode(String.self) } } catch { throw map(error) }
+  /// One of the account's records by ID, locked for the rest of the transaction.
+  static func record<R: StoredRecord>(
+    _ tx: PostgresConnection, _ type: R.Type, _ id: String, of account: AccountID, logger: Logger
+  ) async throws -> R? {
+    try await execute(
+      tx, "SELECT body FROM \(R.table) WHERE id = $1 AND account_id = $2 FOR UPDATE",
+      [id, account.rawValue], logger: logger
+    ).first.map { try StoreJSON.decode(R.self, try $0["body"].decode(String.self), table: R.table) }
   }
 
-  /// The `body` column of the first row a query returns, inside a transaction.
-  static func body(
-    _ tx: PostgresConnection, _ sql: String, _ values: [any PGBindable], logger: Logger
-  ) async throws -> String? {
-    try await execute(tx, sql, values, logger: logger).first.map {
-      try $0["body"].decode(String.self)
+  /// The account's records of a kind (or the one with `id`), in `order`.
+  func records<R: StoredRecord>(
+    _ type: R.Type, of account: AccountID, id: String? = nil, order: String = "id"
+  ) async throws -> [R] {
+    let rows = try await query(
+      "SELECT body FROM \(R.table) WHERE account_id = $1 AND ($2::text IS NULL OR id = $2) ORDER BY \(order)",
+      Self.binds([account.rawValue, id]))
+    do {
+      return try rows.map {
+        try StoreJSON.decode(R.self, try $0["body"].decode(String.self), table: R.table)
+      }
+    } catch {
+      throw map(error)
     }
   }
 }

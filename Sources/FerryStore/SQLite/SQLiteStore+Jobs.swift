@@ -4,7 +4,7 @@ import GRDB
 
 /// What fetchers and archives have in common in storage: a name unique in the account and
 /// a connection.
-protocol NamedRecord: Encodable {
+protocol NamedRecord: StoredRecord {
   var id: String { get }
   var accountID: AccountID { get }
   var connectionID: String { get }
@@ -12,8 +12,14 @@ protocol NamedRecord: Encodable {
   var createdAt: Date { get }
 }
 
-extension Fetcher: NamedRecord {}
-extension Archive: NamedRecord {}
+/// A record kept as JSON in the `body` column of its table.
+protocol StoredRecord: Codable, Sendable {
+  static var table: String { get }
+}
+
+extension Fetcher: NamedRecord { static var table: String { "fetchers" } }
+extension Archive: NamedRecord { static var table: String { "archives" } }
+extension RestoreJob: StoredRecord { static var table: String { "restore_jobs" } }
 
 /// Fetchers, archives and restore jobs. Each row keeps its record as JSON beside the
 /// columns queries need (account, connection, name, state).
@@ -24,22 +30,17 @@ extension SQLiteStore {
     try await write { db in
       let connection = try Self.connection(db, fetcher.connectionID, of: fetcher.accountID)
       if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
-      try Self.insert(db, fetcher, into: "fetchers", action: "fetcher.add", actor: actor)
+      try Self.insert(db, fetcher, action: "fetcher.add", actor: actor)
     }
   }
 
   public func fetchers(of account: AccountID) async throws -> [Fetcher] {
-    try await read { db in
-      try String.fetchAll(
-        db, sql: "SELECT body FROM fetchers WHERE account_id = ? ORDER BY created_at, id",
-        arguments: [account.rawValue]
-      ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
-    }
+    try await records(Fetcher.self, of: account, order: "created_at, id")
   }
 
   public func updateFetcher(_ fetcher: Fetcher, actor: String) async throws -> Bool {
     try await write { db in
-      guard let before = try Self.fetcher(db, fetcher.id, of: fetcher.accountID) else {
+      guard let before = try Self.record(db, Fetcher.self, fetcher.id, of: fetcher.accountID) else {
         return false
       }
       var after = fetcher
@@ -66,7 +67,7 @@ extension SQLiteStore {
     -> Bool
   {
     try await write { db in
-      guard let before = try Self.fetcher(db, id, of: account) else { return false }
+      guard let before = try Self.record(db, Fetcher.self, id, of: account) else { return false }
       try db.execute(
         sql: "DELETE FROM ledger WHERE account_id = ? AND fetcher_id = ?",
         arguments: [account.rawValue, id])
@@ -84,7 +85,7 @@ extension SQLiteStore {
     async throws -> Bool
   {
     try await write { db in
-      guard var fetcher = try Self.fetcher(db, id, of: account) else { return false }
+      guard var fetcher = try Self.record(db, Fetcher.self, id, of: account) else { return false }
       fetcher.status = status
       try db.execute(
         sql: "UPDATE fetchers SET body = ? WHERE id = ?",
@@ -93,17 +94,35 @@ extension SQLiteStore {
     }
   }
 
-  static func fetcher(_ db: Database, _ id: String, of account: AccountID) throws -> Fetcher? {
+  /// One of the account's records by ID.
+  static func record<R: StoredRecord>(
+    _ db: Database, _ type: R.Type, _ id: String, of account: AccountID
+  )
+    throws -> R?
+  {
     try String.fetchOne(
-      db, sql: "SELECT body FROM fetchers WHERE id = ? AND account_id = ?",
+      db, sql: "SELECT body FROM \(R.table) WHERE id = ? AND account_id = ?",
       arguments: [id, account.rawValue]
-    ).map { try StoreJSON.decode(Fetcher.self, $0, table: "fetchers") }
+    ).map { try StoreJSON.decode(R.self, $0, table: R.table) }
+  }
+
+  /// All the account's records of a kind, in `order`.
+  func records<R: StoredRecord>(_ type: R.Type, of account: AccountID, order: String) async throws
+    -> [R]
+  {
+    try await read { db in
+      try String.fetchAll(
+        db, sql: "SELECT body FROM \(R.table) WHERE account_id = ? ORDER BY \(order)",
+        arguments: [account.rawValue]
+      ).map { try StoreJSON.decode(R.self, $0, table: R.table) }
+    }
   }
 
   /// Inserts a fetcher or an archive (its name free in the account) and audits it.
   static func insert<R: NamedRecord>(
-    _ db: Database, _ record: R, into table: String, action: String, actor: String
+    _ db: Database, _ record: R, action: String, actor: String
   ) throws {
+    let table = R.table
     try requireFreeName(db, table: table, record.name, of: record.accountID)
     let body = StoreJSON.encode(record)
     try db.execute(
@@ -134,24 +153,19 @@ extension SQLiteStore {
     try await write { db in
       let connection = try Self.connection(db, archive.connectionID, of: archive.accountID)
       if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
-      try Self.insert(db, archive, into: "archives", action: "archive.add", actor: actor)
+      try Self.insert(db, archive, action: "archive.add", actor: actor)
     }
   }
 
   public func archives(of account: AccountID) async throws -> [Archive] {
-    try await read { db in
-      try String.fetchAll(
-        db, sql: "SELECT body FROM archives WHERE account_id = ? ORDER BY created_at, id",
-        arguments: [account.rawValue]
-      ).map { try StoreJSON.decode(Archive.self, $0, table: "archives") }
-    }
+    try await records(Archive.self, of: account, order: "created_at, id")
   }
 
   public func removeArchive(_ id: String, of account: AccountID, actor: String) async throws
     -> Bool
   {
     try await write { db in
-      guard let before = try Self.archive(db, id, of: account) else { return false }
+      guard let before = try Self.record(db, Archive.self, id, of: account) else { return false }
       let busy = try Bool.fetchOne(
         db,
         sql:
@@ -173,7 +187,7 @@ extension SQLiteStore {
     -> Bool
   {
     try await write { db in
-      guard var archive = try Self.archive(db, id, of: account) else { return false }
+      guard var archive = try Self.record(db, Archive.self, id, of: account) else { return false }
       if let current = archive.archivedThrough, current >= through { return true }
       archive.archivedThrough = through
       try db.execute(
@@ -183,18 +197,11 @@ extension SQLiteStore {
     }
   }
 
-  static func archive(_ db: Database, _ id: String, of account: AccountID) throws -> Archive? {
-    try String.fetchOne(
-      db, sql: "SELECT body FROM archives WHERE id = ? AND account_id = ?",
-      arguments: [id, account.rawValue]
-    ).map { try StoreJSON.decode(Archive.self, $0, table: "archives") }
-  }
-
   // MARK: Restore jobs
 
   public func createRestoreJob(_ job: RestoreJob, actor: String) async throws {
     try await write { db in
-      let archive = try Self.archive(db, job.archiveID, of: job.accountID)
+      let archive = try Self.record(db, Archive.self, job.archiveID, of: job.accountID)
       if let problem = StoreRules.problem(with: job, archiveExists: archive != nil) {
         throw problem
       }
@@ -214,22 +221,16 @@ extension SQLiteStore {
   }
 
   public func restoreJobs(of account: AccountID) async throws -> [RestoreJob] {
-    try await read { db in
-      try String.fetchAll(
-        db,
-        sql: "SELECT body FROM restore_jobs WHERE account_id = ? ORDER BY created_at DESC, id DESC",
-        arguments: [account.rawValue]
-      ).map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
-    }
+    try await records(RestoreJob.self, of: account, order: "created_at DESC, id DESC")
   }
 
   public func restoreJob(_ id: String, of account: AccountID) async throws -> RestoreJob? {
-    try await read { db in try Self.restoreJob(db, id, of: account) }
+    try await read { db in try Self.record(db, RestoreJob.self, id, of: account) }
   }
 
   public func updateRestoreJob(_ job: RestoreJob) async throws -> Bool {
     try await write { db in
-      guard let current = try Self.restoreJob(db, job.id, of: job.accountID),
+      guard let current = try Self.record(db, RestoreJob.self, job.id, of: job.accountID),
         !current.state.isFinal
       else { return false }
       var next = job
@@ -249,7 +250,9 @@ extension SQLiteStore {
     -> Bool
   {
     try await write { db in
-      guard let before = try Self.restoreJob(db, id, of: account), !before.state.isFinal else {
+      guard let before = try Self.record(db, RestoreJob.self, id, of: account),
+        !before.state.isFinal
+      else {
         return false
       }
       var after = before
@@ -267,11 +270,4 @@ extension SQLiteStore {
     }
   }
 
-  static func restoreJob(_ db: Database, _ id: String, of account: AccountID) throws -> RestoreJob?
-  {
-    try String.fetchOne(
-      db, sql: "SELECT body FROM restore_jobs WHERE id = ? AND account_id = ?",
-      arguments: [id, account.rawValue]
-    ).map { try StoreJSON.decode(RestoreJob.self, $0, table: "restore_jobs") }
-  }
 }

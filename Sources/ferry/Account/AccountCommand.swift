@@ -1,6 +1,5 @@
 import ArgumentParser
 import FerryCore
-import FerryStore
 import Foundation
 
 /// `ferry account`: the tenants Ferry serves, each with its own generated external ID.
@@ -36,13 +35,11 @@ struct AccountCreate: AsyncParsableCommand {
   @OptionGroup var store: StoreOptions
 
   func run() async throws {
-    let store = try await store.open()
-    let account = try await stored {
+    let account = try await store.use { store in
       try await store.createAccount(
         name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays,
         actor: CLIActor.current)
     }
-    (store as? PostgresStore)?.close()
     if json {
       Terminal.print(AccountJSON.encode(account))
     } else {
@@ -68,9 +65,7 @@ struct AccountList: AsyncParsableCommand {
   @OptionGroup var store: StoreOptions
 
   func run() async throws {
-    let store = try await store.open()
-    let accounts = try await stored { try await store.accounts() }
-    (store as? PostgresStore)?.close()
+    let accounts = try await store.use { try await $0.accounts() }
     if json {
       Terminal.print("[" + accounts.map(AccountJSON.encode).joined(separator: ",") + "]")
       return
@@ -99,9 +94,7 @@ struct AccountShow: AsyncParsableCommand {
   @OptionGroup var store: StoreOptions
 
   func run() async throws {
-    let store = try await store.open()
-    let found = try await stored { try await store.account(AccountID(rawValue: id)) }
-    (store as? PostgresStore)?.close()
+    let found = try await store.use { try await $0.account(AccountID(rawValue: id)) }
     guard let account = found else {
       throw CLIError.usage(
         "there is no account \(id); list them with: ferry account list")

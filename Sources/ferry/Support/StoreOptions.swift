@@ -21,7 +21,7 @@ struct StoreOptions: ParsableArguments {
   var databaseURL: String?
 
   /// Opens the store, bringing its schema up to date.
-  func open() async throws(CLIError) -> any Store {
+  private func open() async throws(CLIError) -> any Store {
     let environment = ProcessInfo.processInfo.environment
     let url = databaseURL ?? environment["FERRY_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
     if databaseURL != nil && dataDirectory != nil {
@@ -43,14 +43,19 @@ struct StoreOptions: ParsableArguments {
   }
 }
 
-/// Runs a store call and turns its failure into a one-line CLI error.
-func stored<T>(_ body: () async throws -> T) async throws(CLIError) -> T {
-  do {
-    return try await body()
-  } catch let error as StoreError {
-    throw .store(error)
-  } catch {
-    throw .store(.unavailable("\(error)"))
+extension StoreOptions {
+  /// Opens the store, runs `body` on it, and closes it; a store failure becomes a one-line
+  /// CLI error.
+  func use<T>(_ body: (any Store) async throws -> T) async throws(CLIError) -> T {
+    let store = try await open()
+    defer { (store as? PostgresStore)?.close() }
+    do {
+      return try await body(store)
+    } catch let error as StoreError {
+      throw .store(error)
+    } catch {
+      throw .store(.unavailable("\(error)"))
+    }
   }
 }
 
