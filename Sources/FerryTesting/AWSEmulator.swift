@@ -13,9 +13,12 @@ public final class AWSEmulator: Sendable {
     let out = try Subprocess.run(
       script, ["start", "--watch", String(ProcessInfo.processInfo.processIdentifier)])
     let parts = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-    guard out.status == 0, parts.count == 2, let url = URL(string: String(parts[0])) else {
+    guard out.status == 0, parts.count == 2, let url = URL(string: String(parts[0])),
+      let pid = Int32(parts[1])
+    else {
       throw TestSetupError("could not start the AWS emulator: \(out.stderr)")
     }
+    ChildProcess.adopt(pid)
     return AWSEmulator(url: url, pid: String(parts[1]))
   }
 
@@ -35,7 +38,7 @@ public final class AWSEmulator: Sendable {
   }
 
   public func stop() {
-    _ = try? Subprocess.run("kill", [pid])
+    if let pid = Int32(pid) { ChildProcess.stop(pid) }
   }
 
   /// Environment for the AWS CLI and boto3 pointed at this emulator.
@@ -71,21 +74,34 @@ public struct TestSetupError: Error, CustomStringConvertible {
 /// prints its port on its first line of output and stops with the test process.
 public final class HelperServer: @unchecked Sendable {
   public let port: Int
-  let process: Process
+  let pid: pid_t
+  private let stopped = Mutex(false)
 
   public var url: String { "http://127.0.0.1:\(port)" }
 
   /// Starts `python3 script arguments…` and waits for the port line.
   public init(script: String, arguments: [String] = []) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    guard let python = Subprocess.which("python3") else {
+      throw TestSetupError("python3 is not installed")
+    }
+    let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+    defer { close(devNull) }
+    ChildProcess.spawnLock.lock()
+    let out: (read: Int32, write: Int32)
+    let pid: pid_t
+    do {
+      out = try ChildProcess.makePipe()
+      pid = try ChildProcess.spawn(
+        python, [script] + arguments, environment: ProcessInfo.processInfo.environment,
+        stdin: devNull, stdout: out.write, stderr: devNull)
+    } catch {
+      ChildProcess.spawnLock.unlock()
+      throw error
+    }
+    close(out.write)
+    ChildProcess.spawnLock.unlock()
+    let handle = FileHandle(fileDescriptor: out.read, closeOnDealloc: true)
     var line = Data()
-    let handle = out.fileHandleForReading
     while !line.contains(0x0A) {
       let chunk = handle.availableData
       if chunk.isEmpty { break }
@@ -94,15 +110,19 @@ public final class HelperServer: @unchecked Sendable {
     guard let text = String(data: line, encoding: .utf8)?.split(separator: "\n").first,
       let port = Int(text)
     else {
-      process.terminate()
+      ChildProcess.stop(pid)
       throw TestSetupError("helper server \(script) did not report its port")
     }
     self.port = port
-    self.process = process
+    self.pid = pid
   }
 
   public func stop() {
-    if process.isRunning { process.terminate() }
+    let first = stopped.withLock { done -> Bool in
+      defer { done = true }
+      return !done
+    }
+    if first { ChildProcess.stop(pid) }
   }
 
   deinit { stop() }

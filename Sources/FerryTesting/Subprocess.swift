@@ -13,69 +13,63 @@ public enum Subprocess {
     public var stderr: String
   }
 
-  /// Runs `executable` (a path, or a name looked up on PATH) to completion.
+  /// Runs `executable` (a path, or a name looked up on PATH) to completion. The child
+  /// starts with a clean signal mask (``ChildProcess``).
   public static func run(
     _ executable: String, _ arguments: [String], stdin: String? = nil,
     environment: [String: String] = [:], directory: URL? = nil
   ) throws -> Output {
-    let process = Process()
-    if executable.contains("/") {
-      process.executableURL = URL(fileURLWithPath: executable)
-      process.arguments = arguments
-    } else {
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = [executable] + arguments
+    guard let path = executable.contains("/") ? executable : which(executable) else {
+      throw TestSetupError("\(executable) is not installed (not found on PATH)")
     }
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    if let directory { process.currentDirectoryURL = directory }
-    let outPipe = Pipe()
-    let errPipe = Pipe()
-    let inPipe = Pipe()
-    process.standardOutput = outPipe
-    process.standardError = errPipe
-    process.standardInput = inPipe
-    try process.run()
+    ChildProcess.spawnLock.lock()
+    let inPipe: (read: Int32, write: Int32)
+    let outPipe: (read: Int32, write: Int32)
+    let errPipe: (read: Int32, write: Int32)
+    let pid: pid_t
+    do {
+      inPipe = try ChildProcess.makePipe()
+      outPipe = try ChildProcess.makePipe()
+      errPipe = try ChildProcess.makePipe()
+      pid = try ChildProcess.spawn(
+        path, arguments,
+        environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+        directory: directory?.path, stdin: inPipe.read, stdout: outPipe.write,
+        stderr: errPipe.write)
+    } catch {
+      ChildProcess.spawnLock.unlock()
+      throw error
+    }
+    close(inPipe.read)
+    close(outPipe.write)
+    close(errPipe.write)
+    ChildProcess.spawnLock.unlock()
+    let outFDs = [outPipe.read]
+    let errFDs = [errPipe.read]
+    let inFDs = [0, inPipe.write]
     // Read both pipes concurrently so a chatty program cannot fill one and block.
+    let outReader = FileHandle(fileDescriptor: outFDs[0], closeOnDealloc: true)
+    let errReader = FileHandle(fileDescriptor: errFDs[0], closeOnDealloc: true)
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data()
     nonisolated(unsafe) var errData = Data()
     group.enter()
     DispatchQueue.global().async {
-      outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+      outData = outReader.readDataToEndOfFile()
       group.leave()
     }
     group.enter()
     DispatchQueue.global().async {
-      errData = errPipe.fileHandleForReading.readDataToEndOfFile()
+      errData = errReader.readDataToEndOfFile()
       group.leave()
     }
-    if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try? inPipe.fileHandleForWriting.close()
+    let writer = FileHandle(fileDescriptor: inFDs[1], closeOnDealloc: true)
+    if let stdin { try? writer.write(contentsOf: Data(stdin.utf8)) }
+    try? writer.close()
     group.wait()
     return Output(
-      status: reap(process), stdout: String(decoding: outData, as: UTF8.self),
+      status: ChildProcess.wait(pid), stdout: String(decoding: outData, as: UTF8.self),
       stderr: String(decoding: errData, as: UTF8.self))
-  }
-
-  /// Waits for the process to end and returns its exit status. Foundation's own wait can
-  /// miss the exit of a child that leaves background processes behind (seen with
-  /// scripts/aws-emulator), so the child is reaped here directly.
-  private static func reap(_ process: Process) -> Int32 {
-    #if canImport(Glibc)
-      var status: Int32 = 0
-      let pid = process.processIdentifier
-      while true {
-        let result = waitpid(pid, &status, 0)
-        if result == pid {
-          // WIFEXITED / WEXITSTATUS, and 128 + signal otherwise.
-          return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        }
-        if result == -1 && errno == EINTR { continue }
-        break  // Foundation reaped it first: its status is valid.
-      }
-    #endif
-    process.waitUntilExit()
-    return process.terminationStatus
   }
 
   /// The full path of a program on PATH, or nil.
@@ -118,11 +112,12 @@ public enum TestPaths {
     return packageRoot.appendingPathComponent(".build/debug/ferry").path
   }
 
-  /// A new empty temporary folder.
+  /// A new empty temporary folder, removed when the test process exits.
   public static func temporaryDirectory(_ label: String = "ferry-test") throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent(
       "\(label)-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    ChildProcess.removeAtExit(url)
     return url
   }
 }

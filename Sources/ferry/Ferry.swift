@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryPolicy
 import Foundation
 
 /// The `ferry` command line.
@@ -37,10 +38,32 @@ struct Ferry: AsyncParsableCommand {
       if exitCode(for: error) == .success { self.exit(withError: error) }
       var message = self.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
       while message.hasSuffix(".") { message.removeLast() }
-      Terminal.error("\(message). Run with --help for usage.")
+      if let hint = subcommandHint(Array(CommandLine.arguments.dropFirst())) {
+        message += "; \(hint)"
+      }
+      let end = message.hasSuffix("?") || message.hasSuffix("!") ? "" : "."
+      Terminal.error("\(message)\(end) Run with --help for usage.")
       Foundation.exit(ExitStatus.badInput)
     }
   }
+}
+
+/// "did you mean 'account'?" for a mistyped subcommand: walks the arguments down the
+/// command tree and suggests the closest name where a word names no subcommand.
+func subcommandHint(_ arguments: [String]) -> String? {
+  var command: any ParsableCommand.Type = Ferry.self
+  for argument in arguments {
+    if argument.hasPrefix("-") { return nil }
+    let subcommands = command.configuration.subcommands
+    guard !subcommands.isEmpty else { return nil }
+    let names = subcommands.compactMap { $0.configuration.commandName }
+    if let next = subcommands.first(where: { $0.configuration.commandName == argument }) {
+      command = next
+      continue
+    }
+    return Suggestion.closest(to: argument, in: names).map { "did you mean '\($0)'?" }
+  }
+  return nil
 }
 
 enum FerryVersion {

@@ -4,8 +4,17 @@ import Testing
 
 @testable import FerryAWSSigning
 
-/// AWS's SigV4 signing test suite (aws-c-auth), read from ../shared/testdata/sigv4.
-@Suite("SigV4 test suite")
+let sigV4SuiteDirectory = TestPaths.sharedTestData?.appendingPathComponent(
+  "sigv4/aws-c-auth-v4")
+
+/// AWS's SigV4 signing test suite (aws-c-auth), read from ../shared/testdata/sigv4. Where
+/// that folder is absent the suite is reported as skipped, with the reason.
+@Suite(
+  "SigV4 test suite",
+  .enabled(
+    if: sigV4SuiteDirectory != nil,
+    "../shared/testdata/sigv4 is absent: AWS's SigV4 suite (aws-c-auth) cannot run; SignerInternalsTests and the botocore agreement test still guard the signer"
+  ))
 struct SigV4SuiteTests {
   struct Case: CustomTestStringConvertible, Sendable {
     let name: String
@@ -13,8 +22,7 @@ struct SigV4SuiteTests {
     var testDescription: String { name }
   }
 
-  static let suiteDirectory = TestPaths.sharedTestData?.appendingPathComponent(
-    "sigv4/aws-c-auth-v4")
+  static var suiteDirectory: URL? { sigV4SuiteDirectory }
 
   static var cases: [Case] {
     guard let dir = suiteDirectory,
@@ -95,10 +103,6 @@ struct SigV4SuiteTests {
   }
 
   @Test func suiteIsPresent() throws {
-    guard Self.suiteDirectory != nil else {
-      print("skipped: ../shared/testdata/sigv4 is absent; the SigV4 suite cannot run")
-      return
-    }
     #expect(Self.cases.count >= 30)
   }
 

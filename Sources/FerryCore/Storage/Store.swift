@@ -209,13 +209,41 @@ public enum StoreRules {
   }
 
   private static func nameProblem(_ name: String, kind: String) -> StoreError? {
+    let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+    // Names are shown in tables, terminals and pages: a control character (a newline, an
+    // escape sequence) could fake rows or drive a terminal, and U+FFFD marks bytes that
+    // were not valid UTF-8.
+    for scalar in name.unicodeScalars {
+      let v = scalar.value
+      if v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
+        || (0x2066...0x2069).contains(v)
+      {
+        return .rejected(
+          "\(article) \(kind) name must not contain control characters (found U+\(String(format: "%04X", v))); use letters, digits, spaces and punctuation"
+        )
+      }
+      if v == 0xFFFD {
+        return .rejected(
+          "the \(kind) name is not valid UTF-8 text (or contains U+FFFD); type it again in a UTF-8 terminal"
+        )
+      }
+    }
     let trimmed = name.trimmingCharacters(in: .whitespaces)
     if trimmed.isEmpty || trimmed.count > 100 || trimmed != name {
-      let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
       return .rejected(
         "\(article) \(kind) name must be 1 to 100 characters without leading or trailing spaces")
     }
     return nil
+  }
+
+  /// Why an account cannot take `name` when these names exist already (nil: it can).
+  /// Names are unique without regard to case, so "Acme" and "ACME" are not two tenants.
+  public static func duplicateAccountName(_ name: String, existing: [String]) -> StoreError? {
+    let key = name.lowercased()
+    guard let taken = existing.first(where: { $0.lowercased() == key }) else { return nil }
+    return .rejected(
+      "an account named \"\(taken)\" exists already (names are unique regardless of case); choose another name, or use that account (ferry account list)"
+    )
   }
 
   private static func connectionProblem(

@@ -36,7 +36,8 @@ public enum PermissionCheck {
         var grantedBy: [StatementReference] = []
         for probe in permission.probes {
           let result = PolicyEvaluator.evaluate(
-            identityPolicies: policies, resourcePolicy: resourcePolicy, request: probe)
+            identityPolicies: policies, resourcePolicy: resourcePolicy, request: probe,
+            requireResourcePolicy: false)
           switch result.decision {
           case .explicitDeny:
             return .init(permission: permission, status: .denied(by: result.decidingStatements))

@@ -46,6 +46,10 @@ private struct Reader {
     "NotResource", "Condition",
   ]
 
+  static func isSidByte(_ c: UInt8) -> Bool {
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+  }
+
   mutating func document(_ json: JSONValue) throws(PolicyParseError) -> PolicyDocument {
     guard case .object(let pairs) = json else {
       throw PolicyParseError(
@@ -137,6 +141,18 @@ private struct Reader {
     }
     let condition = try json["Condition"].map { v throws(PolicyParseError) in
       try self.condition(v, path: "\(path).Condition")
+    }
+    // IAM (identity and trust policies) allows only ASCII letters and digits in a Sid; some
+    // services' resource policies (S3 bucket policies) allow more.
+    let isIAMPolicy =
+      (principal == nil && notPrincipal == nil)
+      || (action?.values ?? []).contains { $0.lowercased().hasPrefix("sts:") }
+    if isIAMPolicy, let sid, !sid.utf8.allSatisfy(Self.isSidByte) {
+      throw PolicyParseError(
+        path: "\(path).Sid",
+        message:
+          "\"\(sid)\" is not a Sid IAM accepts: use only the letters A-Z, a-z and the digits 0-9 (no spaces, hyphens or underscores)"
+      )
     }
     return Statement(
       sid: sid, effect: effect, principal: principal, notPrincipal: notPrincipal,

@@ -1,8 +1,8 @@
 /// "Did you mean …" for names a person may have mistyped.
-enum Suggestion {
+public enum Suggestion {
   /// The candidate closest to `word` (case-insensitive edit distance), if it is close enough
   /// to be a likely typo.
-  static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+  public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
     let lowered = Array(word.lowercased())
     var best: (name: String, distance: Int)?
     for candidate in candidates {

@@ -66,7 +66,8 @@ enum ConditionEvaluator {
       return wildcardMatch(policyValue, requestValue, variables: variables)
     case .numericEquals, .numericNotEquals, .numericLessThan, .numericLessThanEquals,
       .numericGreaterThan, .numericGreaterThanEquals:
-      guard let r = Double(requestValue), let p = Double(policyValue) else { return false }
+      guard let r = PolicyNumber.parse(requestValue), let p = PolicyNumber.parse(policyValue)
+      else { return false }
       return order(base, r, p)
     case .dateEquals, .dateNotEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan,
       .dateGreaterThanEquals:
@@ -77,7 +78,7 @@ enum ConditionEvaluator {
     case .bool:
       return requestValue.lowercased() == policyValue.lowercased()
     case .binaryEquals:
-      return requestValue == policyValue
+      return bytesEqual(requestValue, policyValue)
     case .ipAddress, .notIpAddress:
       guard let range = IPRange(policyValue), let address = IPRange(requestValue) else {
         return false
@@ -106,45 +107,91 @@ enum ConditionEvaluator {
   }
 }
 
-/// Dates in conditions: ISO 8601 (`2020-01-01`, `2020-01-01T12:00:00Z`, with fraction or
-/// offset) or seconds since the epoch. Compared as seconds since the epoch.
+/// Numbers in conditions: decimal integers and decimals with an optional sign, as AWS's
+/// numeric condition operators take them. Hexadecimal, exponents, `nan` and `inf` are not
+/// numbers there, so a condition that compares them never holds.
+enum PolicyNumber {
+  static func parse(_ text: String) -> Double? {
+    var bytes = Substring(text).utf8[...]
+    if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") {
+      bytes = bytes.dropFirst()
+    }
+    let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+    guard (1...2).contains(parts.count),
+      parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } })
+    else { return nil }
+    return Double(text)
+  }
+}
+
+/// Dates in conditions: ISO 8601 (`2020-01-01`, `2020-01-01T12:00`, `2020-01-01T12:00:00Z`,
+/// with a fraction of a second and a `Z`, `+05:30`, `+0530` or `+05` offset) or whole
+/// seconds since the epoch. Anything after a valid date is refused. Compared as seconds
+/// since the epoch.
 enum PolicyDate {
   static func parse(_ text: String) -> Double? {
-    if let epoch = Double(text), !text.contains("-") { return epoch }
-    let chars = Array(text)
+    let c = Array(text.utf8)
+    func isDigit(_ i: Int) -> Bool { i < c.count && c[i] >= 0x30 && c[i] <= 0x39 }
     func number(_ from: Int, _ count: Int) -> Int? {
-      guard from + count <= chars.count else { return nil }
-      return Int(String(chars[from..<(from + count)]))
+      guard from + count <= c.count, (from..<(from + count)).allSatisfy(isDigit) else {
+        return nil
+      }
+      return Int(String(decoding: c[from..<(from + count)], as: UTF8.self))
     }
-    guard let year = number(0, 4), chars.count >= 10, chars[4] == "-", chars[7] == "-",
-      let month = number(5, 2), let day = number(8, 2), (1...12).contains(month),
-      (1...31).contains(day)
+    if !c.isEmpty, c.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+      return Double(text)
+    }
+    guard c.count >= 10, let year = number(0, 4), c[4] == UInt8(ascii: "-"),
+      let month = number(5, 2), c[7] == UInt8(ascii: "-"), let day = number(8, 2),
+      (1...12).contains(month), (1...daysIn(month, year)).contains(day)
     else { return nil }
     var seconds = Double(daysFromCivil(year, month, day)) * 86_400
-    guard chars.count > 10 else { return seconds }
-    guard chars[10] == "T" || chars[10] == " ", let h = number(11, 2), chars.count >= 16,
-      let m = number(14, 2)
+    if c.count == 10 { return seconds }
+    guard c[10] == UInt8(ascii: "T"), let h = number(11, 2), c.count >= 16,
+      c[13] == UInt8(ascii: ":"), let m = number(14, 2), h < 24, m < 60
     else { return nil }
     var i = 16
     var s = 0.0
-    if i < chars.count, chars[i] == ":" {
-      guard let sec = number(17, 2) else { return nil }
+    if i < c.count, c[i] == UInt8(ascii: ":") {
+      guard let sec = number(17, 2), sec < 61 else { return nil }
       s = Double(sec)
       i = 19
-      if i < chars.count, chars[i] == "." {
+      if i < c.count, c[i] == UInt8(ascii: ".") {
         var j = i + 1
-        while j < chars.count, chars[j].isNumber { j += 1 }
-        s += Double("0" + String(chars[i..<j])) ?? 0
+        while isDigit(j) { j += 1 }
+        guard j > i + 1 else { return nil }
+        s += Double("0" + String(decoding: c[i..<j], as: UTF8.self)) ?? 0
         i = j
       }
     }
     seconds += Double(h * 3600 + m * 60) + s
-    guard i < chars.count else { return seconds }
-    if chars[i] == "Z" { return i + 1 == chars.count ? seconds : nil }
-    guard chars[i] == "+" || chars[i] == "-", let oh = number(i + 1, 2) else { return nil }
-    let om = chars.count >= i + 6 ? (number(i + 4, 2) ?? number(i + 3, 2) ?? 0) : 0
+    guard i < c.count else { return seconds }
+    if c[i] == UInt8(ascii: "Z") { return i + 1 == c.count ? seconds : nil }
+    guard c[i] == UInt8(ascii: "+") || c[i] == UInt8(ascii: "-"), let oh = number(i + 1, 2),
+      oh < 24
+    else { return nil }
+    var om = 0
+    switch c.count - (i + 3) {
+    case 0: break  // +05
+    case 2:  // +0530
+      guard let v = number(i + 3, 2) else { return nil }
+      om = v
+    case 3:  // +05:30
+      guard c[i + 3] == UInt8(ascii: ":"), let v = number(i + 4, 2) else { return nil }
+      om = v
+    default: return nil
+    }
+    guard om < 60 else { return nil }
     let offset = Double(oh * 3600 + om * 60)
-    return chars[i] == "+" ? seconds - offset : seconds + offset
+    return c[i] == UInt8(ascii: "+") ? seconds - offset : seconds + offset
+  }
+
+  static func daysIn(_ month: Int, _ year: Int) -> Int {
+    switch month {
+    case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+    case 4, 6, 9, 11: 30
+    default: 31
+    }
   }
 
   /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).

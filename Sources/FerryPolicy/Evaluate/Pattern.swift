@@ -124,7 +124,7 @@ func wildcardMatch(
     $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "$")
   }
   if !special {
-    return caseInsensitive ? asciiCaseInsensitiveEquals(pattern, text) : pattern == text
+    return caseInsensitive ? asciiCaseInsensitiveEquals(pattern, text) : bytesEqual(pattern, text)
   }
   guard let compiled = Pattern(pattern, variables: variables, lowercase: caseInsensitive) else {
     return false

@@ -43,6 +43,14 @@ public struct AccessScope: Sendable, Hashable {
   {
     self.purpose = purpose
     if purpose == .metrics {
+      for (field, value) in [("bucket", bucket), ("prefix", prefix), ("kms-key", kmsKeyARN)] {
+        if let value, !value.isEmpty {
+          throw InputError(
+            field: field,
+            problem: "the metrics purpose is not tied to one bucket, so --\(field) does not apply",
+            fix: "Leave out --\(field) (metric shipping names its own resources ferry-metrics-*).")
+        }
+      }
       self.bucket = ""
       self.prefix = ""
       self.kmsKeyARN = nil

@@ -5,8 +5,10 @@ public enum PolicyGenerator {
   public static func permissionsPolicy(for scope: AccessScope) -> PolicyDocument {
     if scope.purpose == .metrics {
       return PolicyDocument(
-        statements: MetricShipping.permissionsByService.map { sid, actions in
-          Statement(sid: sid, effect: .allow, action: StringList(actions), resource: ["*"])
+        statements: MetricShipping.grants.map { grant in
+          Statement(
+            sid: grant.sid, effect: .allow, action: StringList(grant.actions),
+            resource: StringList(grant.resources), condition: grant.condition)
         })
     }
     // One statement per resource: actions on the same resource share a statement.
@@ -29,29 +31,54 @@ public enum PolicyGenerator {
   public static func trustPolicy(platformPrincipal: String, externalID: String) throws(InputError)
     -> PolicyDocument
   {
+    try trustPolicy(
+      principal: PlatformPrincipal(inferring: platformPrincipal), externalID: externalID)
+  }
+
+  /// The trust policy of the role for an explicit kind of platform principal; errors name
+  /// the option the principal came from (`account-id` or `principal-arn`).
+  public static func trustPolicy(principal: PlatformPrincipal, externalID: String)
+    throws(InputError) -> PolicyDocument
+  {
     try ExternalID.validate(externalID, field: "external-id")
-    let principal: String
-    if platformPrincipal.hasPrefix("arn:") {
-      let arn = try ARN.parse(platformPrincipal, field: "principal-arn")
-      guard arn.service == "iam" || arn.service == "sts", !arn.account.isEmpty else {
-        throw InputError(
-          field: "principal-arn", problem: "\"\(platformPrincipal)\" is not an IAM principal",
-          fix:
-            "Use the ARN of the role or user Ferry runs as, e.g. arn:aws:iam::123456789012:role/ferry."
-        )
-      }
-      principal = platformPrincipal
-    } else {
-      let account = try AWSAccountID.parse(platformPrincipal, field: "account-id")
-      principal = "arn:aws:iam::\(account):root"
-    }
+    let arn = try principal.arn()
     return PolicyDocument(statements: [
       Statement(
-        effect: .allow, principal: .aws(StringList([principal], isSingle: true)),
+        effect: .allow, principal: .aws(StringList([arn], isSingle: true)),
         action: "sts:AssumeRole",
         condition: ConditionBlock([
           .init(.stringEquals, "sts:ExternalId", [.string(externalID)], isSingle: true)
         ]))
     ])
+  }
+}
+
+/// Who the trust policy lets assume the role: the platform's whole AWS account, or the
+/// exact role or user ARN Ferry runs as (narrower).
+public enum PlatformPrincipal: Sendable, Hashable {
+  case account(String)
+  case arn(String)
+
+  /// An ARN when the text starts with `arn:`, else an account ID.
+  public init(inferring text: String) {
+    self = text.hasPrefix("arn:") ? .arn(text) : .account(text)
+  }
+
+  /// The principal's ARN, validated: `arn:aws:iam::ACCOUNT:root` for an account.
+  public func arn() throws(InputError) -> String {
+    switch self {
+    case .account(let text):
+      let account = try AWSAccountID.parse(text, field: "account-id")
+      return "arn:aws:iam::\(account):root"
+    case .arn(let text):
+      let example = "arn:aws:iam::123456789012:role/ferry"
+      let arn = try ARN.parse(text, field: "principal-arn", example: example)
+      guard arn.service == "iam" || arn.service == "sts", !arn.account.isEmpty else {
+        throw InputError(
+          field: "principal-arn", problem: "\"\(text)\" is not an IAM principal",
+          fix: "Use the ARN of the role or user Ferry runs as, e.g. \(example).")
+      }
+      return text
+    }
   }
 }

@@ -26,55 +26,117 @@ extension RequiredPermission: Equatable {
   }
 }
 
-/// The minimum permissions for metric shipping, as the public guide lists them, by service.
+/// The permissions for metric shipping, as the public guide lists them by service, scoped
+/// so that they cannot escalate privileges: every resource Ferry creates is named with
+/// ``namePrefix``; roles may be passed only to the services that use them, and only
+/// Ferry's own policies attached. Only actions AWS does not scope by resource
+/// (`lambda:ListFunctions`, `cloudwatch:PutMetricData`) keep `"*"`.
 public enum MetricShipping {
-  public static let permissionsByService: [(sid: String, actions: [String])] = [
-    (
-      "S3",
-      [
-        "s3:CreateBucket", "s3:DeleteBucket", "s3:PutObject", "s3:GetObject", "s3:DeleteObject",
-        "s3:ListBucket", "s3:AbortMultipartUpload", "s3:GetBucketLocation",
-      ]
-    ),
-    (
-      "Lambda",
-      [
-        "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:InvokeFunction",
-        "lambda:GetFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-        "lambda:AddPermission", "lambda:RemovePermission", "lambda:ListFunctions",
-      ]
-    ),
-    (
-      "CloudWatch",
-      [
-        "cloudwatch:PutMetricData", "cloudwatch:PutMetricStream", "logs:CreateLogGroup",
-        "logs:CreateLogStream", "logs:PutLogEvents", "logs:DeleteLogGroup", "logs:DeleteLogStream",
-      ]
-    ),
-    (
-      "Firehose",
-      [
-        "firehose:CreateDeliveryStream", "firehose:DeleteDeliveryStream", "firehose:PutRecord",
-        "firehose:PutRecordBatch",
-      ]
-    ),
-    (
-      "IAM",
-      [
-        "iam:PassRole", "iam:CreateRole", "iam:DeleteRole", "iam:AttachRolePolicy",
-        "iam:DetachRolePolicy", "iam:GetRole", "iam:CreatePolicy", "iam:DeletePolicy",
-        "iam:GetPolicy",
-      ]
-    ),
-    (
-      "CloudFormation",
-      [
-        "cloudformation:CreateStack", "cloudformation:DeleteStack", "cloudformation:UpdateStack",
-        "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
-        "cloudformation:ListStackResources",
-      ]
-    ),
+  /// Every bucket, function, stream, role, policy and stack Ferry creates starts with it.
+  public static let namePrefix = "ferry-metrics-"
+
+  /// The services a metric-shipping role is passed to.
+  public static let passedToServices = [
+    "lambda.amazonaws.com", "firehose.amazonaws.com", "streams.metrics.cloudwatch.amazonaws.com",
   ]
+
+  /// One grant: actions on resources, with an optional condition.
+  public struct Grant: Sendable {
+    public var sid: String
+    public var actions: [String]
+    public var resources: [String]
+    public var condition: ConditionBlock?
+    /// Condition keys and sample values that Ferry's calls carry, for the probes.
+    var context: [String: [String]] = [:]
+  }
+
+  public static var grants: [Grant] {
+    let p = namePrefix
+    return [
+      Grant(
+        sid: "S3Buckets",
+        actions: ["s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketLocation"],
+        resources: ["arn:aws:s3:::\(p)*"]),
+      Grant(
+        sid: "S3Objects",
+        actions: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        resources: ["arn:aws:s3:::\(p)*/*"]),
+      Grant(
+        sid: "LambdaFunctions",
+        actions: [
+          "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:InvokeFunction",
+          "lambda:GetFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+          "lambda:AddPermission", "lambda:RemovePermission",
+        ],
+        resources: ["arn:aws:lambda:*:*:function:\(p)*"]),
+      Grant(sid: "LambdaList", actions: ["lambda:ListFunctions"], resources: ["*"]),
+      Grant(sid: "CloudWatchMetricData", actions: ["cloudwatch:PutMetricData"], resources: ["*"]),
+      Grant(
+        sid: "CloudWatchMetricStreams", actions: ["cloudwatch:PutMetricStream"],
+        resources: ["arn:aws:cloudwatch:*:*:metric-stream/\(p)*"]),
+      Grant(
+        sid: "Logs",
+        actions: [
+          "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+          "logs:DeleteLogGroup", "logs:DeleteLogStream",
+        ],
+        resources: [
+          "arn:aws:logs:*:*:log-group:/aws/lambda/\(p)*",
+          "arn:aws:logs:*:*:log-group:/aws/kinesisfirehose/\(p)*",
+        ]),
+      Grant(
+        sid: "Firehose",
+        actions: [
+          "firehose:CreateDeliveryStream", "firehose:DeleteDeliveryStream", "firehose:PutRecord",
+          "firehose:PutRecordBatch",
+        ],
+        resources: ["arn:aws:firehose:*:*:deliverystream/\(p)*"]),
+      Grant(
+        sid: "IAMRoles",
+        actions: ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:DetachRolePolicy"],
+        resources: ["arn:aws:iam::*:role/\(p)*"]),
+      Grant(
+        sid: "IAMAttachOwnPolicies", actions: ["iam:AttachRolePolicy"],
+        resources: ["arn:aws:iam::*:role/\(p)*"],
+        condition: ConditionBlock([
+          .init(
+            ConditionOperator(.arnLike), "iam:PolicyARN", [.string("arn:aws:iam::*:policy/\(p)*")],
+            isSingle: true)
+        ]),
+        context: ["iam:PolicyARN": ["arn:aws:iam::123456789012:policy/\(p)probe"]]),
+      Grant(
+        sid: "IAMPolicies", actions: ["iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy"],
+        resources: ["arn:aws:iam::*:policy/\(p)*"]),
+      Grant(
+        sid: "IAMPassRoleToServices", actions: ["iam:PassRole"],
+        resources: ["arn:aws:iam::*:role/\(p)*"],
+        condition: ConditionBlock([
+          .init(.stringEquals, "iam:PassedToService", passedToServices.map(ConditionValue.string))
+        ]),
+        context: ["iam:PassedToService": ["lambda.amazonaws.com"]]),
+      Grant(
+        sid: "CloudFormation",
+        actions: [
+          "cloudformation:CreateStack", "cloudformation:DeleteStack",
+          "cloudformation:UpdateStack", "cloudformation:DescribeStacks",
+          "cloudformation:DescribeStackEvents", "cloudformation:ListStackResources",
+        ],
+        resources: ["arn:aws:cloudformation:*:*:stack/\(p)*/*"]),
+    ]
+  }
+
+  /// A concrete resource a pattern stands for, for probes: wildcards filled with sample
+  /// region, account and name text.
+  static func sample(_ pattern: String) -> String {
+    var parts = pattern.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+      .map(String.init)
+    guard parts.count == 6 else { return "*" }
+    if parts[3] == "*" { parts[3] = "us-east-1" }
+    if parts[4] == "*" { parts[4] = "123456789012" }
+    parts[5] = parts[5].split(separator: "*", omittingEmptySubsequences: false).joined(
+      separator: "probe")
+    return parts.joined(separator: ":")
+  }
 }
 
 extension AccessScope {
@@ -83,12 +145,19 @@ extension AccessScope {
     var out: [RequiredPermission] = []
     switch purpose {
     case .metrics:
-      for (_, actions) in MetricShipping.permissionsByService {
-        for action in actions {
-          out.append(
-            RequiredPermission(
-              action: action, resource: "*", reason: "metric shipping",
-              probes: [AuthorizationRequest(action: action, resource: "*")]))
+      for grant in MetricShipping.grants {
+        for action in grant.actions {
+          for resource in grant.resources {
+            out.append(
+              RequiredPermission(
+                action: action, resource: resource, reason: "set up metric shipping",
+                condition: grant.condition,
+                probes: [
+                  AuthorizationRequest(
+                    action: action, resource: MetricShipping.sample(resource),
+                    context: RequestContext(grant.context))
+                ]))
+          }
         }
       }
       return out

@@ -58,97 +58,25 @@ public enum JSONValue: Sendable, Hashable {
 
 // MARK: - Parsing
 
-/// A document that is not well-formed JSON.
+/// A document that is not well-formed JSON, or that AWS's policy parser would reject: where
+/// (line and column) and what was wrong.
 public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
   public let message: String
   public var description: String { "malformed JSON: \(message)" }
 }
 
 extension JSONValue {
-  /// Parses UTF-8 JSON text.
+  /// Parses UTF-8 JSON text as strictly as AWS's policy parser (RFC 8259): no byte-order
+  /// mark, no trailing commas, no comments, no duplicate keys in an object. Key order is
+  /// kept.
   public static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
-    do {
-      let wrapper = try JSONDecoder().decode(Decoded.self, from: data)
-      return wrapper.value
-    } catch {
-      throw JSONSyntaxError(message: Self.describeSyntaxError(in: data))
-    }
+    var parser = StrictJSONParser(bytes: [UInt8](data))
+    return try parser.document()
   }
 
   /// Parses JSON text.
   public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
     try parse(Data(text.utf8))
-  }
-
-  /// JSONDecoder does not say where the text went wrong; JSONSerialization gives a character
-  /// offset, which a person needs as a line and column.
-  private static func describeSyntaxError(in data: Data) -> String {
-    if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-      return "the document is empty"
-    }
-    var message = "not valid JSON"
-    do {
-      _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-    } catch {
-      if let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String {
-        message = detail.hasSuffix(".") ? String(detail.dropLast()) : detail
-      }
-    }
-    if let range = message.range(of: "around character "),
-      let offset = Int(message[range.upperBound...].prefix { $0.isNumber })
-    {
-      var line = 1
-      var column = 1
-      for byte in data.prefix(offset) {
-        if byte == 0x0A {
-          line += 1
-          column = 1
-        } else if byte & 0xC0 != 0x80 {
-          column += 1
-        }
-      }
-      message =
-        message[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
-        + " at line \(line), column \(column)"
-    }
-    return message
-  }
-
-  private struct Decoded: Decodable {
-    let value: JSONValue
-
-    struct AnyKey: CodingKey {
-      var stringValue: String
-      var intValue: Int? { nil }
-      init(stringValue: String) { self.stringValue = stringValue }
-      init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: any Decoder) throws {
-      value = try Self.decode(decoder)
-    }
-
-    static func decode(_ decoder: any Decoder) throws -> JSONValue {
-      if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
-        // JSONDecoder does not promise key order; sort for a stable result.
-        let keys = keyed.allKeys.sorted { $0.stringValue < $1.stringValue }
-        var pairs: [(key: String, value: JSONValue)] = []
-        for key in keys {
-          pairs.append((key.stringValue, try keyed.decode(Decoded.self, forKey: key).value))
-        }
-        return .object(pairs)
-      }
-      if var unkeyed = try? decoder.unkeyedContainer() {
-        var items: [JSONValue] = []
-        while !unkeyed.isAtEnd { items.append(try unkeyed.decode(Decoded.self).value) }
-        return .array(items)
-      }
-      let single = try decoder.singleValueContainer()
-      if single.decodeNil() { return .null }
-      if let b = try? single.decode(Bool.self) { return .bool(b) }
-      if let n = try? single.decode(Double.self) { return .number(n) }
-      return .string(try single.decode(String.self))
-    }
   }
 }
 

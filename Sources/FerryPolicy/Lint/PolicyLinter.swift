@@ -3,9 +3,15 @@ public struct LintFinding: Sendable, Equatable, CustomStringConvertible {
   public enum Severity: String, Sendable, Comparable, CaseIterable {
     case info, warning, error
 
-    public static func < (a: Severity, b: Severity) -> Bool {
-      allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    private var rank: Int {
+      switch self {
+      case .info: 0
+      case .warning: 1
+      case .error: 2
+      }
     }
+
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
   }
 
   public var severity: Severity
@@ -21,12 +27,20 @@ public struct LintFinding: Sendable, Equatable, CustomStringConvertible {
   }
 }
 
-/// Finds common mistakes in IAM policies: misplaced S3 resources, missing external ID
-/// conditions, overly broad grants, unknown actions, outdated versions, duplicate Sids.
+/// Finds common mistakes in IAM policies: misplaced S3 resources, trust policies that do
+/// not pin the external ID, guessable external IDs, privilege escalation, overly broad
+/// grants, unknown actions, Denies that cancel Allows, sizes over AWS's limits, outdated
+/// versions, duplicate Sids. One file per concern: `PolicyLinter+Trust`, `+Deny`,
+/// `+Escalation`, `+Size`.
 public enum PolicyLinter {
-  /// Lints a document. With a scope, also reports Deny statements that cancel a permission
-  /// Ferry needs for it.
-  public static func lint(_ document: PolicyDocument, scope: AccessScope? = nil) -> [LintFinding] {
+  /// Lints a document.
+  /// - Parameters:
+  ///   - scope: also report Deny statements that cancel a permission Ferry needs for it.
+  ///   - externalID: the account's generated external ID, when known: a trust policy that
+  ///     does not require it is an error.
+  public static func lint(
+    _ document: PolicyDocument, scope: AccessScope? = nil, externalID: String? = nil
+  ) -> [LintFinding] {
     var findings: [LintFinding] = []
     switch document.version {
     case nil:
@@ -70,12 +84,20 @@ public enum PolicyLinter {
         statement, isResourceBased: statement.principal != nil || statement.notPrincipal != nil,
         add: add)
       lintPrincipal(statement, add: add)
+      lintTrust(statement, externalID: externalID, add: add)
+      lintEscalation(statement, add: add)
     }
     findings += denyFindings(document, scope: scope)
+    findings += sizeFindings(document)
     return findings
   }
 
-  private typealias Add = (LintFinding.Severity, String, String, String) -> Void
+  typealias Add = (LintFinding.Severity, String, String, String) -> Void
+
+  /// A statement's label in findings: its Sid in quotes, or its position.
+  static func label(_ statement: Statement, _ index: Int) -> String {
+    statement.sid.map { "\"\($0)\"" } ?? "#\(index)"
+  }
 
   private static func lintActions(_ statement: Statement, add: Add) {
     let allows = statement.effect == .allow
@@ -175,85 +197,5 @@ public enum PolicyLinter {
           ? "Name the bucket (arn:aws:s3:::BUCKET) and its objects (arn:aws:s3:::BUCKET/PREFIX*)."
           : "Narrow the resource where the names are known in advance.")
     }
-  }
-
-  private static func lintPrincipal(_ statement: Statement, add: Add) {
-    guard let principal = statement.principal, statement.effect == .allow else { return }
-    let everyone = principal == .everyone || principal.values(of: .aws).contains("*")
-    if everyone {
-      let constrained = statement.condition?.entries.isEmpty == false
-      add(
-        constrained ? .warning : .error, "wildcard-principal",
-        "the principal \"*\" lets anyone, in any AWS account, use this statement\(constrained ? " when its condition holds" : "").",
-        "Name the account or role that needs access, e.g. {\"AWS\": \"arn:aws:iam::123456789012:root\"}."
-      )
-    }
-    let assumes = (statement.action?.values ?? []).contains {
-      wildcardMatch($0, "sts:AssumeRole", caseInsensitive: true)
-    }
-    let awsPrincipals = principal.values(of: .aws)
-    if assumes, !awsPrincipals.isEmpty {
-      let hasExternalID =
-        statement.condition?.entries.contains {
-          $0.key.lowercased() == "sts:externalid" && !$0.op.base.isNegated && !$0.op.ifExists
-        } ?? false
-      if !hasExternalID {
-        add(
-          .error, "trust-without-external-id",
-          "the trust policy lets \(awsPrincipals.joined(separator: ", ")) assume the role without an external ID (the confused deputy problem).",
-          "Add \"Condition\": {\"StringEquals\": {\"sts:ExternalId\": \"YOUR-EXTERNAL-ID\"}}.")
-      }
-    }
-  }
-
-  private static func denyFindings(_ document: PolicyDocument, scope: AccessScope?) -> [LintFinding]
-  {
-    var findings: [LintFinding] = []
-    let policy = NamedPolicy("policy", document)
-    let denies = document.statements.enumerated().filter { $0.element.effect == .deny }
-    guard !denies.isEmpty else { return [] }
-    // Concrete grants of this policy that an unconditional Deny cancels.
-    for (index, statement) in document.statements.enumerated()
-    where statement.effect == .allow && statement.principal == nil {
-      for action in statement.action?.values ?? []
-      where !action.contains("*") && !action.contains("?") {
-        for resource in statement.resource?.values ?? []
-        where !resource.contains("*") && !resource.contains("?") && !resource.contains("$") {
-          let request = AuthorizationRequest(action: action, resource: resource)
-          for (denyIndex, deny) in denies where deny.condition == nil {
-            if PolicyEvaluator.applies(
-              deny, version: document.version, isResourcePolicy: false, request: request)
-            {
-              findings.append(
-                LintFinding(
-                  severity: .warning, rule: "deny-cancels-allow",
-                  statement: deny.sid.map { "\"\($0)\"" } ?? "#\(denyIndex)",
-                  message:
-                    "this Deny cancels \(action) on \(resource), which statement \(statement.sid.map { "\"\($0)\"" } ?? "#\(index)") allows.",
-                  fix: "Narrow the Deny's Action or Resource, or remove the Allow."))
-            }
-          }
-        }
-      }
-    }
-    if let scope {
-      for permission in scope.requiredPermissions {
-        for probe in permission.probes {
-          let result = PolicyEvaluator.evaluate(identityPolicies: [policy], request: probe)
-          guard result.decision == .explicitDeny else { continue }
-          findings.append(
-            LintFinding(
-              severity: .error, rule: "deny-cancels-required",
-              statement: result.decidingStatements.map {
-                $0.sid.map { "\"\($0)\"" } ?? "#\($0.index)"
-              }.joined(separator: ", "),
-              message:
-                "this Deny cancels \(permission.action) on \(permission.resource), which Ferry needs to \(permission.reason).",
-              fix: "Exclude \(permission.resource) from the Deny, or remove it."))
-          break
-        }
-      }
-    }
-    return findings
   }
 }

@@ -25,12 +25,16 @@ public struct ARN: Sendable, Hashable, CustomStringConvertible {
   ]
 
   /// Parses an ARN, checking its shape (not that the resource exists).
-  public static func parse(_ text: String, field: String = "ARN") throws(InputError) -> ARN {
+  /// - Parameter example: an ARN of the kind expected, for the fix in errors.
+  public static func parse(
+    _ text: String, field: String = "ARN",
+    example: String = "arn:aws:iam::123456789012:role/NAME"
+  ) throws(InputError) -> ARN {
     let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
     guard parts.count == 6, parts[0] == "arn" else {
       throw InputError(
         field: field, problem: "\"\(text)\" is not an ARN",
-        fix: "An ARN looks like arn:aws:iam::123456789012:role/NAME; copy it from the AWS console.")
+        fix: "An ARN looks like \(example); copy it from the AWS console.")
     }
     let arn = ARN(
       partition: String(parts[1]), service: String(parts[2]), region: String(parts[3]),
@@ -71,19 +75,31 @@ public struct ARN: Sendable, Hashable, CustomStringConvertible {
     return arn
   }
 
-  /// Parses a KMS key ARN (`arn:aws:kms:REGION:ACCOUNT:key/ID` or an alias ARN).
+  static let kmsKeyExample =
+    "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+  /// Parses a KMS key ARN (`arn:aws:kms:REGION:ACCOUNT:key/ID`). Alias ARNs are refused:
+  /// AWS authorizes KMS calls against the key's ARN, so a policy that names an alias grants
+  /// nothing.
   public static func parseKMSKey(_ text: String, field: String = "KMS key ARN") throws(InputError)
     -> ARN
   {
-    let arn = try parse(text, field: field)
+    let arn = try parse(text, field: field, example: kmsKeyExample)
+    if arn.service == "kms", arn.resource.hasPrefix("alias/") {
+      throw InputError(
+        field: field,
+        problem:
+          "\"\(text)\" is an alias ARN, but AWS authorizes KMS use by the key's ARN, so a policy that names the alias grants nothing",
+        fix:
+          "Use the key's ARN (aws kms describe-key --key-id \(arn.resource) --query KeyMetadata.Arn), e.g. \(kmsKeyExample)."
+      )
+    }
     guard arn.service == "kms", !arn.region.isEmpty, !arn.account.isEmpty,
-      arn.resource.hasPrefix("key/") || arn.resource.hasPrefix("alias/")
+      arn.resource.hasPrefix("key/"), arn.resource.count > 4
     else {
       throw InputError(
         field: field, problem: "\"\(text)\" is not a KMS key ARN",
-        fix:
-          "Use the key's full ARN, e.g. arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab."
-      )
+        fix: "Use the key's full ARN, e.g. \(kmsKeyExample).")
     }
     return arn
   }

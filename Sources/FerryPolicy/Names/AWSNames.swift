@@ -67,6 +67,26 @@ public enum ExternalID {
 
 /// S3 key prefixes as Ferry scopes permissions to them.
 public enum KeyPrefix {
+  /// What a person should know about how a prefix is read: a leading slash that is
+  /// dropped (S3 keys do not start with one), and a prefix that is not a folder
+  /// (`AWSLogs` also matches `AWSLogsX/`).
+  public static func notes(for prefix: String?) -> [String] {
+    guard let prefix, !prefix.isEmpty else { return [] }
+    var notes: [String] = []
+    if prefix.hasPrefix("/") {
+      notes.append(
+        "the prefix \"\(prefix)\" starts with \"/\", but S3 keys do not; using \"\(prefix.drop { $0 == "/" })\"."
+      )
+    }
+    let trimmed = prefix.drop { $0 == "/" }
+    if !trimmed.isEmpty, !trimmed.hasSuffix("/") {
+      notes.append(
+        "the prefix \"\(trimmed)\" does not end with \"/\", so it also matches keys such as \"\(trimmed)X/...\"; add a trailing \"/\" to limit access to one folder."
+      )
+    }
+    return notes
+  }
+
   /// Normalizes a user-given prefix: no leading slash. Empty means the whole bucket.
   public static func normalize(_ prefix: String?, field: String = "prefix") throws(InputError)
     -> String

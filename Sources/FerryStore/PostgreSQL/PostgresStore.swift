@@ -257,6 +257,15 @@ public final class PostgresStore: Store {
       retentionDays: retentionDays, createdAt: Date())
     let logger = self.logger
     try await transaction { tx in
+      // One account creation at a time, so the duplicate-name check cannot race.
+      _ = try await tx.query("SELECT pg_advisory_xact_lock(70112027)", logger: logger)
+      var names: [String] = []
+      for try await name in try await tx.query("SELECT name FROM accounts", logger: logger)
+        .decode(String.self)
+      {
+        names.append(name)
+      }
+      if let problem = StoreRules.duplicateAccountName(name, existing: names) { throw problem }
       _ = try await Self.execute(
         tx,
         "INSERT INTO accounts (id, name, external_id, retention_days, created_at) VALUES ($1, $2, $3, $4, $5)",

@@ -7,32 +7,68 @@ public final class SQLiteStore: Store {
   let pool: DatabasePool
   public let path: String
 
+  /// Whether this store was opened read-only (its directory or file is not writable):
+  /// reads work, every write fails with a clear error.
+  public let isReadOnly: Bool
+
   /// Opens (or creates) the database and brings its schema up to date.
+  ///
+  /// Several processes may open a fresh database at once: one of them creates the schema
+  /// while the others wait on a lock file beside it (`ferry.sqlite.migrate-lock`), then
+  /// find the schema in place. Opening an up-to-date database takes no write lock, so it
+  /// works while another process writes, and on a read-only directory or mount (the store
+  /// then opens read-only).
   /// - Parameter busyTimeout: how long a write waits for another process's lock before it
   ///   fails with ``StoreError/unavailable(_:)``.
   /// - Throws: ``StoreError/schemaTooNew(found:supported:)`` when a newer Ferry wrote it,
-  ///   ``StoreError/corrupt(_:)`` when the file is not a healthy database.
+  ///   ``StoreError/corrupt(_:)`` when the file is not a healthy database,
+  ///   ``StoreError/unavailable(_:)`` when the data directory cannot be used.
   public init(path: String, busyTimeout: TimeInterval = 5) throws {
     self.path = path
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    try DataDirectory.prepare(directory)
+    let fileExists = FileManager.default.fileExists(atPath: path)
+    let readOnly =
+      !FileManager.default.isWritableFile(atPath: directory)
+      || (fileExists && !FileManager.default.isWritableFile(atPath: path))
+    if readOnly && !fileExists {
+      throw StoreError.unavailable(
+        "the data directory \(directory) is not writable, so Ferry cannot create its database there; choose a directory you can write (--data-dir) or fix its permissions"
+      )
+    }
+    isReadOnly = readOnly
     var config = Configuration()
     config.busyMode = .timeout(busyTimeout)
     config.foreignKeysEnabled = true
+    config.readonly = readOnly
     do {
-      let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-      pool = try DatabasePool(path: path, configuration: config)
-      let migrator = SQLiteSchema.migrator
-      try pool.write { db in
-        if try migrator.hasBeenSuperseded(db) {
-          let applied = try migrator.appliedIdentifiers(db).count
-          throw StoreError.schemaTooNew(found: applied, supported: SQLiteSchema.versions)
-        }
+      if readOnly {
+        pool = try DatabasePool(path: path, configuration: config)
+        let state = try pool.read { db in try SQLiteSchema.state(db) }
+        try Self.check(state, readOnly: true, path: path)
+      } else {
+        let lock = try MigrationLock(path: path + ".migrate-lock", timeout: busyTimeout * 6)
+        defer { lock.release() }
+        pool = try DatabasePool(path: path, configuration: config)
+        let state = try pool.read { db in try SQLiteSchema.state(db) }
+        try Self.check(state, readOnly: false, path: path)
+        if state != .current { try SQLiteSchema.migrator.migrate(pool) }
       }
-      try migrator.migrate(pool)
     } catch let error as StoreError {
       throw error
     } catch {
       throw Self.map(error, path: path)
+    }
+  }
+
+  private static func check(_ state: SQLiteSchema.State, readOnly: Bool, path: String) throws {
+    switch state {
+    case .tooNew(let applied):
+      throw StoreError.schemaTooNew(found: applied, supported: SQLiteSchema.versions)
+    case .behind where readOnly:
+      throw StoreError.unavailable(
+        "\(path) needs a schema upgrade, but it is read-only; open it once with write access")
+    case .behind, .current: break
     }
   }
 
@@ -47,7 +83,11 @@ public final class SQLiteStore: Store {
     case .SQLITE_FULL:
       return .unavailable(
         "the disk holding \(path) is full; free space, then retry (nothing was half-written)")
-    case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_IOERR:
+    case .SQLITE_READONLY:
+      return .unavailable(
+        "\(path) is read-only (its file or directory is not writable), so Ferry can read but not change it; fix the permissions to make changes"
+      )
+    case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_IOERR:
       return .unavailable(
         "cannot write \(path) (\(db.message ?? "I/O error")); check the data directory's permissions and disk"
       )
@@ -89,6 +129,9 @@ public final class SQLiteStore: Store {
       externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
       retentionDays: retentionDays, createdAt: Date())
     try await write { db in
+      // The write transaction serializes writers, so this check cannot race.
+      let names = try String.fetchAll(db, sql: "SELECT name FROM accounts")
+      if let problem = StoreRules.duplicateAccountName(name, existing: names) { throw problem }
       try db.execute(
         sql:
           "INSERT INTO accounts (id, name, external_id, retention_days, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -570,6 +613,23 @@ enum SQLiteSchema {
       """
     ),
   ]
+
+  /// Where a database's schema stands against this Ferry's migrations.
+  enum State: Equatable {
+    case current
+    case behind
+    case tooNew(applied: Int)
+  }
+
+  /// Reads the schema's state without writing (works on a read-only database).
+  static func state(_ db: Database) throws -> State {
+    guard try db.tableExists("grdb_migrations") else { return .behind }
+    let migrator = self.migrator
+    if try migrator.hasBeenSuperseded(db) {
+      return .tooNew(applied: try migrator.appliedIdentifiers(db).count)
+    }
+    return try migrator.hasCompletedMigrations(db) ? .current : .behind
+  }
 
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()

@@ -23,7 +23,10 @@ struct AccountCreate: AsyncParsableCommand {
   @Argument(help: "The account's name, as its admins will see it.")
   var name: String
 
-  @Option(help: "Events older than this many days are deleted (1 to 3650).")
+  // Unconditional: a negative number is the option's value, so "-5" is refused by the
+  // retention rule rather than read as an unknown flag.
+  @Option(
+    parsing: .unconditional, help: "Events older than this many days are deleted (1 to 3650).")
   var retentionDays = 30
 
   @Option(help: "The external ID's prefix: <prefix>:aws:extid:<random>.")
@@ -45,7 +48,7 @@ struct AccountCreate: AsyncParsableCommand {
     } else {
       Terminal.print(
         """
-        Created account \(account.name) (\(account.id.rawValue)).
+        Created account \(Terminal.safe(account.name)) (\(account.id.rawValue)).
         External ID: \(account.externalID)
           Every role this account connects must require it: put it in the trust policy's
           sts:ExternalId condition (ferry policy trust --external-id \(account.externalID) ...).
@@ -76,7 +79,9 @@ struct AccountList: AsyncParsableCommand {
     }
     let rows =
       [["ID", "NAME", "EXTERNAL ID", "RETENTION"]]
-      + accounts.map { [$0.id.rawValue, $0.name, $0.externalID, "\($0.retentionDays) days"] }
+      + accounts.map {
+        [$0.id.rawValue, Terminal.safe($0.name), $0.externalID, "\($0.retentionDays) days"]
+      }
     Terminal.print(TextTable.render(rows))
   }
 }
@@ -97,7 +102,7 @@ struct AccountShow: AsyncParsableCommand {
     let found = try await store.use { try await $0.account(AccountID(rawValue: id)) }
     guard let account = found else {
       throw CLIError.usage(
-        "there is no account \(id); list them with: ferry account list")
+        "there is no account \(Terminal.safe(id)); list them with: ferry account list")
     }
     if json {
       Terminal.print(AccountJSON.encode(account))
@@ -105,7 +110,7 @@ struct AccountShow: AsyncParsableCommand {
       Terminal.print(
         TextTable.render(
           [
-            ["ID", account.id.rawValue], ["Name", account.name],
+            ["ID", account.id.rawValue], ["Name", Terminal.safe(account.name)],
             ["External ID", account.externalID], ["Retention", "\(account.retentionDays) days"],
             ["Created", ISO8601DateFormatter().string(from: account.createdAt)],
           ]))

@@ -33,21 +33,26 @@ struct PolicyCheck: ParsableCommand {
     let target =
       scope.purpose == .metrics
       ? "metric shipping" : "\(scope.purpose.rawValue) on \(scope.location)"
-    var lines = ["Permissions Ferry needs for \(target):"]
+    var lines = [Terminal.safe("Permissions Ferry needs for \(target):")]
     var fixes: [Statement] = []
     for entry in result.entries {
       let p = entry.permission
       switch entry.status {
       case .granted(let by):
         lines.append(
-          "  granted  \(p.action) on \(p.resource) (by \(by.map(\.description).joined(separator: ", ")))"
+          Terminal.safe(
+            "  granted  \(p.action) on \(p.resource) (by \(by.map(\.description).joined(separator: ", ")))"
+          )
         )
       case .missing:
-        lines.append("  MISSING  \(p.action) on \(p.resource): needed to \(p.reason)")
+        lines.append(
+          Terminal.safe("  MISSING  \(p.action) on \(p.resource): needed to \(p.reason)"))
         if let fix = entry.fix { fixes.append(fix) }
       case .denied(let by):
         lines.append(
-          "  DENIED   \(p.action) on \(p.resource): needed to \(p.reason); denied by \(by.map(\.description).joined(separator: ", "))"
+          Terminal.safe(
+            "  DENIED   \(p.action) on \(p.resource): needed to \(p.reason); denied by \(by.map(\.description).joined(separator: ", "))"
+          )
         )
       }
     }

@@ -28,10 +28,19 @@ struct ScopeOptions: ParsableArguments {
     name: .customLong("kms-key"), help: "ARN of the KMS key that encrypts the objects (SSE-KMS).")
   var kmsKey: String?
 
+  /// The validated scope; notes on how the prefix is read go to standard error.
   func scope() throws(CLIError) -> AccessScope {
-    try validated { () throws(InputError) in
+    try Self.scope(purpose: purpose, bucket: bucket, prefix: prefix, kmsKey: kmsKey)
+  }
+
+  static func scope(purpose: String, bucket: String?, prefix: String?, kmsKey: String?)
+    throws(CLIError) -> AccessScope
+  {
+    let scope = try validated { () throws(InputError) in
       try AccessScope(
         purpose: Purpose.parse(purpose), bucket: bucket, prefix: prefix, kmsKeyARN: kmsKey)
     }
+    for note in KeyPrefix.notes(for: prefix) { Terminal.note(note) }
+    return scope
   }
 }

@@ -45,12 +45,27 @@ struct PolicyGenerate: ParsableCommand {
   var roleName: String?
 
   func run() throws {
+    if accountID != nil && principalARN != nil {
+      throw CLIError.usage(
+        "--principal-arn: give either --account-id (the whole platform account) or --principal-arn (one role or user), not both"
+      )
+    }
+    if format == .json {
+      for (flag, value) in [
+        ("--account-id", accountID), ("--principal-arn", principalARN),
+        ("--external-id", externalID), ("--role-name", roleName),
+      ] where value != nil {
+        throw CLIError.usage(
+          "\(flag): applies to --format cli and cloudformation only (they write the role and its trust policy); --format json prints just the permissions policy. Remove \(flag) or add --format cli"
+        )
+      }
+    }
     let scope = try scope.scope()
     switch format {
     case .json:
       Terminal.print(PolicyGenerator.permissionsPolicy(for: scope).json())
     case .cli, .cloudformation:
-      guard let principal = principalARN ?? accountID else {
+      guard principalARN != nil || accountID != nil else {
         throw CLIError.usage(
           "--account-id: --format \(format.rawValue) writes the trust policy too, so it needs the platform's account ID (or --principal-arn). Add --account-id 123456789012"
         )
@@ -60,9 +75,11 @@ struct PolicyGenerate: ParsableCommand {
           "--external-id: --format \(format.rawValue) writes the trust policy too, so it needs the tenant's external ID. Add --external-id ID (see the connection page)"
         )
       }
+      let principal: PlatformPrincipal =
+        principalARN.map(PlatformPrincipal.arn) ?? .account(accountID ?? "")
       let setup = try validated { () throws(InputError) in
         try RoleSetup(
-          scope: scope, platformPrincipal: principal, externalID: externalID, roleName: roleName)
+          scope: scope, principal: principal, externalID: externalID, roleName: roleName)
       }
       Swift.print(
         format == .cli ? setup.awsCLIScript : setup.cloudFormationTemplate, terminator: "")
@@ -89,13 +106,20 @@ struct PolicyTrust: ParsableCommand {
   var externalID: String
 
   func run() throws {
-    guard let principal = principalARN ?? accountID else {
+    if accountID != nil && principalARN != nil {
+      throw CLIError.usage(
+        "--principal-arn: give either --account-id (the whole platform account) or --principal-arn (one role or user), not both"
+      )
+    }
+    guard principalARN != nil || accountID != nil else {
       throw CLIError.usage(
         "--account-id: name who may assume the role. Add --account-id 123456789012 (or --principal-arn ARN)"
       )
     }
+    let principal: PlatformPrincipal =
+      principalARN.map(PlatformPrincipal.arn) ?? .account(accountID ?? "")
     let policy = try validated { () throws(InputError) in
-      try PolicyGenerator.trustPolicy(platformPrincipal: principal, externalID: externalID)
+      try PolicyGenerator.trustPolicy(principal: principal, externalID: externalID)
     }
     Terminal.print(policy.json())
   }

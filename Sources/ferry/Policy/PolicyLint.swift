@@ -29,18 +29,30 @@ struct PolicyLint: ParsableCommand {
   @Option(name: .customLong("kms-key"), help: "The KMS key ARN, with --purpose.")
   var kmsKey: String?
 
+  @Option(
+    name: .customLong("external-id"),
+    help:
+      "The account's generated external ID: a trust policy that does not require exactly it is an error."
+  )
+  var externalID: String?
+
   @Flag(help: "Print JSON for machines.")
   var json = false
 
   func run() throws {
-    let scope: AccessScope? = try purpose.map { purpose throws(CLIError) in
-      try validated { () throws(InputError) in
-        try AccessScope(
-          purpose: Purpose.parse(purpose), bucket: bucket, prefix: prefix, kmsKeyARN: kmsKey)
+    if purpose == nil {
+      for (flag, value) in [("--bucket", bucket), ("--prefix", prefix), ("--kms-key", kmsKey)]
+      where value != nil {
+        throw CLIError.usage(
+          "\(flag): applies only with --purpose (to check Denies against what Ferry needs). Add --purpose fetcher, archive or metrics, or remove \(flag)"
+        )
       }
     }
+    let scope: AccessScope? = try purpose.map { purpose throws(CLIError) in
+      try ScopeOptions.scope(purpose: purpose, bucket: bucket, prefix: prefix, kmsKey: kmsKey)
+    }
     let document = try PolicyFile.load(file)
-    let findings = PolicyLinter.lint(document, scope: scope)
+    let findings = PolicyLinter.lint(document, scope: scope, externalID: externalID)
     let name = file == "-" ? "<stdin>" : file
     if json {
       Terminal.print(
@@ -59,14 +71,16 @@ struct PolicyLint: ParsableCommand {
           ),
         ]).serialized())
     } else if findings.isEmpty {
-      Terminal.print("\(name): no findings.")
+      Terminal.print("\(Terminal.safe(name)): no findings.")
     } else {
-      Terminal.print("\(name): \(findings.count) finding\(findings.count == 1 ? "" : "s")")
+      Terminal.print(
+        "\(Terminal.safe(name)): \(findings.count) finding\(findings.count == 1 ? "" : "s")")
       for f in findings.sorted(by: { $0.severity > $1.severity }) {
         Terminal.print(
-          "  \(f.severity.rawValue) [\(f.rule)]\(f.statement.map { " statement \($0)" } ?? ""): \(f.message)"
-        )
-        Terminal.print("    fix: \(f.fix)")
+          Terminal.safe(
+            "  \(f.severity.rawValue) [\(f.rule)]\(f.statement.map { " statement \($0)" } ?? ""): \(f.message)"
+          ))
+        Terminal.print(Terminal.safe("    fix: \(f.fix)"))
       }
     }
     if findings.contains(where: { $0.severity >= .warning }) { throw ExitCode(ExitStatus.findings) }

@@ -20,19 +20,48 @@ struct StoreOptions: ParsableArguments {
   )
   var databaseURL: String?
 
+  /// Which store to use: flags beat the environment, so an explicit --data-dir wins over
+  /// FERRY_DATABASE_URL. Said on standard error when it is not the default (./data).
+  private func choose() throws(CLIError) -> (url: String?, directory: String) {
+    let environment = ProcessInfo.processInfo.environment
+    if databaseURL != nil && dataDirectory != nil {
+      throw .usage("give either --data-dir (SQLite) or --database-url (PostgreSQL), not both")
+    }
+    if let dataDirectory {
+      guard !dataDirectory.trimmingCharacters(in: .whitespaces).isEmpty else {
+        throw .usage(
+          "--data-dir: the path is empty; give a directory, e.g. --data-dir ./data (Ferry creates it)"
+        )
+      }
+      Terminal.note("using the SQLite store in \(Self.absolute(dataDirectory)) (--data-dir)")
+      return (nil, dataDirectory)
+    }
+    if let databaseURL {
+      Terminal.note("using the PostgreSQL store at \(Self.redacted(databaseURL)) (--database-url)")
+      return (databaseURL, "")
+    }
+    if let url = environment["FERRY_DATABASE_URL"], !url.isEmpty {
+      Terminal.note("using the PostgreSQL store at \(Self.redacted(url)) (FERRY_DATABASE_URL)")
+      return (url, "")
+    }
+    if let directory = environment["FERRY_DATA_DIR"] {
+      guard !directory.trimmingCharacters(in: .whitespaces).isEmpty else {
+        throw .usage(
+          "FERRY_DATA_DIR is set but empty; set it to a directory, or unset it to use ./data")
+      }
+      Terminal.note("using the SQLite store in \(Self.absolute(directory)) (FERRY_DATA_DIR)")
+      return (nil, directory)
+    }
+    return (nil, "data")
+  }
+
   /// Opens the store, bringing its schema up to date.
   private func open() async throws(CLIError) -> any Store {
-    let environment = ProcessInfo.processInfo.environment
-    let url = databaseURL ?? environment["FERRY_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    if databaseURL != nil && dataDirectory != nil {
-      throw .usage(
-        "give either --data-dir (SQLite) or --database-url (PostgreSQL), not both")
-    }
+    let (url, directory) = try choose()
     do {
       if let url {
         return try await PostgresStore(url: url, logger: CLILog.quiet("ferry.store.postgres"))
       }
-      let directory = dataDirectory ?? environment["FERRY_DATA_DIR"] ?? "data"
       return try SQLiteStore(
         path: URL(fileURLWithPath: directory).appendingPathComponent("ferry.sqlite").path)
     } catch let error as StoreError {
@@ -40,6 +69,18 @@ struct StoreOptions: ParsableArguments {
     } catch {
       throw .store(.unavailable("\(error)"))
     }
+  }
+
+  static func absolute(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+  }
+
+  /// A database URL without its password, to name the store in messages.
+  static func redacted(_ url: String) -> String {
+    guard var components = URLComponents(string: url) else { return "(the given URL)" }
+    if components.password != nil { components.password = "***" }
+    components.query = nil
+    return components.string ?? "(the given URL)"
   }
 }
 

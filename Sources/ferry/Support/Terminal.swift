@@ -43,8 +43,36 @@ enum CLIError: Error, CustomStringConvertible {
 }
 
 enum Terminal {
+  /// Prints an error on standard error. Its text is escaped: it may carry a user's input.
   static func error(_ message: String) {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("error: \(safe(message))\n".utf8))
+  }
+
+  /// Prints a note (a warning that does not stop the command) on standard error.
+  static func note(_ message: String) {
+    FileHandle.standardError.write(Data("note: \(safe(message))\n".utf8))
+  }
+
+  /// Text that came from a user or from AWS, made safe to print on one line of a terminal:
+  /// control characters (newlines, escape sequences, DEL, C1 controls) and bidirectional
+  /// overrides are written as `\u{…}` escapes, so a value can neither fake output lines
+  /// nor drive the terminal. Everything else, accents and CJK included, prints as it is.
+  static func safe(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for scalar in text.unicodeScalars {
+      let v = scalar.value
+      let control = v < 0x20 || (0x7F...0x9F).contains(v)
+      let bidi =
+        (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E
+        || v == 0x200F
+      if control || bidi {
+        out += "\\u{" + String(v, radix: 16) + "}"
+      } else {
+        out.unicodeScalars.append(scalar)
+      }
+    }
+    return out
   }
 
   static func print(_ text: String) {
@@ -58,12 +86,24 @@ enum PolicyFile {
     if path == "-" {
       return FileHandle.standardInput.readDataToEndOfFile()
     }
-    guard FileManager.default.fileExists(atPath: path) else {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw .file(
         path, "no such file. Give the path of a JSON policy document, or - to read standard input")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw .file(path, "cannot be read. Check its permissions")
+    if isDirectory.boolValue {
+      throw .file(path, "is a directory. Give the path of a JSON policy document inside it")
+    }
+    guard FileManager.default.isReadableFile(atPath: path),
+      let handle = FileHandle(forReadingAtPath: path)
+    else {
+      throw .file(path, "cannot be read: permission denied. Check its permissions")
+    }
+    defer { try? handle.close() }
+    // Read through the handle: device files such as /dev/null are not regular files.
+    let data = (try? handle.readToEnd()) ?? Data()
+    if data.isEmpty {
+      throw .file(path, "is empty. Give the path of a JSON policy document")
     }
     return data
   }
