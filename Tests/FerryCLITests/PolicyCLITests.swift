@@ -57,10 +57,16 @@ struct PolicyCLITests {
       "policy", "trust", "--account-id", "123456789012", "--external-id", "ferry:aws:extid:abc123")
     #expect(out.status == 0)
     let doc = try PolicyDocument.parse(out.stdout)
+    let caller = NamedPolicy(
+      "caller",
+      try PolicyDocument.parse(
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#
+      ))
     #expect(
       PolicyEvaluator.evaluateTrust(
         doc, roleARN: "arn:aws:iam::999988887777:role/r",
-        caller: "arn:aws:iam::123456789012:role/ferry", externalID: "ferry:aws:extid:abc123"
+        caller: "arn:aws:iam::123456789012:role/ferry", externalID: "ferry:aws:extid:abc123",
+        callerPolicies: [caller]
       ).decision == .allow)
   }
 
@@ -179,10 +185,23 @@ struct PolicyCLITests {
       "arn:aws:iam::999988887777:role/r")
     #expect(noCaller.status == 2)
     #expect(noCaller.stderr.contains("--principal"))
+    // The trust policy names the platform account's root: delegation, so the caller's own
+    // policy must allow too; without it the answer says so.
+    let alone = try ferry(
+      "policy", "simulate", trust, "--action", "sts:AssumeRole", "--resource",
+      "arn:aws:iam::999988887777:role/r", "--principal", "arn:aws:iam::123456789012:role/ferry",
+      "--context", "sts:ExternalId=ferry:aws:extid:abc123")
+    #expect(alone.status == 1)
+    #expect(alone.stdout.hasPrefix("ImplicitDeny"))
+    #expect(alone.stdout.contains("identity policies must also allow"))
+    let callerPolicy = try writeTemp(
+      #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#
+    )
     let assume = try ferry(
       "policy", "simulate", trust, "--action", "sts:AssumeRole", "--resource",
       "arn:aws:iam::999988887777:role/r", "--principal", "arn:aws:iam::123456789012:role/ferry",
-      "--context", "sts:ExternalId=ferry:aws:extid:abc123", "--json")
+      "--context", "sts:ExternalId=ferry:aws:extid:abc123", "--identity-policy", callerPolicy,
+      "--json")
     #expect(assume.status == 0)
     #expect(try JSONValue.parse(assume.stdout)["decision"] == .string("Allow"))
     let badContext = try ferry(

@@ -152,18 +152,33 @@ struct EvaluatorTests {
       platformPrincipal: "123456789012", externalID: "ferry:aws:extid:right")
     let role = "arn:aws:iam::999988887777:role/ferry-s3-fetcher"
     let platform = "arn:aws:iam::123456789012:role/ferry-platform"
+    // The trust policy names the platform's account (root): AWS reads that as delegation,
+    // and the request is cross-account, so the platform role's own policy must allow
+    // sts:AssumeRole too ("Cross-account policy evaluation logic").
+    let alone = PolicyEvaluator.evaluateTrust(
+      trust, roleARN: role, caller: platform, externalID: "ferry:aws:extid:right")
+    #expect(alone.decision == .implicitDeny)
+    #expect(alone.note?.contains("identity policies must also allow") == true)
+    let callerPolicy = NamedPolicy(
+      "platform",
+      try policy(
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/ferry-*"}]}"#
+      ))
     #expect(
       PolicyEvaluator.evaluateTrust(
-        trust, roleARN: role, caller: platform, externalID: "ferry:aws:extid:right"
+        trust, roleARN: role, caller: platform, externalID: "ferry:aws:extid:right",
+        callerPolicies: [callerPolicy]
       ).decision == .allow)
     #expect(
       PolicyEvaluator.evaluateTrust(
-        trust, roleARN: role, caller: platform, externalID: "ferry:aws:extid:wrong"
+        trust, roleARN: role, caller: platform, externalID: "ferry:aws:extid:wrong",
+        callerPolicies: [callerPolicy]
       ).decision == .implicitDeny)
     // Unlike the emulator, AWS denies a missing external ID: StringEquals on an absent key is false.
     #expect(
-      PolicyEvaluator.evaluateTrust(trust, roleARN: role, caller: platform, externalID: nil)
-        .decision == .implicitDeny)
+      PolicyEvaluator.evaluateTrust(
+        trust, roleARN: role, caller: platform, externalID: nil, callerPolicies: [callerPolicy]
+      ).decision == .implicitDeny)
     // Another account may not assume the role, even with the right external ID.
     #expect(
       PolicyEvaluator.evaluateTrust(

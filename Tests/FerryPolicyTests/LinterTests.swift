@@ -43,13 +43,13 @@ struct LinterTests {
     #expect(
       try rules(
         #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"sts:ExternalId":"x1"}}}]}"#
-      ).contains("trust-without-external-id"))
+      ).contains("external-id-not-pinned"))
   }
 
   @Test func wildcardPrincipal() throws {
     let findings = PolicyLinter.lint(
       try PolicyDocument.parse(
-        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x1"}}}]}"#
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"ferry:aws:extid:q8w2n5x7c4v1b9m3k6j0h2"}}}]}"#
       ))
     #expect(findings.map(\.rule) == ["wildcard-principal"])
     #expect(

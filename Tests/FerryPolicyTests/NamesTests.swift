@@ -52,7 +52,21 @@ struct NamesTests {
   @Test func kmsKeyARNs() throws {
     _ = try ARN.parseKMSKey(
       "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
-    _ = try ARN.parseKMSKey("arn:aws:kms:eu-west-1:111122223333:alias/logs")
+    // AWS authorizes KMS use by the key's ARN: a policy naming an alias grants nothing
+    // (KMS developer guide, "Using aliases to control access to KMS keys").
+    #expect {
+      try ARN.parseKMSKey("arn:aws:kms:eu-west-1:111122223333:alias/logs")
+    } throws: { error in
+      let e = error as? InputError
+      return e?.problem.contains("alias") == true && e?.fix.contains(":key/") == true
+        && e?.fix.contains("iam") == false
+    }
+    // The example in the error is a KMS key ARN, not an IAM role ARN.
+    #expect {
+      try ARN.parseKMSKey("not-an-arn")
+    } throws: { error in
+      (error as? InputError)?.fix.contains("arn:aws:kms:") == true
+    }
     #expect(throws: InputError.self) { try ARN.parseKMSKey("arn:aws:kms::111122223333:key/abc") }
     #expect(throws: InputError.self) { try ARN.parseKMSKey("1234abcd-12ab") }
   }

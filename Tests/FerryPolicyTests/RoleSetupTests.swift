@@ -10,8 +10,10 @@ struct RoleSetupTests {
 
   func setup(_ purpose: Purpose) throws -> RoleSetup {
     try RoleSetup(
-      scope: AccessScope(
-        purpose: purpose, bucket: "my-logs", prefix: "odd*/app/", kmsKeyARN: Self.key),
+      scope: purpose == .metrics
+        ? AccessScope(purpose: .metrics, bucket: nil)
+        : AccessScope(
+          purpose: purpose, bucket: "my-logs", prefix: "odd*/app/", kmsKeyARN: Self.key),
       platformPrincipal: "123456789012", externalID: "ferry:aws:extid:k3j4h5g6")
   }
 
@@ -48,10 +50,11 @@ struct RoleSetupTests {
     try setup(purpose).awsCLIScript.write(to: file, atomically: true, encoding: .utf8)
     let syntax = try Subprocess.run("bash", ["-n", file.path])
     #expect(syntax.status == 0, "bash -n: \(syntax.stderr)")
-    if let shellcheck = Subprocess.which("shellcheck") {
-      let lint = try Subprocess.run(shellcheck, [file.path])
-      #expect(lint.status == 0, "shellcheck: \(lint.stdout)")
-    }
+    let shellcheck = try #require(
+      Subprocess.which("shellcheck"),
+      "shellcheck is not installed: run scripts/install-test-tools (Debian's shellcheck)")
+    let lint = try Subprocess.run(shellcheck, [file.path])
+    #expect(lint.status == 0, "shellcheck: \(lint.stdout)")
   }
 
   @Test func awsCLIScriptEmbedsThePoliciesWithoutShellExpansion() throws {
@@ -61,8 +64,8 @@ struct RoleSetupTests {
     #expect(script.contains("<<'FERRY_POLICY'"))
     #expect(script.contains("arn:aws:s3:::my-logs/odd${*}/app/*"))
     for command in [
-      "aws iam create-policy", "aws iam create-role", "aws iam attach-role-policy",
-      "aws iam get-role",
+      "aws iam get-role", "aws iam create-role", "aws iam update-assume-role-policy",
+      "aws iam put-role-policy",
     ] {
       #expect(script.contains(command))
     }

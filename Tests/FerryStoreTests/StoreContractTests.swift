@@ -45,7 +45,7 @@ struct StoreContractTests {
       let path = dir.appendingPathComponent("ferry.sqlite").path
       let store = try SQLiteStore(path: path)
       #expect(try await store.schemaVersion() == SQLiteSchema.versions)
-      try await store.pool.write { db in
+      try await store.writerPool().write { db in
         try db.execute(
           sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
       }
@@ -464,7 +464,7 @@ struct AccessStoreTests {
     )
     .id
     let issued = try await store.issueToken(name: "ci", role: .admin, of: a, actor: "setup")
-    try await store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    try await store.writerPool().writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
       let bytes = try Data(contentsOf: dir.appendingPathComponent(file))
       #expect(bytes.range(of: Data(issued.secret.utf8)) == nil, "\(file) contains the token secret")

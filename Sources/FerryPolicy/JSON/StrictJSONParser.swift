@@ -66,6 +66,7 @@ struct StrictJSONParser {
         if peek(UInt8(ascii: "}")) {
           throw failure("trailing comma before \"}\", which AWS rejects; remove the comma")
         }
+        if peek(UInt8(ascii: "/")) { throw failure("comments are not allowed in JSON") }
         throw failure("expected a key in double quotes")
       }
       let keyStart = index

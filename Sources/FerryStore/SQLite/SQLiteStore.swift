@@ -1,10 +1,17 @@
 import FerryCore
 import Foundation
 import GRDB
+import GRDBSQLite
+import Synchronization
 
 /// The embedded store: one SQLite file (WAL mode) under the data directory.
 public final class SQLiteStore: Store {
-  let pool: DatabasePool
+  /// Reads go through a read-only pool, so they never wait for another process's write.
+  let readers: DatabasePool
+  /// Writes go through a read-write pool, opened on the first write (opening one may have
+  /// to write, which would wait for another process's lock).
+  private let writers: Mutex<DatabasePool?>
+  private let configuration: Configuration
   public let path: String
 
   /// Whether this store was opened read-only (its directory or file is not writable):
@@ -40,24 +47,56 @@ public final class SQLiteStore: Store {
     var config = Configuration()
     config.busyMode = .timeout(busyTimeout)
     config.foreignKeysEnabled = true
-    config.readonly = readOnly
+    // Keep the -wal and -shm files when the last connection closes, so the database can
+    // still be opened for reading on a read-only directory or mount.
+    config.prepareDatabase { db in
+      var persist: Int32 = 1
+      _ = sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
+    }
+    configuration = config
+    var readOnlyConfig = config
+    readOnlyConfig.readonly = true
     do {
-      if readOnly {
-        pool = try DatabasePool(path: path, configuration: config)
-        let state = try pool.read { db in try SQLiteSchema.state(db) }
-        try Self.check(state, readOnly: true, path: path)
-      } else {
-        let lock = try MigrationLock(path: path + ".migrate-lock", timeout: busyTimeout * 6)
-        defer { lock.release() }
-        pool = try DatabasePool(path: path, configuration: config)
-        let state = try pool.read { db in try SQLiteSchema.state(db) }
-        try Self.check(state, readOnly: false, path: path)
-        if state != .current { try SQLiteSchema.migrator.migrate(pool) }
+      if fileExists {
+        let reader = try DatabasePool(path: path, configuration: readOnlyConfig)
+        let state = try reader.read { db in try SQLiteSchema.state(db) }
+        try Self.check(state, readOnly: readOnly, path: path)
+        if state == .current {
+          readers = reader
+          writers = Mutex(nil)
+          return
+        }
       }
+      // A new or older database: one process at a time creates or upgrades the schema.
+      let lock = try MigrationLock(path: path + ".migrate-lock", timeout: busyTimeout * 6)
+      defer { lock.release() }
+      let writer = try DatabasePool(path: path, configuration: config)
+      let state = try writer.read { db in try SQLiteSchema.state(db) }
+      try Self.check(state, readOnly: false, path: path)
+      if state != .current { try SQLiteSchema.migrator.migrate(writer) }
+      readers = try DatabasePool(path: path, configuration: readOnlyConfig)
+      writers = Mutex(writer)
     } catch let error as StoreError {
       throw error
     } catch {
       throw Self.map(error, path: path)
+    }
+  }
+
+  /// The read-write pool, opened on first use.
+  func writerPool() throws -> DatabasePool {
+    if isReadOnly {
+      throw StoreError.unavailable(
+        "\(path) is read-only (its file or directory is not writable), so Ferry can read but not change it; fix the permissions to make changes"
+      )
+    }
+    let configuration = self.configuration
+    let path = self.path
+    return try writers.withLock { pool in
+      if let pool { return pool }
+      let opened = try DatabasePool(path: path, configuration: configuration)
+      pool = opened
+      return opened
     }
   }
 
@@ -101,13 +140,13 @@ public final class SQLiteStore: Store {
   func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws
     -> T
   {
-    do { return try await pool.read(body) } catch { throw Self.map(error, path: path) }
+    do { return try await readers.read(body) } catch { throw Self.map(error, path: path) }
   }
 
   func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws
     -> T
   {
-    do { return try await pool.write(body) } catch { throw Self.map(error, path: path) }
+    do { return try await writerPool().write(body) } catch { throw Self.map(error, path: path) }
   }
 
   public func schemaVersion() async throws -> Int {

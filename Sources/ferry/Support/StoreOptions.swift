@@ -21,7 +21,8 @@ struct StoreOptions: ParsableArguments {
   var databaseURL: String?
 
   /// Which store to use: flags beat the environment, so an explicit --data-dir wins over
-  /// FERRY_DATABASE_URL. Said on standard error when it is not the default (./data).
+  /// FERRY_DATABASE_URL. When the environment chose the store, or a flag overrode it, a
+  /// note on standard error names the store (the database URL without its password).
   private func choose() throws(CLIError) -> (url: String?, directory: String) {
     let environment = ProcessInfo.processInfo.environment
     if databaseURL != nil && dataDirectory != nil {
@@ -33,13 +34,14 @@ struct StoreOptions: ParsableArguments {
           "--data-dir: the path is empty; give a directory, e.g. --data-dir ./data (Ferry creates it)"
         )
       }
-      Terminal.note("using the SQLite store in \(Self.absolute(dataDirectory)) (--data-dir)")
+      if environment["FERRY_DATABASE_URL"].map({ !$0.isEmpty }) == true {
+        Terminal.note(
+          "using the SQLite store in \(Self.absolute(dataDirectory)) (--data-dir wins over FERRY_DATABASE_URL)"
+        )
+      }
       return (nil, dataDirectory)
     }
-    if let databaseURL {
-      Terminal.note("using the PostgreSQL store at \(Self.redacted(databaseURL)) (--database-url)")
-      return (databaseURL, "")
-    }
+    if let databaseURL { return (databaseURL, "") }
     if let url = environment["FERRY_DATABASE_URL"], !url.isEmpty {
       Terminal.note("using the PostgreSQL store at \(Self.redacted(url)) (FERRY_DATABASE_URL)")
       return (url, "")
