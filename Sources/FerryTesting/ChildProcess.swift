@@ -59,6 +59,15 @@ public enum ChildProcess {
   /// pipe open after this child exits).
   static let spawnLock = NSLock()
 
+  /// Runs `body` while no child is being spawned: for writing a program file that a test
+  /// then runs (a child spawned meanwhile would inherit the open file, and running it
+  /// would fail with "Text file busy").
+  public static func withSpawnLock<T>(_ body: () throws -> T) rethrows -> T {
+    spawnLock.lock()
+    defer { spawnLock.unlock() }
+    return try body()
+  }
+
   /// A pipe whose two ends close on exec: (read, write).
   static func makePipe() throws -> (read: Int32, write: Int32) {
     var fds: [Int32] = [0, 0]

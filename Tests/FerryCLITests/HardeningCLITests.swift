@@ -37,6 +37,25 @@ struct HardeningCLITests {
     }
   }
 
+  /// The same on one fresh PostgreSQL database: the schema is made once (an advisory
+  /// lock), every account is created.
+  @Test func fiftyParallelCreatesOnAFreshPostgresDatabase() throws {
+    let url = try ThrowawayPostgres.shared().createDatabase()
+    let results = Mutex<[Subprocess.Output]>([])
+    DispatchQueue.concurrentPerform(iterations: 50) { i in
+      let out =
+        (try? Subprocess.run(
+          TestPaths.ferryExecutable, ["account", "create", "Tenant \(i)", "--database-url", url]))
+        ?? Subprocess.Output(status: -1, stdout: "", stderr: "did not start")
+      results.withLock { $0.append(out) }
+    }
+    let failed = results.withLock { $0.filter { $0.status != 0 } }
+    #expect(failed.isEmpty, "\(failed.map(\.stderr))")
+    let listed = try ferry("account", "list", "--database-url", url, "--json")
+    let accounts = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [Any]
+    #expect(accounts?.count == 50)
+  }
+
   /// With another process holding SQLite's write lock, reads go on (WAL).
   @Test func readsWorkWhileAnotherProcessWrites() throws {
     let dir = try TestPaths.temporaryDirectory("ferry-lock").path
@@ -199,6 +218,14 @@ struct HardeningCLITests {
     exit 0
     """
 
+  static func installStub(in stubDir: URL) throws {
+    let aws = stubDir.appendingPathComponent("aws")
+    try ChildProcess.withSpawnLock {
+      try Self.stubAWS.write(to: aws, atomically: true, encoding: .utf8)
+      try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: aws.path)
+    }
+  }
+
   func runScript(prefix: String, roleName: String, failOn: String? = nil, stubDir: URL) throws
     -> Subprocess.Output
   {
@@ -206,7 +233,9 @@ struct HardeningCLITests {
       scope: AccessScope(purpose: .fetcher, bucket: "my-logs", prefix: prefix),
       platformPrincipal: "123456789012", externalID: "ferry:aws:extid:q8w2n5x7c4v1b9m3k6j0h2t5yr")
     let script = stubDir.appendingPathComponent("setup.sh")
-    try setup.awsCLIScript.write(to: script, atomically: true, encoding: .utf8)
+    try ChildProcess.withSpawnLock {
+      try setup.awsCLIScript.write(to: script, atomically: true, encoding: .utf8)
+    }
     var environment = [
       "PATH": "\(stubDir.path):/usr/bin:/bin", "STUB_DIR": stubDir.path, "ROLE_NAME": roleName,
     ]
@@ -226,14 +255,12 @@ struct HardeningCLITests {
 
   @Test func theSetupScriptInterpretsNothingAndIsSafeToRunAgain() throws {
     let stubDir = try TestPaths.temporaryDirectory("ferry-stub")
-    let aws = stubDir.appendingPathComponent("aws")
-    try Self.stubAWS.write(to: aws, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: aws.path)
+    try Self.installStub(in: stubDir)
     let hostilePrefix = "logs/$(touch PWNED1)/`touch PWNED2`/\"quote'/${HOME}/"
     let hostileRole = "r$(touch PWNED3)"
 
     let first = try runScript(prefix: hostilePrefix, roleName: hostileRole, stubDir: stubDir)
-    #expect(first.status == 0, "\(first.stderr)")
+    try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
     for marker in ["PWNED1", "PWNED2", "PWNED3"] {
       #expect(!FileManager.default.fileExists(atPath: stubDir.appendingPathComponent(marker).path))
     }
@@ -256,9 +283,7 @@ struct HardeningCLITests {
 
   @Test func aFailedSetupRemovesTheRoleItCreated() throws {
     let stubDir = try TestPaths.temporaryDirectory("ferry-stub")
-    let aws = stubDir.appendingPathComponent("aws")
-    try Self.stubAWS.write(to: aws, atomically: true, encoding: .utf8)
-    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: aws.path)
+    try Self.installStub(in: stubDir)
     let out = try runScript(
       prefix: "AWSLogs/", roleName: "ferry-test", failOn: "put-role-policy", stubDir: stubDir)
     #expect(out.status != 0)

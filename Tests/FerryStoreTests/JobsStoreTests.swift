@@ -24,8 +24,10 @@ struct JobsStoreTests {
     } else {
       store = try await StoreContractTests.makeStore(backend)
     }
+    // Each tenant of one store has its own name: names are unique.
     let account = try await store.createAccount(
-      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+      name: "Acme \(UUID().uuidString.prefix(8))", externalIDPrefix: "ferry", retentionDays: 30,
+      actor: "setup"
     ).id
     let fetch = Connection(
       accountID: account, purpose: .fetcher, bucket: "acme-logs", region: "us-east-1",

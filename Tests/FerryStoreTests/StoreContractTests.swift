@@ -37,6 +37,32 @@ struct StoreContractTests {
       sourceKey: "AWSLogs/a.log", sourceOffset: Int64(minutes), message: message, fields: fields)
   }
 
+  /// Names are shown in terminals and pages: control characters and invalid UTF-8 are
+  /// refused, and names are unique regardless of case, on both backends alike.
+  @Test(arguments: Backend.allCases)
+  func accountNamesAreCheckedAndUnique(backend: Backend) async throws {
+    let store = try await Self.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    for bad in ["Evil\nacct_x", "Bad\u{1B}[31m", "Del\u{7F}", "Bidi\u{202E}x", "Broken\u{FFFD}"] {
+      await #expect(throws: StoreError.self) {
+        try await store.createAccount(
+          name: bad, externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+      }
+    }
+    _ = try await store.createAccount(
+      name: "Acme Corp", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    await #expect {
+      try await store.createAccount(
+        name: "ACME CORP", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    } throws: { error in
+      "\(error)".contains("exists already")
+    }
+    // Accents and CJK are names like any other.
+    _ = try await store.createAccount(
+      name: "Café 東京", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    #expect(try await store.accounts().map(\.name) == ["Acme Corp", "Café 東京"])
+  }
+
   @Test(arguments: Backend.allCases)
   func migrationsAreRecordedAndANewerSchemaIsRefused(backend: Backend) async throws {
     switch backend {
