@@ -3,6 +3,7 @@ import FerryTesting
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import FerryAWS
@@ -292,23 +293,92 @@ struct CredentialProviderTests {
     #expect(chain.sourceName == "profile work")
   }
 
-  @Test func refreshingProviderSharesOneRefreshAndRefreshesBeforeExpiry() async throws {
-    let counter = Counter()
-    let provider = RefreshingCredentialProvider(refreshingBefore: 300) {
-      () async throws(AWSError) -> AWSCredentials in
-      let n = await counter.next()
-      try? await Task.sleep(for: .milliseconds(50))
-      // Expires in 200 s: inside the refresh margin, so the next call refreshes again.
-      return AWSCredentials(
-        accessKeyID: "AKID\(n)", secretAccessKey: "s", expiration: Date().addingTimeInterval(200))
+  /// A source whose refreshes the test finishes one at a time, with a clock the test
+  /// moves: no sleeps, so nothing depends on the machine's speed.
+  actor ControlledSource {
+    var calls = 0
+    var waiting: [CheckedContinuation<Result<AWSCredentials, AWSError>, Never>] = []
+
+    func next() async throws(AWSError) -> AWSCredentials {
+      calls += 1
+      let result = await withCheckedContinuation { waiting.append($0) }
+      return try result.get()
     }
-    let keys = try await withThrowingTaskGroup(of: String.self) { group in
-      for _ in 0..<20 { group.addTask { try await provider.credentials().accessKeyID } }
-      return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+
+    /// Finishes the oldest waiting refresh.
+    func finish(_ result: Result<AWSCredentials, AWSError>) async {
+      while waiting.isEmpty { await Task.yield() }
+      waiting.removeFirst().resume(returning: result)
     }
-    #expect(keys == ["AKID1"])
+
+    var pending: Int { waiting.count }
+  }
+
+  final class TestClock: Sendable {
+    let value = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    func now() -> Date { value.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { value.withLock { $0 += seconds } }
+  }
+
+  func credentials(_ key: String, expiresAt: Date) -> AWSCredentials {
+    AWSCredentials(accessKeyID: key, secretAccessKey: "s", expiration: expiresAt)
+  }
+
+  @Test func refreshingProviderSharesOneRefreshWhenNothingIsValid() async throws {
+    let source = ControlledSource()
+    let clock = TestClock()
+    let provider = RefreshingCredentialProvider(refreshingBefore: 300, now: clock.now) {
+      () async throws(AWSError) -> AWSCredentials in try await source.next()
+    }
+    let callers = Task {
+      try await withThrowingTaskGroup(of: String.self) { group in
+        for _ in 0..<20 { group.addTask { try await provider.credentials().accessKeyID } }
+        return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+      }
+    }
+    await source.finish(.success(credentials("AKID1", expiresAt: clock.now() + 3600)))
+    #expect(try await callers.value == ["AKID1"])
     #expect(await provider.refreshCount == 1)
-    #expect(try await provider.credentials().accessKeyID == "AKID2")
+  }
+
+  @Test func insideTheMarginValidCredentialsAreServedWhileOneRefreshRuns() async throws {
+    let source = ControlledSource()
+    let clock = TestClock()
+    let provider = RefreshingCredentialProvider(refreshingBefore: 300, now: clock.now) {
+      () async throws(AWSError) -> AWSCredentials in try await source.next()
+    }
+    let first = Task { try await provider.credentials() }
+    await source.finish(.success(credentials("AKID1", expiresAt: clock.now() + 600)))
+    #expect(try await first.value.accessKeyID == "AKID1")
+    // 400 s later the credentials expire within the margin but are still valid: callers get
+    // them at once, and one refresh starts.
+    clock.advance(400)
+    for _ in 0..<5 { #expect(try await provider.credentials().accessKeyID == "AKID1") }
+    #expect(await provider.refreshCount == 2)
+    #expect(await source.pending == 1)
+    // The refresh fails: callers still get the valid credentials, and the failure is kept.
+    await source.finish(.failure(AWSError(kind: .network, operation: "STS", message: "down")))
+    while await provider.lastRefreshError == nil { await Task.yield() }
+    #expect(try await provider.credentials().accessKeyID == "AKID1")
+    // The next refresh succeeds and replaces them.
+    await source.finish(.success(credentials("AKID2", expiresAt: clock.now() + 3600)))
+    while try await provider.credentials().accessKeyID != "AKID2" { await Task.yield() }
+    #expect(await provider.refreshCount == 3)
+  }
+
+  @Test func expiredCredentialsAndAFailedRefreshFailTheCaller() async throws {
+    let source = ControlledSource()
+    let clock = TestClock()
+    let provider = RefreshingCredentialProvider(refreshingBefore: 300, now: clock.now) {
+      () async throws(AWSError) -> AWSCredentials in try await source.next()
+    }
+    let first = Task { try await provider.credentials() }
+    await source.finish(.success(credentials("AKID1", expiresAt: clock.now() + 600)))
+    _ = try await first.value
+    clock.advance(700)  // expired
+    let waiting = Task { try await provider.credentials() }
+    await source.finish(.failure(AWSError(kind: .network, operation: "STS", message: "down")))
+    await #expect(throws: AWSError.self) { try await waiting.value }
   }
 
   actor Counter {

@@ -22,6 +22,10 @@ struct AWSRequest: Sendable {
   var payloadHash: String = SigV4Signer.emptyPayloadHash
   /// Sign the request (false for the few unsigned STS calls).
   var signed = true
+  /// Whether sending the request twice has the effect of sending it once. A request that
+  /// is not (CreateMultipartUpload, CompleteMultipartUpload, an SQS receive) is retried
+  /// after a transport failure only when it surely never reached AWS.
+  var idempotent = true
 }
 
 /// A complete response.
@@ -41,8 +45,9 @@ public final class AWSClient: Sendable {
   public struct Configuration: Sendable {
     public var endpoint: AWSEndpoint
     public var retry: RetryPolicy
-    /// Deadline for a whole call that is not a streamed download. (Connecting may take at
-    /// most 10 s and a read may stay silent at most 30 s, for every call.)
+    /// Deadline for a whole call, retries and their waits included (for a streamed
+    /// download: until the response's head arrives). Connecting may take at most 10 s and
+    /// a read may stay silent at most 30 s, for every call.
     public var requestTimeout: Duration
     /// Responses larger than this (other than streamed objects) are refused.
     public var maxResponseBytes: Int
@@ -92,12 +97,15 @@ public final class AWSClient: Sendable {
   var now: Date { Date().addingTimeInterval(clockOffset.withLock { $0 }) }
 
   /// Sends a request and collects its response body; retries what is worth retrying.
-  func send(_ request: AWSRequest, credentials: (any CredentialProvider)?) async throws(AWSError)
-    -> AWSResponse
-  {
-    try await withRetries(request.operation) { () async throws(AWSError) -> AWSResponse in
+  /// - Parameter timeout: the call's deadline, if not the configured `requestTimeout`.
+  func send(
+    _ request: AWSRequest, credentials: (any CredentialProvider)?, timeout: Duration? = nil
+  ) async throws(AWSError) -> AWSResponse {
+    let deadline = ContinuousClock.now + (timeout ?? configuration.requestTimeout)
+    return try await withRetries(request, deadline: deadline) {
+      (remaining: Duration) async throws(AWSError) -> AWSResponse in
       let response = try await self.execute(
-        request, credentials: credentials, deadline: self.configuration.requestTimeout)
+        request, credentials: credentials, deadline: remaining)
       let body: ByteBuffer
       do {
         body = try await response.body.collect(upTo: self.configuration.maxResponseBytes)
@@ -117,10 +125,13 @@ public final class AWSClient: Sendable {
   func stream(_ request: AWSRequest, credentials: (any CredentialProvider)?) async throws(AWSError)
     -> HTTPClientResponse
   {
-    try await withRetries(request.operation) { () async throws(AWSError) -> HTTPClientResponse in
-      // A download may take long: no overall deadline, the read timeout guards silence.
+    let deadline = ContinuousClock.now + configuration.requestTimeout
+    return try await withRetries(request, deadline: deadline) {
+      (remaining: Duration) async throws(AWSError) -> HTTPClientResponse in
+      // AsyncHTTPClient's deadline ends when the response's head arrives; while the body
+      // streams (for as long as it takes), the read timeout guards silence.
       let response = try await self.execute(
-        request, credentials: credentials, deadline: .seconds(7 * 24 * 3600))
+        request, credentials: credentials, deadline: remaining)
       if response.status.code >= 300 {
         let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
         throw self.serviceError(
@@ -132,19 +143,39 @@ public final class AWSClient: Sendable {
   }
 
   private func withRetries<T: Sendable>(
-    _ operation: String, _ body: () async throws(AWSError) -> T
+    _ request: AWSRequest, deadline: ContinuousClock.Instant,
+    _ body: (Duration) async throws(AWSError) -> T
   ) async throws(AWSError) -> T {
+    let operation = request.operation
     var attempt = 1
     var skewCorrected = false
     while true {
+      if Task.isCancelled {
+        throw AWSError(kind: .cancelled, operation: operation, message: "the call was cancelled")
+      }
+      let remaining = deadline - ContinuousClock.now
+      guard remaining > .zero else {
+        throw AWSError(
+          kind: .timeout, operation: operation,
+          message:
+            "no answer within the call's deadline of \(configuration.requestTimeout) (retries included). Check the endpoint and the network, then try again."
+        )
+      }
       do {
-        let result = try await body()
+        let result = try await body(remaining)
         budget.deposit()
         return result
       } catch {
-        if error.isClockSkew, !skewCorrected {
+        if error.isClockSkew, !skewCorrected, let skew = error.serverClockSkew {
+          // Only a skew error teaches the clock's offset; the call is retried once with it.
+          clockOffset.withLock { $0 = skew }
           skewCorrected = true
           continue
+        }
+        let transport = error.kind == .network || error.kind == .timeout
+        if transport && !request.idempotent && error.mayHaveReachedServer {
+          // The request may have been carried out: repeating it could do it twice.
+          throw error
         }
         guard error.isRetryable, attempt < configuration.retry.maxAttempts,
           budget.withdraw(for: error)
@@ -152,6 +183,7 @@ public final class AWSClient: Sendable {
           throw error
         }
         let delay = configuration.retry.delay(beforeRetry: attempt)
+        if ContinuousClock.now + delay >= deadline { throw error }
         logger.debug(
           "retrying",
           metadata: [
@@ -160,7 +192,7 @@ public final class AWSClient: Sendable {
           ])
         do { try await Task.sleep(for: delay) } catch {
           throw AWSError(
-            kind: .timeout, operation: operation, message: "cancelled while waiting to retry")
+            kind: .cancelled, operation: operation, message: "cancelled while waiting to retry")
         }
         attempt += 1
       }
@@ -200,16 +232,8 @@ public final class AWSClient: Sendable {
       "request",
       metadata: ["operation": "\(request.operation)", "method": "\(request.method.rawValue)"])
     do {
-      let response = try await self.http.execute(
+      return try await self.http.execute(
         http, timeout: .nanoseconds(Int64(deadline.nanoseconds)))
-      if let date = response.headers.first(name: "Date"), let server = HTTPDate.parse(date),
-        response.status.code >= 400
-      {
-        // Remember how far our clock is from AWS's, for the retry of a skew error.
-        let skew = server.timeIntervalSince(Date())
-        if abs(skew) > 240 { clockOffset.withLock { $0 = skew } }
-      }
-      return response
     } catch {
       throw map(error, operation: request.operation, target: request.target)
     }
@@ -221,7 +245,13 @@ public final class AWSClient: Sendable {
     let place = target.map { " \($0.base)" } ?? ""
     if let error = error as? HTTPClientError {
       switch error {
-      case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+      case .connectTimeout:
+        return AWSError(
+          kind: .timeout, operation: operation,
+          message:
+            "cannot connect to\(place) in time. Check the endpoint and the network, then try again.",
+          mayHaveReachedServer: false)
+      case .deadlineExceeded, .readTimeout, .writeTimeout:
         return AWSError(
           kind: .timeout, operation: operation,
           message:
@@ -235,7 +265,8 @@ public final class AWSClient: Sendable {
         return AWSError(
           kind: .network, operation: operation, message: "the response from\(place) ended early")
       case .cancelled:
-        return AWSError(kind: .network, operation: operation, message: "the request was cancelled")
+        return AWSError(
+          kind: .cancelled, operation: operation, message: "the request was cancelled")
       default: break
       }
     }
@@ -245,11 +276,16 @@ public final class AWSClient: Sendable {
         message: "the response is larger than \(configuration.maxResponseBytes) bytes")
     }
     if error is CancellationError {
-      return AWSError(kind: .network, operation: operation, message: "the request was cancelled")
+      return AWSError(kind: .cancelled, operation: operation, message: "the request was cancelled")
     }
+    // A connection that could not be made (refused, no route, DNS): nothing was sent.
+    let neverConnected =
+      "\(type(of: error))".contains("Connect")
+      || "\(error)".contains("connection refused") || "\(error)".contains("Connection refused")
     return AWSError(
       kind: .network, operation: operation,
-      message: "cannot reach\(place): \(error). Check the endpoint, DNS and network.")
+      message: "cannot reach\(place): \(error). Check the endpoint, DNS and network.",
+      mayHaveReachedServer: !neverConnected)
   }
 
   /// Turns an error response into an ``AWSError``: XML (S3, STS, SQS query) or JSON bodies.
@@ -291,10 +327,16 @@ public final class AWSClient: Sendable {
           ? HTTPResponseStatus(statusCode: response.status).reasonPhrase
           : "unreadable error response")
     }
-    return AWSError(
+    var error = AWSError(
       kind: .service, operation: operation, code: code, message: Redactor.redact(message ?? ""),
       requestID: requestID, statusCode: response.status,
       bucketRegion: response.headers.first(name: "x-amz-bucket-region"))
+    if error.isClockSkew, let date = response.headers.first(name: "Date"),
+      let server = HTTPDate.parse(date)
+    {
+      error.serverClockSkew = server.timeIntervalSince(Date())
+    }
+    return error
   }
 }
 

@@ -14,6 +14,8 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     case credentials
     /// A value Ferry was given that AWS would refuse (a bad ARN, region or bucket name).
     case invalidInput
+    /// The caller cancelled the call (its task was cancelled). Never retried.
+    case cancelled
   }
 
   public var kind: Kind
@@ -27,11 +29,17 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The region S3 named in `x-amz-bucket-region` (on a redirect or a denial): where the
   /// bucket really is.
   public var bucketRegion: String?
+  /// Whether the request may have reached AWS before the failure: false when the
+  /// connection could not even be made, so repeating the call cannot do anything twice.
+  public var mayHaveReachedServer: Bool
+  /// For a clock-skew error: how far AWS's clock (its `Date` header) is ahead of ours.
+  var serverClockSkew: Double?
 
   public init(
     kind: Kind, operation: String, code: String? = nil, message: String, requestID: String? = nil,
-    statusCode: Int? = nil, bucketRegion: String? = nil
+    statusCode: Int? = nil, bucketRegion: String? = nil, mayHaveReachedServer: Bool = true
   ) {
+    self.mayHaveReachedServer = mayHaveReachedServer
     self.kind = kind
     self.operation = operation
     self.code = code
@@ -57,19 +65,24 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
   public var isRetryable: Bool {
     switch kind {
     case .network, .timeout: return true
-    case .invalidInput, .credentials, .invalidResponse: return false
+    case .invalidInput, .credentials, .invalidResponse, .cancelled: return false
     case .service: break
     }
     if let code, Self.retryableCodes.contains(code) { return true }
     return [429, 500, 502, 503, 504].contains(statusCode ?? 0)
   }
 
-  /// The request was signed with a clock too far from AWS's.
+  /// The request was signed with a clock too far from AWS's. `InvalidSignatureException`
+  /// and `SignatureDoesNotMatch` also mean a wrong key or a mangled request: they count
+  /// only when AWS's message says the signature expired or is not yet valid.
   public var isClockSkew: Bool {
     guard kind == .service, let code else { return false }
-    return Self.skewCodes.contains(code)
-      || (code == "SignatureDoesNotMatch" && message.contains("expired"))
-      || (code == "InvalidSignatureException" && message.contains("Signature expired"))
+    if Self.skewCodes.contains(code) { return true }
+    guard code == "SignatureDoesNotMatch" || code == "InvalidSignatureException" else {
+      return false
+    }
+    let lowered = message.lowercased()
+    return lowered.contains("signature expired") || lowered.contains("signature not yet current")
   }
 
   static let retryableCodes: Set<String> = [
@@ -80,7 +93,7 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     "PriorRequestNotComplete", "TransactionInProgressException", "IDPCommunicationError",
   ]
   static let skewCodes: Set<String> = [
-    "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture", "InvalidSignatureException",
+    "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture",
   ]
 
   static func invalidInput(_ operation: String, _ message: String) -> AWSError {

@@ -14,45 +14,94 @@ public struct StaticCredentialProvider: CredentialProvider {
   public func credentials() async throws(AWSError) -> AWSCredentials { value }
 }
 
-/// Wraps a source of temporary credentials: serves them until shortly before they expire,
-/// then fetches new ones. Concurrent callers during a refresh share that one refresh.
+/// Wraps a source of temporary credentials, in the manner of soto-core's `ExpiringValue`:
+/// - fresh credentials are served as they are;
+/// - inside the refresh margin (default 5 minutes before expiry) the still-valid
+///   credentials keep being served while one refresh runs in the background;
+/// - only expired (or missing) credentials make callers wait, all on that one refresh;
+/// - a failed refresh does not fail callers whose credentials are still valid;
+/// - the newest refresh wins: a refresh that finishes after a newer one cannot replace it.
 public actor RefreshingCredentialProvider: CredentialProvider {
   public typealias Source = @Sendable () async throws(AWSError) -> AWSCredentials
 
   private let source: Source
   private let margin: TimeInterval
+  private let now: @Sendable () -> Date
   private var cached: AWSCredentials?
-  private var inFlight: Task<AWSCredentials, any Error>?
+  /// The generation of the refresh that produced `cached`.
+  private var cachedGeneration = 0
+  private var inFlight: (generation: Int, task: Task<AWSCredentials, any Error>)?
+  private var generations = 0
   /// How many times the source was called (for tests and metrics).
   public private(set) var refreshCount = 0
+  /// The last refresh's failure, while still-valid credentials are being served.
+  public private(set) var lastRefreshError: AWSError?
 
-  /// - Parameter margin: refresh this long before expiry (default 5 minutes).
-  public init(refreshingBefore margin: TimeInterval = 300, _ source: @escaping Source) {
+  /// - Parameters:
+  ///   - margin: refresh this long before expiry (default 5 minutes).
+  ///   - now: the clock (tests pass their own).
+  public init(
+    refreshingBefore margin: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() },
+    _ source: @escaping Source
+  ) {
     self.source = source
     self.margin = margin
+    self.now = now
   }
 
   public func credentials() async throws(AWSError) -> AWSCredentials {
-    if let cached, !cached.expires(within: margin) { return cached }
-    let task: Task<AWSCredentials, any Error>
-    if let inFlight {
-      task = inFlight
-    } else {
-      refreshCount += 1
-      let source = self.source
-      task = Task { () async throws -> AWSCredentials in try await source() }
-      inFlight = task
+    let now = self.now()
+    if let cached, !cached.expires(within: margin, of: now) { return cached }
+    let refresh = startRefreshIfNeeded()
+    if let cached, !cached.expires(within: 0, of: now) {
+      // Still valid: serve it while the refresh runs.
+      return cached
     }
     do {
-      let fresh = try await task.value
-      cached = fresh
-      inFlight = nil
-      return fresh
+      return try await refresh.value
     } catch {
-      inFlight = nil
+      // A concurrent, newer refresh may have succeeded meanwhile.
+      if let cached, !cached.expires(within: 0, of: self.now()) { return cached }
       throw (error as? AWSError)
         ?? AWSError(kind: .credentials, operation: "Credentials", message: "\(error)")
     }
+  }
+
+  /// The refresh in flight, or a new one.
+  private func startRefreshIfNeeded() -> Task<AWSCredentials, any Error> {
+    if let inFlight { return inFlight.task }
+    generations += 1
+    refreshCount += 1
+    let generation = generations
+    let source = self.source
+    let task = Task { () async throws -> AWSCredentials in
+      do {
+        let fresh = try await source()
+        await self.finish(generation, with: fresh)
+        return fresh
+      } catch {
+        await self.fail(generation, error)
+        throw error
+      }
+    }
+    inFlight = (generation, task)
+    return task
+  }
+
+  private func finish(_ generation: Int, with fresh: AWSCredentials) {
+    if generation >= cachedGeneration {
+      cached = fresh
+      cachedGeneration = generation
+      lastRefreshError = nil
+    }
+    if inFlight?.generation == generation { inFlight = nil }
+  }
+
+  private func fail(_ generation: Int, _ error: any Error) {
+    lastRefreshError =
+      (error as? AWSError)
+      ?? AWSError(kind: .credentials, operation: "Credentials", message: "\(error)")
+    if inFlight?.generation == generation { inFlight = nil }
   }
 }
 

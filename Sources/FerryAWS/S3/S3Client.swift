@@ -162,13 +162,21 @@ public struct S3Client: Sendable {
     bucket: String, key: String, offset: Int64 = 0, maxResumes: Int = 5
   ) async throws(AWSError) -> S3ObjectStream {
     let response = try await openObject(bucket: bucket, key: key, offset: offset, eTag: nil)
-    let head = Self.head(response.headers)
-    let remaining = Int64(response.headers.first(name: "Content-Length") ?? "") ?? head.size
+    var head = Self.head(response.headers)
+    // The bytes still to come: from Content-Range's total on a ranged read, else from
+    // Content-Length; unknown (nil) when the server said neither.
+    let range = ContentRange(response.headers.first(name: "Content-Range") ?? "")
+    let contentLength = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+    let remaining = range.flatMap { $0.total.map { $0 - offset } } ?? contentLength
+    if let total = range?.total { head.size = total }
     return S3ObjectStream(
       s3: self, bucket: bucket, key: key, eTag: head.eTag, start: offset, length: remaining,
       body: response.body, maxResumes: maxResumes, head: head)
   }
 
+  /// Opens the object from `offset`. A read from an offset must come back as `206 Partial
+  /// Content` starting exactly there: a server that ignores `Range` sends the whole object,
+  /// which must not be appended to the bytes already received.
   func openObject(bucket: String, key: String, offset: Int64, eTag: String?) async throws(AWSError)
     -> HTTPClientResponse
   {
@@ -176,7 +184,18 @@ public struct S3Client: Sendable {
     if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
     if let eTag { headers.append(("If-Match", eTag)) }
     let request = try makeRequest("S3.GetObject", .GET, bucket: bucket, key: key, headers: headers)
-    return try await client.stream(request, credentials: credentials)
+    let response = try await client.stream(request, credentials: credentials)
+    if offset > 0 {
+      let range = ContentRange(response.headers.first(name: "Content-Range") ?? "")
+      guard response.status.code == 206, let range, range.first == offset else {
+        throw AWSError(
+          kind: .invalidResponse, operation: "S3.GetObject",
+          message:
+            "asked for s3://\(bucket)/\(key) from byte \(offset), but the server answered HTTP \(response.status.code) with Content-Range \(response.headers.first(name: "Content-Range") ?? "(none)"); it does not honour Range requests, so the read cannot resume",
+          statusCode: Int(response.status.code))
+      }
+    }
+    return response
   }
 
   /// Writes an object in one request. Returns its ETag.
@@ -205,9 +224,11 @@ public struct S3Client: Sendable {
     var headers: [(String, String)] = []
     if let contentType { headers.append(("Content-Type", contentType)) }
     headers += Self.encryptionHeaders(kmsKeyID)
+    // Not idempotent: a repeat after the request reached S3 would leave an upload behind
+    // that nobody aborts.
     let response = try await send(
       "S3.CreateMultipartUpload", .POST, bucket: bucket, key: key, query: [("uploads", "")],
-      headers: headers)
+      headers: headers, idempotent: false)
     guard let id = XMLNode.parse(response.data)?.find("UploadId")?.text, !id.isEmpty else {
       throw AWSError(
         kind: .invalidResponse, operation: "S3.CreateMultipartUpload",
@@ -239,16 +260,26 @@ public struct S3Client: Sendable {
     let response = try await send(
       "S3.CompleteMultipartUpload", .POST, bucket: bucket, key: key,
       query: [("uploadId", uploadID)],
-      headers: [("Content-Type", "application/xml")], body: ByteBuffer(string: xml))
+      headers: [("Content-Type", "application/xml")], body: ByteBuffer(string: xml),
+      idempotent: false)
     // S3 can report a failure inside a 200 response.
     let node = XMLNode.parse(response.data)
     if let error = node?.find("Error") {
       throw AWSError(
         kind: .service, operation: "S3.CompleteMultipartUpload", code: error.string("Code"),
-        message: error.string("Message") ?? "the upload could not be completed",
-        statusCode: response.status)
+        message: Redactor.redact(error.string("Message") ?? "the upload could not be completed"),
+        requestID: error.string("RequestId"), statusCode: response.status)
     }
     return node?.find("ETag")?.text ?? ""
+  }
+
+  /// Whether a multipart upload whose completion failed is in fact complete: the
+  /// completion may have succeeded although its answer was lost (then a retry gets
+  /// `NoSuchUpload`). The object is there with a multipart ETag of as many parts.
+  func completedDespiteError(bucket: String, key: String, partCount: Int) async -> String? {
+    guard let head = try? await headObject(bucket: bucket, key: key) else { return nil }
+    let eTag = head.eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    return eTag.hasSuffix("-\(partCount)") ? head.eTag : nil
   }
 
   public func abortMultipartUpload(bucket: String, key: String, uploadID: String)
@@ -291,8 +322,19 @@ public struct S3Client: Sendable {
           bucket: bucket, key: key, uploadID: uploadID, partNumber: parts.count + 1, body: buffer)
         parts.append((parts.count + 1, eTag))
       }
-      return try await completeMultipartUpload(
-        bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+      do {
+        return try await completeMultipartUpload(
+          bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+      } catch {
+        let lostAnswer =
+          error.code == "NoSuchUpload" || error.kind == .network || error.kind == .timeout
+        if lostAnswer,
+          let eTag = await completedDespiteError(bucket: bucket, key: key, partCount: parts.count)
+        {
+          return eTag
+        }
+        throw error
+      }
     } catch {
       try? await abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID)
       throw error
@@ -317,7 +359,7 @@ public struct S3Client: Sendable {
   func makeRequest(
     _ operation: String, _ method: HTTPMethod, bucket: String, key: String?,
     query: [(String, String)] = [],
-    headers: [(String, String)] = [], body: ByteBuffer? = nil
+    headers: [(String, String)] = [], body: ByteBuffer? = nil, idempotent: Bool = true
   ) throws(AWSError) -> AWSRequest {
     try AWSRegion.validate(region, operation: operation)
     do {
@@ -336,16 +378,43 @@ public struct S3Client: Sendable {
       operation: operation, service: "s3", region: region, method: method,
       target: client.endpoint.s3(bucket: bucket, region: region),
       path: "/" + (key.map(Self.encodeKey) ?? ""), query: queryString, headers: headers, body: body,
-      payloadHash: payloadHash)
+      payloadHash: payloadHash, idempotent: idempotent)
   }
 
   func send(
     _ operation: String, _ method: HTTPMethod, bucket: String, key: String?,
     query: [(String, String)] = [],
-    headers: [(String, String)] = [], body: ByteBuffer? = nil
+    headers: [(String, String)] = [], body: ByteBuffer? = nil, idempotent: Bool = true
   ) async throws(AWSError) -> AWSResponse {
     let request = try makeRequest(
-      operation, method, bucket: bucket, key: key, query: query, headers: headers, body: body)
+      operation, method, bucket: bucket, key: key, query: query, headers: headers, body: body,
+      idempotent: idempotent)
     return try await client.send(request, credentials: credentials)
+  }
+}
+
+/// An HTTP `Content-Range: bytes FIRST-LAST/TOTAL` header (`TOTAL` may be `*`).
+struct ContentRange: Equatable {
+  var first: Int64
+  var last: Int64
+  var total: Int64?
+
+  init?(_ text: String) {
+    guard text.hasPrefix("bytes ") else { return nil }
+    let rest = text.dropFirst(6)
+    let parts = rest.split(separator: "/", maxSplits: 1)
+    guard parts.count == 2 else { return nil }
+    let bounds = parts[0].split(separator: "-", maxSplits: 1)
+    guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]),
+      first <= last
+    else { return nil }
+    self.first = first
+    self.last = last
+    if parts[1] == "*" {
+      total = nil
+    } else {
+      guard let total = Int64(parts[1]) else { return nil }
+      self.total = total
+    }
   }
 }

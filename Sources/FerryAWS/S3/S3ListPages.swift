@@ -22,8 +22,16 @@ public struct S3ListPages: AsyncSequence, Sendable {
         startAfter: first ? pages.startAfter : nil, continuationToken: token, maxKeys: pages.maxKeys
       )
       first = false
+      if page.isTruncated && (page.nextContinuationToken ?? "").isEmpty {
+        // Stopping here would silently skip the rest of the listing.
+        throw AWSError(
+          kind: .invalidResponse, operation: "S3.ListObjectsV2",
+          message:
+            "S3 said the listing of s3://\(pages.bucket)/\(pages.prefix) continues but gave no continuation token, so the rest cannot be listed"
+        )
+      }
       token = page.nextContinuationToken
-      done = !page.isTruncated || token == nil
+      done = !page.isTruncated
       return page
     }
   }

@@ -13,8 +13,9 @@ public struct S3ObjectStream: AsyncSequence, Sendable {
   /// The object's ETag: resumed reads must see the same object.
   public let eTag: String
   let start: Int64
-  /// Bytes from `start` to the end of the object.
-  public let length: Int64
+  /// Bytes from `start` to the end of the object; nil when the server did not say (then
+  /// the end of the body is taken as the end of the object, and a cut cannot be told).
+  public let length: Int64?
   let body: HTTPClientResponse.Body
   let maxResumes: Int
   /// The object's metadata, from the first response.
@@ -38,13 +39,15 @@ public struct S3ObjectStream: AsyncSequence, Sendable {
             received += Int64(buffer.readableBytes)
             return buffer
           }
-          if received >= stream.length { return nil }
+          guard let length = stream.length, received < length else { return nil }
           // The body ended early without an error: treat as a dropped connection.
           throw AWSError(
             kind: .network, operation: "S3.GetObject", message: "the download ended early")
         } catch {
           let mapped = stream.s3.client.map(error, operation: "S3.GetObject")
-          guard mapped.kind == .network || mapped.kind == .timeout, resumes < stream.maxResumes
+          // A cancelled download is not resumed; neither is one whose length is unknown.
+          guard mapped.kind == .network || mapped.kind == .timeout, resumes < stream.maxResumes,
+            stream.length != nil, !Task.isCancelled
           else {
             throw mapped
           }

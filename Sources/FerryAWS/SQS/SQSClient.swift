@@ -105,8 +105,11 @@ public struct SQSClient: Sendable {
       headers: [
         ("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", "AmazonSQS.\(action)"),
       ],
-      body: ByteBuffer(bytes: body), payloadHash: SigV4Signer.hash(body))
-    let response = try await client.send(request, credentials: credentials)
+      body: ByteBuffer(bytes: body), payloadHash: SigV4Signer.hash(body),
+      // A receive that reached SQS took messages out of sight: repeating it after a lost
+      // answer would hide them until their visibility timeout ends.
+      idempotent: action != "ReceiveMessage")
+    let response = try await client.send(request, credentials: credentials, timeout: timeout)
     if response.body.readableBytes == 0 { return [:] }
     guard let json = try? JSONSerialization.jsonObject(with: response.data) as? [String: Any] else {
       throw AWSError(

@@ -5,6 +5,9 @@ cannot run here). It answers each METHOD+path with the next response of its scri
 
 Usage: scripted_server.py SCRIPT.json   (prints its port, then serves until killed)
 SCRIPT: {"GET /path": [{"status": 503, "headers": {...}, "body": "..."}, ...], ...}
+A response may also say "delay": SECONDS (wait before answering) or "drop": true (read the
+request, then close the connection without an answer: a request that reached the server
+and whose answer was lost).
 The last response of a route repeats. Every request is appended to SCRIPT.json.log as JSON.
 """
 import json
@@ -49,6 +52,15 @@ class Handler(BaseHTTPRequestHandler):
             index = counters.get(route, 0)
             counters[route] = index + 1
             response = responses[min(index, len(responses) - 1)]
+        if response.get("delay"):
+            time.sleep(response["delay"])
+        if response.get("drop"):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         payload = response.get("body", "").encode()
         headers = response.get("headers", {})
         self.send_response_only(response.get("status", 200))
