@@ -159,3 +159,46 @@ struct RetrySafetyTests {
     #expect(!cancelled.isRetryable)
   }
 }
+
+/// Credential sources that a long-running service must not trust blindly.
+@Suite("Credential sources are bounded and careful")
+struct CredentialSourceSafetyTests {
+  /// AWS's SDKs send the container token over plain HTTP only to loopback and the ECS and
+  /// EKS link-local hosts ("Container credential provider" in the SDKs reference).
+  @Test func theContainerTokenGoesOnlyToAllowedHosts() async throws {
+    for allowed in [
+      "https://creds.example.com/v1", "http://127.0.0.1:8080/creds", "http://localhost/c",
+      "http://[::1]:80/c", "http://169.254.170.2/v2/credentials", "http://169.254.170.23/v1",
+    ] {
+      #expect(ContainerCredentialProvider.mayReceiveToken(allowed), "\(allowed)")
+    }
+    for refused in [
+      "http://example.com/creds", "http://10.0.0.5/creds", "http://169.254.169.254/",
+      "ftp://127.0.0.1/", "http://127.0.0.1.example.com/",
+    ] {
+      #expect(!ContainerCredentialProvider.mayReceiveToken(refused), "\(refused)")
+    }
+    let provider = ContainerCredentialProvider(
+      client: AWSClient(),
+      environment: [
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://example.com/creds",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": "secret-token",
+      ])
+    await #expect {
+      try await provider.credentials()
+    } throws: { error in
+      let e = error as? AWSError
+      return e?.message.contains("refusing") == true && e?.message.contains("secret-token") == false
+    }
+  }
+
+  @Test func aHangingCredentialProcessIsStopped() async throws {
+    let started = ContinuousClock.now
+    await #expect {
+      try await CredentialProcess.run("sleep 30", timeout: 1)
+    } throws: { error in
+      (error as? AWSError)?.message.contains("did not finish within 1 s") == true
+    }
+    #expect(ContinuousClock.now - started < .seconds(5))
+  }
+}

@@ -1,5 +1,6 @@
 import FerryAWSSigning
 import Foundation
+import Synchronization
 
 /// Credentials from the shared files `~/.aws/credentials` and `~/.aws/config`
 /// (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, profile `AWS_PROFILE`): static keys,
@@ -96,7 +97,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
       ).credentials
     }
     if let command = settings["credential_process"] {
-      return try CredentialProcess.run(command)
+      return try await CredentialProcess.run(command)
     }
     return try staticKeys(settings, name)
   }
@@ -117,31 +118,75 @@ public struct ProfileCredentialProvider: CredentialProvider {
   }
 }
 
-/// Runs a `credential_process` command and reads its JSON (Version 1).
+/// Runs a `credential_process` command and reads its JSON (Version 1). The command runs
+/// on a thread of its own, never one of Swift's cooperative threads, and is killed when it
+/// takes longer than the timeout.
 enum CredentialProcess {
-  static func run(_ command: String) throws(AWSError) -> AWSCredentials {
+  static let defaultTimeout: TimeInterval = 60
+
+  static func run(_ command: String, timeout: TimeInterval = defaultTimeout) async throws(AWSError)
+    -> AWSCredentials
+  {
+    let operation = "CredentialProcess"
+    let outcome: Result<Data, AWSError> = await withCheckedContinuation { continuation in
+      Thread.detachNewThread {
+        continuation.resume(returning: runBlocking(command, timeout: timeout))
+      }
+    }
+    return try CredentialDocument.decode(try outcome.get(), operation: operation)
+  }
+
+  private static func runBlocking(_ command: String, timeout: TimeInterval) -> Result<
+    Data, AWSError
+  > {
     let operation = "CredentialProcess"
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
+    // In a session of its own (setsid), so that a timeout stops the command and everything
+    // it started, and nothing keeps its output open.
+    let setsid = "/usr/bin/setsid"
+    let ownGroup = FileManager.default.isExecutableFile(atPath: setsid)
+    process.executableURL = URL(fileURLWithPath: ownGroup ? setsid : "/bin/sh")
+    process.arguments = ownGroup ? ["/bin/sh", "-c", command] : ["-c", command]
     let out = Pipe()
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
     do {
       try process.run()
     } catch {
-      throw AWSError(
-        kind: .credentials, operation: operation, message: "cannot run credential_process: \(error)"
-      )
+      return .failure(
+        AWSError(
+          kind: .credentials, operation: operation,
+          message: "cannot run credential_process: \(error)"))
     }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    // Read on another thread, so that a command whose children keep the pipe open cannot
+    // hold this call past its timeout.
+    let output = Mutex<Data?>(nil)
+    let finished = DispatchSemaphore(value: 0)
+    let reader = out.fileHandleForReading
+    Thread.detachNewThread {
+      let data = reader.readDataToEndOfFile()
+      process.waitUntilExit()
+      output.withLock { $0 = data }
+      finished.signal()
+    }
+    if finished.wait(timeout: .now() + timeout) == .timedOut {
+      let pid = process.processIdentifier
+      if ownGroup { kill(-pid, SIGKILL) }
+      kill(pid, SIGKILL)
+      return .failure(
+        AWSError(
+          kind: .credentials, operation: operation,
+          message:
+            "credential_process did not finish within \(Int(timeout)) s and was stopped; check the command in your AWS config"
+        ))
+    }
     guard process.terminationStatus == 0 else {
-      throw AWSError(
-        kind: .credentials, operation: operation,
-        message: "credential_process exited with status \(process.terminationStatus)")
+      return .failure(
+        AWSError(
+          kind: .credentials, operation: operation,
+          message: "credential_process exited with status \(process.terminationStatus)"))
     }
-    return try CredentialDocument.decode(data, operation: operation)
+    return .success(output.withLock { $0 } ?? Data())
   }
 }
 

@@ -18,6 +18,23 @@ public struct ContainerCredentialProvider: CredentialProvider {
     self.environment = environment
   }
 
+  /// Whether a container credentials URL may receive the authorization token.
+  static func mayReceiveToken(_ url: String) -> Bool {
+    guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+      var host = components.host?.lowercased()
+    else { return false }
+    if scheme == "https" { return true }
+    guard scheme == "http" else { return false }
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    if host == "localhost" || host == "::1" || host == "169.254.170.2" || host == "169.254.170.23"
+      || host == "fd00:ec2::23"
+    {
+      return true
+    }
+    let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+    return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+  }
+
   var url: String? {
     if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty { return full }
     if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], !relative.isEmpty {
@@ -32,6 +49,15 @@ public struct ContainerCredentialProvider: CredentialProvider {
       throw AWSError(
         kind: .credentials, operation: operation,
         message: "no container credentials endpoint is configured")
+    }
+    // The authorization token goes only where AWS's SDKs send it: over HTTPS, or over plain
+    // HTTP to loopback or the ECS and EKS link-local hosts.
+    guard Self.mayReceiveToken(url) else {
+      throw AWSError(
+        kind: .credentials, operation: operation,
+        message:
+          "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https, or http to a loopback address, 169.254.170.2 (ECS) or 169.254.170.23 (EKS); refusing to send credentials to \(URLComponents(string: url)?.host ?? "that host")"
+      )
     }
     var headers: [(String, String)] = []
     if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !file.isEmpty {
