@@ -2,6 +2,7 @@
 // Ferry: reach S3 buckets in customers' AWS accounts through IAM roles guarded by
 // a per-tenant external ID. One module per layer; dependencies point one way:
 //
+//   FerrySecrets (a redacted Secret type) under everything that holds a secret.
 //   FerryPolicy (IAM documents, pure)   FerryAWS (SigV4, credentials, clients)
 //                  \                     /
 //                   FerryCore (domain) -> FerryStore -> FerryIngest / FerryArchive
@@ -28,10 +29,13 @@ let package = Package(
     // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
     .target(name: "FerryPolicy"),
 
+    // Secrets (keys, tokens, passwords) in a type that never prints them. No dependencies.
+    .target(name: "FerrySecrets"),
+
     // AWS Signature Version 4: canonical requests, signing keys, presigned URLs. Only crypto.
     .target(
       name: "FerryAWSSigning",
-      dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+      dependencies: ["FerrySecrets", .product(name: "Crypto", package: "swift-crypto")]
     ),
 
     // AWS access: credentials, the signed and retried HTTP core, STS, S3 and SQS clients.
@@ -47,7 +51,9 @@ let package = Package(
     ),
 
     // Domain types and rules, and the protocols through which they reach storage and AWS.
-    .target(name: "FerryCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "FerryCore",
+      dependencies: ["FerrySecrets", .product(name: "Crypto", package: "swift-crypto")]),
 
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(

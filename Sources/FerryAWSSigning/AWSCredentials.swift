@@ -1,3 +1,4 @@
+@_exported import FerrySecrets
 import Foundation
 
 /// AWS credentials: an access key pair, and a session token for temporary credentials.
@@ -6,8 +7,8 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible,
   CustomDebugStringConvertible, CustomReflectable
 {
   public let accessKeyID: String
-  public let secretAccessKey: String
-  public let sessionToken: String?
+  public let secretAccessKey: Secret
+  public let sessionToken: Secret?
   /// When temporary credentials stop working; nil for long-lived keys.
   public let expiration: Date?
 
@@ -16,8 +17,8 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible,
     expiration: Date? = nil
   ) {
     self.accessKeyID = accessKeyID
-    self.secretAccessKey = secretAccessKey
-    self.sessionToken = sessionToken
+    self.secretAccessKey = Secret(secretAccessKey)
+    self.sessionToken = sessionToken.map { Secret($0) }
     self.expiration = expiration
   }
 

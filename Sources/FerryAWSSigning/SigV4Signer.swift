@@ -4,7 +4,9 @@ import Synchronization
 
 /// An HTTP request as SigV4 sees it: method, the path and query exactly as they go on the
 /// wire (already percent-encoded), and headers.
-public struct SigningRequest: Sendable, Equatable {
+public struct SigningRequest: Sendable, Equatable, CustomStringConvertible,
+  CustomDebugStringConvertible, CustomReflectable
+{
   public var method: String
   public var path: String
   /// The query string without `?`, as on the wire.
@@ -38,7 +40,9 @@ public struct SigningRequest: Sendable, Equatable {
 }
 
 /// The result of signing, with the intermediate forms for diagnosis and tests.
-public struct SignedRequest: Sendable {
+public struct SignedRequest: Sendable, CustomStringConvertible, CustomDebugStringConvertible,
+  CustomReflectable
+{
   public var request: SigningRequest
   let canonicalBytes: [UInt8]
   let stringToSignBytes: [UInt8]
@@ -48,6 +52,49 @@ public struct SignedRequest: Sendable {
   public var canonicalRequest: String { String(decoding: canonicalBytes, as: UTF8.self) }
   /// The string that was signed.
   public var stringToSign: String { String(decoding: stringToSignBytes, as: UTF8.self) }
+
+  // The signature and the request's credentials are never printed or dumped: a signed
+  // request (or presigned URL) is itself a credential until it expires.
+  public var description: String { "SignedRequest(\(request), signature: <redacted>)" }
+  public var debugDescription: String { description }
+  public var customMirror: Mirror {
+    Mirror(self, children: ["request": request, "signature": "<redacted>"])
+  }
+}
+
+extension SigningRequest {
+  /// Headers and query parameters whose values are credentials (lowercased names).
+  static let secretNames: Set<String> = [
+    "authorization", "x-amz-security-token", "x-amz-signature", "x-amz-credential",
+  ]
+
+  /// The query string with credential parameters' values replaced.
+  var redactedQuery: String {
+    query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
+      let name = pair.split(separator: "=", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+      return Self.secretNames.contains(name)
+        ? "\(pair.prefix { $0 != "=" })=<redacted>" : String(pair)
+    }.joined(separator: "&")
+  }
+
+  var redactedHeaders: [String] {
+    headers.map { header in
+      Self.secretNames.contains(header.name.lowercased())
+        ? "\(header.name): <redacted>" : "\(header.name): \(header.value)"
+    }
+  }
+
+  public var description: String {
+    "SigningRequest(\(method) \(path)\(query.isEmpty ? "" : "?" + redactedQuery), headers: [\(redactedHeaders.joined(separator: ", "))])"
+  }
+  public var debugDescription: String { description }
+  public var customMirror: Mirror {
+    Mirror(
+      self,
+      children: [
+        "method": method, "path": path, "query": redactedQuery, "headers": redactedHeaders,
+      ])
+  }
 }
 
 /// Signs requests with AWS Signature Version 4, in the `Authorization` header or as a
@@ -137,14 +184,14 @@ public struct SigV4Signer: Sendable {
     if options.addContentSHA256Header, request.header("x-amz-content-sha256") == nil {
       request.headers.append(.init("x-amz-content-sha256", payloadHash))
     }
-    if let token = credentials.sessionToken, options.signSessionToken {
+    if let token = credentials.sessionToken?.revealed, options.signSessionToken {
       request.headers.append(.init("X-Amz-Security-Token", token))
     }
     let scope = amzDate.day + scopeSuffix
     let signed = signature(
       request, query: request.query.isEmpty ? "" : Canonical.query(request.query[...]),
       payloadHash: payloadHash, amzDate: amzDate, scope: scope)
-    if let token = credentials.sessionToken, !options.signSessionToken {
+    if let token = credentials.sessionToken?.revealed, !options.signSessionToken {
       request.headers.append(.init("X-Amz-Security-Token", token))
     }
     var authorization: [UInt8] = []
@@ -182,7 +229,7 @@ public struct SigV4Signer: Sendable {
       ("X-Amz-Expires", String(min(max(expires, 1), 604_800))),
       ("X-Amz-SignedHeaders", String(decoding: scratch[signedHeaders], as: UTF8.self)),
     ]
-    if let token = credentials.sessionToken, options.signSessionToken {
+    if let token = credentials.sessionToken?.revealed, options.signSessionToken {
       params.append(("X-Amz-Security-Token", token))
     }
     var request = request
@@ -192,7 +239,7 @@ public struct SigV4Signer: Sendable {
     let signed = signature(
       request, query: Canonical.query(request.query[...]), payloadHash: payloadHash,
       amzDate: amzDate, scope: scope)
-    if let token = credentials.sessionToken, !options.signSessionToken {
+    if let token = credentials.sessionToken?.revealed, !options.signSessionToken {
       request.query += "&X-Amz-Security-Token=" + Canonical.uriEncode(token, keepSlash: false)
     }
     request.query += "&X-Amz-Signature=" + signed.signature
@@ -248,7 +295,8 @@ public struct SigV4Signer: Sendable {
     Hex.append(hasher.finalize(), to: &stringToSign)
 
     let key = keyCache.key(
-      accessKeyID: credentials.accessKeyID, secret: credentials.secretAccessKey, day: amzDate.day,
+      accessKeyID: credentials.accessKeyID, secret: credentials.secretAccessKey.revealed,
+      day: amzDate.day,
       region: region, service: service)
     return (canonical, signedHeaders, stringToSign, Hex.encode(key.authenticate(stringToSign)))
   }

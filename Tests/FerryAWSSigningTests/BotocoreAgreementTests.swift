@@ -116,7 +116,7 @@ struct BotocoreAgreementTests {
       "method": example.method, "url": url, "headers": example.headers,
       "body": body.base64EncodedString(),
       "service": example.service, "region": region, "timestamp": "20241124T040000Z",
-      "access_key": credentials.accessKeyID, "secret_key": credentials.secretAccessKey,
+      "access_key": credentials.accessKeyID, "secret_key": credentials.secretAccessKey.revealed,
     ]
     if let token = example.token { spec["token"] = token }
     let input = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)

@@ -48,8 +48,8 @@ struct EmulatorIntegrationTests {
     let trust = try PolicyGenerator.trustPolicy(platformPrincipal: me.arn, externalID: externalID)
     let env = [
       "AWS_ACCESS_KEY_ID": admin.credentials.accessKeyID,
-      "AWS_SECRET_ACCESS_KEY": admin.credentials.secretAccessKey,
-      "AWS_SESSION_TOKEN": admin.credentials.sessionToken ?? "",
+      "AWS_SECRET_ACCESS_KEY": admin.credentials.secretAccessKey.revealed,
+      "AWS_SESSION_TOKEN": admin.credentials.sessionToken?.revealed ?? "",
     ]
     let created = try emulator.aws(
       [

@@ -466,19 +466,20 @@ struct AccessStoreTests {
     #expect(try await store.users(of: b).isEmpty)
     let issued = try await store.issueToken(
       name: "ci", role: .viewer, of: a, actor: "alice@a.example")
-    #expect(issued.secret.hasPrefix("fry_"))
-    #expect(try await store.authenticate(tokenSecret: issued.secret)?.accountID == a)
-    #expect(try await store.authenticate(tokenSecret: issued.secret + "x") == nil)
+    #expect(issued.secret.revealed.hasPrefix("fry_"))
+    #expect(try await store.authenticate(tokenSecret: issued.secret.revealed)?.accountID == a)
+    #expect(try await store.authenticate(tokenSecret: issued.secret.revealed + "x") == nil)
     // The secret appears nowhere the store keeps: not in the token, not in the audit log.
     let audit = try await store.auditLog(of: a, limit: 10)
     #expect(audit.map(\.action) == ["token.issue", "user.add", "account.create"])
     #expect(
       !audit.contains {
-        ($0.after ?? "").contains(issued.secret) || ($0.before ?? "").contains(issued.secret)
+        ($0.after ?? "").contains(issued.secret.revealed)
+          || ($0.before ?? "").contains(issued.secret.revealed)
       })
     #expect(try await store.revokeToken(issued.token.id, of: b, actor: "mallory") == false)
     #expect(try await store.revokeToken(issued.token.id, of: a, actor: "alice@a.example"))
-    #expect(try await store.authenticate(tokenSecret: issued.secret) == nil)
+    #expect(try await store.authenticate(tokenSecret: issued.secret.revealed) == nil)
   }
 
   @Test func theSQLiteFileHoldsNoTokenSecret() async throws {
@@ -493,7 +494,35 @@ struct AccessStoreTests {
     try await store.writerPool().writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
       let bytes = try Data(contentsOf: dir.appendingPathComponent(file))
-      #expect(bytes.range(of: Data(issued.secret.utf8)) == nil, "\(file) contains the token secret")
+      #expect(
+        bytes.range(of: Data(issued.secret.revealed.utf8)) == nil,
+        "\(file) contains the token secret")
+    }
+  }
+}
+
+/// Secrets the store hands out or is given never show in text.
+@Suite("Store secrets never leak")
+struct StoreSecretLeakTests {
+  @Test func anIssuedTokenNeverShowsItsSecret() async throws {
+    let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
+    let store = try SQLiteStore(path: dir.appendingPathComponent("ferry.sqlite").path)
+    let account = try await store.createAccount(
+      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "t")
+    let issued = try await store.issueToken(
+      name: "ci", role: .admin, of: account.id, actor: "t")
+    var dumped = ""
+    dump(issued, to: &dumped)
+    for text in ["\(issued)", String(reflecting: issued), dumped] {
+      #expect(!text.contains(issued.secret.revealed))
+    }
+  }
+
+  @Test func aBadDatabaseURLIsNotEchoedWithItsPassword() async throws {
+    await #expect {
+      try await PostgresStore(url: "mysql://ferry:hunter2-password@db.example/x")
+    } throws: { error in
+      !"\(error)".contains("hunter2-password")
     }
   }
 }

@@ -343,14 +343,25 @@ public final class AWSClient: Sendable {
 /// Removes anything that looks like a credential from text that leaves the AWS layer.
 enum Redactor {
   static func redact(_ text: String) -> String {
-    // AWS error messages can echo a canonical request, which holds the session token.
+    // AWS error messages can echo a canonical request, which holds the session token and
+    // the signature, in any case.
     var out = text
-    for marker in ["x-amz-security-token:", "X-Amz-Security-Token="] {
-      while let range = out.range(of: marker) {
+    for marker in [
+      "x-amz-security-token:", "x-amz-security-token=", "x-amz-signature=", "authorization:",
+      "signature=",
+    ] {
+      var searchFrom = out.startIndex
+      while let range = out.range(
+        of: marker, options: .caseInsensitive, range: searchFrom..<out.endIndex)
+      {
         let end =
-          out[range.upperBound...].firstIndex { $0 == "\n" || $0 == "&" || $0 == " " }
+          out[range.upperBound...].firstIndex { $0 == "\n" || $0 == "&" || $0 == " " || $0 == "<" }
           ?? out.endIndex
-        out.replaceSubrange(range.lowerBound..<end, with: "<redacted>")
+        let replacement = out[range] + "<redacted>"
+        out.replaceSubrange(range.lowerBound..<end, with: replacement)
+        searchFrom =
+          out.index(range.lowerBound, offsetBy: replacement.count, limitedBy: out.endIndex)
+          ?? out.endIndex
       }
     }
     return out

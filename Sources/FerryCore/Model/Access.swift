@@ -1,4 +1,5 @@
 import Crypto
+@_exported import FerrySecrets
 import Foundation
 
 /// What a user or token may do in its account.
@@ -55,11 +56,11 @@ public struct APIToken: Sendable, Equatable, Codable {
 public struct IssuedToken: Sendable {
   public var token: APIToken
   /// `fry_` and 40 random letters and digits. Shown once; Ferry keeps only its hash.
-  public var secret: String
+  public var secret: Secret
 
   public init(token: APIToken, secret: String) {
     self.token = token
-    self.secret = secret
+    self.secret = Secret(secret)
   }
 }
 

@@ -25,7 +25,7 @@ public final class PostgresStore: Store {
       let host = components.host
     else {
       throw StoreError.rejected(
-        "\"\(url)\" is not a PostgreSQL URL; use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+        "the database URL is not a PostgreSQL URL; use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
     }
     let port = components.port ?? 5432
     place = "\(host):\(port)"

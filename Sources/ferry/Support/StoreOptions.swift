@@ -16,17 +16,37 @@ struct StoreOptions: ParsableArguments {
   @Option(
     name: .customLong("database-url"),
     help:
-      "A PostgreSQL database shared by several nodes, postgres://USER:PASSWORD@HOST:PORT/DB, instead of the data directory. Default: $FERRY_DATABASE_URL."
+      "A PostgreSQL database shared by several nodes, postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=..., instead of the data directory. A password given here is visible to other users in `ps`: prefer $FERRY_DATABASE_URL or --database-url-file."
   )
   var databaseURL: String?
+
+  @Option(
+    name: .customLong("database-url-file"),
+    help:
+      "A file holding the PostgreSQL URL (keep it mode 0600), so the password stays off the command line."
+  )
+  var databaseURLFile: String?
 
   /// Which store to use: flags beat the environment, so an explicit --data-dir wins over
   /// FERRY_DATABASE_URL. When the environment chose the store, or a flag overrode it, a
   /// note on standard error names the store (the database URL without its password).
   private func choose() throws(CLIError) -> (url: String?, directory: String) {
     let environment = ProcessInfo.processInfo.environment
-    if databaseURL != nil && dataDirectory != nil {
-      throw .usage("give either --data-dir (SQLite) or --database-url (PostgreSQL), not both")
+    let given = [dataDirectory, databaseURL, databaseURLFile].compactMap { $0 }.count
+    if given > 1 {
+      throw .usage(
+        "give one of --data-dir (SQLite), --database-url or --database-url-file (PostgreSQL)")
+    }
+    if let file = databaseURLFile {
+      guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        throw .usage(
+          "--database-url-file: cannot read \(file); give a readable file holding the URL")
+      }
+      let url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      guard !url.isEmpty else {
+        throw .usage("--database-url-file: \(file) is empty; put the postgres:// URL in it")
+      }
+      return (url, "")
     }
     if let dataDirectory {
       guard !dataDirectory.trimmingCharacters(in: .whitespaces).isEmpty else {
