@@ -37,8 +37,8 @@ struct JobsStoreTests {
       accountID: account, purpose: .archive, bucket: "acme-archive", region: "us-east-1",
       prefix: "", roleARN: "arn:aws:iam::111122223333:role/ferry-archive",
       externalID: "ferry:aws:extid:abc", usesLegacyExternalID: false)
-    try await store.addConnection(fetch, actor: "admin")
-    try await store.addConnection(archive, actor: "admin")
+    try await store.addConnection(fetch, of: account, actor: "admin")
+    try await store.addConnection(archive, of: account, actor: "admin")
     return Tenant(
       store: store, account: account, fetchConnection: fetch, archiveConnection: archive)
   }
@@ -50,7 +50,7 @@ struct JobsStoreTests {
       accountID: t.account, connectionID: t.fetchConnection.id, name: "alb", logType: "alb",
       queueURL: "https://sqs.us-east-1.amazonaws.com/111122223333/acme",
       createdAt: Date(timeIntervalSince1970: 1_732_400_000.123456))
-    try await t.store.addFetcher(fetcher, actor: "alice")
+    try await t.store.addFetcher(fetcher, of: t.account, actor: "alice")
     #expect(try await t.store.fetchers(of: t.account) == [fetcher])
 
     // The scheduler's bookkeeping is kept, and a configuration change does not erase it.
@@ -61,7 +61,7 @@ struct JobsStoreTests {
     var changed = fetcher
     changed.enabled = false
     changed.pollInterval = 60
-    #expect(try await t.store.updateFetcher(changed, actor: "bob"))
+    #expect(try await t.store.updateFetcher(changed, of: t.account, actor: "bob"))
     let stored = try #require(try await t.store.fetchers(of: t.account).first)
     #expect(stored.enabled == false && stored.pollInterval == 60)
     #expect(stored.status == status)
@@ -91,7 +91,7 @@ struct JobsStoreTests {
     let other = try await tenant(backend, store: t.store)
     func refusal(_ fetcher: Fetcher) async -> String? {
       do {
-        try await t.store.addFetcher(fetcher, actor: "alice")
+        try await t.store.addFetcher(fetcher, of: t.account, actor: "alice")
         return nil
       } catch let error as StoreError {
         return error.description
@@ -137,7 +137,7 @@ struct JobsStoreTests {
     let t = try await tenant(backend)
     let archive = Archive(
       accountID: t.account, connectionID: t.archiveConnection.id, name: "main archive")
-    try await t.store.addArchive(archive, actor: "alice")
+    try await t.store.addArchive(archive, of: t.account, actor: "alice")
     let through = Date(timeIntervalSince1970: 1_732_400_000)
     #expect(try await t.store.advanceArchive(archive.id, of: t.account, through: through))
     // The watermark never moves back.
@@ -153,8 +153,8 @@ struct JobsStoreTests {
     let second = RestoreJob(
       accountID: t.account, archiveID: archive.id, from: day, to: day.addingTimeInterval(3600),
       requestedBy: "bob", createdAt: day.addingTimeInterval(60))
-    try await t.store.createRestoreJob(first, actor: "alice")
-    try await t.store.createRestoreJob(second, actor: "bob")
+    try await t.store.createRestoreJob(first, of: t.account, actor: "alice")
+    try await t.store.createRestoreJob(second, of: t.account, actor: "bob")
     #expect(try await t.store.restoreJobs(of: t.account).map(\.id) == [second.id, first.id])
 
     // Progress is saved; the range and requester cannot be rewritten by an update.
@@ -164,7 +164,7 @@ struct JobsStoreTests {
     running.objectsDone = 5
     running.eventsRestored = 5000
     running.to = day.addingTimeInterval(999_999)
-    #expect(try await t.store.updateRestoreJob(running))
+    #expect(try await t.store.updateRestoreJob(running, of: t.account))
     let saved = try #require(try await t.store.restoreJob(first.id, of: t.account))
     #expect(saved.state == .running && saved.objectsDone == 5 && saved.objectsTotal == 24)
     #expect(saved.to == first.to)
@@ -179,11 +179,11 @@ struct JobsStoreTests {
     #expect(try await t.store.cancelRestoreJob(first.id, of: t.account, actor: "carol"))
     #expect(try await t.store.cancelRestoreJob(first.id, of: t.account, actor: "carol") == false)
     running.objectsDone = 6
-    #expect(try await t.store.updateRestoreJob(running) == false)
+    #expect(try await t.store.updateRestoreJob(running, of: t.account) == false)
     #expect(try await t.store.restoreJob(first.id, of: t.account)?.state == .cancelled)
     var done = second
     done.state = .succeeded
-    #expect(try await t.store.updateRestoreJob(done))
+    #expect(try await t.store.updateRestoreJob(done, of: t.account))
 
     #expect(try await t.store.removeArchive(archive.id, of: t.account, actor: "alice"))
     #expect(try await t.store.archives(of: t.account).isEmpty)
@@ -200,14 +200,15 @@ struct JobsStoreTests {
     let t = try await tenant(backend)
     let other = try await tenant(backend, store: t.store)
     let archive = Archive(accountID: t.account, connectionID: t.archiveConnection.id, name: "a")
-    try await t.store.addArchive(archive, actor: "alice")
+    try await t.store.addArchive(archive, of: t.account, actor: "alice")
     let day = Date(timeIntervalSince1970: 1_732_320_000)
     // Another account cannot restore from this archive, nor see its jobs.
     await #expect {
       try await t.store.createRestoreJob(
         RestoreJob(
           accountID: other.account, archiveID: archive.id, from: day,
-          to: day.addingTimeInterval(60), requestedBy: "mallory"), actor: "mallory")
+          to: day.addingTimeInterval(60), requestedBy: "mallory"), of: other.account,
+        actor: "mallory")
     } throws: { error in
       (error as? StoreError)?.description.contains("there is no archive") == true
     }
@@ -215,14 +216,14 @@ struct JobsStoreTests {
       try await t.store.createRestoreJob(
         RestoreJob(
           accountID: t.account, archiveID: archive.id, from: day, to: day, requestedBy: "alice"),
-        actor: "alice")
+        of: t.account, actor: "alice")
     } throws: { error in
       (error as? StoreError)?.description.contains("range is empty") == true
     }
     let job = RestoreJob(
       accountID: t.account, archiveID: archive.id, from: day, to: day.addingTimeInterval(60),
       requestedBy: "alice")
-    try await t.store.createRestoreJob(job, actor: "alice")
+    try await t.store.createRestoreJob(job, of: t.account, actor: "alice")
     #expect(try await t.store.restoreJobs(of: other.account).isEmpty)
     #expect(try await t.store.restoreJob(job.id, of: other.account) == nil)
     #expect(try await t.store.cancelRestoreJob(job.id, of: other.account, actor: "m") == false)
@@ -257,5 +258,72 @@ struct JobsStoreTests {
       try await t.store.search(
         EventQuery(from: .distantPast, to: .distantFuture, text: "tab absentword"), of: t.account
       ).events.isEmpty)
+  }
+
+  /// Tenants are isolated by construction: the account a call names decides where a record
+  /// goes, whatever account the record itself names.
+  @Test(arguments: Backend.allCases)
+  func recordsLandInTheAccountTheCallNames(backend: Backend) async throws {
+    let t = try await tenant(backend)
+    let other = try await tenant(backend, store: t.store)
+    // A connection built for t, added for other: it is other's, with other's external ID.
+    let stray = Connection(
+      accountID: t.account, purpose: .fetcher, bucket: "stray-logs", region: "us-east-1",
+      prefix: "", roleARN: "arn:aws:iam::111122223333:role/stray",
+      externalID: "chosen-by-the-caller", usesLegacyExternalID: false)
+    try await t.store.addConnection(stray, of: other.account, actor: "admin")
+    let otherAccount = try #require(try await t.store.account(other.account))
+    let stored = try #require(
+      try await t.store.connections(of: other.account).first { $0.id == stray.id })
+    #expect(stored.accountID == other.account)
+    #expect(stored.externalID == otherAccount.externalID)
+    #expect(!(try await t.store.connections(of: t.account).contains { $0.id == stray.id }))
+    // A fetcher on t's connection cannot be added for other: that connection does not exist
+    // there.
+    await #expect {
+      try await t.store.addFetcher(
+        Fetcher(
+          accountID: t.account, connectionID: t.fetchConnection.id, name: "sneaky",
+          logType: "alb"),
+        of: other.account, actor: "mallory")
+    } throws: { error in
+      (error as? StoreError)?.description.contains("no connection") == true
+    }
+  }
+
+  /// Only a legacy import keeps a chosen external ID.
+  @Test(arguments: Backend.allCases)
+  func aLegacyImportKeepsItsExternalID(backend: Backend) async throws {
+    let t = try await tenant(backend)
+    let legacy = Connection(
+      accountID: t.account, purpose: .fetcher, bucket: "old-logs", region: "us-east-1",
+      prefix: "", roleARN: "arn:aws:iam::111122223333:role/old", externalID: "acme-2019",
+      usesLegacyExternalID: true)
+    try await t.store.addConnection(legacy, of: t.account, actor: "operator")
+    let stored = try #require(
+      try await t.store.connections(of: t.account).first { $0.id == legacy.id })
+    #expect(stored.externalID == "acme-2019")
+    let generated = try #require(try await t.store.account(t.account)).externalID
+    #expect(t.fetchConnection.externalID != generated)
+    #expect(
+      try await t.store.connections(of: t.account).first { $0.id == t.fetchConnection.id }?
+        .externalID == generated)
+  }
+
+  /// Removing another tenant's connection that has a fetcher answers "no such connection",
+  /// and does not name that tenant's fetchers.
+  @Test(arguments: Backend.allCases)
+  func anotherTenantsConnectionInUseDoesNotExist(backend: Backend) async throws {
+    let t = try await tenant(backend)
+    let other = try await tenant(backend, store: t.store)
+    try await t.store.addFetcher(
+      Fetcher(
+        accountID: t.account, connectionID: t.fetchConnection.id, name: "secret-project-logs",
+        logType: "alb"),
+      of: t.account, actor: "alice")
+    #expect(
+      try await t.store.removeConnection(t.fetchConnection.id, of: other.account, actor: "m")
+        == false)
+    #expect(try await t.store.connections(of: t.account).contains { $0.id == t.fetchConnection.id })
   }
 }

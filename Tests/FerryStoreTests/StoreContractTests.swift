@@ -146,7 +146,7 @@ struct StoreContractTests {
       accountID: a, purpose: .fetcher, bucket: "a-logs", region: "us-east-1", prefix: "",
       roleARN: "arn:aws:iam::111122223333:role/r",
       externalID: "ferry:aws:extid:x", usesLegacyExternalID: false)
-    try await store.addConnection(connection, actor: "admin@a")
+    try await store.addConnection(connection, of: a, actor: "admin@a")
     try await store.commitObject(
       LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 1),
       events: [event(a, 1, "secret of a")], of: a)
@@ -174,7 +174,7 @@ struct StoreContractTests {
       accountID: a, purpose: .archive, bucket: "a-archive", region: "eu-west-1", prefix: "ferry/",
       roleARN: "arn:aws:iam::111122223333:role/archive", externalID: "legacy-id",
       usesLegacyExternalID: true)
-    try await store.addConnection(connection, actor: "alice")
+    try await store.addConnection(connection, of: a, actor: "alice")
     #expect(try await store.removeConnection(connection.id, of: a, actor: "bob"))
     let log = try await store.auditLog(of: a, limit: 10)
     #expect(log.map(\.action) == ["connection.remove", "connection.add", "account.create"])

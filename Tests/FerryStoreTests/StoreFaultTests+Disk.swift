@@ -163,7 +163,7 @@ struct StoreDiskFaultTests {
       Connection(
         accountID: a, purpose: .fetcher, bucket: "b", region: "us-east-1", prefix: "",
         roleARN: "arn:aws:iam::111122223333:role/r", externalID: "x", usesLegacyExternalID: false),
-      actor: "admin")
+      of: a, actor: "admin")
     #expect(try await store.connections(of: a).count == 1)
   }
 

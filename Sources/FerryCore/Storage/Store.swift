@@ -2,7 +2,8 @@ import Foundation
 
 /// Everything Ferry keeps, behind one interface with two backends (SQLite, the embedded
 /// default, and PostgreSQL, shared by several nodes). Every call about tenant data names
-/// the account: there is no way to read across tenants.
+/// the account, and a record passed in is stored under that account whatever account it
+/// names itself: there is no way to read or write across tenants.
 public protocol Store: Sendable {
   /// The schema version the store is at.
   func schemaVersion() async throws -> Int
@@ -29,17 +30,20 @@ public protocol Store: Sendable {
   func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool
 
   // MARK: Connections (role bindings); each change is audited in the same transaction
-  func addConnection(_ connection: Connection, actor: String) async throws
+  /// Adds a connection to `account` (whatever account the record names). Unless it is a
+  /// legacy import, it uses the account's generated external ID, whatever the record says.
+  func addConnection(_ connection: Connection, of account: AccountID, actor: String) async throws
   func connections(of account: AccountID) async throws -> [Connection]
   func removeConnection(_ id: String, of account: AccountID, actor: String) async throws -> Bool
 
   // MARK: Fetchers; configuration changes are audited in the same transaction
   /// Adds a fetcher on one of the account's fetcher connections.
-  func addFetcher(_ fetcher: Fetcher, actor: String) async throws
+  func addFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String) async throws
   func fetchers(of account: AccountID) async throws -> [Fetcher]
   /// Replaces a fetcher's configuration, keeping its status; false if there is no such
   /// fetcher in the account.
-  func updateFetcher(_ fetcher: Fetcher, actor: String) async throws -> Bool
+  func updateFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String) async throws
+    -> Bool
   /// Removes a fetcher and its ledger (its events stay until retention removes them).
   func removeFetcher(_ id: String, of account: AccountID, actor: String) async throws -> Bool
   /// Records how a run went: the scheduler's bookkeeping, not audited.
@@ -48,7 +52,7 @@ public protocol Store: Sendable {
 
   // MARK: Archives and restore jobs
   /// Adds an archive on one of the account's archive connections.
-  func addArchive(_ archive: Archive, actor: String) async throws
+  func addArchive(_ archive: Archive, of account: AccountID, actor: String) async throws
   func archives(of account: AccountID) async throws -> [Archive]
   /// Removes an archive and the history of its finished restore jobs; refused while a
   /// restore from it is queued or running.
@@ -56,13 +60,13 @@ public protocol Store: Sendable {
   /// Moves the archive's watermark forward (never back); false if there is no such archive.
   func advanceArchive(_ id: String, of account: AccountID, through: Date) async throws -> Bool
   /// Queues a restore of one of the account's archives (audited).
-  func createRestoreJob(_ job: RestoreJob, actor: String) async throws
+  func createRestoreJob(_ job: RestoreJob, of account: AccountID, actor: String) async throws
   /// The account's restore jobs, newest first.
   func restoreJobs(of account: AccountID) async throws -> [RestoreJob]
   func restoreJob(_ id: String, of account: AccountID) async throws -> RestoreJob?
   /// Saves a job's progress; false if it does not exist or has already finished (a
   /// cancelled job stays cancelled).
-  func updateRestoreJob(_ job: RestoreJob) async throws -> Bool
+  func updateRestoreJob(_ job: RestoreJob, of account: AccountID) async throws -> Bool
   /// Cancels a queued or running job (audited); false if there is none to cancel.
   func cancelRestoreJob(_ id: String, of account: AccountID, actor: String) async throws -> Bool
 
@@ -157,6 +161,19 @@ public enum StoreRules {
       return .rejected("the retention is \(retentionDays) days; use 1 to 3650 days")
     }
     return nil
+  }
+
+  /// The account a call names does not exist.
+  public static func noSuchAccount(_ account: AccountID) -> StoreError {
+    .rejected("there is no account \(account.rawValue); list them with: ferry account list")
+  }
+
+  /// A connection as it is stored in `account`: in that account, and, unless it is a
+  /// legacy import, with the account's own generated external ID, whatever the caller put.
+  public static func placed(_ connection: Connection, in account: Account) -> Connection {
+    var placed = connection.scoped(to: account.id)
+    if !placed.usesLegacyExternalID { placed.externalID = account.externalID }
+    return placed
   }
 
   /// Why a fetcher cannot be saved on `connection` (nil: it can).
@@ -287,3 +304,23 @@ extension Date {
   public var micros: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
   public init(micros: Int64) { self.init(timeIntervalSince1970: Double(micros) / 1_000_000) }
 }
+
+/// A record that belongs to one account. The store places it in the account a call names
+/// (``scoped(to:)``), so a record built for one tenant can never be written into another.
+public protocol AccountScoped {
+  var accountID: AccountID { get set }
+}
+
+extension AccountScoped {
+  /// This record, placed in `account`.
+  public func scoped(to account: AccountID) -> Self {
+    var copy = self
+    copy.accountID = account
+    return copy
+  }
+}
+
+extension Connection: AccountScoped {}
+extension Fetcher: AccountScoped {}
+extension Archive: AccountScoped {}
+extension RestoreJob: AccountScoped {}

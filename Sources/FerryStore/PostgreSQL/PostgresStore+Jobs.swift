@@ -8,7 +8,8 @@ import PostgresNIO
 extension PostgresStore {
   // MARK: Fetchers
 
-  public func addFetcher(_ fetcher: Fetcher, actor: String) async throws {
+  public func addFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String) async throws {
+    let fetcher = fetcher.scoped(to: account)
     let logger = self.logger
     try await transaction { tx in
       let connection = try await Self.connection(
@@ -23,7 +24,10 @@ extension PostgresStore {
     try await records(Fetcher.self, of: account, order: "created_at, id")
   }
 
-  public func updateFetcher(_ fetcher: Fetcher, actor: String) async throws -> Bool {
+  public func updateFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    let fetcher = fetcher.scoped(to: account)
     let logger = self.logger
     return try await transaction { tx in
       guard
@@ -123,7 +127,8 @@ extension PostgresStore {
 
   // MARK: Archives
 
-  public func addArchive(_ archive: Archive, actor: String) async throws {
+  public func addArchive(_ archive: Archive, of account: AccountID, actor: String) async throws {
+    let archive = archive.scoped(to: account)
     let logger = self.logger
     try await transaction { tx in
       let connection = try await Self.connection(
@@ -183,7 +188,10 @@ extension PostgresStore {
 
   // MARK: Restore jobs
 
-  public func createRestoreJob(_ job: RestoreJob, actor: String) async throws {
+  public func createRestoreJob(_ job: RestoreJob, of account: AccountID, actor: String)
+    async throws
+  {
+    let job = job.scoped(to: account)
     let logger = self.logger
     try await transaction { tx in
       // FOR UPDATE on the archive: a concurrent removal waits for this job, then sees it.
@@ -215,7 +223,8 @@ extension PostgresStore {
     try await records(RestoreJob.self, of: account, id: id).first
   }
 
-  public func updateRestoreJob(_ job: RestoreJob) async throws -> Bool {
+  public func updateRestoreJob(_ job: RestoreJob, of account: AccountID) async throws -> Bool {
+    let job = job.scoped(to: account)
     let logger = self.logger
     return try await transaction { tx in
       guard

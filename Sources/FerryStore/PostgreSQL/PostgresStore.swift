@@ -415,9 +415,17 @@ public final class PostgresStore: Store {
 
   // MARK: Connections
 
-  public func addConnection(_ c: Connection, actor: String) async throws {
+  public func addConnection(_ connection: Connection, of account: AccountID, actor: String)
+    async throws
+  {
     let logger = self.logger
     try await transaction { tx in
+      guard
+        let owner = try await Self.execute(
+          tx, "SELECT * FROM accounts WHERE id = $1", [account.rawValue], logger: logger
+        ).first.map({ try self.account($0) })
+      else { throw StoreRules.noSuchAccount(account) }
+      let c = StoreRules.placed(connection, in: owner)
       _ = try await Self.execute(
         tx,
         "INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -446,12 +454,17 @@ public final class PostgresStore: Store {
   {
     let logger = self.logger
     return try await transaction { tx in
+      // Another tenant's connection does not exist for this account: check ownership
+      // before anything that could name that tenant's fetchers.
+      guard try await Self.connection(tx, id, of: account, logger: logger) != nil else {
+        return false
+      }
       let users = try await Self.execute(
         tx,
         """
-        SELECT 'fetcher "' || name || '"' AS user FROM fetchers WHERE connection_id = $1
-        UNION ALL SELECT 'archive "' || name || '"' FROM archives WHERE connection_id = $1
-        """, [id], logger: logger
+        SELECT 'fetcher "' || name || '"' AS user FROM fetchers WHERE connection_id = $1 AND account_id = $2
+        UNION ALL SELECT 'archive "' || name || '"' FROM archives WHERE connection_id = $1 AND account_id = $2
+        """, [id, account.rawValue], logger: logger
       ).map { try $0["user"].decode(String.self) }
       if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
       let rows = try await Self.execute(

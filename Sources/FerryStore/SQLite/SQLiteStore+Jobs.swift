@@ -26,7 +26,8 @@ extension RestoreJob: StoredRecord { static var table: String { "restore_jobs" }
 extension SQLiteStore {
   // MARK: Fetchers
 
-  public func addFetcher(_ fetcher: Fetcher, actor: String) async throws {
+  public func addFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String) async throws {
+    let fetcher = fetcher.scoped(to: account)
     try await write { db in
       let connection = try Self.connection(db, fetcher.connectionID, of: fetcher.accountID)
       if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
@@ -38,8 +39,11 @@ extension SQLiteStore {
     try await records(Fetcher.self, of: account, order: "created_at, id")
   }
 
-  public func updateFetcher(_ fetcher: Fetcher, actor: String) async throws -> Bool {
-    try await write { db in
+  public func updateFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    let fetcher = fetcher.scoped(to: account)
+    return try await write { db in
       guard let before = try Self.record(db, Fetcher.self, fetcher.id, of: fetcher.accountID) else {
         return false
       }
@@ -149,7 +153,8 @@ extension SQLiteStore {
 
   // MARK: Archives
 
-  public func addArchive(_ archive: Archive, actor: String) async throws {
+  public func addArchive(_ archive: Archive, of account: AccountID, actor: String) async throws {
+    let archive = archive.scoped(to: account)
     try await write { db in
       let connection = try Self.connection(db, archive.connectionID, of: archive.accountID)
       if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
@@ -199,7 +204,10 @@ extension SQLiteStore {
 
   // MARK: Restore jobs
 
-  public func createRestoreJob(_ job: RestoreJob, actor: String) async throws {
+  public func createRestoreJob(_ job: RestoreJob, of account: AccountID, actor: String)
+    async throws
+  {
+    let job = job.scoped(to: account)
     try await write { db in
       let archive = try Self.record(db, Archive.self, job.archiveID, of: job.accountID)
       if let problem = StoreRules.problem(with: job, archiveExists: archive != nil) {
@@ -228,8 +236,9 @@ extension SQLiteStore {
     try await read { db in try Self.record(db, RestoreJob.self, id, of: account) }
   }
 
-  public func updateRestoreJob(_ job: RestoreJob) async throws -> Bool {
-    try await write { db in
+  public func updateRestoreJob(_ job: RestoreJob, of account: AccountID) async throws -> Bool {
+    let job = job.scoped(to: account)
+    return try await write { db in
       guard let current = try Self.record(db, RestoreJob.self, job.id, of: job.accountID),
         !current.state.isFinal
       else { return false }

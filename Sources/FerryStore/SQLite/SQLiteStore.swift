@@ -305,8 +305,16 @@ public final class SQLiteStore: Store {
 
   // MARK: Connections
 
-  public func addConnection(_ c: Connection, actor: String) async throws {
+  public func addConnection(_ connection: Connection, of account: AccountID, actor: String)
+    async throws
+  {
     try await write { db in
+      guard
+        let owner = try Row.fetchOne(
+          db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [account.rawValue]
+        ).map(Self.account)
+      else { throw StoreRules.noSuchAccount(account) }
+      let c = StoreRules.placed(connection, in: owner)
       try db.execute(
         sql: """
           INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy, created_at)
