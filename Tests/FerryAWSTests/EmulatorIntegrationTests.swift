@@ -9,8 +9,9 @@ import Testing
 @testable import FerryAWS
 
 /// The AWS layer against moto's server on loopback (scripts/aws-emulator). Note: unless
-/// told otherwise, moto checks no permissions and no trust policies: what it does not
-/// enforce is covered by FerryPolicy's evaluator tests and by `EnforcedIAMTests`.
+/// told otherwise, moto checks no permissions and no trust policies: `EnforcedIAMTests`
+/// switches its IAM enforcement on; what moto does not enforce even then is covered by
+/// FerryPolicy's evaluator tests (`PolicyHardeningTests`, `EvaluatorTests`).
 @Suite("AWS layer against the emulator", .serialized)
 struct EmulatorIntegrationTests {
   let emulator: AWSEmulator
@@ -62,10 +63,17 @@ struct EmulatorIntegrationTests {
 
     let cache = AssumedRoleCredentialCache(sts: sts)
     let provider = cache.provider(
-      roleARN: roleARN, externalID: externalID, sessionName: "ferry-tenant-acme")
+      tenant: "acct_acme", roleARN: roleARN, externalID: externalID,
+      sessionName: "ferry-tenant-acme")
     #expect(
-      cache.provider(roleARN: roleARN, externalID: externalID, sessionName: "ferry-tenant-acme")
-        === provider)
+      cache.provider(
+        tenant: "acct_acme", roleARN: roleARN, externalID: externalID,
+        sessionName: "ferry-tenant-acme") === provider)
+    // Another tenant never shares the session, even for the same role and ID.
+    #expect(
+      cache.provider(
+        tenant: "acct_globex", roleARN: roleARN, externalID: externalID,
+        sessionName: "ferry-tenant-globex") !== provider)
     let assumed = STSClient(client: client, credentials: provider)
     let identity = try await assumed.getCallerIdentity()
     #expect(identity.account == customerAccount)

@@ -124,10 +124,12 @@ public struct STSClient: Sendable {
   }
 }
 
-/// Credentials of an assumed role, refreshed before they expire. Cached per role ARN and
-/// external ID, so every fetcher of a tenant shares one session.
+/// Credentials of an assumed role, refreshed before they expire. Cached per tenant, role
+/// ARN and external ID, so every fetcher of a tenant shares one session, and two tenants
+/// never share one, even for the same role and ID.
 public final class AssumedRoleCredentialCache: Sendable {
   private struct Key: Hashable {
+    let tenant: String
     let roleARN: String
     let externalID: String?
   }
@@ -141,11 +143,12 @@ public final class AssumedRoleCredentialCache: Sendable {
     self.durationSeconds = durationSeconds
   }
 
-  /// The provider for a role; the first call creates it, later calls share it.
-  public func provider(roleARN: String, externalID: String?, sessionName: String)
+  /// The provider for a tenant's role; the first call creates it, later calls share it.
+  /// - Parameter tenant: the Ferry account the session is for.
+  public func provider(tenant: String, roleARN: String, externalID: String?, sessionName: String)
     -> RefreshingCredentialProvider
   {
-    let key = Key(roleARN: roleARN, externalID: externalID)
+    let key = Key(tenant: tenant, roleARN: roleARN, externalID: externalID)
     let sts = self.sts
     let duration = durationSeconds
     return providers.withLock { cache in
@@ -161,8 +164,10 @@ public final class AssumedRoleCredentialCache: Sendable {
     }
   }
 
-  /// Forgets a role's session (after its configuration changed).
-  public func invalidate(roleARN: String, externalID: String?) {
-    _ = providers.withLock { $0.removeValue(forKey: Key(roleARN: roleARN, externalID: externalID)) }
+  /// Forgets a tenant's role session (after its configuration changed).
+  public func invalidate(tenant: String, roleARN: String, externalID: String?) {
+    _ = providers.withLock {
+      $0.removeValue(forKey: Key(tenant: tenant, roleARN: roleARN, externalID: externalID))
+    }
   }
 }
