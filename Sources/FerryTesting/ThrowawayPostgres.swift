@@ -55,6 +55,13 @@ public final class ThrowawayPostgres: Sendable {
     _ = try Subprocess.run(script, ["kill", dataDirectory])
   }
 
+  /// Starts a killed server again, on the same port.
+  public func restart() throws {
+    let script = TestPaths.packageRoot.appendingPathComponent("scripts/postgres").path
+    let out = try Subprocess.run(script, ["restart", dataDirectory])
+    guard out.status == 0 else { throw TestSetupError("restart failed: \(out.stderr)") }
+  }
+
   public func stop() {
     let script = TestPaths.packageRoot.appendingPathComponent("scripts/postgres").path
     _ = try? Subprocess.run(script, ["stop", dataDirectory])

@@ -2,6 +2,7 @@ import FerryCore
 import FerryTesting
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import FerryStore
@@ -34,8 +35,14 @@ struct StoreContractTests {
     Event(
       accountID: account, fetcherID: "f1", logType: logType,
       time: Self.base.addingTimeInterval(Double(minutes) * 60),
-      sourceKey: "AWSLogs/a.log", sourceOffset: Int64(minutes), message: message, fields: fields)
+      sourceKey: "AWSLogs/a.log", sourceOffset: Self.nextOffset(), message: message,
+      fields: fields)
   }
+
+  /// Each event of a test is at its own offset in its object, as a real object's are (the
+  /// store keeps one event per object version and offset).
+  static let offsets = Atomic<Int64>(0)
+  static func nextOffset() -> Int64 { offsets.add(1, ordering: .relaxed).newValue }
 
   /// Names are shown in terminals and pages: control characters and invalid UTF-8 are
   /// refused, and names are unique regardless of case, on both backends alike.
@@ -423,15 +430,22 @@ struct StoreFaultTests {
       name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     )
     .id
-    try cluster.kill()
-    do {
-      try await store.commitObject(
-        LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 1),
-        events: [
+    func object(_ key: String) -> (LedgerEntry, [Event]) {
+      (
+        LedgerEntry(fetcherID: "f1", key: key, eTag: "e", size: 1, state: .ingested, events: 2),
+        (0..<2).map {
           Event(
-            accountID: a, fetcherID: "f1", logType: "alb", time: Date(), sourceKey: "k",
-            sourceOffset: 0, message: "m")
-        ], of: a)
+            accountID: a, fetcherID: "f1", logType: "alb", time: Date(), sourceKey: key,
+            sourceOffset: Int64($0), message: "m\($0)")
+        }
+      )
+    }
+    let (first, firstEvents) = object("first")
+    try await store.commitObject(first, events: firstEvents, of: a)
+    try cluster.kill()
+    let (second, secondEvents) = object("second")
+    do {
+      try await store.commitObject(second, events: secondEvents, of: a)
       Issue.record("must fail while PostgreSQL is down")
     } catch let error as StoreError {
       guard case .unavailable(let detail) = error else {
@@ -439,8 +453,23 @@ struct StoreFaultTests {
         return
       }
       #expect(detail.contains("127.0.0.1"))
-      #expect(detail.contains("Nothing was half-written"))
     }
+    // Back up: the first object is whole, the second left no ledger row and no event.
+    try cluster.restart()
+    var count = -1
+    for _ in 0..<50 {
+      if let n = try? await store.eventCount(of: a) {
+        count = n
+        break
+      }
+      try await Task.sleep(for: .milliseconds(200))
+    }
+    #expect(count == 2)
+    #expect(try await store.ledgerEntry(of: a, fetcherID: "f1", key: "first", eTag: "e") != nil)
+    #expect(try await store.ledgerEntry(of: a, fetcherID: "f1", key: "second", eTag: "e") == nil)
+    // The commit can simply be made again.
+    try await store.commitObject(second, events: secondEvents, of: a)
+    #expect(try await store.eventCount(of: a) == 4)
     store.close()
   }
 }
@@ -523,6 +552,107 @@ struct StoreSecretLeakTests {
       try await PostgresStore(url: "mysql://ferry:hunter2-password@db.example/x")
     } throws: { error in
       !"\(error)".contains("hunter2-password")
+    }
+  }
+}
+
+/// Events on both backends: committed once by their natural key, stored by one rule.
+@Suite("Store contract: events")
+struct EventContractTests {
+  typealias Backend = StoreContractTests.Backend
+
+  func event(
+    _ account: AccountID, _ minutes: Int, _ message: String, fields: [String: String] = [:]
+  )
+    -> Event
+  {
+    Event(
+      accountID: account, fetcherID: "f1", logType: "alb",
+      time: StoreContractTests.base.addingTimeInterval(Double(minutes) * 60),
+      sourceKey: "AWSLogs/a.log", sourceOffset: Int64(minutes), message: message, fields: fields)
+  }
+
+  /// A commit repeated after its answer was lost (a timeout, a dropped connection) stores
+  /// nothing twice: events have a natural key (fetcher, object version, offset) that the
+  /// database enforces.
+  @Test(arguments: Backend.allCases)
+  func aRepeatedCommitStoresNothingTwice(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    ).id
+    let entry = LedgerEntry(
+      fetcherID: "f1", key: "logs/a.gz", eTag: "e1", size: 10, state: .ingested, events: 3)
+    let events = (0..<3).map { event(a, $0, "line \($0)") }.map {
+      var e = $0
+      e.sourceKey = "logs/a.gz"
+      return e
+    }
+    try await store.commitObject(entry, events: events, of: a)
+    try await store.commitObject(entry, events: events, of: a)
+    #expect(try await store.eventCount(of: a) == 3)
+    // A new version of the object (another ETag) is new events.
+    var replaced = entry
+    replaced.eTag = "e2"
+    try await store.commitObject(replaced, events: events, of: a)
+    #expect(try await store.eventCount(of: a) == 6)
+  }
+
+  /// One rule on both backends: NUL characters (which PostgreSQL's text cannot hold) are
+  /// stored as U+FFFD, so such an object commits, and reads back, the same everywhere.
+  @Test(arguments: Backend.allCases)
+  func nulCharactersAreStoredAsReplacementCharacters(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    ).id
+    try await store.commitObject(
+      LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 1),
+      events: [event(a, 1, "before\u{0}after", fields: ["k\u{0}": "v\u{0}"])], of: a)
+    let page = try await store.search(
+      EventQuery(from: .distantPast, to: .distantFuture, text: ""), of: a)
+    #expect(page.events.first?.message == "before\u{FFFD}after")
+    #expect(page.events.first?.fields == ["k\u{FFFD}": "v\u{FFFD}"])
+  }
+
+  /// Field filters compare the key as written, quotes and dots included.
+  @Test(arguments: Backend.allCases)
+  func fieldKeysAreComparedExactly(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    ).id
+    try await store.commitObject(
+      LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 2),
+      events: [
+        event(a, 1, "one", fields: ["a\"b": "1"]), event(a, 2, "two", fields: ["ab": "1"]),
+        event(a, 3, "three", fields: ["x.y": "2", "x": "{\"y\":\"2\"}"]),
+      ], of: a)
+    func messages(_ fields: [String: String]) async throws -> [String] {
+      try await store.search(
+        EventQuery(from: .distantPast, to: .distantFuture, text: "", fields: fields), of: a
+      ).events.map(\.message)
+    }
+    #expect(try await messages(["a\"b": "1"]) == ["one"])
+    #expect(try await messages(["ab": "1"]) == ["two"])
+    #expect(try await messages(["x.y": "2"]) == ["three"])
+    #expect(try await messages(["') OR 1=1 --": "1"]).isEmpty)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func aBatchSizeBelowOneIsRefused(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let a = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
+    ).id
+    for size in [0, -5] {
+      await #expect(throws: StoreError.self) {
+        try await store.deleteEvents(of: a, olderThan: Date(), batchSize: size)
+      }
     }
   }
 }

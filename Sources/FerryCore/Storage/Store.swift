@@ -163,6 +163,31 @@ public enum StoreRules {
     return nil
   }
 
+  /// Why a retention batch size cannot be used (nil: it can).
+  public static func batchProblem(_ batchSize: Int) -> StoreError? {
+    batchSize >= 1
+      ? nil : .rejected("the batch size is \(batchSize); delete at least 1 event per batch")
+  }
+
+  /// An event as both backends store it: NUL characters, which PostgreSQL's text cannot
+  /// hold, become U+FFFD in the message, the fields and the source key, on SQLite too, so
+  /// that the same object commits, and reads back, the same on either backend.
+  public static func storable(_ event: Event) -> Event {
+    func clean(_ text: String) -> String {
+      text.utf8.contains(0) ? String(text.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }) : text
+    }
+    var out = event
+    out.message = clean(event.message)
+    out.sourceKey = clean(event.sourceKey)
+    out.logType = clean(event.logType)
+    out.fetcherID = clean(event.fetcherID)
+    if event.fields.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+      out.fields = Dictionary(
+        event.fields.map { (clean($0.key), clean($0.value)) }, uniquingKeysWith: { a, _ in a })
+    }
+    return out
+  }
+
   /// The account a call names does not exist.
   public static func noSuchAccount(_ account: AccountID) -> StoreError {
     .rejected("there is no account \(account.rawValue); list them with: ferry account list")

@@ -87,13 +87,13 @@ public final class PostgresStore: Store {
         }
       }
       return .unavailable(
-        "cannot reach PostgreSQL at \(place) (\(error.code)); check that it is running and the URL is right. Nothing was half-written: transactions are rolled back"
+        "cannot reach PostgreSQL at \(place) (\(error.code)); check that it is running and the URL is right. An unfinished transaction is rolled back by the server"
       )
     }
     // The pool's own error type is not public API; it means no connection could be had.
     if String(describing: type(of: error)) == "ConnectionPoolError" {
       return .unavailable(
-        "cannot get a connection to PostgreSQL at \(place); check that it is running and the URL is right. Nothing was half-written: transactions are rolled back"
+        "cannot get a connection to PostgreSQL at \(place); check that it is running and the URL is right. Nothing was sent"
       )
     }
     // Not the error's full text: it can quote queries and their values.
@@ -148,7 +148,7 @@ public final class PostgresStore: Store {
             outcome.finish(
               .failure(
                 StoreError.unavailable(
-                  "no answer from PostgreSQL at \(place) within \(timeout); check that it is running. Nothing was half-written: transactions are rolled back"
+                  "no answer from PostgreSQL at \(place) within \(timeout); check that it is running. The change may or may not have been committed: repeating it is safe (events are stored once by their natural key, configuration changes are checked again)"
                 )))
             work.cancel()
           }
@@ -210,12 +210,8 @@ public final class PostgresStore: Store {
           for (index, migration) in PostgresSchema.migrations.enumerated() where index + 1 > current
           {
             try await connection.withTransaction(logger: self.logger) { tx in
-              // The extended protocol takes one statement per query.
-              for statement in migration.sql.split(separator: ";") {
-                let sql = statement.trimmingCharacters(in: .whitespacesAndNewlines)
-                if !sql.isEmpty {
-                  _ = try await tx.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
-                }
+              for sql in migration.statements {
+                _ = try await tx.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
               }
               _ = try await tx.query(
                 PostgresQuery(
@@ -553,19 +549,28 @@ public final class PostgresStore: Store {
           entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
         ], logger: logger)
       // COPY streams the rows in the text format: the fastest way into PostgreSQL, and
-      // still inside this transaction with the ledger row.
+      // still inside this transaction with the ledger row. They go into a temporary table
+      // first, then into events skipping rows whose natural key (fetcher, object version,
+      // offset) is stored already: a commit repeated after a lost answer adds nothing.
       if !events.isEmpty {
+        _ = try await tx.query(
+          """
+          CREATE TEMP TABLE IF NOT EXISTS events_incoming (account_id TEXT, fetcher_id TEXT, log_type TEXT,
+            time BIGINT, source_key TEXT, source_etag TEXT, source_offset BIGINT, message TEXT, fields JSONB,
+            search TSVECTOR) ON COMMIT DELETE ROWS
+          """, logger: logger)
         try await tx.copyFrom(
-          table: "events",
+          table: "events_incoming",
           columns: [
-            "account_id", "fetcher_id", "log_type", "time", "source_key", "source_offset",
-            "message", "fields", "search",
+            "account_id", "fetcher_id", "log_type", "time", "source_key", "source_etag",
+            "source_offset", "message", "fields", "search",
           ], logger: logger
         ) { writer in
           var buffer = ByteBuffer()
           buffer.reserveCapacity(1 << 20)
-          for event in events {
-            CopyText.appendRow(event, account: account, to: &buffer)
+          for original in events {
+            CopyText.appendRow(
+              StoreRules.storable(original), eTag: entry.eTag, account: account, to: &buffer)
             if buffer.readableBytes >= 1 << 20 {
               try await writer.write(buffer)
               buffer.clear()
@@ -573,6 +578,13 @@ public final class PostgresStore: Store {
           }
           if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
+        _ = try await tx.query(
+          """
+          INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields, search)
+          SELECT account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields, search
+          FROM events_incoming ON CONFLICT (account_id, fetcher_id, source_key, source_etag, source_offset) DO NOTHING
+          """, logger: logger)
+        _ = try await tx.query("TRUNCATE events_incoming", logger: logger)
       }
     }
   }
@@ -637,11 +649,12 @@ public final class PostgresStore: Store {
   public func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int)
     async throws -> Int
   {
+    if let problem = StoreRules.batchProblem(batchSize) { throw problem }
     var total = 0
     while true {
       let rows = try await query(
         "WITH doomed AS (SELECT id FROM events WHERE account_id = $1 AND time < $2 LIMIT $3) DELETE FROM events WHERE id IN (SELECT id FROM doomed) RETURNING id",
-        Self.binds([account.rawValue, cutoff.micros, max(1, batchSize)]))
+        Self.binds([account.rawValue, cutoff.micros, batchSize]))
       total += rows.count
       if rows.count < batchSize { return total }
     }
@@ -723,56 +736,111 @@ public final class PostgresStore: Store {
 
 /// The PostgreSQL schema, one migration per version, in order; recorded in `ferry_schema`.
 enum PostgresSchema {
-  static let migrations: [(name: String, sql: String)] = [
+  /// Each migration is a list of statements, run in order in one transaction (the
+  /// extended protocol takes one statement per query; statements are listed, never split
+  /// from a text, so a `;` inside one is safe).
+  static let migrations: [(name: String, statements: [String])] = [
     (
       "v1-initial",
-      """
-      CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, external_id TEXT NOT NULL UNIQUE,
-        retention_days INT NOT NULL, created_at BIGINT NOT NULL);
-      CREATE TABLE connections (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+      [
+        """
+        CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, external_id TEXT NOT NULL UNIQUE,
+        retention_days INT NOT NULL, created_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE TABLE connections (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
         purpose TEXT NOT NULL, bucket TEXT NOT NULL, region TEXT NOT NULL, prefix TEXT NOT NULL, role_arn TEXT NOT NULL,
-        external_id TEXT NOT NULL, legacy BOOLEAN NOT NULL, created_at BIGINT NOT NULL);
-      CREATE INDEX connections_account ON connections(account_id);
-      CREATE TABLE ledger (account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+        external_id TEXT NOT NULL, legacy BOOLEAN NOT NULL, created_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE INDEX connections_account ON connections(account_id)
+        """,
+        """
+        CREATE TABLE ledger (account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
         version_id TEXT, size BIGINT NOT NULL, state TEXT NOT NULL, events INT NOT NULL, byte_offset BIGINT NOT NULL,
-        error TEXT, attempts INT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (account_id, fetcher_id, key, etag));
-      CREATE TABLE events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
+        error TEXT, attempts INT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (account_id, fetcher_id, key, etag))
+        """,
+        """
+        CREATE TABLE events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
         fetcher_id TEXT NOT NULL, log_type TEXT NOT NULL CHECK (log_type <> ''), time BIGINT NOT NULL, source_key TEXT NOT NULL,
-        source_offset BIGINT NOT NULL, message TEXT NOT NULL, fields JSONB NOT NULL, search TSVECTOR NOT NULL);
-      CREATE INDEX events_account_time ON events(account_id, time DESC, id DESC);
-      CREATE INDEX events_search ON events USING GIN (search);
-      CREATE TABLE audit_log (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
-        actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT, at BIGINT NOT NULL);
-      CREATE INDEX audit_account ON audit_log(account_id, id);
-      CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, version BIGINT NOT NULL);
-      """
+        source_offset BIGINT NOT NULL, message TEXT NOT NULL, fields JSONB NOT NULL, search TSVECTOR NOT NULL)
+        """,
+        """
+        CREATE INDEX events_account_time ON events(account_id, time DESC, id DESC)
+        """,
+        """
+        CREATE INDEX events_search ON events USING GIN (search)
+        """,
+        """
+        CREATE TABLE audit_log (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
+        actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT, at BIGINT NOT NULL)
+        """,
+        """
+        CREATE INDEX audit_account ON audit_log(account_id, id)
+        """,
+        """
+        CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, version BIGINT NOT NULL)
+        """,
+      ]
     ),
     (
       "v2-users-and-tokens",
-      """
-      CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), email TEXT NOT NULL,
-        role TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (account_id, email));
-      CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
-        role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
-      """
+      [
+        """
+        CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), email TEXT NOT NULL,
+        role TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (account_id, email))
+        """,
+        """
+        CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
+        role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL)
+        """,
+      ]
     ),
     (
       "v3-fetchers-archives-restores",
-      """
-      CREATE TABLE fetchers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+      [
+        """
+        CREATE TABLE fetchers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
         connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
-        created_at BIGINT NOT NULL, UNIQUE (account_id, name));
-      CREATE INDEX fetchers_connection ON fetchers(connection_id);
-      CREATE TABLE archives (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        created_at BIGINT NOT NULL, UNIQUE (account_id, name))
+        """,
+        """
+        CREATE INDEX fetchers_connection ON fetchers(connection_id)
+        """,
+        """
+        CREATE TABLE archives (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
         connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
-        created_at BIGINT NOT NULL, UNIQUE (account_id, name));
-      CREATE INDEX archives_connection ON archives(connection_id);
-      CREATE TABLE restore_jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        created_at BIGINT NOT NULL, UNIQUE (account_id, name))
+        """,
+        """
+        CREATE INDEX archives_connection ON archives(connection_id)
+        """,
+        """
+        CREATE TABLE restore_jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
         archive_id TEXT NOT NULL REFERENCES archives(id), state TEXT NOT NULL, body TEXT NOT NULL,
-        created_at BIGINT NOT NULL);
-      CREATE INDEX restore_jobs_account ON restore_jobs(account_id, created_at DESC, id DESC);
-      CREATE INDEX restore_jobs_archive ON restore_jobs(archive_id, state);
-      """
+        created_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE INDEX restore_jobs_account ON restore_jobs(account_id, created_at DESC, id DESC)
+        """,
+        """
+        CREATE INDEX restore_jobs_archive ON restore_jobs(archive_id, state)
+        """,
+      ]
+    ),
+    (
+      "v4-events-natural-key",
+      [
+        """
+        ALTER TABLE events ADD COLUMN source_etag TEXT NOT NULL DEFAULT ''
+        """,
+        """
+        UPDATE events SET source_etag = 'before-v4-' || id
+        """,
+        """
+        CREATE UNIQUE INDEX events_natural_key ON events(account_id, fetcher_id, source_key, source_etag, source_offset)
+        """,
+      ]
     ),
   ]
 }
@@ -810,7 +878,9 @@ enum CopyText {
   /// A tsvector must stay under 1 MiB: words past this many bytes are not indexed.
   static let indexedBytes = 512 * 1024
 
-  static func appendRow(_ event: Event, account: AccountID, to buffer: inout ByteBuffer) {
+  static func appendRow(
+    _ event: Event, eTag: String, account: AccountID, to buffer: inout ByteBuffer
+  ) {
     appendField(account.rawValue, to: &buffer)
     buffer.writeInteger(UInt8(ascii: "\t"))
     appendField(event.fetcherID, to: &buffer)
@@ -820,6 +890,8 @@ enum CopyText {
     buffer.writeString(String(event.time.micros))
     buffer.writeInteger(UInt8(ascii: "\t"))
     appendField(event.sourceKey, to: &buffer)
+    buffer.writeInteger(UInt8(ascii: "\t"))
+    appendField(eTag, to: &buffer)
     buffer.writeInteger(UInt8(ascii: "\t"))
     buffer.writeString(String(event.sourceOffset))
     buffer.writeInteger(UInt8(ascii: "\t"))

@@ -429,15 +429,19 @@ public final class SQLiteStore: Store {
           entry.state.rawValue,
           entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
         ])
+      // The natural key (fetcher, object version, offset) is unique: a commit repeated
+      // after a lost answer stores nothing twice.
       let statement = try db.cachedStatement(
         sql: """
-          INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_offset, message, fields, search_text)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields, search_text)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (account_id, fetcher_id, source_key, source_etag, source_offset) DO NOTHING
           """)
-      for event in events {
+      for original in events {
+        let event = StoreRules.storable(original)
         try statement.execute(arguments: [
           account.rawValue, event.fetcherID, event.logType, event.time.micros, event.sourceKey,
-          event.sourceOffset,
+          entry.eTag, event.sourceOffset,
           event.message, StoreJSON.encode(event.fields), SearchText.normalize(event.message),
         ])
       }
@@ -459,8 +463,9 @@ public final class SQLiteStore: Store {
       sql += " WHERE e.account_id = ? AND e.time >= ? AND e.time < ?"
       arguments += [account.rawValue, query.from.micros, query.to.micros]
       for (key, value) in query.fields.sorted(by: { $0.key < $1.key }) {
-        sql += " AND json_extract(e.fields, ?) = ?"
-        arguments += ["$.\"\(key.replacingOccurrences(of: "\"", with: ""))\"", value]
+        // The key is compared as it is, whatever characters it holds (no JSON path).
+        sql += " AND EXISTS (SELECT 1 FROM json_each(e.fields) j WHERE j.key = ? AND j.value = ?)"
+        arguments += [key, value]
       }
       if let cursor {
         sql += " AND (e.time < ? OR (e.time = ? AND e.id < ?))"
@@ -497,13 +502,14 @@ public final class SQLiteStore: Store {
   public func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int)
     async throws -> Int
   {
+    if let problem = StoreRules.batchProblem(batchSize) { throw problem }
     var total = 0
     while true {
       let deleted = try await write { db in
         try db.execute(
           sql:
             "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE account_id = ? AND time < ? LIMIT ?)",
-          arguments: [account.rawValue, cutoff.micros, max(1, batchSize)])
+          arguments: [account.rawValue, cutoff.micros, batchSize])
         return db.changesCount
       }
       total += deleted
@@ -657,6 +663,14 @@ enum SQLiteSchema {
         created_at INTEGER NOT NULL);
       CREATE INDEX restore_jobs_account ON restore_jobs(account_id, created_at DESC, id DESC);
       CREATE INDEX restore_jobs_archive ON restore_jobs(archive_id, state);
+      """
+    ),
+    (
+      "v4-events-natural-key",
+      """
+      ALTER TABLE events ADD COLUMN source_etag TEXT NOT NULL DEFAULT '';
+      UPDATE events SET source_etag = 'before-v4-' || id;
+      CREATE UNIQUE INDEX events_natural_key ON events(account_id, fetcher_id, source_key, source_etag, source_offset);
       """
     ),
   ]
