@@ -656,3 +656,33 @@ struct EventContractTests {
     }
   }
 }
+
+/// Leases across nodes are judged by the database server's clock, not by each node's.
+@Suite("Store: leases use the database's clock")
+struct LeaseClockTests {
+  @Test func aLeaseExpiresByTheDatabaseClock() async throws {
+    let cluster = try ThrowawayPostgres.shared()
+    let url = try cluster.createDatabase()
+    let store = try await PostgresStore(url: url)
+    defer { store.close() }
+    let before = try cluster.psql(
+      url, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint")
+    let lease = try #require(try await store.acquireLease("fetcher-1", holder: "node-a", ttl: 60))
+    let after = try cluster.psql(
+      url, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint")
+    let low = try #require(Int64(before.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    let high = try #require(Int64(after.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    let expires = Int64(lease.expiresAt.timeIntervalSince1970 * 1_000_000)
+    #expect(expires >= low + 60_000_000 - 1_000)
+    #expect(expires <= high + 60_000_000 + 1_000)
+    // Another node cannot take it while the database says it is live.
+    #expect(try await store.acquireLease("fetcher-1", holder: "node-b", ttl: 60) == nil)
+    // Once the database's clock has passed its expiry, it can.
+    _ = try cluster.psql(
+      url,
+      "UPDATE leases SET expires_at = (extract(epoch from clock_timestamp()) * 1000000)::bigint - 1"
+    )
+    #expect(
+      try await store.acquireLease("fetcher-1", holder: "node-b", ttl: 60)?.holder == "node-b")
+  }
+}
