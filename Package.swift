@@ -90,6 +90,16 @@ let package = Package(
     // Test scaffolding shared by every test target: subprocesses, emulators, throwaway stores.
     .target(name: "FerryTesting"),
 
+    // A helper the streaming test runs as a child process, to measure a download's memory
+    // alone. Not part of Ferry.
+    .executableTarget(
+      name: "ferry-download-probe",
+      dependencies: [
+        "FerryAWS", "FerryAWSSigning", .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      path: "Tests/Support/ferry-download-probe"
+    ),
+
     .testTarget(name: "FerryPolicyTests", dependencies: ["FerryPolicy", "FerryTesting"]),
     .testTarget(
       name: "FerryAWSSigningTests", dependencies: ["FerryAWSSigning", "FerryTesting"],
@@ -98,7 +108,7 @@ let package = Package(
     .testTarget(
       name: "FerryAWSTests",
       dependencies: [
-        "FerryAWS", "FerryPolicy", "FerryTesting",
+        "FerryAWS", "FerryPolicy", "FerryTesting", "ferry-download-probe",
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       resources: [.copy("Resources")]

@@ -80,17 +80,22 @@ struct AWSUnitTests {
     }
   }
 
+  /// AWS's "Exponential Backoff And Jitter" (full jitter): the wait before retry n is
+  /// uniform between 0 and min(cap, base × 2^n). With a 100 ms base and a 1 s cap the
+  /// ceilings are, written out: 200 ms, 400 ms, 800 ms, then 1 s.
   @Test func retryDelaysUseFullJitterUnderTheCap() {
     let policy = RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(100), maxDelay: .seconds(1))
-    for retry in 1...8 {
-      for _ in 0..<50 {
-        let delay = policy.delay(beforeRetry: retry)
-        let cap = min(Duration.seconds(1), .milliseconds(100) * (1 << retry))
-        #expect(delay >= .zero && delay <= cap)
-      }
+    let ceilings: [Int: Duration] = [
+      1: .milliseconds(200), 2: .milliseconds(400), 3: .milliseconds(800), 4: .seconds(1),
+      5: .seconds(1), 8: .seconds(1),
+    ]
+    for (retry, ceiling) in ceilings {
+      let delays = (0..<400).map { _ in policy.delay(beforeRetry: retry) }
+      #expect(delays.allSatisfy { $0 >= .zero && $0 <= ceiling }, "retry \(retry)")
+      // Full jitter spreads over the whole range: some waits near the ceiling, some near 0.
+      #expect(delays.contains { $0 > ceiling * 0.8 }, "retry \(retry)")
+      #expect(delays.contains { $0 < ceiling * 0.2 }, "retry \(retry)")
     }
-    // Jitter: the delays are not all the same.
-    #expect(Set((0..<20).map { _ in policy.delay(beforeRetry: 3) }).count > 1)
   }
 
   @Test func retryBudgetRunsOutAndRefills() {

@@ -30,9 +30,14 @@ struct PolicyCLITests {
   @Test func generateWritesTheGuidesPolicy() throws {
     let out = try ferry("policy", "generate", "--purpose", "fetcher", "--bucket", "my-logs")
     #expect(out.status == 0)
-    let expected = PolicyGenerator.permissionsPolicy(
-      for: try AccessScope(purpose: .fetcher, bucket: "my-logs"))
-    #expect(try PolicyDocument.parse(out.stdout) == expected)
+    // The public guide's S3 fetcher policy, written out from the guide.
+    let guide = """
+      {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::my-logs"]},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::my-logs/*"]}
+      ]}
+      """
+    #expect(try JSONValue.parse(out.stdout) == JSONValue.parse(guide))
   }
 
   @Test func generateCloudFormationAndCLINeedTheTrustInputs() throws {

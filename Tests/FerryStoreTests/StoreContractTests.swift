@@ -642,6 +642,44 @@ struct EventContractTests {
     #expect(try await messages(["') OR 1=1 --": "1"]).isEmpty)
   }
 
+  /// Hostile text reaches the database only as data: in names, ledger keys, fetcher IDs,
+  /// messages, field keys and values, it is stored and read back byte for byte, matches
+  /// only itself, and every table is still there.
+  @Test(arguments: Backend.allCases)
+  func hostileStringsAreDataNotSQL(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let probes = [
+      "'; DROP TABLE events; --", "\"; DROP TABLE accounts; --", "x') OR ('1'='1",
+      "$1 $2", "back\\slash", "%_ wildcards", "ünïcödé 東京",
+    ]
+    for (i, probe) in probes.enumerated() {
+      let account = try await store.createAccount(
+        name: "\(probe) \(i)", externalIDPrefix: "ferry", retentionDays: 30, actor: probe)
+      let a = account.id
+      #expect(try await store.account(a)?.name == "\(probe) \(i)")
+      let entry = LedgerEntry(
+        fetcherID: probe, key: probe, eTag: probe, size: 1, state: .ingested, events: 1)
+      let event = Event(
+        accountID: a, fetcherID: probe, logType: "alb", time: StoreContractTests.base,
+        sourceKey: probe, sourceOffset: 0, message: probe, fields: [probe: probe, "other": "1"])
+      try await store.commitObject(entry, events: [event], of: a)
+      #expect(
+        try await store.ledgerEntry(of: a, fetcherID: probe, key: probe, eTag: probe)?.key == probe)
+      let byField = try await store.search(
+        EventQuery(from: .distantPast, to: .distantFuture, fields: [probe: probe]), of: a)
+      #expect(byField.events.map(\.message) == [probe])
+      #expect(byField.events.first?.fields[probe] == probe)
+      let wrongValue = try await store.search(
+        EventQuery(from: .distantPast, to: .distantFuture, fields: [probe: probe + "x"]), of: a)
+      #expect(wrongValue.events.isEmpty)
+    }
+    #expect(try await store.accounts().count == probes.count)
+    for account in try await store.accounts() {
+      #expect(try await store.eventCount(of: account.id) == 1)
+    }
+  }
+
   @Test(arguments: Backend.allCases)
   func aBatchSizeBelowOneIsRefused(backend: Backend) async throws {
     let store = try await StoreContractTests.makeStore(backend)
