@@ -24,6 +24,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     .package(url: "https://github.com/vapor/postgres-nio", from: "1.22.0"),
+    .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
   ],
   targets: [
     // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
@@ -63,6 +64,7 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
         .product(name: "Logging", package: "swift-log"),
       ]
     ),

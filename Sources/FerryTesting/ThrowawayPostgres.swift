@@ -8,10 +8,14 @@ public final class ThrowawayPostgres: Sendable {
   public let url: String
   public let dataDirectory: String
 
-  public static func start() throws -> ThrowawayPostgres {
+  /// Starts a new cluster; with `ssl`, it serves TLS with a self-signed certificate for
+  /// localhost and 127.0.0.1 (``certificate``).
+  public static func start(ssl: Bool = false) throws -> ThrowawayPostgres {
     let script = TestPaths.packageRoot.appendingPathComponent("scripts/postgres").path
     let out = try Subprocess.run(
-      script, ["start", "--watch", String(ProcessInfo.processInfo.processIdentifier)])
+      script,
+      ["start", "--watch", String(ProcessInfo.processInfo.processIdentifier)]
+        + (ssl ? ["--ssl"] : []))
     let parts = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
     guard out.status == 0, parts.count == 2 else {
       throw TestSetupError("could not start PostgreSQL: \(out.stderr)")
@@ -33,6 +37,9 @@ public final class ThrowawayPostgres: Sendable {
       return started
     }
   }
+
+  /// The server's self-signed certificate (PEM), for a cluster started with `ssl`.
+  public var certificate: String { dataDirectory + "/server.crt" }
 
   /// Creates a new empty database; returns its URL.
   public func createDatabase() throws -> String {

@@ -425,6 +425,11 @@ struct StoreFaultTests {
   @Test func postgresGoingAwayIsAClearErrorAndNothingHalfWritten() async throws {
     let cluster = try ThrowawayPostgres.start()
     defer { cluster.stop() }
+    // The test cluster trades durability for speed (synchronous_commit=off), which loses
+    // the last commits in a crash: this test needs commits to be durable.
+    let durable = try cluster.psql(
+      cluster.url, "ALTER DATABASE postgres SET synchronous_commit = on")
+    try #require(durable.status == 0, "\(durable.stderr)")
     let store = try await PostgresStore(url: cluster.url, callTimeout: .seconds(5))
     let a = try await store.createAccount(
       name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"

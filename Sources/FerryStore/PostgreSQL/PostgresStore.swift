@@ -6,6 +6,8 @@ import Synchronization
 
 /// The shared store for several Ferry nodes: PostgreSQL through PostgresNIO's pooled client.
 public final class PostgresStore: Store {
+  /// How the connection is protected (`sslmode`).
+  public let tlsMode: PostgresTLS.Mode
   let client: PostgresClient
   let runner: Task<Void, Never>
   let logger: Logger
@@ -30,10 +32,12 @@ public final class PostgresStore: Store {
     let port = components.port ?? 5432
     place = "\(host):\(port)"
     let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    let tls = try PostgresTLS(components)
     var configuration = PostgresClient.Configuration(
       host: host, port: port, username: components.user ?? "postgres",
       password: components.password,
-      database: database.isEmpty ? nil : database, tls: .disable)
+      database: database.isEmpty ? nil : database, tls: try tls.configuration())
+    tlsMode = tls.mode
     configuration.options.connectTimeout = .seconds(5)
     // Reconnection attempts are routine while the server is away: log them only as warnings.
     var background = logger
@@ -47,8 +51,22 @@ public final class PostgresStore: Store {
       // Give the pool's run loop a moment to start: leasing before it runs works, but
       // PostgresNIO warns about it in the operator's log.
       try await Task.sleep(for: .milliseconds(20))
-      // Reach the server within the call deadline first: the pool would otherwise retry an
-      // unreachable server for a minute. Migrations themselves are not time-limited.
+      // One direct connection first: a server that is down, refuses TLS or shows an
+      // untrusted certificate is reported at once, with its cause (the pool would retry it
+      // until the deadline and say only that).
+      var direct = PostgresConnection.Configuration(
+        host: host, port: port, username: components.user ?? "postgres",
+        password: components.password, database: database.isEmpty ? nil : database,
+        tls: try tls.connectionTLS())
+      direct.options.connectTimeout = .seconds(5)
+      do {
+        let probe = try await PostgresConnection.connect(
+          configuration: direct, id: 0, logger: background)
+        try await probe.close()
+      } catch {
+        throw map(error)
+      }
+      // Reach the pool within the call deadline: migrations themselves are not time-limited.
       _ = try await query("SELECT 1")
       try await migrate()
     } catch {
@@ -85,6 +103,16 @@ public final class PostgresStore: Store {
         default:
           return .unavailable("PostgreSQL at \(place) refused the query: \(message) (\(state))")
         }
+      }
+      if let underlying = error.underlying, "\(type(of: underlying))".contains("SSL") {
+        return .unavailable(
+          "cannot make a TLS connection to PostgreSQL at \(place) (sslmode=\(tlsMode.rawValue)): \(underlying). If the server's certificate is signed by your own authority, give sslrootcert=PATH in the URL; if the server has no TLS, use sslmode=disable only on a trusted network"
+        )
+      }
+      if error.code == .sslUnsupported {
+        return .unavailable(
+          "PostgreSQL at \(place) does not offer TLS, but sslmode=\(tlsMode.rawValue) requires it; turn on ssl in the server, or use sslmode=disable only on a trusted network"
+        )
       }
       return .unavailable(
         "cannot reach PostgreSQL at \(place) (\(error.code)); check that it is running and the URL is right. An unfinished transaction is rolled back by the server"

@@ -35,7 +35,8 @@ struct StoreOptions: ParsableArguments {
     let given = [dataDirectory, databaseURL, databaseURLFile].compactMap { $0 }.count
     if given > 1 {
       throw .usage(
-        "give one of --data-dir (SQLite), --database-url or --database-url-file (PostgreSQL)")
+        "give one of --data-dir (SQLite), --database-url or --database-url-file (PostgreSQL), not both"
+      )
     }
     if let file = databaseURLFile {
       guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
