@@ -3,8 +3,101 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Fetchers, archives and restore jobs. Each row keeps its record as JSON beside the
-/// columns queries need (account, connection, name, state).
+/// Connections (role bindings); fetchers, archives and restore jobs are in the same
+/// concern, below.
+extension PostgresStore {
+  // MARK: Connections
+
+  public func addConnection(_ connection: Connection, of account: AccountID, actor: String)
+    async throws
+  {
+    let logger = self.logger
+    try await transaction { tx in
+      guard
+        let owner = try await Self.execute(
+          tx, "SELECT * FROM accounts WHERE id = $1", [account.rawValue], logger: logger
+        ).first.map({ try self.account($0) })
+      else { throw StoreRules.noSuchAccount(account) }
+      let c = StoreRules.placed(connection, in: owner)
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        [
+          c.id, c.accountID.rawValue, c.purpose.rawValue, c.bucket, c.region, c.prefix, c.roleARN,
+          c.externalID,
+          c.usesLegacyExternalID, c.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: c.accountID, actor: actor, action: "connection.add", target: c.id,
+          after: StoreJSON.encode(c)), logger: logger)
+    }
+  }
+
+  public func connections(of account: AccountID) async throws -> [Connection] {
+    let rows = try await query(
+      "SELECT * FROM connections WHERE account_id = $1 ORDER BY created_at, id",
+      Self.binds([account.rawValue]))
+    do { return try rows.map(Self.connection) } catch { throw map(error) }
+  }
+
+  public func removeConnection(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      // Another tenant's connection does not exist for this account: check ownership
+      // before anything that could name that tenant's fetchers.
+      guard try await Self.connection(tx, id, of: account, logger: logger) != nil else {
+        return false
+      }
+      let users = try await Self.execute(
+        tx,
+        """
+        SELECT 'fetcher "' || name || '"' AS user FROM fetchers WHERE connection_id = $1 AND account_id = $2
+        UNION ALL SELECT 'archive "' || name || '"' FROM archives WHERE connection_id = $1 AND account_id = $2
+        """, [id, account.rawValue], logger: logger
+      ).map { try $0["user"].decode(String.self) }
+      if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
+      let rows = try await Self.execute(
+        tx, "DELETE FROM connections WHERE id = $1 AND account_id = $2 RETURNING *",
+        [id, account.rawValue], logger: logger)
+      guard let row = rows.first else { return false }
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "connection.remove", target: id,
+          before: StoreJSON.encode(try Self.connection(row))),
+        logger: logger)
+      return true
+    }
+  }
+
+  /// One of the account's connections, inside a transaction.
+  static func connection(
+    _ tx: PostgresConnection, _ id: String, of account: AccountID, logger: Logger
+  ) async throws -> Connection? {
+    try await execute(
+      tx, "SELECT * FROM connections WHERE id = $1 AND account_id = $2", [id, account.rawValue],
+      logger: logger
+    ).first.map(connection)
+  }
+
+  static func connection(_ row: PostgresRandomAccessRow) throws -> Connection {
+    Connection(
+      id: try row["id"].decode(String.self),
+      accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+      purpose: ConnectionPurpose(rawValue: try row["purpose"].decode(String.self)) ?? .fetcher,
+      bucket: try row["bucket"].decode(String.self), region: try row["region"].decode(String.self),
+      prefix: try row["prefix"].decode(String.self),
+      roleARN: try row["role_arn"].decode(String.self),
+      externalID: try row["external_id"].decode(String.self),
+      usesLegacyExternalID: try row["legacy"].decode(Bool.self),
+      createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+  }
+}
+
 extension PostgresStore {
   // MARK: Fetchers
 

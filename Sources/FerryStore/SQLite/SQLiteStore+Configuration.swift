@@ -2,27 +2,96 @@ import FerryCore
 import Foundation
 import GRDB
 
-/// What fetchers and archives have in common in storage: a name unique in the account and
-/// a connection.
-protocol NamedRecord: StoredRecord {
-  var id: String { get }
-  var accountID: AccountID { get }
-  var connectionID: String { get }
-  var name: String { get }
-  var createdAt: Date { get }
+/// Connections (role bindings); fetchers, archives and restore jobs are in the same
+/// concern, below.
+extension SQLiteStore {
+  // MARK: Connections
+
+  public func addConnection(_ connection: Connection, of account: AccountID, actor: String)
+    async throws
+  {
+    try await write { db in
+      guard
+        let owner = try Row.fetchOne(
+          db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [account.rawValue]
+        ).map(Self.account)
+      else { throw StoreRules.noSuchAccount(account) }
+      let c = StoreRules.placed(connection, in: owner)
+      try db.execute(
+        sql: """
+          INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          c.id, c.accountID.rawValue, c.purpose.rawValue, c.bucket, c.region, c.prefix, c.roleARN,
+          c.externalID,
+          c.usesLegacyExternalID, c.createdAt.micros,
+        ])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: c.accountID, actor: actor, action: "connection.add", target: c.id,
+          after: StoreJSON.encode(c)))
+    }
+  }
+
+  public func connections(of account: AccountID) async throws -> [Connection] {
+    try await read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM connections WHERE account_id = ? ORDER BY created_at, id",
+        arguments: [account.rawValue]
+      )
+      .map(Self.connection)
+    }
+  }
+
+  public func removeConnection(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    try await write { db in
+      guard
+        let row = try Row.fetchOne(
+          db, sql: "SELECT * FROM connections WHERE id = ? AND account_id = ?",
+          arguments: [id, account.rawValue])
+      else { return false }
+      let users = try String.fetchAll(
+        db,
+        sql: """
+          SELECT 'fetcher "' || name || '"' FROM fetchers WHERE connection_id = ?
+          UNION ALL SELECT 'archive "' || name || '"' FROM archives WHERE connection_id = ?
+          """, arguments: [id, id])
+      if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
+      try db.execute(
+        sql: "DELETE FROM connections WHERE id = ? AND account_id = ?",
+        arguments: [id, account.rawValue])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "connection.remove", target: id,
+          before: StoreJSON.encode(Self.connection(row))))
+      return true
+    }
+  }
+
+  /// One of the account's connections, inside a transaction.
+  static func connection(_ db: Database, _ id: String, of account: AccountID) throws -> Connection?
+  {
+    try Row.fetchOne(
+      db, sql: "SELECT * FROM connections WHERE id = ? AND account_id = ?",
+      arguments: [id, account.rawValue]
+    ).map(connection)
+  }
+
+  static func connection(_ row: Row) -> Connection {
+    Connection(
+      id: row["id"], accountID: AccountID(rawValue: row["account_id"]),
+      purpose: ConnectionPurpose(rawValue: row["purpose"]) ?? .fetcher, bucket: row["bucket"],
+      region: row["region"],
+      prefix: row["prefix"], roleARN: row["role_arn"], externalID: row["external_id"],
+      usesLegacyExternalID: row["legacy"], createdAt: Date(micros: row["created_at"]))
+  }
 }
 
-/// A record kept as JSON in the `body` column of its table.
-protocol StoredRecord: Codable, Sendable {
-  static var table: String { get }
-}
-
-extension Fetcher: NamedRecord { static var table: String { "fetchers" } }
-extension Archive: NamedRecord { static var table: String { "archives" } }
-extension RestoreJob: StoredRecord { static var table: String { "restore_jobs" } }
-
-/// Fetchers, archives and restore jobs. Each row keeps its record as JSON beside the
-/// columns queries need (account, connection, name, state).
 extension SQLiteStore {
   // MARK: Fetchers
 

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Accounts (tenants), their users and API tokens: who Ferry serves and who may act for
+/// them. Every change is audited in the same transaction.
+public protocol AccountStore: Sendable {
+  // MARK: Accounts
+  /// Creates a tenant with a newly generated external ID (audited as the account's first
+  /// entry).
+  func createAccount(name: String, externalIDPrefix: String, retentionDays: Int, actor: String)
+    async throws -> Account
+  func account(_ id: AccountID) async throws -> Account?
+  /// Every account, oldest first: for operators and schedulers. Tenant data stays behind
+  /// calls that name one account.
+  func accounts() async throws -> [Account]
+
+  // MARK: Users and API tokens; each change is audited in the same transaction
+  func addUser(_ user: User, actor: String) async throws
+  func users(of account: AccountID) async throws -> [User]
+  /// Issues a token; the store keeps only the secret's hash.
+  func issueToken(name: String, role: Role, of account: AccountID, actor: String) async throws
+    -> IssuedToken
+  /// The token a secret belongs to, if any.
+  func authenticate(tokenSecret: String) async throws -> APIToken?
+  func tokens(of account: AccountID) async throws -> [APIToken]
+  func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool
+}

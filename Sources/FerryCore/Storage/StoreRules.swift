@@ -1,0 +1,166 @@
+import Foundation
+
+/// The rules a store enforces on fetchers, archives and restore jobs, shared by both
+/// backends so that both refuse the same things with the same words.
+public enum StoreRules {
+  /// Why an account cannot be created so (nil: it can).
+  public static func accountProblem(name: String, externalIDPrefix: String, retentionDays: Int)
+    -> StoreError?
+  {
+    if let problem = nameProblem(name, kind: "account") { return problem }
+    let allowed = externalIDPrefix.unicodeScalars.allSatisfy {
+      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        || $0 == "-" || $0 == "_" || $0 == "."
+    }
+    if externalIDPrefix.isEmpty || externalIDPrefix.count > 32 || !allowed {
+      return .rejected(
+        "the external ID prefix \"\(externalIDPrefix)\" must be 1 to 32 letters, digits, '-', '_' or '.' (for example ferry)"
+      )
+    }
+    if !(1...3650).contains(retentionDays) {
+      return .rejected("the retention is \(retentionDays) days; use 1 to 3650 days")
+    }
+    return nil
+  }
+
+  /// Why a retention batch size cannot be used (nil: it can).
+  public static func batchProblem(_ batchSize: Int) -> StoreError? {
+    batchSize >= 1
+      ? nil : .rejected("the batch size is \(batchSize); delete at least 1 event per batch")
+  }
+
+  /// An event as both backends store it: NUL characters, which PostgreSQL's text cannot
+  /// hold, become U+FFFD in the message, the fields and the source key, on SQLite too, so
+  /// that the same object commits, and reads back, the same on either backend.
+  public static func storable(_ event: Event) -> Event {
+    func clean(_ text: String) -> String {
+      text.utf8.contains(0) ? String(text.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }) : text
+    }
+    var out = event
+    out.message = clean(event.message)
+    out.sourceKey = clean(event.sourceKey)
+    out.logType = clean(event.logType)
+    out.fetcherID = clean(event.fetcherID)
+    if event.fields.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+      out.fields = Dictionary(
+        event.fields.map { (clean($0.key), clean($0.value)) }, uniquingKeysWith: { a, _ in a })
+    }
+    return out
+  }
+
+  /// The account a call names does not exist.
+  public static func noSuchAccount(_ account: AccountID) -> StoreError {
+    .rejected("there is no account \(account.rawValue); list them with: ferry account list")
+  }
+
+  /// A connection as it is stored in `account`: in that account, and, unless it is a
+  /// legacy import, with the account's own generated external ID, whatever the caller put.
+  public static func placed(_ connection: Connection, in account: Account) -> Connection {
+    var placed = connection.scoped(to: account.id)
+    if !placed.usesLegacyExternalID { placed.externalID = account.externalID }
+    return placed
+  }
+
+  /// Why a fetcher cannot be saved on `connection` (nil: it can).
+  public static func problem(with fetcher: Fetcher, on connection: Connection?) -> StoreError? {
+    if let problem = nameProblem(fetcher.name, kind: "fetcher") { return problem }
+    if fetcher.logType.trimmingCharacters(in: .whitespaces).isEmpty {
+      return .rejected("a fetcher needs a log type (for example alb, cloudtrail or vpcflow)")
+    }
+    if !(10...86_400).contains(fetcher.pollInterval) {
+      return .rejected(
+        "the poll interval is \(fetcher.pollInterval) seconds; use 10 to 86400 seconds")
+    }
+    return connectionProblem(connection, id: fetcher.connectionID, wanted: .fetcher)
+  }
+
+  /// Why an archive cannot be saved on `connection` (nil: it can).
+  public static func problem(with archive: Archive, on connection: Connection?) -> StoreError? {
+    if let problem = nameProblem(archive.name, kind: "archive") { return problem }
+    return connectionProblem(connection, id: archive.connectionID, wanted: .archive)
+  }
+
+  /// Why a restore job cannot be queued (nil: it can).
+  public static func problem(with job: RestoreJob, archiveExists: Bool) -> StoreError? {
+    guard archiveExists else {
+      return .rejected(
+        "there is no archive \(job.archiveID) in this account; restore from one of the account's archives"
+      )
+    }
+    guard job.from < job.to else {
+      return .rejected("the restore range is empty: its start must be before its end")
+    }
+    return nil
+  }
+
+  public static func duplicateName(_ name: String, kind: String) -> StoreError {
+    .rejected("a \(kind) named \"\(name)\" already exists in this account; choose another name")
+  }
+
+  /// Why a connection cannot be removed while these use it.
+  public static func connectionInUse(_ id: String, by users: [String]) -> StoreError {
+    .rejected(
+      "connection \(id) is used by \(users.joined(separator: ", ")); remove those first, or move them to another connection"
+    )
+  }
+
+  public static func archiveBusy(_ id: String) -> StoreError {
+    .rejected(
+      "archive \(id) has a restore queued or running; cancel it or wait for it to finish, then retry"
+    )
+  }
+
+  private static func nameProblem(_ name: String, kind: String) -> StoreError? {
+    let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+    // Names are shown in tables, terminals and pages: a control character (a newline, an
+    // escape sequence) could fake rows or drive a terminal, and U+FFFD marks bytes that
+    // were not valid UTF-8.
+    for scalar in name.unicodeScalars {
+      let v = scalar.value
+      if v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
+        || (0x2066...0x2069).contains(v)
+      {
+        return .rejected(
+          "\(article) \(kind) name must not contain control characters (found U+\(String(format: "%04X", v))); use letters, digits, spaces and punctuation"
+        )
+      }
+      if v == 0xFFFD {
+        return .rejected(
+          "the \(kind) name is not valid UTF-8 text (or contains U+FFFD); type it again in a UTF-8 terminal"
+        )
+      }
+    }
+    let trimmed = name.trimmingCharacters(in: .whitespaces)
+    if trimmed.isEmpty || trimmed.count > 100 || trimmed != name {
+      return .rejected(
+        "\(article) \(kind) name must be 1 to 100 characters without leading or trailing spaces")
+    }
+    return nil
+  }
+
+  /// Why an account cannot take `name` when these names exist already (nil: it can).
+  /// Names are unique without regard to case, so "Acme" and "ACME" are not two tenants.
+  public static func duplicateAccountName(_ name: String, existing: [String]) -> StoreError? {
+    let key = name.lowercased()
+    guard let taken = existing.first(where: { $0.lowercased() == key }) else { return nil }
+    return .rejected(
+      "an account named \"\(taken)\" exists already (names are unique regardless of case); choose another name, or use that account (ferry account list)"
+    )
+  }
+
+  private static func connectionProblem(
+    _ connection: Connection?, id: String, wanted: ConnectionPurpose
+  ) -> StoreError? {
+    guard let connection else {
+      return .rejected(
+        "there is no connection \(id) in this account; connect the bucket first and use that connection's ID"
+      )
+    }
+    guard connection.purpose == wanted else {
+      return .rejected(
+        "connection \(id) was made for \(connection.purpose.rawValue == "archive" ? "archives" : "fetchers"); a \(wanted.rawValue) needs a connection made for \(wanted == .archive ? "archives" : "fetchers") (its role's permissions differ)"
+      )
+    }
+    return nil
+  }
+}

@@ -1,0 +1,110 @@
+/// The PostgreSQL schema, one migration per version, in order; recorded in `ferry_schema`.
+enum PostgresSchema {
+  /// Each migration is a list of statements, run in order in one transaction (the
+  /// extended protocol takes one statement per query; statements are listed, never split
+  /// from a text, so a `;` inside one is safe).
+  static let migrations: [(name: String, statements: [String])] = [
+    (
+      "v1-initial",
+      [
+        """
+        CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, external_id TEXT NOT NULL UNIQUE,
+        retention_days INT NOT NULL, created_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE TABLE connections (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        purpose TEXT NOT NULL, bucket TEXT NOT NULL, region TEXT NOT NULL, prefix TEXT NOT NULL, role_arn TEXT NOT NULL,
+        external_id TEXT NOT NULL, legacy BOOLEAN NOT NULL, created_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE INDEX connections_account ON connections(account_id)
+        """,
+        """
+        CREATE TABLE ledger (account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+        version_id TEXT, size BIGINT NOT NULL, state TEXT NOT NULL, events INT NOT NULL, byte_offset BIGINT NOT NULL,
+        error TEXT, attempts INT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (account_id, fetcher_id, key, etag))
+        """,
+        """
+        CREATE TABLE events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
+        fetcher_id TEXT NOT NULL, log_type TEXT NOT NULL CHECK (log_type <> ''), time BIGINT NOT NULL, source_key TEXT NOT NULL,
+        source_offset BIGINT NOT NULL, message TEXT NOT NULL, fields JSONB NOT NULL, search TSVECTOR NOT NULL)
+        """,
+        """
+        CREATE INDEX events_account_time ON events(account_id, time DESC, id DESC)
+        """,
+        """
+        CREATE INDEX events_search ON events USING GIN (search)
+        """,
+        """
+        CREATE TABLE audit_log (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
+        actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT, at BIGINT NOT NULL)
+        """,
+        """
+        CREATE INDEX audit_account ON audit_log(account_id, id)
+        """,
+        """
+        CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, version BIGINT NOT NULL)
+        """,
+      ]
+    ),
+    (
+      "v2-users-and-tokens",
+      [
+        """
+        CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), email TEXT NOT NULL,
+        role TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (account_id, email))
+        """,
+        """
+        CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
+        role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL)
+        """,
+      ]
+    ),
+    (
+      "v3-fetchers-archives-restores",
+      [
+        """
+        CREATE TABLE fetchers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at BIGINT NOT NULL, UNIQUE (account_id, name))
+        """,
+        """
+        CREATE INDEX fetchers_connection ON fetchers(connection_id)
+        """,
+        """
+        CREATE TABLE archives (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at BIGINT NOT NULL, UNIQUE (account_id, name))
+        """,
+        """
+        CREATE INDEX archives_connection ON archives(connection_id)
+        """,
+        """
+        CREATE TABLE restore_jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        archive_id TEXT NOT NULL REFERENCES archives(id), state TEXT NOT NULL, body TEXT NOT NULL,
+        created_at BIGINT NOT NULL)
+        """,
+        """
+        CREATE INDEX restore_jobs_account ON restore_jobs(account_id, created_at DESC, id DESC)
+        """,
+        """
+        CREATE INDEX restore_jobs_archive ON restore_jobs(archive_id, state)
+        """,
+      ]
+    ),
+    (
+      "v4-events-natural-key",
+      [
+        """
+        ALTER TABLE events ADD COLUMN source_etag TEXT NOT NULL DEFAULT ''
+        """,
+        """
+        UPDATE events SET source_etag = 'before-v4-' || id
+        """,
+        """
+        CREATE UNIQUE INDEX events_natural_key ON events(account_id, fetcher_id, source_key, source_etag, source_offset)
+        """,
+      ]
+    ),
+  ]
+}

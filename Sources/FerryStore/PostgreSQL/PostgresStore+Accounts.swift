@@ -1,0 +1,179 @@
+import FerryCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Accounts (tenants), their users and API tokens.
+extension PostgresStore {
+  // MARK: Accounts
+
+  public func createAccount(
+    name: String, externalIDPrefix: String, retentionDays: Int, actor: String
+  ) async throws -> Account {
+    if let problem = StoreRules.accountProblem(
+      name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
+    {
+      throw problem
+    }
+    let account = Account(
+      id: .generate(), name: name,
+      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
+      retentionDays: retentionDays, createdAt: Date())
+    let logger = self.logger
+    try await transaction { tx in
+      // One account creation at a time, so the duplicate-name check cannot race.
+      _ = try await tx.query("SELECT pg_advisory_xact_lock(70112027)", logger: logger)
+      var names: [String] = []
+      for try await name in try await tx.query("SELECT name FROM accounts", logger: logger)
+        .decode(String.self)
+      {
+        names.append(name)
+      }
+      if let problem = StoreRules.duplicateAccountName(name, existing: names) { throw problem }
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO accounts (id, name, external_id, retention_days, created_at) VALUES ($1, $2, $3, $4, $5)",
+        [
+          account.id.rawValue, account.name, account.externalID, account.retentionDays,
+          account.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account.id, actor: actor, action: "account.create",
+          target: account.id.rawValue, after: StoreJSON.encode(account)), logger: logger)
+    }
+    return account
+  }
+
+  public func account(_ id: AccountID) async throws -> Account? {
+    guard
+      let row = try await query("SELECT * FROM accounts WHERE id = $1", Self.binds([id.rawValue]))
+        .first
+    else { return nil }
+    return try account(row)
+  }
+
+  public func accounts() async throws -> [Account] {
+    try await query("SELECT * FROM accounts ORDER BY created_at, id").map(account)
+  }
+
+  func account(_ row: PostgresRandomAccessRow) throws -> Account {
+    do {
+      return Account(
+        id: AccountID(rawValue: try row["id"].decode(String.self)),
+        name: try row["name"].decode(String.self),
+        externalID: try row["external_id"].decode(String.self),
+        retentionDays: try row["retention_days"].decode(Int.self),
+        createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+    } catch {
+      throw map(error)
+    }
+  }
+
+  // MARK: Users and tokens
+
+  public func addUser(_ user: User, actor: String) async throws {
+    let logger = self.logger
+    try await transaction { tx in
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO users (id, account_id, email, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        [user.id, user.accountID.rawValue, user.email, user.role.rawValue, user.createdAt.micros],
+        logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: user.accountID, actor: actor, action: "user.add", target: user.id,
+          after: StoreJSON.encode(user)), logger: logger)
+    }
+  }
+
+  public func users(of account: AccountID) async throws -> [User] {
+    let rows = try await query(
+      "SELECT * FROM users WHERE account_id = $1 ORDER BY created_at, id",
+      Self.binds([account.rawValue]))
+    do {
+      return try rows.map { row in
+        User(
+          id: try row["id"].decode(String.self),
+          accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+          email: try row["email"].decode(String.self),
+          role: Role(rawValue: try row["role"].decode(String.self)) ?? .viewer,
+          createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+      }
+    } catch {
+      throw map(error)
+    }
+  }
+
+  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
+    async throws -> IssuedToken
+  {
+    let secret = TokenSecret.generate()
+    let token = APIToken(
+      id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
+      name: name, role: role, createdAt: Date())
+    let logger = self.logger
+    try await transaction { tx in
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO api_tokens (id, account_id, name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+          token.id, account.rawValue, name, role.rawValue, TokenSecret.hash(secret),
+          token.createdAt.micros,
+        ], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.issue", target: token.id,
+          after: StoreJSON.encode(token)), logger: logger)
+    }
+    return IssuedToken(token: token, secret: secret)
+  }
+
+  public func authenticate(tokenSecret: String) async throws -> APIToken? {
+    let rows = try await query(
+      "SELECT * FROM api_tokens WHERE secret_hash = $1", Self.binds([TokenSecret.hash(tokenSecret)])
+    )
+    return try rows.first.map(token)
+  }
+
+  public func tokens(of account: AccountID) async throws -> [APIToken] {
+    try await query(
+      "SELECT * FROM api_tokens WHERE account_id = $1 ORDER BY created_at, id",
+      Self.binds([account.rawValue])
+    ).map(token)
+  }
+
+  public func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool {
+    let logger = self.logger
+    let store = self
+    return try await transaction { tx in
+      let rows = try await Self.execute(
+        tx, "DELETE FROM api_tokens WHERE id = $1 AND account_id = $2 RETURNING *",
+        [id, account.rawValue], logger: logger)
+      guard let row = rows.first else { return false }
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.revoke", target: id,
+          before: StoreJSON.encode(try store.token(row))),
+        logger: logger)
+      return true
+    }
+  }
+
+  func token(_ row: PostgresRandomAccessRow) throws -> APIToken {
+    do {
+      return APIToken(
+        id: try row["id"].decode(String.self),
+        accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+        name: try row["name"].decode(String.self),
+        role: Role(rawValue: try row["role"].decode(String.self)) ?? .viewer,
+        createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+    } catch {
+      throw map(error)
+    }
+  }
+}

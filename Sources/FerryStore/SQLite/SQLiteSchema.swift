@@ -1,0 +1,101 @@
+import GRDB
+
+/// The SQLite schema, one named migration per version, in order.
+enum SQLiteSchema {
+  static var versions: Int { migrations.count }
+
+  static let migrations: [(String, String)] = [
+    (
+      "v1-initial",
+      """
+      CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, external_id TEXT NOT NULL UNIQUE,
+        retention_days INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE connections (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        purpose TEXT NOT NULL, bucket TEXT NOT NULL, region TEXT NOT NULL, prefix TEXT NOT NULL, role_arn TEXT NOT NULL,
+        external_id TEXT NOT NULL, legacy INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE INDEX connections_account ON connections(account_id);
+      CREATE TABLE ledger (account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+        version_id TEXT, size INTEGER NOT NULL, state TEXT NOT NULL, events INTEGER NOT NULL, byte_offset INTEGER NOT NULL,
+        error TEXT, attempts INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, fetcher_id, key, etag));
+      CREATE TABLE events (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL,
+        log_type TEXT NOT NULL CHECK (log_type <> ''), time INTEGER NOT NULL, source_key TEXT NOT NULL,
+        source_offset INTEGER NOT NULL,
+        message TEXT NOT NULL, fields TEXT NOT NULL, search_text TEXT NOT NULL);
+      CREATE INDEX events_account_time ON events(account_id, time DESC, id DESC);
+      CREATE VIRTUAL TABLE events_fts USING fts5(search_text, content='events', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 0');
+      CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_fts(rowid, search_text) VALUES (new.id, new.search_text);
+      END;
+      CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+        INSERT INTO events_fts(events_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+      END;
+      CREATE TABLE audit_log (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, actor TEXT NOT NULL,
+        action TEXT NOT NULL, target TEXT NOT NULL, before TEXT, after TEXT, at INTEGER NOT NULL);
+      CREATE INDEX audit_account ON audit_log(account_id, id);
+      CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL, version INTEGER NOT NULL);
+      """
+    ),
+    (
+      "v2-users-and-tokens",
+      """
+      CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), email TEXT NOT NULL,
+        role TEXT NOT NULL, created_at INTEGER NOT NULL, UNIQUE (account_id, email));
+      CREATE TABLE api_tokens (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
+        role TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);
+      """
+    ),
+    (
+      "v3-fetchers-archives-restores",
+      """
+      CREATE TABLE fetchers (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL, UNIQUE (account_id, name));
+      CREATE INDEX fetchers_connection ON fetchers(connection_id);
+      CREATE TABLE archives (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        connection_id TEXT NOT NULL REFERENCES connections(id), name TEXT NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL, UNIQUE (account_id, name));
+      CREATE INDEX archives_connection ON archives(connection_id);
+      CREATE TABLE restore_jobs (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        archive_id TEXT NOT NULL REFERENCES archives(id), state TEXT NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL);
+      CREATE INDEX restore_jobs_account ON restore_jobs(account_id, created_at DESC, id DESC);
+      CREATE INDEX restore_jobs_archive ON restore_jobs(archive_id, state);
+      """
+    ),
+    (
+      "v4-events-natural-key",
+      """
+      ALTER TABLE events ADD COLUMN source_etag TEXT NOT NULL DEFAULT '';
+      UPDATE events SET source_etag = 'before-v4-' || id;
+      CREATE UNIQUE INDEX events_natural_key ON events(account_id, fetcher_id, source_key, source_etag, source_offset);
+      """
+    ),
+  ]
+
+  /// Where a database's schema stands against this Ferry's migrations.
+  enum State: Equatable {
+    case current
+    case behind
+    case tooNew(applied: Int)
+  }
+
+  /// Reads the schema's state without writing (works on a read-only database).
+  static func state(_ db: Database) throws -> State {
+    guard try db.tableExists("grdb_migrations") else { return .behind }
+    let migrator = self.migrator
+    if try migrator.hasBeenSuperseded(db) {
+      return .tooNew(applied: try migrator.appliedIdentifiers(db).count)
+    }
+    return try migrator.hasCompletedMigrations(db) ? .current : .behind
+  }
+
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    for (name, sql) in migrations {
+      migrator.registerMigration(name) { db in try db.execute(sql: sql) }
+    }
+    return migrator
+  }
+}

@@ -1,0 +1,156 @@
+import FerryCore
+import Foundation
+import GRDB
+
+/// Accounts (tenants), their users and API tokens.
+extension SQLiteStore {
+  // MARK: Accounts
+
+  public func createAccount(
+    name: String, externalIDPrefix: String, retentionDays: Int, actor: String
+  ) async throws -> Account {
+    if let problem = StoreRules.accountProblem(
+      name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
+    {
+      throw problem
+    }
+    let account = Account(
+      id: .generate(), name: name,
+      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
+      retentionDays: retentionDays, createdAt: Date())
+    try await write { db in
+      // The write transaction serializes writers, so this check cannot race.
+      let names = try String.fetchAll(db, sql: "SELECT name FROM accounts")
+      if let problem = StoreRules.duplicateAccountName(name, existing: names) { throw problem }
+      try db.execute(
+        sql:
+          "INSERT INTO accounts (id, name, external_id, retention_days, created_at) VALUES (?, ?, ?, ?, ?)",
+        arguments: [
+          account.id.rawValue, account.name, account.externalID, account.retentionDays,
+          account.createdAt.micros,
+        ])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account.id, actor: actor, action: "account.create",
+          target: account.id.rawValue, after: StoreJSON.encode(account)))
+    }
+    return account
+  }
+
+  public func account(_ id: AccountID) async throws -> Account? {
+    try await read { db in
+      try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id.rawValue])
+        .map(
+          Self.account)
+    }
+  }
+
+  public func accounts() async throws -> [Account] {
+    try await read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM accounts ORDER BY created_at, id").map(Self.account)
+    }
+  }
+
+  static func account(_ row: Row) -> Account {
+    Account(
+      id: AccountID(rawValue: row["id"]), name: row["name"], externalID: row["external_id"],
+      retentionDays: row["retention_days"], createdAt: Date(micros: row["created_at"]))
+  }
+
+  // MARK: Users and tokens
+
+  public func addUser(_ user: User, actor: String) async throws {
+    try await write { db in
+      try db.execute(
+        sql: "INSERT INTO users (id, account_id, email, role, created_at) VALUES (?, ?, ?, ?, ?)",
+        arguments: [
+          user.id, user.accountID.rawValue, user.email, user.role.rawValue, user.createdAt.micros,
+        ])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: user.accountID, actor: actor, action: "user.add", target: user.id,
+          after: StoreJSON.encode(user)))
+    }
+  }
+
+  public func users(of account: AccountID) async throws -> [User] {
+    try await read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM users WHERE account_id = ? ORDER BY created_at, id",
+        arguments: [account.rawValue]
+      ).map { row in
+        User(
+          id: row["id"], accountID: AccountID(rawValue: row["account_id"]), email: row["email"],
+          role: Role(rawValue: row["role"]) ?? .viewer, createdAt: Date(micros: row["created_at"]))
+      }
+    }
+  }
+
+  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
+    async throws -> IssuedToken
+  {
+    let secret = TokenSecret.generate()
+    let token = APIToken(
+      id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
+      name: name, role: role, createdAt: Date())
+    try await write { db in
+      try db.execute(
+        sql:
+          "INSERT INTO api_tokens (id, account_id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        arguments: [
+          token.id, account.rawValue, name, role.rawValue, TokenSecret.hash(secret),
+          token.createdAt.micros,
+        ])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.issue", target: token.id,
+          after: StoreJSON.encode(token)))
+    }
+    return IssuedToken(token: token, secret: secret)
+  }
+
+  public func authenticate(tokenSecret: String) async throws -> APIToken? {
+    let hash = TokenSecret.hash(tokenSecret)
+    return try await read { db in
+      try Row.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE secret_hash = ?", arguments: [hash])
+        .map(Self.token)
+    }
+  }
+
+  public func tokens(of account: AccountID) async throws -> [APIToken] {
+    try await read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM api_tokens WHERE account_id = ? ORDER BY created_at, id",
+        arguments: [account.rawValue]
+      ).map(Self.token)
+    }
+  }
+
+  public func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool {
+    try await write { db in
+      guard
+        let row = try Row.fetchOne(
+          db, sql: "SELECT * FROM api_tokens WHERE id = ? AND account_id = ?",
+          arguments: [id, account.rawValue])
+      else { return false }
+      try db.execute(
+        sql: "DELETE FROM api_tokens WHERE id = ? AND account_id = ?",
+        arguments: [id, account.rawValue])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.revoke", target: id,
+          before: StoreJSON.encode(Self.token(row))))
+      return true
+    }
+  }
+
+  static func token(_ row: Row) -> APIToken {
+    APIToken(
+      id: row["id"], accountID: AccountID(rawValue: row["account_id"]), name: row["name"],
+      role: Role(rawValue: row["role"]) ?? .viewer, createdAt: Date(micros: row["created_at"]))
+  }
+}
