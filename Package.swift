@@ -90,7 +90,7 @@ let package = Package(
     ),
 
     // Test scaffolding shared by every test target: subprocesses, emulators, throwaway stores.
-    .target(name: "FerryTesting"),
+    .target(name: "FerryTesting", dependencies: ["FerryCore"]),
 
     // A helper the streaming test runs as a child process, to measure a download's memory
     // alone. Not part of Ferry.

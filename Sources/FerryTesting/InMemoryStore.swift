@@ -1,0 +1,528 @@
+import FerryCore
+import Foundation
+import Synchronization
+
+/// A ``Store`` in memory, for the tests of higher layers (the server, the fetcher) that
+/// need a store but not a database: fast, and nothing to clean up. It passes the same
+/// contract suite as SQLite and PostgreSQL, so it refuses the same things with the same
+/// words (``StoreRules``). Nothing survives the process.
+public final class InMemoryStore: Store {
+  private struct Tables {
+    var accounts: [Account] = []
+    var users: [User] = []
+    var tokens: [(token: APIToken, hash: String)] = []
+    var connections: [Connection] = []
+    var fetchers: [Fetcher] = []
+    var archives: [Archive] = []
+    var restoreJobs: [RestoreJob] = []
+    var ledger: [LedgerKey: LedgerEntry] = [:]
+    var events: [Event] = []
+    var eventKeys: Set<EventKey> = []
+    var nextEventID: Int64 = 1
+    var audit: [AuditEntry] = []
+    var nextAuditID: Int64 = 1
+    var leases: [String: Lease] = [:]
+
+    mutating func record(_ entry: AuditEntry) {
+      var entry = entry
+      entry.id = nextAuditID
+      nextAuditID += 1
+      audit.append(entry)
+    }
+  }
+
+  private struct LedgerKey: Hashable {
+    let account: AccountID
+    let fetcherID: String
+    let key: String
+    let eTag: String
+  }
+
+  private struct EventKey: Hashable {
+    let account: AccountID
+    let fetcherID: String
+    let key: String
+    let eTag: String
+    let offset: Int64
+  }
+
+  private let tables = Mutex(Tables())
+
+  public init() {}
+
+  public func schemaVersion() async throws -> Int { 4 }
+
+  // MARK: Accounts and access
+
+  public func createAccount(
+    name: String, externalIDPrefix: String, retentionDays: Int, actor: String
+  ) async throws -> Account {
+    if let problem = StoreRules.accountProblem(
+      name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
+    {
+      throw problem
+    }
+    let account = Account(
+      id: .generate(), name: name,
+      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
+      retentionDays: retentionDays, createdAt: Date())
+    try tables.withLock { t throws(StoreError) in
+      if let problem = StoreRules.duplicateAccountName(name, existing: t.accounts.map(\.name)) {
+        throw problem
+      }
+      t.accounts.append(account)
+      t.record(
+        AuditEntry(
+          accountID: account.id, actor: actor, action: "account.create",
+          target: account.id.rawValue, after: StoreJSON.encode(account)))
+    }
+    return account
+  }
+
+  public func account(_ id: AccountID) async throws -> Account? {
+    tables.withLock { $0.accounts.first { $0.id == id } }
+  }
+
+  public func accounts() async throws -> [Account] { tables.withLock { $0.accounts } }
+
+  public func addUser(_ user: User, actor: String) async throws {
+    try tables.withLock { t throws(StoreError) in
+      guard t.accounts.contains(where: { $0.id == user.accountID }) else {
+        throw StoreRules.noSuchAccount(user.accountID)
+      }
+      if t.users.contains(where: { $0.accountID == user.accountID && $0.email == user.email }) {
+        throw .rejected("the change conflicts with existing data (a user with that email exists)")
+      }
+      t.users.append(user)
+      t.record(
+        AuditEntry(
+          accountID: user.accountID, actor: actor, action: "user.add", target: user.id,
+          after: StoreJSON.encode(user)))
+    }
+  }
+
+  public func users(of account: AccountID) async throws -> [User] {
+    tables.withLock { $0.users.filter { $0.accountID == account } }
+  }
+
+  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
+    async throws -> IssuedToken
+  {
+    let secret = TokenSecret.generate()
+    let token = APIToken(
+      id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
+      name: name, role: role, createdAt: Date())
+    try tables.withLock { t throws(StoreError) in
+      guard t.accounts.contains(where: { $0.id == account }) else {
+        throw StoreRules.noSuchAccount(account)
+      }
+      t.tokens.append((token, TokenSecret.hash(secret)))
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.issue", target: token.id,
+          after: StoreJSON.encode(token)))
+    }
+    return IssuedToken(token: token, secret: secret)
+  }
+
+  public func authenticate(tokenSecret: String) async throws -> APIToken? {
+    let hash = TokenSecret.hash(tokenSecret)
+    return tables.withLock { $0.tokens.first { $0.hash == hash }?.token }
+  }
+
+  public func tokens(of account: AccountID) async throws -> [APIToken] {
+    tables.withLock { $0.tokens.map(\.token).filter { $0.accountID == account } }
+  }
+
+  public func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool {
+    tables.withLock { t in
+      guard
+        let i = t.tokens.firstIndex(where: { $0.token.id == id && $0.token.accountID == account })
+      else { return false }
+      let before = t.tokens.remove(at: i).token
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "token.revoke", target: id,
+          before: StoreJSON.encode(before)))
+      return true
+    }
+  }
+
+  // MARK: Configuration
+
+  public func addConnection(_ connection: Connection, of account: AccountID, actor: String)
+    async throws
+  {
+    try tables.withLock { t throws(StoreError) in
+      guard let owner = t.accounts.first(where: { $0.id == account }) else {
+        throw StoreRules.noSuchAccount(account)
+      }
+      let c = StoreRules.placed(connection, in: owner)
+      guard !t.connections.contains(where: { $0.id == c.id }) else {
+        throw .rejected("the change conflicts with existing data (connection \(c.id) exists)")
+      }
+      t.connections.append(c)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "connection.add", target: c.id,
+          after: StoreJSON.encode(c)))
+    }
+  }
+
+  public func connections(of account: AccountID) async throws -> [Connection] {
+    tables.withLock { $0.connections.filter { $0.accountID == account } }
+  }
+
+  public func removeConnection(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    try tables.withLock { t throws(StoreError) in
+      guard let i = t.connections.firstIndex(where: { $0.id == id && $0.accountID == account })
+      else { return false }
+      let users =
+        t.fetchers.filter { $0.connectionID == id && $0.accountID == account }.map {
+          "fetcher \"\($0.name)\""
+        }
+        + t.archives.filter { $0.connectionID == id && $0.accountID == account }.map {
+          "archive \"\($0.name)\""
+        }
+      if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
+      let before = t.connections.remove(at: i)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "connection.remove", target: id,
+          before: StoreJSON.encode(before)))
+      return true
+    }
+  }
+
+  public func addFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String) async throws {
+    let fetcher = fetcher.scoped(to: account)
+    try tables.withLock { t throws(StoreError) in
+      let connection = t.connections.first {
+        $0.id == fetcher.connectionID && $0.accountID == account
+      }
+      if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
+      if t.fetchers.contains(where: { $0.accountID == account && $0.name == fetcher.name }) {
+        throw StoreRules.duplicateName(fetcher.name, kind: "fetcher")
+      }
+      t.fetchers.append(fetcher)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "fetcher.add", target: fetcher.id,
+          after: StoreJSON.encode(fetcher)))
+    }
+  }
+
+  public func fetchers(of account: AccountID) async throws -> [Fetcher] {
+    tables.withLock { $0.fetchers.filter { $0.accountID == account } }
+  }
+
+  public func updateFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    let fetcher = fetcher.scoped(to: account)
+    return try tables.withLock { t throws(StoreError) in
+      guard let i = t.fetchers.firstIndex(where: { $0.id == fetcher.id && $0.accountID == account })
+      else { return false }
+      let before = t.fetchers[i]
+      var after = fetcher
+      after.status = before.status
+      after.createdAt = before.createdAt
+      let connection = t.connections.first {
+        $0.id == after.connectionID && $0.accountID == account
+      }
+      if let problem = StoreRules.problem(with: after, on: connection) { throw problem }
+      if after.name != before.name,
+        t.fetchers.contains(where: { $0.accountID == account && $0.name == after.name })
+      {
+        throw StoreRules.duplicateName(after.name, kind: "fetcher")
+      }
+      t.fetchers[i] = after
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "fetcher.update", target: after.id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      return true
+    }
+  }
+
+  public func removeFetcher(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    tables.withLock { t in
+      guard let i = t.fetchers.firstIndex(where: { $0.id == id && $0.accountID == account })
+      else { return false }
+      let before = t.fetchers.remove(at: i)
+      t.ledger = t.ledger.filter { !($0.key.account == account && $0.key.fetcherID == id) }
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "fetcher.remove", target: id,
+          before: StoreJSON.encode(before)))
+      return true
+    }
+  }
+
+  public func recordFetcherRun(_ id: String, of account: AccountID, status: FetcherStatus)
+    async throws -> Bool
+  {
+    tables.withLock { t in
+      guard let i = t.fetchers.firstIndex(where: { $0.id == id && $0.accountID == account })
+      else { return false }
+      t.fetchers[i].status = status
+      return true
+    }
+  }
+
+  public func addArchive(_ archive: Archive, of account: AccountID, actor: String) async throws {
+    let archive = archive.scoped(to: account)
+    try tables.withLock { t throws(StoreError) in
+      let connection = t.connections.first {
+        $0.id == archive.connectionID && $0.accountID == account
+      }
+      if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
+      if t.archives.contains(where: { $0.accountID == account && $0.name == archive.name }) {
+        throw StoreRules.duplicateName(archive.name, kind: "archive")
+      }
+      t.archives.append(archive)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "archive.add", target: archive.id,
+          after: StoreJSON.encode(archive)))
+    }
+  }
+
+  public func archives(of account: AccountID) async throws -> [Archive] {
+    tables.withLock { $0.archives.filter { $0.accountID == account } }
+  }
+
+  public func removeArchive(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    try tables.withLock { t throws(StoreError) in
+      guard let i = t.archives.firstIndex(where: { $0.id == id && $0.accountID == account })
+      else { return false }
+      if t.restoreJobs.contains(where: {
+        $0.archiveID == id && ($0.state == .queued || $0.state == .running)
+      }) {
+        throw StoreRules.archiveBusy(id)
+      }
+      t.restoreJobs.removeAll { $0.archiveID == id }
+      let before = t.archives.remove(at: i)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "archive.remove", target: id,
+          before: StoreJSON.encode(before)))
+      return true
+    }
+  }
+
+  public func advanceArchive(_ id: String, of account: AccountID, through: Date) async throws
+    -> Bool
+  {
+    tables.withLock { t in
+      guard let i = t.archives.firstIndex(where: { $0.id == id && $0.accountID == account })
+      else { return false }
+      if let current = t.archives[i].archivedThrough, current >= through { return true }
+      t.archives[i].archivedThrough = through
+      return true
+    }
+  }
+
+  public func createRestoreJob(_ job: RestoreJob, of account: AccountID, actor: String)
+    async throws
+  {
+    let job = job.scoped(to: account)
+    try tables.withLock { t throws(StoreError) in
+      let exists = t.archives.contains { $0.id == job.archiveID && $0.accountID == account }
+      if let problem = StoreRules.problem(with: job, archiveExists: exists) { throw problem }
+      t.restoreJobs.append(job)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "restore.create", target: job.id,
+          after: StoreJSON.encode(job)))
+    }
+  }
+
+  public func restoreJobs(of account: AccountID) async throws -> [RestoreJob] {
+    tables.withLock { $0.restoreJobs.filter { $0.accountID == account }.reversed() }
+  }
+
+  public func restoreJob(_ id: String, of account: AccountID) async throws -> RestoreJob? {
+    tables.withLock { $0.restoreJobs.first { $0.id == id && $0.accountID == account } }
+  }
+
+  public func updateRestoreJob(_ job: RestoreJob, of account: AccountID) async throws -> Bool {
+    let job = job.scoped(to: account)
+    return tables.withLock { t in
+      guard
+        let i = t.restoreJobs.firstIndex(where: { $0.id == job.id && $0.accountID == account }),
+        !t.restoreJobs[i].state.isFinal
+      else { return false }
+      let current = t.restoreJobs[i]
+      var next = job
+      next.archiveID = current.archiveID
+      next.from = current.from
+      next.to = current.to
+      next.requestedBy = current.requestedBy
+      next.createdAt = current.createdAt
+      t.restoreJobs[i] = next
+      return true
+    }
+  }
+
+  public func cancelRestoreJob(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    tables.withLock { t in
+      guard
+        let i = t.restoreJobs.firstIndex(where: { $0.id == id && $0.accountID == account }),
+        !t.restoreJobs[i].state.isFinal
+      else { return false }
+      let before = t.restoreJobs[i]
+      t.restoreJobs[i].state = .cancelled
+      t.restoreJobs[i].updatedAt = Date()
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "restore.cancel", target: id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(t.restoreJobs[i])))
+      return true
+    }
+  }
+
+  // MARK: Ledger and events
+
+  public func ledgerEntry(of account: AccountID, fetcherID: String, key: String, eTag: String)
+    async throws -> LedgerEntry?
+  {
+    tables.withLock {
+      $0.ledger[LedgerKey(account: account, fetcherID: fetcherID, key: key, eTag: eTag)]
+    }
+  }
+
+  public func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID)
+    async throws
+  {
+    let stored = events.map { StoreRules.storable($0) }
+    if stored.contains(where: { $0.logType.isEmpty }) {
+      throw StoreError.rejected(
+        "the change conflicts with existing data (an event has no log type)")
+    }
+    tables.withLock { t in
+      t.ledger[
+        LedgerKey(account: account, fetcherID: entry.fetcherID, key: entry.key, eTag: entry.eTag)] =
+        entry
+      for original in stored {
+        let key = EventKey(
+          account: account, fetcherID: original.fetcherID, key: original.sourceKey,
+          eTag: entry.eTag, offset: original.sourceOffset)
+        guard t.eventKeys.insert(key).inserted else { continue }
+        var event = original
+        event.accountID = account
+        event.id = t.nextEventID
+        t.nextEventID += 1
+        t.events.append(event)
+      }
+    }
+  }
+
+  public func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
+    let cursor = try query.cursor.map { cursor throws(StoreError) in try EventCursor.decode(cursor)
+    }
+    let limit = max(1, min(query.limit, 1000))
+    let words = SearchText.words(query.text)
+    let from = query.from.micros
+    let to = query.to.micros
+    let matching = tables.withLock { t in
+      t.events.filter { event in
+        let time = event.time.micros
+        guard event.accountID == account, time >= from, time < to else { return false }
+        if !words.isEmpty {
+          let tokens = Set(SearchText.words(event.message))
+          guard words.allSatisfy(tokens.contains) else { return false }
+        }
+        for (key, value) in query.fields where event.fields[key] != value { return false }
+        if let cursor {
+          let id = event.id ?? 0
+          guard time < cursor.timeMicros || (time == cursor.timeMicros && id < cursor.id) else {
+            return false
+          }
+        }
+        return true
+      }
+    }
+    let sorted = matching.sorted {
+      ($0.time.micros, $0.id ?? 0) > ($1.time.micros, $1.id ?? 0)
+    }
+    let page = Array(sorted.prefix(limit))
+    let next =
+      sorted.count > limit
+      ? page.last.map { EventCursor.encode(timeMicros: $0.time.micros, id: $0.id ?? 0) } : nil
+    return EventPage(events: page, nextCursor: next)
+  }
+
+  public func eventCount(of account: AccountID) async throws -> Int {
+    tables.withLock { $0.events.count { $0.accountID == account } }
+  }
+
+  public func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int)
+    async throws -> Int
+  {
+    if let problem = StoreRules.batchProblem(batchSize) { throw problem }
+    let limit = cutoff.micros
+    return tables.withLock { t in
+      let before = t.events.count
+      t.events.removeAll { $0.accountID == account && $0.time.micros < limit }
+      return before - t.events.count
+    }
+  }
+
+  // MARK: Audit
+
+  public func auditLog(of account: AccountID, limit: Int) async throws -> [AuditEntry] {
+    tables.withLock { Array($0.audit.filter { $0.accountID == account }.reversed().prefix(limit)) }
+  }
+
+  // MARK: Leases
+
+  public func acquireLease(_ name: String, holder: String, ttl: TimeInterval) async throws -> Lease?
+  {
+    let now = Date()
+    let expires = Date(micros: now.micros + Int64(ttl * 1_000_000))
+    return tables.withLock { t in
+      guard let current = t.leases[name] else {
+        let lease = Lease(name: name, holder: holder, expiresAt: expires, version: 1)
+        t.leases[name] = lease
+        return lease
+      }
+      guard current.expiresAt <= now || current.holder == holder else { return nil }
+      let lease = Lease(
+        name: name, holder: holder, expiresAt: expires, version: current.version + 1)
+      t.leases[name] = lease
+      return lease
+    }
+  }
+
+  public func renewLease(_ lease: Lease, ttl: TimeInterval) async throws -> Lease? {
+    let expires = Date(micros: Date().micros + Int64(ttl * 1_000_000))
+    return tables.withLock { t in
+      guard let current = t.leases[lease.name], current.holder == lease.holder,
+        current.version == lease.version
+      else { return nil }
+      let renewed = Lease(
+        name: lease.name, holder: lease.holder, expiresAt: expires, version: lease.version)
+      t.leases[lease.name] = renewed
+      return renewed
+    }
+  }
+
+  public func releaseLease(_ lease: Lease) async throws -> Bool {
+    tables.withLock { t in
+      guard let current = t.leases[lease.name], current.holder == lease.holder,
+        current.version == lease.version
+      else { return false }
+      t.leases[lease.name] = nil
+      return true
+    }
+  }
+}
