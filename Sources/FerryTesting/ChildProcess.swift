@@ -23,6 +23,12 @@ public enum ChildProcess {
     posix_spawn_file_actions_adddup2(&actions, stdin, 0)
     posix_spawn_file_actions_adddup2(&actions, stdout, 1)
     posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+    // Close every other descriptor in the child: a pipe another thread opened without
+    // close-on-exec (Foundation's Pipe does) must not be kept open by this child, or its
+    // reader would wait for this child to exit.
+    for fd in openDescriptors() where fd > 2 {
+      posix_spawn_file_actions_addclose(&actions, fd)
+    }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -77,6 +83,12 @@ public enum ChildProcess {
     _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
     _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
     return (fds[0], fds[1])
+  }
+
+  /// This process's open file descriptors, from /proc/self/fd.
+  static func openDescriptors() -> [Int32] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return names.compactMap { Int32($0) }.filter { fcntl($0, F_GETFD) != -1 }
   }
 
   /// Waits for a child and returns its exit status (128 + the signal when killed).

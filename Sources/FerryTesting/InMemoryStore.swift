@@ -57,15 +57,8 @@ public final class InMemoryStore: Store {
   public func createAccount(
     name: String, externalIDPrefix: String, retentionDays: Int, actor: String
   ) async throws -> Account {
-    if let problem = StoreRules.accountProblem(
+    let account = try StoreRules.newAccount(
       name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
-    {
-      throw problem
-    }
-    let account = Account(
-      id: .generate(), name: name,
-      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
-      retentionDays: retentionDays, createdAt: Date())
     try tables.withLock { t throws(StoreError) in
       if let problem = StoreRules.duplicateAccountName(name, existing: t.accounts.map(\.name)) {
         throw problem

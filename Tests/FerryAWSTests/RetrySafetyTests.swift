@@ -113,8 +113,10 @@ struct RetrySafetyTests {
     await #expect(throws: AWSError.self) {
       try await s3(server, timeout: .seconds(1), attempts: 20).headObject(bucket: "b1b", key: "k")
     }
-    #expect(ContinuousClock.now - started < .seconds(2))
-    #expect(server.requests.count < 5)
+    // Three attempts fit in a second at most (each answer takes 0.4 s); the time bound is
+    // loose because other suites run beside this one on few cores.
+    #expect(server.requests.count <= 3)
+    #expect(ContinuousClock.now - started < .seconds(10))
   }
 
   /// A server that ignores Range sends the whole object with 200: resuming would splice
@@ -195,10 +197,11 @@ struct CredentialSourceSafetyTests {
   @Test func aHangingCredentialProcessIsStopped() async throws {
     let started = ContinuousClock.now
     await #expect {
-      try await CredentialProcess.run("sleep 4", timeout: 1)
+      try await CredentialProcess.run("sleep 40", timeout: 1)
     } throws: { error in
       (error as? AWSError)?.message.contains("did not finish within 1 s") == true
     }
-    #expect(ContinuousClock.now - started < .seconds(5))
+    // Far sooner than the command would end (loose: other suites share the cores).
+    #expect(ContinuousClock.now - started < .seconds(25))
   }
 }

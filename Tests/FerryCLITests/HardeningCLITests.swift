@@ -15,21 +15,25 @@ struct HardeningCLITests {
 
   // MARK: Concurrency
 
+  /// Runs `count` `ferry account create` processes at once; returns those that failed.
+  static func createInParallel(_ count: Int, name: String, store: [String]) -> [Subprocess.Output] {
+    let results = Mutex<[Subprocess.Output]>([])
+    DispatchQueue.concurrentPerform(iterations: count) { i in
+      let out =
+        (try? Subprocess.run(
+          TestPaths.ferryExecutable, ["account", "create", "\(name)-\(i)"] + store))
+        ?? Subprocess.Output(status: -1, stdout: "", stderr: "did not start")
+      results.withLock { $0.append(out) }
+    }
+    return results.withLock { $0.filter { $0.status != 0 } }
+  }
+
   /// Fifty processes create accounts on one fresh data directory at once, several rounds:
   /// one creates the schema, the others wait for it; every account is created.
   @Test func fiftyParallelCreatesOnAFreshDataDirectory() throws {
     for round in 0..<3 {
       let dir = try TestPaths.temporaryDirectory("ferry-race").path
-      let results = Mutex<[Subprocess.Output]>([])
-      DispatchQueue.concurrentPerform(iterations: 50) { i in
-        let out =
-          (try? Subprocess.run(
-            TestPaths.ferryExecutable,
-            ["account", "create", "Tenant \(round)-\(i)", "--data-dir", dir]))
-          ?? Subprocess.Output(status: -1, stdout: "", stderr: "did not start")
-        results.withLock { $0.append(out) }
-      }
-      let failed = results.withLock { $0.filter { $0.status != 0 } }
+      let failed = Self.createInParallel(50, name: "Tenant \(round)", store: ["--data-dir", dir])
       #expect(failed.isEmpty, "round \(round): \(failed.map(\.stderr))")
       let listed = try ferry("account", "list", "--data-dir", dir, "--json")
       let accounts = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [Any]
@@ -41,15 +45,7 @@ struct HardeningCLITests {
   /// lock), every account is created.
   @Test func fiftyParallelCreatesOnAFreshPostgresDatabase() throws {
     let url = try ThrowawayPostgres.shared().createDatabase()
-    let results = Mutex<[Subprocess.Output]>([])
-    DispatchQueue.concurrentPerform(iterations: 50) { i in
-      let out =
-        (try? Subprocess.run(
-          TestPaths.ferryExecutable, ["account", "create", "Tenant \(i)", "--database-url", url]))
-        ?? Subprocess.Output(status: -1, stdout: "", stderr: "did not start")
-      results.withLock { $0.append(out) }
-    }
-    let failed = results.withLock { $0.filter { $0.status != 0 } }
+    let failed = Self.createInParallel(50, name: "Tenant", store: ["--database-url", url])
     #expect(failed.isEmpty, "\(failed.map(\.stderr))")
     let listed = try ferry("account", "list", "--database-url", url, "--json")
     let accounts = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [Any]

@@ -121,24 +121,63 @@ public final class AWSClient: Sendable {
     }
   }
 
-  /// Sends a request whose response body is streamed; retries only until the head arrives.
-  func stream(_ request: AWSRequest, credentials: (any CredentialProvider)?) async throws(AWSError)
-    -> HTTPClientResponse
-  {
+  /// Sends a request whose response body is streamed, read ahead into a bounded buffer
+  /// (``StreamedResponse``); retries only until the head arrives, within the call's
+  /// deadline. While the body streams (for as long as it takes), the read timeout guards
+  /// silence.
+  func stream(
+    _ request: AWSRequest, credentials: (any CredentialProvider)?, readAhead: Int = 8 << 20
+  ) async throws(AWSError) -> StreamedResponse {
     let deadline = ContinuousClock.now + configuration.requestTimeout
     return try await withRetries(request, deadline: deadline) {
-      (remaining: Duration) async throws(AWSError) -> HTTPClientResponse in
-      // AsyncHTTPClient's deadline ends when the response's head arrives; while the body
-      // streams (for as long as it takes), the read timeout guards silence.
-      let response = try await self.execute(
-        request, credentials: credentials, deadline: remaining)
-      if response.status.code >= 300 {
-        let body = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
+      (remaining: Duration) async throws(AWSError) -> StreamedResponse in
+      let signed = try await self.sign(request, credentials: credentials)
+      var http: HTTPClient.Request
+      do {
+        http = try HTTPClient.Request(url: signed.url, method: request.method)
+      } catch {
+        throw AWSError.invalidInput(request.operation, "the request URL is not valid: \(error)")
+      }
+      http.headers = signed.headers
+      if let body = request.body { http.body = .byteBuffer(body) }
+      let body = ResponseBody(limit: readAhead)
+      let delegate = ReadAheadDelegate(body: body)
+      let task = self.http.execute(request: http, delegate: delegate)
+      body.onCancel { task.cancel() }
+      // The call's deadline covers the head: past it the request is cancelled.
+      let timedOut = Mutex(false)
+      let timer = task.eventLoop.scheduleTask(
+        in: .nanoseconds(Int64(remaining.nanoseconds))
+      ) {
+        timedOut.withLock { $0 = true }
+        task.cancel()
+      }
+      let head: HTTPResponseHead
+      do {
+        head = try await withTaskCancellationHandler {
+          try await delegate.waitForHead()
+        } onCancel: {
+          task.cancel()
+        }
+        timer.cancel()
+      } catch {
+        timer.cancel()
+        if timedOut.withLock({ $0 }) {
+          throw AWSError(
+            kind: .timeout, operation: request.operation,
+            message:
+              "no answer from \(request.target.base) within the call's deadline. Check the endpoint and the network, then try again."
+          )
+        }
+        throw self.map(error, operation: request.operation, target: request.target)
+      }
+      if head.status.code >= 300 {
+        let errorBody = await body.collect(upTo: 1 << 20)
         throw self.serviceError(
-          AWSResponse(status: Int(response.status.code), headers: response.headers, body: body),
+          AWSResponse(status: Int(head.status.code), headers: head.headers, body: errorBody),
           operation: request.operation, credentials: credentials)
       }
-      return response
+      return StreamedResponse(status: head.status, headers: head.headers, body: body)
     }
   }
 
@@ -199,9 +238,16 @@ public final class AWSClient: Sendable {
     }
   }
 
-  private func execute(
-    _ request: AWSRequest, credentials: (any CredentialProvider)?, deadline: Duration
-  ) async throws(AWSError) -> HTTPClientResponse {
+  /// A request as it goes on the wire: its URL and its signed headers (without `Host`,
+  /// which the HTTP client sets from the URL).
+  struct SignedHTTPRequest {
+    var url: String
+    var headers: HTTPHeaders
+  }
+
+  private func sign(_ request: AWSRequest, credentials: (any CredentialProvider)?)
+    async throws(AWSError) -> SignedHTTPRequest
+  {
     let path = request.target.pathPrefix + request.path
     var signing = SigningRequest(
       method: request.method.rawValue, path: path, query: request.query,
@@ -219,12 +265,22 @@ public final class AWSClient: Sendable {
         options: request.service == "s3" ? .s3 : .standard)
       signing = signer.sign(signing, payloadHash: request.payloadHash, date: now).request
     }
-    var http = HTTPClientRequest(
-      url: request.target.base + path + (request.query.isEmpty ? "" : "?" + request.query))
-    http.method = request.method
+    var headers = HTTPHeaders()
     for header in signing.headers where header.name.lowercased() != "host" {
-      http.headers.add(name: header.name, value: header.value)
+      headers.add(name: header.name, value: header.value)
     }
+    return SignedHTTPRequest(
+      url: request.target.base + path + (request.query.isEmpty ? "" : "?" + request.query),
+      headers: headers)
+  }
+
+  private func execute(
+    _ request: AWSRequest, credentials: (any CredentialProvider)?, deadline: Duration
+  ) async throws(AWSError) -> HTTPClientResponse {
+    let signed = try await sign(request, credentials: credentials)
+    var http = HTTPClientRequest(url: signed.url)
+    http.method = request.method
+    http.headers = signed.headers
     if let body = request.body {
       http.body = .bytes(body)
     }

@@ -178,7 +178,7 @@ public struct S3Client: Sendable {
   /// Content` starting exactly there: a server that ignores `Range` sends the whole object,
   /// which must not be appended to the bytes already received.
   func openObject(bucket: String, key: String, offset: Int64, eTag: String?) async throws(AWSError)
-    -> HTTPClientResponse
+    -> StreamedResponse
   {
     var headers: [(String, String)] = []
     if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }

@@ -16,26 +16,26 @@ public struct S3ObjectStream: AsyncSequence, Sendable {
   /// Bytes from `start` to the end of the object; nil when the server did not say (then
   /// the end of the body is taken as the end of the object, and a cut cannot be told).
   public let length: Int64?
-  let body: HTTPClientResponse.Body
+  let body: ResponseBody
   let maxResumes: Int
   /// The object's metadata, from the first response.
   public let head: S3ObjectHead
 
   public final class AsyncIterator: AsyncIteratorProtocol {
     let stream: S3ObjectStream
-    var iterator: HTTPClientResponse.Body.AsyncIterator
+    var body: ResponseBody
     var received: Int64 = 0
     public private(set) var resumes = 0
 
     init(_ stream: S3ObjectStream) {
       self.stream = stream
-      self.iterator = stream.body.makeAsyncIterator()
+      self.body = stream.body
     }
 
     public func next() async throws -> ByteBuffer? {
       while true {
         do {
-          if let buffer = try await iterator.next() {
+          if let buffer = try await body.next() {
             received += Int64(buffer.readableBytes)
             return buffer
           }
@@ -55,7 +55,7 @@ public struct S3ObjectStream: AsyncSequence, Sendable {
           let offset = stream.start + received
           let response = try await stream.s3.openObject(
             bucket: stream.bucket, key: stream.key, offset: offset, eTag: stream.eTag)
-          iterator = response.body.makeAsyncIterator()
+          body = response.body
         }
       }
     }

@@ -23,6 +23,22 @@ public enum StoreRules {
     return nil
   }
 
+  /// A new account with a newly generated external ID, once its name, prefix and
+  /// retention pass the rules (every backend creates accounts through here).
+  public static func newAccount(name: String, externalIDPrefix: String, retentionDays: Int)
+    throws(StoreError) -> Account
+  {
+    if let problem = accountProblem(
+      name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
+    {
+      throw problem
+    }
+    return Account(
+      id: .generate(), name: name,
+      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
+      retentionDays: retentionDays, createdAt: Date())
+  }
+
   /// Why a retention batch size cannot be used (nil: it can).
   public static func batchProblem(_ batchSize: Int) -> StoreError? {
     batchSize >= 1

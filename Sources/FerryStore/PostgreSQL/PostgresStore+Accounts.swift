@@ -10,15 +10,8 @@ extension PostgresStore {
   public func createAccount(
     name: String, externalIDPrefix: String, retentionDays: Int, actor: String
   ) async throws -> Account {
-    if let problem = StoreRules.accountProblem(
+    let account = try StoreRules.newAccount(
       name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
-    {
-      throw problem
-    }
-    let account = Account(
-      id: .generate(), name: name,
-      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
-      retentionDays: retentionDays, createdAt: Date())
     let logger = self.logger
     try await transaction { tx in
       // One account creation at a time, so the duplicate-name check cannot race.

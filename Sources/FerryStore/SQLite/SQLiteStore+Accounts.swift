@@ -9,15 +9,8 @@ extension SQLiteStore {
   public func createAccount(
     name: String, externalIDPrefix: String, retentionDays: Int, actor: String
   ) async throws -> Account {
-    if let problem = StoreRules.accountProblem(
+    let account = try StoreRules.newAccount(
       name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays)
-    {
-      throw problem
-    }
-    let account = Account(
-      id: .generate(), name: name,
-      externalID: ExternalIDGenerator.generate(prefix: externalIDPrefix),
-      retentionDays: retentionDays, createdAt: Date())
     try await write { db in
       // The write transaction serializes writers, so this check cannot race.
       let names = try String.fetchAll(db, sql: "SELECT name FROM accounts")
