@@ -143,14 +143,15 @@ func sqliteBaselineRate(_ rows: [Event], path: String) async throws -> Double {
   return Double(rows.count) / (clock.now - start).seconds
 }
 
-/// Writes the rows as the CSV that scripts/bench's `\copy` baseline loads.
+/// Writes the rows as the CSV that scripts/bench's `\copy` baseline loads (with their own
+/// source ETag, so they do not collide with the rows Ferry stored).
 func writeCopyCSV(_ rows: [Event]) throws {
   var csv = ""
   for e in rows {
     let fields =
       "{\"\"method\"\":\"\"\(e.fields["method"] ?? "")\"\",\"\"status\"\":\"\"\(e.fields["status"] ?? "")\"\"}"
     csv +=
-      "\(e.accountID.rawValue),\(e.fetcherID),\(e.logType),\(e.time.micros),\(e.sourceKey),\(e.sourceOffset),\"\(e.message)\",\"\(fields)\",\"\(SearchText.normalize(e.message))\"\n"
+      "\(e.accountID.rawValue),\(e.fetcherID),\(e.logType),\(e.time.micros),\(e.sourceKey),copy,\(e.sourceOffset),\"\(e.message)\",\"\(fields)\",\"\(SearchText.normalize(e.message))\"\n"
   }
   try csv.write(
     toFile: ProcessInfo.processInfo.environment["FERRY_BENCH_COPY_CSV"] ?? "/tmp/ferry-copy.csv",

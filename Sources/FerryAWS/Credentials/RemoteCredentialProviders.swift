@@ -35,6 +35,23 @@ public struct ContainerCredentialProvider: CredentialProvider {
     return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
   }
 
+  /// The container credentials token, from its file or the environment: a ``Secret``
+  /// until the one header that carries it.
+  func authorizationToken() throws(AWSError) -> Secret? {
+    if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !file.isEmpty {
+      guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
+        throw AWSError(
+          kind: .credentials, operation: "ContainerCredentials",
+          message: "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (\(file))")
+      }
+      return Secret(token.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
+      return Secret(token)
+    }
+    return nil
+  }
+
   var url: String? {
     if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], !full.isEmpty { return full }
     if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], !relative.isEmpty {
@@ -60,15 +77,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
       )
     }
     var headers: [(String, String)] = []
-    if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !file.isEmpty {
-      guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
-        throw AWSError(
-          kind: .credentials, operation: operation,
-          message: "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (\(file))")
-      }
-      headers.append(("Authorization", token.trimmingCharacters(in: .whitespacesAndNewlines)))
-    } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
-      headers.append(("Authorization", token))
+    if let token = try authorizationToken() {
+      headers.append(("Authorization", token.revealed))
     }
     let body = try await client.fetch(url, method: .GET, headers: headers, operation: operation)
     return try CredentialDocument.decode(body, operation: operation)

@@ -29,13 +29,15 @@ public final class PostgresStore: Store {
       throw StoreError.rejected(
         "the database URL is not a PostgreSQL URL; use postgres://USER:PASSWORD@HOST:PORT/DATABASE")
     }
+    // The password is a Secret from here on: it is revealed only to the connection.
+    let password = components.password.map { Secret($0) }
     let port = components.port ?? 5432
     place = "\(host):\(port)"
     let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
     let tls = try PostgresTLS(components)
     var configuration = PostgresClient.Configuration(
       host: host, port: port, username: components.user ?? "postgres",
-      password: components.password,
+      password: password?.revealed,
       database: database.isEmpty ? nil : database, tls: try tls.configuration())
     tlsMode = tls.mode
     configuration.options.connectTimeout = .seconds(5)
@@ -56,7 +58,7 @@ public final class PostgresStore: Store {
       // until the deadline and say only that).
       var direct = PostgresConnection.Configuration(
         host: host, port: port, username: components.user ?? "postgres",
-        password: components.password, database: database.isEmpty ? nil : database,
+        password: password?.revealed, database: database.isEmpty ? nil : database,
         tls: try tls.connectionTLS())
       direct.options.connectTimeout = .seconds(5)
       do {
