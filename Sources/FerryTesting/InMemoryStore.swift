@@ -101,10 +101,7 @@ public final class InMemoryStore: Store {
   public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
     async throws -> IssuedToken
   {
-    let secret = TokenSecret.generate()
-    let token = APIToken(
-      id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
-      name: name, role: role, createdAt: Date())
+    let (token, secret) = StoreRules.newToken(name: name, role: role, of: account)
     try tables.withLock { t throws(StoreError) in
       guard t.accounts.contains(where: { $0.id == account }) else {
         throw StoreRules.noSuchAccount(account)
@@ -373,8 +370,7 @@ public final class InMemoryStore: Store {
         !t.restoreJobs[i].state.isFinal
       else { return false }
       let before = t.restoreJobs[i]
-      t.restoreJobs[i].state = .cancelled
-      t.restoreJobs[i].updatedAt = Date()
+      t.restoreJobs[i] = StoreRules.cancelled(before)
       t.record(
         AuditEntry(
           accountID: account, actor: actor, action: "restore.cancel", target: id,

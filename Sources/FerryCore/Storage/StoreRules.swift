@@ -39,6 +39,25 @@ public enum StoreRules {
       retentionDays: retentionDays, createdAt: Date())
   }
 
+  /// A new API token and its secret (`fry_…`): the store keeps the token and only the
+  /// secret's hash.
+  public static func newToken(name: String, role: Role, of account: AccountID) -> (
+    token: APIToken, secret: String
+  ) {
+    let token = APIToken(
+      id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
+      name: name, role: role, createdAt: Date())
+    return (token, TokenSecret.generate())
+  }
+
+  /// A restore job as it is once cancelled.
+  public static func cancelled(_ job: RestoreJob) -> RestoreJob {
+    var after = job
+    after.state = .cancelled
+    after.updatedAt = Date()
+    return after
+  }
+
   /// Why a retention batch size cannot be used (nil: it can).
   public static func batchProblem(_ batchSize: Int) -> StoreError? {
     batchSize >= 1

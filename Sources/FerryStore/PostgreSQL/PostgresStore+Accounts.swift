@@ -103,10 +103,7 @@ extension PostgresStore {
   public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
     async throws -> IssuedToken
   {
-    let secret = TokenSecret.generate()
-    let token = APIToken(
-      id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
-      name: name, role: role, createdAt: Date())
+    let (token, secret) = StoreRules.newToken(name: name, role: role, of: account)
     let logger = self.logger
     try await transaction { tx in
       _ = try await Self.execute(

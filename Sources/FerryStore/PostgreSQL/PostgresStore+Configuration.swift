@@ -347,9 +347,7 @@ extension PostgresStore {
         let before = try await Self.record(tx, RestoreJob.self, id, of: account, logger: logger),
         !before.state.isFinal
       else { return false }
-      var after = before
-      after.state = .cancelled
-      after.updatedAt = Date()
+      let after = StoreRules.cancelled(before)
       _ = try await Self.execute(
         tx, "UPDATE restore_jobs SET state = $1, body = $2 WHERE id = $3",
         [after.state.rawValue, StoreJSON.encode(after), id], logger: logger)

@@ -333,9 +333,7 @@ extension SQLiteStore {
       else {
         return false
       }
-      var after = before
-      after.state = .cancelled
-      after.updatedAt = Date()
+      let after = StoreRules.cancelled(before)
       try db.execute(
         sql: "UPDATE restore_jobs SET state = ?, body = ? WHERE id = ?",
         arguments: [after.state.rawValue, StoreJSON.encode(after), id])
