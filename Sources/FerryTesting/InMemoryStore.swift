@@ -187,21 +187,9 @@ public final class InMemoryStore: Store {
   }
 
   public func addFetcher(_ fetcher: Fetcher, of account: AccountID, actor: String) async throws {
-    let fetcher = fetcher.scoped(to: account)
-    try tables.withLock { t throws(StoreError) in
-      let connection = t.connections.first {
-        $0.id == fetcher.connectionID && $0.accountID == account
-      }
-      if let problem = StoreRules.problem(with: fetcher, on: connection) { throw problem }
-      if t.fetchers.contains(where: { $0.accountID == account && $0.name == fetcher.name }) {
-        throw StoreRules.duplicateName(fetcher.name, kind: "fetcher")
-      }
-      t.fetchers.append(fetcher)
-      t.record(
-        AuditEntry(
-          accountID: account, actor: actor, action: "fetcher.add", target: fetcher.id,
-          after: StoreJSON.encode(fetcher)))
-    }
+    try add(
+      fetcher.scoped(to: account), to: \.fetchers, kind: "fetcher", actor: actor,
+      problem: { StoreRules.problem(with: $0, on: $1) })
   }
 
   public func fetchers(of account: AccountID) async throws -> [Fetcher] {
@@ -265,20 +253,32 @@ public final class InMemoryStore: Store {
   }
 
   public func addArchive(_ archive: Archive, of account: AccountID, actor: String) async throws {
-    let archive = archive.scoped(to: account)
+    try add(
+      archive.scoped(to: account), to: \.archives, kind: "archive", actor: actor,
+      problem: { StoreRules.problem(with: $0, on: $1) })
+  }
+
+  /// Adds a fetcher or an archive: its connection checked by `problem`, its name unique in
+  /// the account, the addition audited.
+  private func add<R: NamedConfiguration>(
+    _ record: R, to table: WritableKeyPath<Tables, [R]>, kind: String, actor: String,
+    problem: (R, Connection?) -> StoreError?
+  ) throws {
     try tables.withLock { t throws(StoreError) in
       let connection = t.connections.first {
-        $0.id == archive.connectionID && $0.accountID == account
+        $0.id == record.connectionID && $0.accountID == record.accountID
       }
-      if let problem = StoreRules.problem(with: archive, on: connection) { throw problem }
-      if t.archives.contains(where: { $0.accountID == account && $0.name == archive.name }) {
-        throw StoreRules.duplicateName(archive.name, kind: "archive")
+      if let problem = problem(record, connection) { throw problem }
+      if t[keyPath: table].contains(where: {
+        $0.accountID == record.accountID && $0.name == record.name
+      }) {
+        throw StoreRules.duplicateName(record.name, kind: kind)
       }
-      t.archives.append(archive)
+      t[keyPath: table].append(record)
       t.record(
         AuditEntry(
-          accountID: account, actor: actor, action: "archive.add", target: archive.id,
-          after: StoreJSON.encode(archive)))
+          accountID: record.accountID, actor: actor, action: "\(kind).add", target: record.id,
+          after: StoreJSON.encode(record)))
     }
   }
 
@@ -515,3 +515,13 @@ public final class InMemoryStore: Store {
     }
   }
 }
+
+/// What fetchers and archives share in the in-memory tables.
+protocol NamedConfiguration: AccountScoped, Encodable {
+  var id: String { get }
+  var name: String { get }
+  var connectionID: String { get }
+}
+
+extension Fetcher: NamedConfiguration {}
+extension Archive: NamedConfiguration {}

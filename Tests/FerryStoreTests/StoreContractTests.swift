@@ -575,6 +575,14 @@ struct StoreSecretLeakTests {
 struct EventContractTests {
   typealias Backend = StoreContractTests.Backend
 
+  /// A new store of the backend with one account, "A".
+  func freshAccount(_ backend: Backend) async throws -> (any Store, AccountID) {
+    let store = try await StoreContractTests.makeStore(backend)
+    let account = try await store.createAccount(
+      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup")
+    return (store, account.id)
+  }
+
   func event(
     _ account: AccountID, _ minutes: Int, _ message: String, fields: [String: String] = [:]
   )
@@ -591,11 +599,8 @@ struct EventContractTests {
   /// database enforces.
   @Test(arguments: Backend.allCases)
   func aRepeatedCommitStoresNothingTwice(backend: Backend) async throws {
-    let store = try await StoreContractTests.makeStore(backend)
+    let (store, a) = try await freshAccount(backend)
     defer { (store as? PostgresStore)?.close() }
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
     let entry = LedgerEntry(
       fetcherID: "f1", key: "logs/a.gz", eTag: "e1", size: 10, state: .ingested, events: 3)
     let events = (0..<3).map { event(a, $0, "line \($0)") }.map {
@@ -617,11 +622,8 @@ struct EventContractTests {
   /// stored as U+FFFD, so such an object commits, and reads back, the same everywhere.
   @Test(arguments: Backend.allCases)
   func nulCharactersAreStoredAsReplacementCharacters(backend: Backend) async throws {
-    let store = try await StoreContractTests.makeStore(backend)
+    let (store, a) = try await freshAccount(backend)
     defer { (store as? PostgresStore)?.close() }
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
     try await store.commitObject(
       LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 1),
       events: [event(a, 1, "before\u{0}after", fields: ["k\u{0}": "v\u{0}"])], of: a)
@@ -634,11 +636,8 @@ struct EventContractTests {
   /// Field filters compare the key as written, quotes and dots included.
   @Test(arguments: Backend.allCases)
   func fieldKeysAreComparedExactly(backend: Backend) async throws {
-    let store = try await StoreContractTests.makeStore(backend)
+    let (store, a) = try await freshAccount(backend)
     defer { (store as? PostgresStore)?.close() }
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
     try await store.commitObject(
       LedgerEntry(fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: 2),
       events: [
@@ -696,11 +695,8 @@ struct EventContractTests {
 
   @Test(arguments: Backend.allCases)
   func aBatchSizeBelowOneIsRefused(backend: Backend) async throws {
-    let store = try await StoreContractTests.makeStore(backend)
+    let (store, a) = try await freshAccount(backend)
     defer { (store as? PostgresStore)?.close() }
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    ).id
     for size in [0, -5] {
       await #expect(throws: StoreError.self) {
         try await store.deleteEvents(of: a, olderThan: Date(), batchSize: size)
