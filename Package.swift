@@ -8,6 +8,7 @@
 //                   FerryCore (domain) -> FerryStore -> FerryIngest / FerryArchive
 //                                                        \
 //                                          FerryServer, ferry (CLI) on top
+//   (FerryCore also uses FerryPolicy, for the fixes its diagnoses name.)
 import PackageDescription
 
 let package = Package(
@@ -25,6 +26,10 @@ let package = Package(
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     .package(url: "https://github.com/vapor/postgres-nio", from: "1.22.0"),
     .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
   ],
   targets: [
     // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
@@ -52,9 +57,12 @@ let package = Package(
     ),
 
     // Domain types and rules, and the protocols through which they reach storage and AWS.
+    // Verification of connections (the diagnosis) talks to AWS through protocols of its own.
     .target(
       name: "FerryCore",
-      dependencies: ["FerrySecrets", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: [
+        "FerrySecrets", "FerryPolicy", .product(name: "Crypto", package: "swift-crypto"),
+      ]),
 
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(
@@ -69,13 +77,29 @@ let package = Package(
       ]
     ),
 
+    // `ferry serve`: the HTTP API (JSON, OpenAPI), auth, connection checks, health and
+    // metrics, on Hummingbird.
+    .target(
+      name: "FerryServer",
+      dependencies: [
+        "FerryCore", "FerryStore", "FerryAWS", "FerryPolicy",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      resources: [.copy("Resources/openapi.json")]
+    ),
+
     // The `ferry` command line: thin over the modules.
     .executableTarget(
       name: "ferry",
       dependencies: [
-        "FerryPolicy", "FerryCore", "FerryStore",
+        "FerryPolicy", "FerryCore", "FerryStore", "FerryServer",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ]
     ),
 
@@ -119,6 +143,14 @@ let package = Package(
       name: "FerryStoreTests",
       dependencies: [
         "FerryStore", "FerryCore", "FerryTesting", .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
+    .testTarget(
+      name: "FerryCoreTests", dependencies: ["FerryCore", "FerryPolicy", "FerryTesting"]),
+    .testTarget(
+      name: "FerryServerTests",
+      dependencies: [
+        "FerryServer", "FerryCore", "FerryStore", "FerryTesting", "FerryPolicy",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ]),
     .testTarget(
       name: "FerryCLITests",

@@ -12,6 +12,7 @@ public final class InMemoryStore: Store {
     var users: [User] = []
     var tokens: [(token: APIToken, hash: String)] = []
     var connections: [Connection] = []
+    var connectionChecks: [String: ConnectionStatus] = [:]
     var fetchers: [Fetcher] = []
     var archives: [Archive] = []
     var restoreJobs: [RestoreJob] = []
@@ -50,7 +51,7 @@ public final class InMemoryStore: Store {
 
   public init() {}
 
-  public func schemaVersion() async throws -> Int { 4 }
+  public func schemaVersion() async throws -> Int { 5 }
 
   // MARK: Accounts and access
 
@@ -98,10 +99,11 @@ public final class InMemoryStore: Store {
     tables.withLock { $0.users.filter { $0.accountID == account } }
   }
 
-  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
-    async throws -> IssuedToken
-  {
-    let (token, secret) = StoreRules.newToken(name: name, role: role, of: account)
+  public func issueToken(
+    name: String, role: Role, isOperator: Bool, of account: AccountID, actor: String
+  ) async throws -> IssuedToken {
+    let (token, secret) = StoreRules.newToken(
+      name: name, role: role, isOperator: isOperator, of: account)
     try tables.withLock { t throws(StoreError) in
       guard t.accounts.contains(where: { $0.id == account }) else {
         throw StoreRules.noSuchAccount(account)
@@ -178,11 +180,32 @@ public final class InMemoryStore: Store {
         }
       if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
       let before = t.connections.remove(at: i)
+      t.connectionChecks[id] = nil
       t.record(
         AuditEntry(
           accountID: account, actor: actor, action: "connection.remove", target: id,
           before: StoreJSON.encode(before)))
       return true
+    }
+  }
+
+  public func recordConnectionCheck(_ check: ConnectionCheck, of account: AccountID)
+    async throws -> Bool
+  {
+    tables.withLock { t in
+      guard
+        t.connections.contains(where: { $0.id == check.connectionID && $0.accountID == account })
+      else { return false }
+      t.connectionChecks[check.connectionID] = ConnectionStatus(check)
+      return true
+    }
+  }
+
+  public func connectionStatuses(of account: AccountID) async throws -> [ConnectionStatus] {
+    tables.withLock { t in
+      let mine = Set(t.connections.filter { $0.accountID == account }.map(\.id))
+      return t.connectionChecks.values.filter { mine.contains($0.connectionID) }
+        .sorted { $0.connectionID < $1.connectionID }
     }
   }
 

@@ -17,7 +17,7 @@ struct Ferry: AsyncParsableCommand {
       (database) cannot be used.
       """,
     version: FerryVersion.current,
-    subcommands: [PolicyCommand.self, AccountCommand.self]
+    subcommands: [ServeCommand.self, PolicyCommand.self, AccountCommand.self]
   )
 
   static func main() async {

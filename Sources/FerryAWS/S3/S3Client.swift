@@ -41,16 +41,31 @@ public struct S3Client: Sendable {
   let client: AWSClient
   let credentials: (any CredentialProvider)?
   public let region: String
+  /// The account that must own every bucket this client touches: sent with every call as
+  /// `x-amz-expected-bucket-owner`, so S3 refuses (403) a bucket that changed hands.
+  public let expectedBucketOwner: String?
 
-  public init(client: AWSClient, credentials: (any CredentialProvider)?, region: String) {
+  public init(
+    client: AWSClient, credentials: (any CredentialProvider)?, region: String,
+    expectedBucketOwner: String? = nil
+  ) {
     self.client = client
     self.credentials = credentials
     self.region = region
+    self.expectedBucketOwner = expectedBucketOwner
   }
 
   /// This client for another region (after region discovery).
   public func inRegion(_ region: String) -> S3Client {
-    S3Client(client: client, credentials: credentials, region: region)
+    S3Client(
+      client: client, credentials: credentials, region: region,
+      expectedBucketOwner: expectedBucketOwner)
+  }
+
+  /// This client, requiring every bucket it touches to belong to `account`.
+  public func expectingBucketOwner(_ account: String) -> S3Client {
+    S3Client(
+      client: client, credentials: credentials, region: region, expectedBucketOwner: account)
   }
 
   // MARK: Listing
@@ -210,6 +225,25 @@ public struct S3Client: Sendable {
     let response = try await send(
       "S3.PutObject", .PUT, bucket: bucket, key: key, headers: headers, body: body)
     return response.headers.first(name: "ETag") ?? ""
+  }
+
+  /// Reads bytes `first...last` of an object in one request (for a small sample; a read of
+  /// a whole object streams through ``getObject(bucket:key:offset:maxResumes:)``).
+  public func readRange(bucket: String, key: String, first: Int64, last: Int64)
+    async throws(AWSError) -> (bytes: [UInt8], head: S3ObjectHead)
+  {
+    let response = try await send(
+      "S3.GetObject", .GET, bucket: bucket, key: key,
+      headers: [("Range", "bytes=\(first)-\(last)")])
+    return ([UInt8](response.data), Self.head(response.headers))
+  }
+
+  /// Reads a whole small object in one request.
+  public func readSmallObject(bucket: String, key: String) async throws(AWSError) -> (
+    bytes: [UInt8], head: S3ObjectHead
+  ) {
+    let response = try await send("S3.GetObject", .GET, bucket: bucket, key: key)
+    return ([UInt8](response.data), Self.head(response.headers))
   }
 
   public func deleteObject(bucket: String, key: String) async throws(AWSError) {
@@ -374,6 +408,10 @@ public struct S3Client: Sendable {
     let payloadHash =
       body.map { $0.withUnsafeReadableBytes { SigV4Signer.hash($0) } }
       ?? SigV4Signer.emptyPayloadHash
+    var headers = headers
+    if let expectedBucketOwner {
+      headers.append(("x-amz-expected-bucket-owner", expectedBucketOwner))
+    }
     return AWSRequest(
       operation: operation, service: "s3", region: region, method: method,
       target: client.endpoint.s3(bucket: bucket, region: region),

@@ -7,7 +7,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
   /// Changes configuration: connections, fetchers, archives, users, tokens.
   case admin
   /// Reads configuration, status and logs.
-  case viewer
+  case member
 }
 
 extension User {
@@ -41,13 +41,19 @@ public struct APIToken: Sendable, Equatable, Codable {
   public var accountID: AccountID
   public var name: String
   public var role: Role
+  /// Operators manage accounts (tenants) as well as their own account.
+  public var isOperator: Bool
   public var createdAt: Date
 
-  public init(id: String, accountID: AccountID, name: String, role: Role, createdAt: Date) {
+  public init(
+    id: String, accountID: AccountID, name: String, role: Role, isOperator: Bool = false,
+    createdAt: Date
+  ) {
     self.id = id
     self.accountID = accountID
     self.name = name
     self.role = role
+    self.isOperator = isOperator
     self.createdAt = createdAt
   }
 }

@@ -26,13 +26,21 @@ public struct Connection: Sendable, Equatable, Codable {
   public var externalID: String
   /// True when `externalID` is a legacy, customer-chosen ID (a reason to migrate).
   public var usesLegacyExternalID: Bool
+  /// The AWS account that must own the bucket (sent as `x-amz-expected-bucket-owner`);
+  /// empty: the role's own account.
+  public var bucketOwner: String
+  /// The KMS key the bucket's objects are encrypted with, if any.
+  public var kmsKeyARN: String?
   public var createdAt: Date
 
   public init(
     id: String = Connection.newID(), accountID: AccountID, purpose: ConnectionPurpose,
     bucket: String, region: String, prefix: String, roleARN: String, externalID: String,
-    usesLegacyExternalID: Bool, createdAt: Date = Date()
+    usesLegacyExternalID: Bool, bucketOwner: String = "", kmsKeyARN: String? = nil,
+    createdAt: Date = Date()
   ) {
+    self.bucketOwner = bucketOwner
+    self.kmsKeyARN = kmsKeyARN
     self.id = id
     self.accountID = accountID
     self.purpose = purpose
@@ -43,5 +51,28 @@ public struct Connection: Sendable, Equatable, Codable {
     self.externalID = externalID
     self.usesLegacyExternalID = usesLegacyExternalID
     self.createdAt = createdAt
+  }
+}
+
+/// Where a connection stands after its latest check.
+public enum ConnectionState: String, Sendable, Codable {
+  /// Never checked.
+  case unchecked
+  /// The latest check passed.
+  case ok
+  /// The latest check failed; its diagnosis says why.
+  case failing
+}
+
+/// A connection's latest check, as the store keeps it.
+public struct ConnectionStatus: Sendable, Equatable, Codable {
+  public var connectionID: String
+  public var state: ConnectionState
+  public var lastCheck: ConnectionCheck?
+
+  public init(connectionID: String, state: ConnectionState, lastCheck: ConnectionCheck?) {
+    self.connectionID = connectionID
+    self.state = state
+    self.lastCheck = lastCheck
   }
 }

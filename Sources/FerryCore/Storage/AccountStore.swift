@@ -16,11 +16,22 @@ public protocol AccountStore: Sendable {
   // MARK: Users and API tokens; each change is audited in the same transaction
   func addUser(_ user: User, actor: String) async throws
   func users(of account: AccountID) async throws -> [User]
-  /// Issues a token; the store keeps only the secret's hash.
-  func issueToken(name: String, role: Role, of account: AccountID, actor: String) async throws
-    -> IssuedToken
+  /// Issues a token; the store keeps only the secret's hash. An operator's token also
+  /// manages accounts.
+  func issueToken(
+    name: String, role: Role, isOperator: Bool, of account: AccountID, actor: String
+  ) async throws -> IssuedToken
   /// The token a secret belongs to, if any.
   func authenticate(tokenSecret: String) async throws -> APIToken?
   func tokens(of account: AccountID) async throws -> [APIToken]
   func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool
+}
+
+extension AccountStore {
+  /// Issues a token of the account that is not an operator's.
+  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
+    async throws -> IssuedToken
+  {
+    try await issueToken(name: name, role: role, isOperator: false, of: account, actor: actor)
+  }
 }

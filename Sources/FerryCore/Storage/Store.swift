@@ -5,7 +5,8 @@ import Foundation
 /// concern, so a fake or a new backend can implement only what it needs. Every call about
 /// tenant data names the account, and a record passed in is stored under that account
 /// whatever account it names itself: there is no way to read or write across tenants.
-public typealias Store = StoreSchema & AccountStore & ConfigurationStore & EventStore
+public typealias Store = StoreSchema & AccountStore & ConfigurationStore & ConnectionCheckStore
+  & EventStore
   & AuditStore & LeaseStore
 
 /// The store's schema version.

@@ -41,12 +41,12 @@ public enum StoreRules {
 
   /// A new API token and its secret (`fry_…`): the store keeps the token and only the
   /// secret's hash.
-  public static func newToken(name: String, role: Role, of account: AccountID) -> (
-    token: APIToken, secret: String
-  ) {
+  public static func newToken(
+    name: String, role: Role, isOperator: Bool = false, of account: AccountID
+  ) -> (token: APIToken, secret: String) {
     let token = APIToken(
       id: "tok_" + String(TokenSecret.generate().dropFirst(4).prefix(16)), accountID: account,
-      name: name, role: role, createdAt: Date())
+      name: name, role: role, isOperator: isOperator, createdAt: Date())
     return (token, TokenSecret.generate())
   }
 

@@ -106,5 +106,20 @@ enum PostgresSchema {
         """,
       ]
     ),
+    (
+      "v5-connection-checks-operators-members",
+      [
+        "ALTER TABLE connections ADD COLUMN bucket_owner TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE connections ADD COLUMN kms_key_arn TEXT",
+        "ALTER TABLE api_tokens ADD COLUMN operator BOOLEAN NOT NULL DEFAULT false",
+        "UPDATE users SET role = 'member' WHERE role = 'viewer'",
+        "UPDATE api_tokens SET role = 'member' WHERE role = 'viewer'",
+        """
+        CREATE TABLE connection_checks (connection_id TEXT PRIMARY KEY REFERENCES connections(id),
+        account_id TEXT NOT NULL, state TEXT NOT NULL, checked_at BIGINT NOT NULL, body TEXT NOT NULL)
+        """,
+        "CREATE INDEX connection_checks_account ON connection_checks(account_id)",
+      ]
+    ),
   ]
 }

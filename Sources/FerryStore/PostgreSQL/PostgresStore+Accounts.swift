@@ -92,7 +92,7 @@ extension PostgresStore {
           id: try row["id"].decode(String.self),
           accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
           email: try row["email"].decode(String.self),
-          role: Role(rawValue: try row["role"].decode(String.self)) ?? .viewer,
+          role: Role(rawValue: try row["role"].decode(String.self)) ?? .member,
           createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
       }
     } catch {
@@ -100,17 +100,18 @@ extension PostgresStore {
     }
   }
 
-  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
-    async throws -> IssuedToken
-  {
-    let (token, secret) = StoreRules.newToken(name: name, role: role, of: account)
+  public func issueToken(
+    name: String, role: Role, isOperator: Bool, of account: AccountID, actor: String
+  ) async throws -> IssuedToken {
+    let (token, secret) = StoreRules.newToken(
+      name: name, role: role, isOperator: isOperator, of: account)
     let logger = self.logger
     try await transaction { tx in
       _ = try await Self.execute(
         tx,
-        "INSERT INTO api_tokens (id, account_id, name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_tokens (id, account_id, name, role, operator, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         [
-          token.id, account.rawValue, name, role.rawValue, TokenSecret.hash(secret),
+          token.id, account.rawValue, name, role.rawValue, isOperator, TokenSecret.hash(secret),
           token.createdAt.micros,
         ], logger: logger)
       try await Self.audit(
@@ -160,7 +161,8 @@ extension PostgresStore {
         id: try row["id"].decode(String.self),
         accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
         name: try row["name"].decode(String.self),
-        role: Role(rawValue: try row["role"].decode(String.self)) ?? .viewer,
+        role: Role(rawValue: try row["role"].decode(String.self)) ?? .member,
+        isOperator: try row["operator"].decode(Bool.self),
         createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
     } catch {
       throw map(error)

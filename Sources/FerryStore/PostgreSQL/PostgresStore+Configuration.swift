@@ -21,11 +21,13 @@ extension PostgresStore {
       let c = StoreRules.placed(connection, in: owner)
       _ = try await Self.execute(
         tx,
-        "INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        """
+        INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy,
+        bucket_owner, kms_key_arn, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        """,
         [
           c.id, c.accountID.rawValue, c.purpose.rawValue, c.bucket, c.region, c.prefix, c.roleARN,
-          c.externalID,
-          c.usesLegacyExternalID, c.createdAt.micros,
+          c.externalID, c.usesLegacyExternalID, c.bucketOwner, c.kmsKeyARN, c.createdAt.micros,
         ], logger: logger)
       try await Self.audit(
         tx,
@@ -60,6 +62,8 @@ extension PostgresStore {
         """, [id, account.rawValue], logger: logger
       ).map { try $0["user"].decode(String.self) }
       if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
+      _ = try await Self.execute(
+        tx, "DELETE FROM connection_checks WHERE connection_id = $1", [id], logger: logger)
       let rows = try await Self.execute(
         tx, "DELETE FROM connections WHERE id = $1 AND account_id = $2 RETURNING *",
         [id, account.rawValue], logger: logger)
@@ -94,7 +98,51 @@ extension PostgresStore {
       roleARN: try row["role_arn"].decode(String.self),
       externalID: try row["external_id"].decode(String.self),
       usesLegacyExternalID: try row["legacy"].decode(Bool.self),
+      bucketOwner: try row["bucket_owner"].decode(String.self),
+      kmsKeyARN: try row["kms_key_arn"].decode(String?.self),
       createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+  }
+
+  // MARK: Connection checks
+
+  public func recordConnectionCheck(_ check: ConnectionCheck, of account: AccountID)
+    async throws -> Bool
+  {
+    let logger = self.logger
+    let status = ConnectionStatus(check)
+    return try await transaction { tx in
+      guard try await Self.connection(tx, check.connectionID, of: account, logger: logger) != nil
+      else { return false }
+      _ = try await Self.execute(
+        tx,
+        """
+        INSERT INTO connection_checks (connection_id, account_id, state, checked_at, body) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (connection_id) DO UPDATE SET state = excluded.state, checked_at = excluded.checked_at,
+        body = excluded.body
+        """,
+        [
+          check.connectionID, account.rawValue, status.state.rawValue, check.checkedAt.micros,
+          StoreJSON.encode(check),
+        ], logger: logger)
+      return true
+    }
+  }
+
+  public func connectionStatuses(of account: AccountID) async throws -> [ConnectionStatus] {
+    let rows = try await query(
+      "SELECT * FROM connection_checks WHERE account_id = $1 ORDER BY connection_id",
+      Self.binds([account.rawValue]))
+    do {
+      return try rows.map { row in
+        ConnectionStatus(
+          connectionID: try row["connection_id"].decode(String.self),
+          state: ConnectionState(rawValue: try row["state"].decode(String.self)) ?? .unchecked,
+          lastCheck: try StoreJSON.decode(
+            ConnectionCheck.self, try row["body"].decode(String.self), table: "connection_checks"))
+      }
+    } catch {
+      throw map(error)
+    }
   }
 }
 

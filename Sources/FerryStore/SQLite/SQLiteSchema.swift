@@ -72,6 +72,19 @@ enum SQLiteSchema {
       CREATE UNIQUE INDEX events_natural_key ON events(account_id, fetcher_id, source_key, source_etag, source_offset);
       """
     ),
+    (
+      "v5-connection-checks-operators-members",
+      """
+      ALTER TABLE connections ADD COLUMN bucket_owner TEXT NOT NULL DEFAULT '';
+      ALTER TABLE connections ADD COLUMN kms_key_arn TEXT;
+      ALTER TABLE api_tokens ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;
+      UPDATE users SET role = 'member' WHERE role = 'viewer';
+      UPDATE api_tokens SET role = 'member' WHERE role = 'viewer';
+      CREATE TABLE connection_checks (connection_id TEXT PRIMARY KEY REFERENCES connections(id),
+        account_id TEXT NOT NULL, state TEXT NOT NULL, checked_at INTEGER NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX connection_checks_account ON connection_checks(account_id);
+      """
+    ),
   ]
 
   /// Where a database's schema stands against this Ferry's migrations.

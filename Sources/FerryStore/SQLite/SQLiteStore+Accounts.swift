@@ -76,21 +76,22 @@ extension SQLiteStore {
       ).map { row in
         User(
           id: row["id"], accountID: AccountID(rawValue: row["account_id"]), email: row["email"],
-          role: Role(rawValue: row["role"]) ?? .viewer, createdAt: Date(micros: row["created_at"]))
+          role: Role(rawValue: row["role"]) ?? .member, createdAt: Date(micros: row["created_at"]))
       }
     }
   }
 
-  public func issueToken(name: String, role: Role, of account: AccountID, actor: String)
-    async throws -> IssuedToken
-  {
-    let (token, secret) = StoreRules.newToken(name: name, role: role, of: account)
+  public func issueToken(
+    name: String, role: Role, isOperator: Bool, of account: AccountID, actor: String
+  ) async throws -> IssuedToken {
+    let (token, secret) = StoreRules.newToken(
+      name: name, role: role, isOperator: isOperator, of: account)
     try await write { db in
       try db.execute(
         sql:
-          "INSERT INTO api_tokens (id, account_id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+          "INSERT INTO api_tokens (id, account_id, name, role, operator, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         arguments: [
-          token.id, account.rawValue, name, role.rawValue, TokenSecret.hash(secret),
+          token.id, account.rawValue, name, role.rawValue, isOperator, TokenSecret.hash(secret),
           token.createdAt.micros,
         ])
       try Self.audit(
@@ -141,6 +142,7 @@ extension SQLiteStore {
   static func token(_ row: Row) -> APIToken {
     APIToken(
       id: row["id"], accountID: AccountID(rawValue: row["account_id"]), name: row["name"],
-      role: Role(rawValue: row["role"]) ?? .viewer, createdAt: Date(micros: row["created_at"]))
+      role: Role(rawValue: row["role"]) ?? .member, isOperator: row["operator"],
+      createdAt: Date(micros: row["created_at"]))
   }
 }

@@ -19,13 +19,13 @@ extension SQLiteStore {
       let c = StoreRules.placed(connection, in: owner)
       try db.execute(
         sql: """
-          INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy, created_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          INSERT INTO connections (id, account_id, purpose, bucket, region, prefix, role_arn, external_id, legacy,
+            bucket_owner, kms_key_arn, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           c.id, c.accountID.rawValue, c.purpose.rawValue, c.bucket, c.region, c.prefix, c.roleARN,
-          c.externalID,
-          c.usesLegacyExternalID, c.createdAt.micros,
+          c.externalID, c.usesLegacyExternalID, c.bucketOwner, c.kmsKeyARN, c.createdAt.micros,
         ])
       try Self.audit(
         db,
@@ -61,6 +61,7 @@ extension SQLiteStore {
           UNION ALL SELECT 'archive "' || name || '"' FROM archives WHERE connection_id = ?
           """, arguments: [id, id])
       if !users.isEmpty { throw StoreRules.connectionInUse(id, by: users) }
+      try db.execute(sql: "DELETE FROM connection_checks WHERE connection_id = ?", arguments: [id])
       try db.execute(
         sql: "DELETE FROM connections WHERE id = ? AND account_id = ?",
         arguments: [id, account.rawValue])
@@ -88,7 +89,45 @@ extension SQLiteStore {
       purpose: ConnectionPurpose(rawValue: row["purpose"]) ?? .fetcher, bucket: row["bucket"],
       region: row["region"],
       prefix: row["prefix"], roleARN: row["role_arn"], externalID: row["external_id"],
-      usesLegacyExternalID: row["legacy"], createdAt: Date(micros: row["created_at"]))
+      usesLegacyExternalID: row["legacy"], bucketOwner: row["bucket_owner"],
+      kmsKeyARN: row["kms_key_arn"], createdAt: Date(micros: row["created_at"]))
+  }
+
+  // MARK: Connection checks
+
+  public func recordConnectionCheck(_ check: ConnectionCheck, of account: AccountID)
+    async throws -> Bool
+  {
+    let status = ConnectionStatus(check)
+    return try await write { db in
+      guard try Self.connection(db, check.connectionID, of: account) != nil else { return false }
+      try db.execute(
+        sql: """
+          INSERT INTO connection_checks (connection_id, account_id, state, checked_at, body) VALUES (?, ?, ?, ?, ?)
+          ON CONFLICT (connection_id) DO UPDATE SET state = excluded.state, checked_at = excluded.checked_at,
+            body = excluded.body
+          """,
+        arguments: [
+          check.connectionID, account.rawValue, status.state.rawValue, check.checkedAt.micros,
+          StoreJSON.encode(check),
+        ])
+      return true
+    }
+  }
+
+  public func connectionStatuses(of account: AccountID) async throws -> [ConnectionStatus] {
+    try await read { db in
+      try Row.fetchAll(
+        db, sql: "SELECT * FROM connection_checks WHERE account_id = ? ORDER BY connection_id",
+        arguments: [account.rawValue]
+      ).map { row in
+        ConnectionStatus(
+          connectionID: row["connection_id"],
+          state: ConnectionState(rawValue: row["state"]) ?? .unchecked,
+          lastCheck: try StoreJSON.decode(
+            ConnectionCheck.self, row["body"], table: "connection_checks"))
+      }
+    }
   }
 }
 

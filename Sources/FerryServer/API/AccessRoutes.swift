@@ -1,0 +1,184 @@
+import FerryCore
+import FerryPolicy
+import Foundation
+import Hummingbird
+
+/// Who may act for an account: `/api/v1/me`, `/api/v1/tokens`, `/api/v1/users`, and the
+/// account's audit log, `/api/v1/audit` (admins).
+struct AccessRoutes {
+  let store: any Store
+
+  func add(to api: RouterGroup<FerryRequestContext>) {
+    api.get("me", use: me)
+    api.get("tokens", use: tokens)
+    api.post("tokens", use: issueToken)
+    api.delete("tokens/{id}", use: revokeToken)
+    api.get("users", use: users)
+    api.post("users", use: addUser)
+    api.get("audit", use: audit)
+  }
+
+  @Sendable func me(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    return JSONResponse.make(
+      .object([
+        ("account", JSONViews.account(caller.account)), ("token", JSONViews.token(caller.token)),
+      ]))
+  }
+
+  @Sendable func tokens(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let tokens = try await store.tokens(of: caller.account.id)
+    return JSONResponse.make(JSONViews.list("tokens", tokens.map(JSONViews.token)))
+  }
+
+  static func role(_ body: RequestBody) throws -> Role {
+    let text = try body.string("role") ?? "member"
+    guard let role = Role(rawValue: text) else {
+      throw APIProblem.badInput(
+        field: "role", "\"\(text)\" is not a role",
+        fix: "Use admin (changes configuration) or member (reads).")
+    }
+    return role
+  }
+
+  static func name(_ text: String, field: String) throws -> String {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    guard (1...64).contains(trimmed.count),
+      trimmed.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
+    else {
+      throw APIProblem.badInput(
+        field: field, "must be 1 to 64 printable characters",
+        fix: "Give a short name, e.g. ci-deploy.")
+    }
+    return trimmed
+  }
+
+  @Sendable func issueToken(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let body = try await RequestBody.read(request, context: context, known: ["name", "role"])
+    let name = try Self.name(try body.requiredString("name", example: "ci-deploy"), field: "name")
+    let issued = try await store.issueToken(
+      name: name, role: try Self.role(body), of: caller.account.id, actor: caller.actor)
+    guard case .object(var pairs) = JSONViews.token(issued.token) else {
+      throw APIProblem.internalError()
+    }
+    // The only time the secret leaves Ferry.
+    pairs.append(("secret", .string(issued.secret.revealed)))
+    return JSONResponse.make(.object(pairs), status: .created)
+  }
+
+  @Sendable func revokeToken(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let id = context.parameters.get("id") ?? ""
+    guard try await store.revokeToken(id, of: caller.account.id, actor: caller.actor) else {
+      throw APIProblem.notFound("token", id)
+    }
+    return Response(status: .noContent)
+  }
+
+  @Sendable func users(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    let users = try await store.users(of: caller.account.id)
+    return JSONResponse.make(JSONViews.list("users", users.map(JSONViews.user)))
+  }
+
+  @Sendable func addUser(_ request: Request, context: FerryRequestContext) async throws -> Response
+  {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let body = try await RequestBody.read(request, context: context, known: ["email", "role"])
+    let email = try body.requiredString("email", example: "alice@example.com")
+    guard Self.isEmail(email) else {
+      throw APIProblem.badInput(
+        field: "email", "\"\(email)\" is not an email address",
+        fix: "Give an address like alice@example.com.")
+    }
+    let user = User(accountID: caller.account.id, email: email, role: try Self.role(body))
+    try await store.addUser(user, actor: caller.actor)
+    return JSONResponse.make(JSONViews.user(user), status: .created)
+  }
+
+  static func isEmail(_ text: String) -> Bool {
+    let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+    return text.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+      && !text.contains(where: { $0.isWhitespace || $0.isNewline })
+  }
+
+  @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let limit = try request.intQuery("limit", default: 100, range: 1...1000)
+    let entries = try await StoreTimer.time("auditLog") {
+      try await store.auditLog(of: caller.account.id, limit: limit)
+    }
+    return JSONResponse.make(JSONViews.list("entries", entries.map(JSONViews.audit)))
+  }
+}
+
+/// `/api/v1/accounts`: operators create and list tenants.
+struct AccountRoutes {
+  let store: any Store
+  let externalIDPrefix: String
+
+  func add(to api: RouterGroup<FerryRequestContext>) {
+    api.get("accounts", use: list)
+    api.post("accounts", use: create)
+  }
+
+  @Sendable func list(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireOperator()
+    let accounts = try await store.accounts()
+    return JSONResponse.make(JSONViews.list("accounts", accounts.map(JSONViews.account)))
+  }
+
+  /// Creates an account with its first admin and that admin's token (shown once).
+  @Sendable func create(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireOperator()
+    let body = try await RequestBody.read(
+      request, context: context, known: ["name", "adminEmail", "retentionDays"])
+    let name = try body.requiredString("name", example: "acme")
+    let email = try body.string("adminEmail")
+    if let email, !AccessRoutes.isEmail(email) {
+      throw APIProblem.badInput(
+        field: "adminEmail", "\"\(email)\" is not an email address",
+        fix: "Give an address like alice@example.com.")
+    }
+    var retention = 30
+    if let value = body.fields.first(where: { $0.key == "retentionDays" })?.value {
+      guard case .number(let days) = value, days.rounded() == days else {
+        throw APIProblem.badInput(
+          field: "retentionDays", "must be a whole number of days", fix: "Give e.g. 30.")
+      }
+      retention = Int(days)
+    }
+    let account: Account
+    do {
+      account = try await store.createAccount(
+        name: name, externalIDPrefix: externalIDPrefix, retentionDays: retention,
+        actor: caller.actor)
+    } catch StoreError.rejected(let detail) {
+      throw APIProblem.badInput(field: "name", detail, fix: "Choose another name or value.")
+    }
+    if let email {
+      try await store.addUser(
+        User(accountID: account.id, email: email, role: .admin), actor: caller.actor)
+    }
+    let issued = try await store.issueToken(
+      name: "first-admin", role: .admin, of: account.id, actor: caller.actor)
+    guard case .object(var pairs) = JSONViews.account(account) else {
+      throw APIProblem.internalError()
+    }
+    pairs.append(("adminToken", .string(issued.secret.revealed)))
+    return JSONResponse.make(.object(pairs), status: .created)
+  }
+}

@@ -1,0 +1,194 @@
+import FerryCore
+import FerryPolicy
+import Foundation
+import Hummingbird
+
+/// `/api/v1/connection-info`, `/api/v1/role-policy` and `/api/v1/connections`: the guide's
+/// "+ Add a bucket → Authenticate with a role" flow.
+struct ConnectionRoutes {
+  let store: any Store
+  let checker: ConnectionChecker
+  let identity: PlatformIdentityResolver
+
+  func add(to api: RouterGroup<FerryRequestContext>) {
+    api.get("connection-info", use: connectionInfo)
+    api.post("role-policy", use: rolePolicy)
+    api.get("connections", use: list)
+    api.post("connections", use: create)
+    api.get("connections/{id}", use: show)
+    api.delete("connections/{id}", use: remove)
+    api.post("connections/{id}/check", use: recheck)
+  }
+
+  func platform() async throws -> PlatformIdentity {
+    do {
+      return try await identity.resolve()
+    } catch {
+      throw APIProblem(
+        status: .serviceUnavailable, name: "platform-identity-unknown",
+        title: "Ferry does not know its own AWS identity",
+        detail: "Ferry could not learn its AWS account: \(error)",
+        fix:
+          "The operator must give Ferry AWS credentials (environment, profile or instance role), or set --platform-account-id."
+      )
+    }
+  }
+
+  @Sendable func connectionInfo(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    let platform = try await platform()
+    return JSONResponse.make(
+      .object([
+        ("awsAccountId", .string(platform.accountID)),
+        ("principalArn", .string(platform.principalARN)),
+        ("externalId", .string(caller.account.externalID)),
+      ]))
+  }
+
+  @Sendable func rolePolicy(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    let body = try await RequestBody.read(
+      request, context: context, known: ["bucket", "region", "prefix", "purpose", "kmsKeyArn"])
+    let purposeText = try body.string("purpose") ?? "fetcher"
+    guard let purpose = ConnectionPurpose(rawValue: purposeText) else {
+      throw APIProblem.badInput(
+        field: "purpose", "\"\(purposeText)\" is not a purpose",
+        fix: "Use fetcher (Ferry reads log files) or archive (Ferry writes archives).")
+    }
+    let region = try body.string("region") ?? "us-east-1"
+    guard ConnectionRules.isRegion(region) else {
+      throw APIProblem.badInput(
+        field: "region", "\"\(region)\" is not an AWS region",
+        fix: "Give the bucket's region as AWS names it, e.g. us-east-1.")
+    }
+    let scope: AccessScope
+    let (bucket, prefix, key) = (
+      try body.string("bucket"), try body.string("prefix"), try body.string("kmsKeyArn")
+    )
+    do {
+      scope = try AccessScope(
+        purpose: purpose == .fetcher ? .fetcher : .archive, bucket: bucket, prefix: prefix,
+        kmsKeyARN: key)
+    } catch {
+      throw APIProblem.badInput(error.named(ConnectionRules.apiField(error.field)))
+    }
+    let platform = try await platform()
+    let setup = try RoleSetup(
+      scope: scope, principal: .arn(platform.principalARN), externalID: caller.account.externalID)
+    return JSONResponse.make(
+      .object([
+        ("purpose", .string(purpose.rawValue)), ("bucket", .string(scope.bucket)),
+        ("prefix", .string(scope.prefix)), ("region", .string(region)),
+        ("roleName", .string(setup.roleName)),
+        ("permissionsPolicy", setup.permissions.jsonValue),
+        ("trustPolicy", setup.trust.jsonValue),
+        ("awsCliScript", .string(setup.awsCLIScript)),
+        ("cloudFormationTemplate", .string(setup.cloudFormationTemplate)),
+      ]))
+  }
+
+  func view(_ connection: Connection, of account: AccountID) async throws -> JSONValue {
+    let statuses = try await store.connectionStatuses(of: account)
+    return JSONViews.connection(
+      connection, status: statuses.first { $0.connectionID == connection.id })
+  }
+
+  @Sendable func list(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    let connections = try await StoreTimer.time("connections") {
+      try await store.connections(of: caller.account.id)
+    }
+    let statuses = try await store.connectionStatuses(of: caller.account.id)
+    return JSONResponse.make(
+      JSONViews.list(
+        "connections",
+        connections.map { c in
+          JSONViews.connection(c, status: statuses.first { $0.connectionID == c.id })
+        }))
+  }
+
+  @Sendable func create(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let body = try await RequestBody.read(
+      request, context: context,
+      known: [
+        "purpose", "bucket", "region", "prefix", "roleArn", "bucketOwner", "kmsKeyArn",
+        "externalId",
+      ])
+    if body.fields.contains(where: { $0.key == "externalId" }) {
+      throw APIProblem.badInput(
+        field: "externalId",
+        "is chosen by Ferry, never in a request: every connection of an account uses the account's generated external ID",
+        fix:
+          "Leave externalId out; GET /api/v1/connection-info shows the ID to put in the role's trust policy."
+      )
+    }
+    let platform = try await platform()
+    let connection: Connection
+    do {
+      connection = try ConnectionRules.newConnection(
+        purpose: try body.string("purpose") ?? "fetcher", bucket: try body.string("bucket"),
+        region: try body.string("region"), prefix: try body.string("prefix"),
+        roleARN: try body.requiredString(
+          "roleArn", example: "arn:aws:iam::123456789012:role/ferry-s3-fetcher"),
+        bucketOwner: try body.string("bucketOwner"), kmsKeyARN: try body.string("kmsKeyArn"),
+        account: caller.account, platformAccount: platform.accountID)
+    } catch let error as InputError {
+      throw APIProblem.badInput(error)
+    }
+    let check = try await checker.check(connection, of: caller.account)
+    guard check.succeeded else {
+      var problem = APIProblem(
+        status: .unprocessableContent, name: "connection-check-failed",
+        title: "Ferry cannot use the role yet",
+        detail: check.diagnosis.map { "\($0.step.title) failed: \($0.cause)" }
+          ?? "the check failed",
+        fix: check.diagnosis?.fix)
+      problem.extra = [("check", JSONViews.check(check))]
+      throw problem
+    }
+    try await StoreTimer.time("addConnection") {
+      try await store.addConnection(connection, of: caller.account.id, actor: caller.actor)
+    }
+    _ = try await store.recordConnectionCheck(check, of: caller.account.id)
+    let saved = try await store.connection(connection.id, of: caller.account.id) ?? connection
+    var response = JSONResponse.make(try await view(saved, of: caller.account.id), status: .created)
+    response.headers[.location] = "/api/v1/connections/\(saved.id)"
+    return response
+  }
+
+  func owned(_ context: FerryRequestContext) async throws -> (Caller, Connection) {
+    let caller = try context.requireCaller()
+    let id = context.parameters.get("id") ?? ""
+    guard let connection = try await store.connection(id, of: caller.account.id) else {
+      throw APIProblem.notFound("connection", id)
+    }
+    return (caller, connection)
+  }
+
+  @Sendable func show(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let (caller, connection) = try await owned(context)
+    return JSONResponse.make(try await view(connection, of: caller.account.id))
+  }
+
+  @Sendable func remove(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let (caller, connection) = try await owned(context)
+    try caller.requireAdmin()
+    _ = try await store.removeConnection(connection.id, of: caller.account.id, actor: caller.actor)
+    return Response(status: .noContent)
+  }
+
+  @Sendable func recheck(_ request: Request, context: FerryRequestContext) async throws -> Response
+  {
+    let (caller, connection) = try await owned(context)
+    try caller.requireAdmin()
+    let check = try await checker.check(connection, of: caller.account)
+    _ = try await store.recordConnectionCheck(check, of: caller.account.id)
+    return JSONResponse.make(JSONViews.check(check))
+  }
+}

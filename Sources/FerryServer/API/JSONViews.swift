@@ -1,0 +1,108 @@
+import FerryCore
+import FerryPolicy
+import Foundation
+
+/// How the API writes the domain's records: the fields the OpenAPI document names, dates
+/// in ISO 8601, never a secret.
+enum JSONViews {
+  static func date(_ date: Date) -> JSONValue {
+    .string(date.formatted(.iso8601))
+  }
+
+  static func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
+
+  static func account(_ account: Account) -> JSONValue {
+    .object([
+      ("id", .string(account.id.rawValue)), ("name", .string(account.name)),
+      ("externalId", .string(account.externalID)),
+      ("retentionDays", .number(Double(account.retentionDays))),
+      ("createdAt", date(account.createdAt)),
+    ])
+  }
+
+  static func connection(_ c: Connection, status: ConnectionStatus?) -> JSONValue {
+    .object([
+      ("id", .string(c.id)), ("purpose", .string(c.purpose.rawValue)),
+      ("bucket", .string(c.bucket)), ("region", .string(c.region)), ("prefix", .string(c.prefix)),
+      ("roleArn", .string(c.roleARN)), ("externalId", .string(c.externalID)),
+      ("legacyExternalId", .bool(c.usesLegacyExternalID)),
+      ("bucketOwner", .string(c.bucketOwner)), ("kmsKeyArn", optional(c.kmsKeyARN)),
+      ("state", .string((status?.state ?? .unchecked).rawValue)),
+      ("lastCheck", status?.lastCheck.map(check) ?? .null),
+      ("createdAt", date(c.createdAt)),
+    ])
+  }
+
+  static func check(_ check: ConnectionCheck) -> JSONValue {
+    .object([
+      ("connectionId", .string(check.connectionID)),
+      ("succeeded", .bool(check.succeeded)),
+      ("checkedAt", date(check.checkedAt)),
+      (
+        "steps",
+        .array(
+          check.steps.map { step in
+            .object([
+              ("name", .string(step.name.rawValue)), ("title", .string(step.name.title)),
+              ("status", .string(step.status.rawValue)), ("detail", .string(step.detail)),
+            ])
+          })
+      ),
+      ("diagnosis", check.diagnosis.map(diagnosis) ?? .null),
+    ])
+  }
+
+  static func diagnosis(_ d: Diagnosis) -> JSONValue {
+    var pairs: [(key: String, value: JSONValue)] = [
+      ("code", .string(d.code)), ("step", .string(d.step.rawValue)),
+      ("cause", .string(d.cause)), ("fix", .string(d.fix)),
+      ("statementToAdd", optional(d.statementToAdd)),
+      ("otherCauses", .array(d.otherCauses.map(JSONValue.string))),
+    ]
+    if let aws = d.awsError {
+      pairs.append(
+        (
+          "awsError",
+          .object([
+            ("operation", .string(aws.operation)), ("code", optional(aws.code)),
+            ("message", .string(aws.message)), ("requestId", optional(aws.requestID)),
+            ("httpStatus", aws.statusCode.map { .number(Double($0)) } ?? .null),
+          ])
+        ))
+    } else {
+      pairs.append(("awsError", .null))
+    }
+    return .object(pairs)
+  }
+
+  static func token(_ t: APIToken) -> JSONValue {
+    .object([
+      ("id", .string(t.id)), ("name", .string(t.name)), ("role", .string(t.role.rawValue)),
+      ("operator", .bool(t.isOperator)), ("createdAt", date(t.createdAt)),
+    ])
+  }
+
+  static func user(_ u: User) -> JSONValue {
+    .object([
+      ("id", .string(u.id)), ("email", .string(u.email)), ("role", .string(u.role.rawValue)),
+      ("createdAt", date(u.createdAt)),
+    ])
+  }
+
+  static func audit(_ e: AuditEntry) -> JSONValue {
+    func snapshot(_ text: String?) -> JSONValue {
+      guard let text else { return .null }
+      return (try? JSONValue.parse(text)) ?? .string(text)
+    }
+    return .object([
+      ("id", e.id.map { .number(Double($0)) } ?? .null), ("at", date(e.at)),
+      ("actor", .string(e.actor)),
+      ("action", .string(e.action)), ("target", .string(e.target)),
+      ("before", snapshot(e.before)), ("after", snapshot(e.after)),
+    ])
+  }
+
+  static func list(_ key: String, _ items: [JSONValue]) -> JSONValue {
+    .object([(key, .array(items))])
+  }
+}

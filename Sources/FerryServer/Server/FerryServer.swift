@@ -1,0 +1,98 @@
+import FerryAWS
+import FerryCore
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// Ferry's HTTP server: the REST API under `/api/v1`, health, readiness and metrics, and
+/// the background re-check of connections, on one store and one AWS client. Build it,
+/// then ``run()`` until SIGTERM or SIGINT (in-flight requests finish first).
+public struct FerryServer: Sendable {
+  let configuration: ServerConfiguration
+  let store: any Store
+  let aws: any RoleAssumer
+  let identity: PlatformIdentityResolver
+  let logger: Logger
+
+  /// - Parameters:
+  ///   - platformCredentials: Ferry's own AWS credentials (the standard chain by default).
+  public init(
+    configuration: ServerConfiguration, store: any Store, awsClient: AWSClient,
+    platformCredentials: any CredentialProvider, logger: Logger
+  ) {
+    self.configuration = configuration
+    self.store = store
+    self.aws = AWSRoleAssumer(client: awsClient, platformCredentials: platformCredentials)
+    self.identity = PlatformIdentityResolver(
+      configuration: configuration,
+      sts: STSClient(
+        client: awsClient, credentials: platformCredentials, region: configuration.awsRegion))
+    self.logger = logger
+  }
+
+  /// The process's Prometheus registry; swift-metrics is bootstrapped with it once.
+  static let registry: PrometheusCollectorRegistry = {
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    return registry
+  }()
+
+  /// The router: every route and middleware.
+  func router(checker: ConnectionChecker) -> Router<FerryRequestContext> {
+    let router = Router(context: FerryRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    HealthRoutes(store: store, identity: identity, registry: Self.registry).add(to: router)
+    let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
+    ConnectionRoutes(store: store, checker: checker, identity: identity).add(to: api)
+    AccessRoutes(store: store).add(to: api)
+    AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
+    return router
+  }
+
+  /// The application, ready to run; `onRunning` gets the port it listens on.
+  public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    -> some ApplicationProtocol
+  {
+    _ = Self.registry
+    let checker = ConnectionChecker(
+      store: store, aws: aws, identity: identity,
+      checksPerMinute: configuration.checksPerMinute)
+    var services: [any Service] = []
+    if let interval = configuration.recheckInterval {
+      services.append(RecheckService(checker: checker, interval: interval, logger: logger))
+    }
+    let identity = self.identity
+    let logger = self.logger
+    var app = Application(
+      router: router(checker: checker),
+      configuration: .init(
+        address: .hostname(configuration.host, port: configuration.port),
+        serverName: "Ferry"),
+      services: services,
+      onServerRunning: { channel in
+        await onRunning(channel.localAddress?.port ?? 0)
+      },
+      logger: logger)
+    // Learn Ferry's AWS identity at start (readiness reports it until it is known).
+    app.beforeServerStarts {
+      Task {
+        do {
+          let me = try await identity.resolve()
+          logger.info("platform identity", metadata: ["account": "\(me.accountID)"])
+        } catch {
+          logger.warning("Ferry's AWS identity is not known yet", metadata: ["error": "\(error)"])
+        }
+      }
+    }
+    return app
+  }
+
+  /// Runs until SIGTERM or SIGINT.
+  public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    try await application(onRunning: onRunning).runService()
+  }
+}

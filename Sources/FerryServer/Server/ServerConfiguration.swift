@@ -1,0 +1,39 @@
+import Foundation
+
+/// What `ferry serve` was configured with (flags, then `FERRY_*` environment variables,
+/// then the config file; see the README's table).
+public struct ServerConfiguration: Sendable {
+  public var host: String
+  public var port: Int
+  /// Every AWS call goes here instead of AWS (an emulator, an S3-compatible store).
+  public var awsEndpoint: URL?
+  /// The region of Ferry's own STS calls.
+  public var awsRegion: String
+  /// Ferry's AWS account ID, when the operator sets it instead of asking STS.
+  public var platformAccountID: String?
+  /// The exact ARN the trust policies name instead of `arn:aws:iam::ACCOUNT:root`.
+  public var platformPrincipalARN: String?
+  /// How often every connection is re-checked in the background; nil: never.
+  public var recheckInterval: Duration?
+  /// Connection checks an account may start per minute.
+  public var checksPerMinute: Int
+  /// The prefix of generated external IDs.
+  public var externalIDPrefix: String
+
+  public init(
+    host: String = "127.0.0.1", port: Int = 8080, awsEndpoint: URL? = nil,
+    awsRegion: String = "us-east-1", platformAccountID: String? = nil,
+    platformPrincipalARN: String? = nil, recheckInterval: Duration? = .seconds(3600),
+    checksPerMinute: Int = 10, externalIDPrefix: String = "ferry"
+  ) {
+    self.host = host
+    self.port = port
+    self.awsEndpoint = awsEndpoint
+    self.awsRegion = awsRegion
+    self.platformAccountID = platformAccountID
+    self.platformPrincipalARN = platformPrincipalARN
+    self.recheckInterval = recheckInterval
+    self.checksPerMinute = checksPerMinute
+    self.externalIDPrefix = externalIDPrefix
+  }
+}

@@ -1,0 +1,166 @@
+import ArgumentParser
+import FerryAWS
+import FerryCore
+import FerryPolicy
+import FerryServer
+import FerryStore
+import Foundation
+import Logging
+
+/// `ferry serve`: the HTTP API on the embedded store (SQLite in the data directory) or
+/// PostgreSQL. On a fresh store it creates a first account and prints, once, the URL and
+/// the first admin's token.
+struct ServeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "serve",
+    abstract: "Run Ferry's server: the REST API, connection checks, health and metrics.",
+    discussion: """
+      Settings come from flags, then FERRY_* environment variables (FERRY_PORT, \
+      FERRY_AWS_ENDPOINT, ...), then the config file (--config or FERRY_CONFIG: lines of \
+      'name = value' with the flags' names), then the defaults. Ferry's own AWS identity \
+      comes from the standard AWS credential chain (environment, ~/.aws profile, web \
+      identity, container, instance metadata). Stops cleanly on SIGTERM or SIGINT.
+      """)
+
+  @OptionGroup var store: StoreOptions
+  @Option(help: "The address to listen on (default 127.0.0.1; FERRY_HOST).") var host: String?
+  @Option(help: "The port to listen on (default 8080, 0 for any free port; FERRY_PORT).")
+  var port: Int?
+  @Option(help: "A file of 'name = value' settings (FERRY_CONFIG).") var config: String?
+  @Option(
+    name: .customLong("first-account"),
+    help: "The name of the account created on a fresh store (default: default).")
+  var firstAccount: String?
+  @Option(
+    name: .customLong("first-admin-email"),
+    help: "The email of that account's first user (default: admin@localhost).")
+  var firstAdminEmail: String?
+  @Option(
+    name: .customLong("aws-endpoint"),
+    help: "Send every AWS call to this URL (an emulator or S3-compatible store).")
+  var awsEndpoint: String?
+  @Option(name: .customLong("aws-region"), help: "The region of Ferry's own STS calls.")
+  var awsRegion: String?
+  @Option(
+    name: .customLong("platform-account-id"),
+    help: "Ferry's AWS account ID, instead of asking STS (GetCallerIdentity).")
+  var platformAccountID: String?
+  @Option(
+    name: .customLong("platform-principal-arn"),
+    help:
+      "The exact role or user ARN Ferry runs as, for trust policies narrower than the whole account."
+  )
+  var platformPrincipalARN: String?
+  @Option(
+    name: .customLong("recheck-interval"),
+    help: "How often every connection is re-checked: 30m, 1h (default), or off.")
+  var recheckInterval: String?
+  @Option(
+    name: .customLong("checks-per-minute"),
+    help: "Connection checks an account may start per minute (default 10).")
+  var checksPerMinute: Int?
+  @Option(name: .customLong("log-format"), help: "json (default) or text.") var logFormat: String?
+  @Option(name: .customLong("log-level"), help: "debug, info (default), warning or error.")
+  var logLevel: String?
+  @Option(
+    name: .customLong("external-id-prefix"),
+    help: "The prefix of generated external IDs (default: ferry).")
+  var externalIDPrefix: String?
+
+  func run() async throws {
+    let environment = ProcessInfo.processInfo.environment
+    let settings = try ServeSettings(configFile: config, environment: environment)
+    let format = settings.string("log-format", flag: logFormat, default: "json")
+    guard let logFormat = LogFormat(rawValue: format) else {
+      throw CLIError.usage("--log-format: \"\(format)\" is not a format; use json or text")
+    }
+    let levelText = settings.string("log-level", flag: logLevel, default: "info")
+    guard let level = Logger.Level(rawValue: levelText) else {
+      throw CLIError.usage(
+        "--log-level: \"\(levelText)\" is not a level; use debug, info, warning or error")
+    }
+    logFormat.bootstrap(level: level)
+    var endpointURL: URL?
+    if let text = settings.value("aws-endpoint", flag: awsEndpoint)?.value {
+      guard let url = URL(string: text), let scheme = url.scheme,
+        ["http", "https"].contains(scheme),
+        url.host != nil
+      else {
+        throw CLIError.usage(
+          "--aws-endpoint: \"\(text)\" is not an http(s) URL; give e.g. http://127.0.0.1:5000")
+      }
+      endpointURL = url
+    }
+    let serverConfiguration = ServerConfiguration(
+      host: settings.string("host", flag: host, default: "127.0.0.1"),
+      port: try settings.int("port", flag: port, default: 8080, range: 0...65535),
+      awsEndpoint: endpointURL,
+      awsRegion: settings.string("aws-region", flag: awsRegion, default: "us-east-1"),
+      platformAccountID: settings.value("platform-account-id", flag: platformAccountID)?.value,
+      platformPrincipalARN: settings.value("platform-principal-arn", flag: platformPrincipalARN)?
+        .value,
+      recheckInterval: try settings.interval(
+        "recheck-interval", flag: recheckInterval, default: .seconds(3600)),
+      checksPerMinute: try settings.int(
+        "checks-per-minute", flag: checksPerMinute, default: 10, range: 1...10_000),
+      externalIDPrefix: settings.string(
+        "external-id-prefix", flag: externalIDPrefix, default: "ferry"))
+    if let account = serverConfiguration.platformAccountID {
+      do {
+        _ = try AWSAccountID.parse(account, field: "--platform-account-id")
+      } catch {
+        throw CLIError.usage("\(error.field): \(error.problem). \(error.fix)")
+      }
+    }
+    var storeOptions = store
+    storeOptions.applyDefaults(from: settings)
+    let firstAccountName = settings.string("first-account", flag: firstAccount, default: "default")
+    let firstEmail = settings.string(
+      "first-admin-email", flag: firstAdminEmail, default: "admin@localhost")
+    let logger = Logger(label: "ferry.server")
+    let config = serverConfiguration
+    try await storeOptions.use { store in
+      let first = try await FirstRun.prepare(
+        store: store, accountName: firstAccountName,
+        externalIDPrefix: config.externalIDPrefix, adminEmail: firstEmail)
+      let awsClient = AWSClient(
+        configuration: .init(endpoint: endpointURL.map(AWSEndpoint.custom) ?? .aws))
+      let server = FerryServer(
+        configuration: config, store: store, awsClient: awsClient,
+        platformCredentials: DefaultCredentialChain(client: awsClient), logger: logger)
+      try await server.run { port in
+        let url = "http://\(config.host):\(port)"
+        var lines = ["Ferry is listening at \(url)"]
+        if let first {
+          lines += [
+            "",
+            "First start: created the account \"\(first.account.name)\" and its first user \(firstEmail), an admin of it and an operator of this Ferry.",
+            "Sign in with this token. It is shown only now; Ferry keeps only its hash:",
+            "",
+            "  \(first.token.secret.revealed)",
+            "",
+            "  ferry login \(url) --token \(first.token.secret.revealed)",
+            "",
+          ]
+        }
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+      }
+    }
+  }
+}
+
+extension StoreOptions {
+  /// The config file's store, when neither a flag nor the environment chose one.
+  mutating func applyDefaults(from settings: ServeSettings) {
+    let environment = settings.environment
+    guard dataDirectory == nil, databaseURL == nil, databaseURLFile == nil,
+      environment["FERRY_DATABASE_URL"].map({ $0.isEmpty }) ?? true,
+      environment["FERRY_DATA_DIR"] == nil
+    else { return }
+    if let url = settings.file["database-url"] {
+      databaseURL = url
+    } else if let directory = settings.file["data-dir"] {
+      dataDirectory = directory
+    }
+  }
+}
