@@ -6,18 +6,24 @@ import Foundation
 ///
 /// Exit codes: 0 success; 1 findings (lint findings, missing permissions, a denied
 /// simulation); 2 bad input (an unreadable file, malformed policy, invalid name or option, a
-/// change the store refuses); 3 the store cannot be used (locked, damaged, unreachable).
+/// change the store refuses); 3 the store cannot be used (locked, damaged, unreachable) or the
+/// server cannot be reached; 4 the server refused the token.
 @main
 struct Ferry: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ferry",
     abstract: "Reach S3 buckets in your customers' AWS accounts through IAM roles, safely.",
     discussion: """
-      Exit codes: 0 success, 1 findings or missing permissions, 2 bad input, 3 the store \
-      (database) cannot be used.
+      Exit codes: 0 success, 1 findings, missing permissions or a failed connection check, \
+      2 bad input, 3 the store (database) or the server cannot be used, 4 the token is \
+      missing or not allowed.
       """,
     version: FerryVersion.current,
-    subcommands: [ServeCommand.self, PolicyCommand.self, AccountCommand.self]
+    subcommands: [
+      ServeCommand.self, LoginCommand.self, ConnectionInfoCommand.self, RolePolicyCommand.self,
+      ConnectionCommand.self, AuditCommand.self, TokenCommand.self, UserCommand.self,
+      PolicyCommand.self, AccountCommand.self,
+    ]
   )
 
   static func main() async {

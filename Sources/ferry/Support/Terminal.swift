@@ -10,8 +10,11 @@ enum ExitStatus {
   /// Bad input: unreadable file, malformed document, invalid name or option, or a change
   /// the store refuses.
   static let badInput: Int32 = 2
-  /// The store cannot be used: locked, damaged, unreachable, disk full, too new.
+  /// The store cannot be used: locked, damaged, unreachable, disk full, too new; or the
+  /// server cannot be reached or failed.
   static let storeUnavailable: Int32 = 3
+  /// The server refused the token: missing, unknown, or not allowed to do this.
+  static let notAllowed: Int32 = 4
 }
 
 /// An error to show a person: one line, saying what was wrong and how to fix it.
@@ -21,12 +24,21 @@ enum CLIError: Error, CustomStringConvertible {
   case file(String, String)
   case usage(String)
   case store(StoreError)
+  /// The server answered an error (its problem document), or could not be reached (nil).
+  case server(status: Int?, String, problem: JSONValue = .null)
 
   /// The exit status this error ends the program with.
   var exitStatus: Int32 {
     switch self {
     case .store(.rejected): ExitStatus.badInput
     case .store: ExitStatus.storeUnavailable
+    case .server(let status, _, _):
+      switch status {
+      case 422: ExitStatus.findings
+      case 401, 403: ExitStatus.notAllowed
+      case .some(400..<500): status == 429 ? ExitStatus.storeUnavailable : ExitStatus.badInput
+      default: ExitStatus.storeUnavailable
+      }
     default: ExitStatus.badInput
     }
   }
@@ -38,6 +50,7 @@ enum CLIError: Error, CustomStringConvertible {
     case .file(let file, let problem): "\(file): \(problem)"
     case .usage(let message): message
     case .store(let error): error.description
+    case .server(_, let message, _): message
     }
   }
 }

@@ -1,0 +1,172 @@
+import ArgumentParser
+import FerryPolicy
+import Foundation
+
+/// `ferry audit`: the account's audit log.
+struct AuditCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "audit", abstract: "Show the account's audit log, newest first (admins).")
+  @OptionGroup var server: ServerOptions
+  @Option(help: "How many entries (1-1000).") var limit = 50
+
+  func run() async throws {
+    let answer = try await server.client().call(.GET, "/api/v1/audit?limit=\(limit)")
+    if server.json { return Output.json(answer) }
+    let rows = answer["entries"]?.arrayValue ?? []
+    Output.table(
+      [["AT", "ACTOR", "ACTION", "TARGET"]]
+        + rows.map { e in ["at", "actor", "action", "target"].map { e[$0]?.stringValue ?? "" } })
+  }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "token", abstract: "Issue, list and revoke API tokens (admins).",
+    subcommands: [TokenCreate.self, TokenList.self, TokenRevoke.self])
+}
+
+struct TokenCreate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "create", abstract: "Issue a token; its secret is printed once.")
+  @OptionGroup var server: ServerOptions
+  @Option(help: "A name for the token, e.g. ci-deploy.") var name: String
+  @Option(help: "admin or member.") var role = "member"
+
+  func run() async throws {
+    let answer = try await server.client().call(
+      .POST, "/api/v1/tokens", body: .object([("name", .string(name)), ("role", .string(role))]))
+    if server.json { return Output.json(answer) }
+    print(
+      Terminal.safe(
+        "Issued \(answer["id"]?.stringValue ?? "") (\(role)). Its secret, shown only now:"))
+    print(answer["secret"]?.stringValue ?? "")
+  }
+}
+
+struct TokenList: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "list", abstract: "List the account's tokens (never their secrets).")
+  @OptionGroup var server: ServerOptions
+
+  func run() async throws {
+    let answer = try await server.client().call(.GET, "/api/v1/tokens")
+    if server.json { return Output.json(answer) }
+    Output.table(
+      [["ID", "NAME", "ROLE", "CREATED"]]
+        + (answer["tokens"]?.arrayValue ?? []).map { t in
+          ["id", "name", "role", "createdAt"].map { t[$0]?.stringValue ?? "" }
+        })
+  }
+}
+
+struct TokenRevoke: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "revoke", abstract: "Revoke a token.")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The token's ID (tok_…), not its secret.") var id: String
+
+  func run() async throws {
+    try await server.client().call(.DELETE, "/api/v1/tokens/\(Output.pathSegment(id))")
+    if !server.json { print(Terminal.safe("Revoked \(id).")) }
+  }
+}
+
+struct UserCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "user", abstract: "Add and list the account's users.",
+    subcommands: [UserAdd.self, UserList.self])
+}
+
+struct UserAdd: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "add", abstract: "Add a user (admins).")
+  @OptionGroup var server: ServerOptions
+  @Option(help: "The user's email.") var email: String
+  @Option(help: "admin or member.") var role = "member"
+
+  func run() async throws {
+    let answer = try await server.client().call(
+      .POST, "/api/v1/users", body: .object([("email", .string(email)), ("role", .string(role))]))
+    if server.json { return Output.json(answer) }
+    print(Terminal.safe("Added \(email) as \(role) (\(answer["id"]?.stringValue ?? ""))."))
+  }
+}
+
+struct UserList: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "list", abstract: "List the account's users.")
+  @OptionGroup var server: ServerOptions
+
+  func run() async throws {
+    let answer = try await server.client().call(.GET, "/api/v1/users")
+    if server.json { return Output.json(answer) }
+    Output.table(
+      [["ID", "EMAIL", "ROLE"]]
+        + (answer["users"]?.arrayValue ?? []).map { u in
+          ["id", "email", "role"].map { u[$0]?.stringValue ?? "" }
+        })
+  }
+}
+
+/// How the client commands print: JSON as the server sent it, or aligned text with every
+/// value made safe for the terminal.
+enum Output {
+  static func json(_ value: JSONValue) { print(value.serialized(pretty: true)) }
+
+  static func table(_ rows: [[String]]) {
+    let safe = rows.map { $0.map(Terminal.safe) }
+    let widths = (0..<(safe.map(\.count).max() ?? 0)).map { column in
+      safe.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0
+    }
+    for row in safe {
+      let cells = row.enumerated().map { i, cell in
+        i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+      }
+      print(cells.joined(separator: "  "))
+    }
+  }
+
+  /// A check's steps, then its diagnosis.
+  static func check(_ check: JSONValue) {
+    for step in check["steps"]?.arrayValue ?? [] {
+      let mark =
+        switch step["status"]?.stringValue {
+        case "passed": "ok  "
+        case "failed": "FAIL"
+        default: "skip"
+        }
+      print(
+        Terminal.safe(
+          "  \(mark) \(step["title"]?.stringValue ?? ""): \(step["detail"]?.stringValue ?? "")"))
+    }
+    guard let diagnosis = check["diagnosis"], diagnosis != .null else { return }
+    print(Terminal.safe("Cause: \(diagnosis["cause"]?.stringValue ?? "")"))
+    if let aws = diagnosis["awsError"], aws != .null {
+      print(
+        Terminal.safe(
+          "AWS said: \(aws["code"]?.stringValue ?? "") \(aws["message"]?.stringValue ?? "") [request ID \(aws["requestId"]?.stringValue ?? "-")]"
+        ))
+    }
+    print("Fix:")
+    for line in (diagnosis["fix"]?.stringValue ?? "").split(
+      separator: "\n", omittingEmptySubsequences: false)
+    {
+      print(Terminal.safe("  \(line)"))
+    }
+    if let statement = diagnosis["statementToAdd"]?.stringValue {
+      print("Add this statement to the role's permissions policy:")
+      for line in statement.split(separator: "\n") { print(Terminal.safe("  \(line)")) }
+    }
+    let others = diagnosis["otherCauses"]?.arrayValue ?? []
+    if !others.isEmpty {
+      print("AWS's answer does not tell these apart; the cause may also be:")
+      for other in others { print(Terminal.safe("  - \(other.stringValue ?? "")")) }
+    }
+  }
+
+  /// A path segment with everything but unreserved characters percent-encoded.
+  static func pathSegment(_ text: String) -> String {
+    text.addingPercentEncoding(
+      withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? text
+  }
+}
