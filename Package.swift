@@ -149,7 +149,8 @@ let package = Package(
     .testTarget(
       name: "FerryServerTests",
       dependencies: [
-        "FerryServer", "FerryCore", "FerryStore", "FerryTesting", "FerryPolicy",
+        "FerryServer", "FerryCore", "FerryStore", "FerryTesting", "FerryPolicy", "FerryAWS",
+        "FerryAWSSigning",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ]),
     .testTarget(

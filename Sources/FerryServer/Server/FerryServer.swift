@@ -96,3 +96,13 @@ public struct FerryServer: Sendable {
     try await application(onRunning: onRunning).runService()
   }
 }
+
+extension FerryServer {
+  /// Every route the server answers, as `METHOD /path/{param}`: for the test that holds
+  /// the router and the OpenAPI document to each other.
+  public func routeDescriptions() -> [String] {
+    let checker = ConnectionChecker(
+      store: store, aws: aws, identity: identity, checksPerMinute: configuration.checksPerMinute)
+    return router(checker: checker).routes.map { "\($0.method) \($0.path)" }
+  }
+}

@@ -48,7 +48,7 @@ struct APIClient {
     let status: Int
     let text: String
     do {
-      let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+      let response = try await Self.http.execute(request, timeout: .seconds(120))
       status = Int(response.status.code)
       text = String(buffer: try await response.body.collect(upTo: 64 << 20))
     } catch {
@@ -59,6 +59,15 @@ struct APIClient {
     let json = text.isEmpty ? JSONValue.null : ((try? JSONValue.parse(text)) ?? .string(text))
     return (status, json)
   }
+
+  /// One connection pool for the command; a refused connection fails at once rather than
+  /// being retried until the deadline.
+  static let http: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+    configuration.connectionPool.retryConnectionEstablishment = false
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+  }()
 
   /// "detail. fix" from a problem document.
   static func problemText(_ json: JSONValue, status: Int) -> String {

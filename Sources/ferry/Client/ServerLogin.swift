@@ -15,7 +15,7 @@ struct ServerOptions: ParsableArguments {
   @Flag(help: "Print the server's JSON answer instead of text.") var json = false
 
   func client() throws(CLIError) -> APIClient {
-    let environment = ProcessInfo.processInfo.environment
+    let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
     let stored = LoginFile.read()
     guard let server = server ?? environment["FERRY_SERVER"] ?? stored?.server else {
       throw .usage(
