@@ -1,0 +1,128 @@
+import FerryTesting
+import Foundation
+import Testing
+
+/// `ferry serve` as an operator runs it: the first start creates the first account and
+/// prints its token once; settings come from flags, then FERRY_* variables, then the
+/// config file; SIGTERM stops it cleanly; the background schedule flags a connection that
+/// starts failing; checks are limited per account.
+@Suite("ferry serve: first start, settings, shutdown, re-checks", .serialized)
+struct ServerLifecycleTests {
+  static let quiet = [
+    "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+  ]
+
+  @Test func theFirstStartPrintsTheTokenOnceAndLaterStartsNever() throws {
+    let data = try TestPaths.temporaryDirectory("ferry-first")
+    let arguments = [
+      "--data-dir", data.path, "--platform-account-id", "111122223333", "--recheck-interval", "off",
+    ]
+    let first = try ServerProcess(arguments: arguments, environment: Self.quiet)
+    let token = try #require(first.firstToken)
+    #expect(first.stdout.contains("created the account \"default\""))
+    #expect(first.stop() == 0, "SIGTERM ends the server cleanly")
+    #expect(!first.log.contains(token), "the token is printed to the operator, never logged")
+    let second = try ServerProcess(arguments: arguments, environment: Self.quiet)
+    defer { second.stop() }
+    #expect(second.firstToken == nil)
+    #expect(!second.stdout.contains("fry_"))
+  }
+
+  @Test func flagsBeatTheEnvironmentWhichBeatsTheConfigFile() throws {
+    let dir = try TestPaths.temporaryDirectory("ferry-settings")
+    let config = dir.appendingPathComponent("ferry.conf")
+    try
+      "# Ferry settings\nfirst-account = from-file\nplatform-account-id = 111122223333\nrecheck-interval = off\n"
+      .write(to: config, atomically: true, encoding: .utf8)
+    func start(_ name: String, flag: String?, env: String?) throws -> String {
+      let data = dir.appendingPathComponent(name).path
+      var arguments = ["--config", config.path, "--data-dir", data]
+      if let flag { arguments += ["--first-account", flag] }
+      var environment = Self.quiet
+      if let env { environment["FERRY_FIRST_ACCOUNT"] = env }
+      let server = try ServerProcess(arguments: arguments, environment: environment)
+      defer { server.stop() }
+      return server.stdout
+    }
+    #expect(try start("a", flag: nil, env: nil).contains("the account \"from-file\""))
+    #expect(try start("b", flag: nil, env: "from-env").contains("the account \"from-env\""))
+    #expect(
+      try start("c", flag: "from-flag", env: "from-env").contains("the account \"from-flag\""))
+    // A bad line in the file is named with its line number.
+    try "first-account = x\nno equals sign here\n".write(
+      to: config, atomically: true, encoding: .utf8)
+    let bad = try Subprocess.run(
+      TestPaths.ferryExecutable,
+      ["serve", "--config", config.path, "--data-dir", dir.appendingPathComponent("d").path],
+      environment: Self.quiet)
+    #expect(bad.status == 2)
+    #expect(bad.stderr.contains("ferry.conf:2"))
+  }
+
+  @Test func aConnectionThatStartsFailingIsFlaggedByTheBackgroundCheck() async throws {
+    let world = try ConnectFlowTests.world.get()
+    let data = try TestPaths.temporaryDirectory("ferry-recheck")
+    let server = try ServerProcess(
+      arguments: ConnectWorld.serverArguments(world.aws).filter {
+        $0 != "off" && $0 != "--recheck-interval"
+      }
+      .filter { $0 != "1000" && $0 != "--checks-per-minute" }
+        + ["--data-dir", data.path, "--recheck-interval", "2s", "--checks-per-minute", "2"],
+      environment: world.aws.platformEnvironment)
+    defer { server.stop() }
+    let api = API(server.url)
+    let token = try #require(server.firstToken)
+    let info = try await api.get("/api/v1/connection-info", token: token)
+    let externalID = try #require(info.json["externalId"] as? String)
+    let roleName = "ferry-recheck-\(UUID().uuidString.prefix(6).lowercased())"
+    let trust = { (id: String) in
+      #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"\#(world.aws.platformUserARN)"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"\#(id)"}}}]}"#
+    }
+    #expect(
+      try world.aws.customer([
+        "iam", "create-role", "--role-name", roleName, "--assume-role-policy-document",
+        trust(externalID),
+      ]).status == 0)
+    #expect(
+      try world.aws.customer([
+        "iam", "put-role-policy", "--role-name", roleName, "--policy-name", "read",
+        "--policy-document",
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::\#(world.bucket)"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::\#(world.bucket)/*"}]}"#,
+      ]).status == 0)
+    let created = try await api.post(
+      "/api/v1/connections", token: token,
+      [
+        "bucket": world.bucket, "region": "us-east-1", "prefix": world.prefix,
+        "roleArn": "arn:aws:iam::\(world.aws.customerAccount):role/\(roleName)",
+      ])
+    try #require(created.status == 201, "\(created.text)")
+    let id = try #require(created.json["id"] as? String)
+    // The limit is 2 checks a minute: the connect was one, this is two, the third waits.
+    #expect(
+      try await api.call(.POST, "/api/v1/connections/\(id)/check", token: token).status == 200)
+    let limited = try await api.call(.POST, "/api/v1/connections/\(id)/check", token: token)
+    #expect(limited.status == 429, "\(limited.text)")
+    #expect(Int(limited.header("Retry-After") ?? "") ?? 0 >= 1)
+
+    // The customer changes the trust policy to another ID: the schedule notices.
+    #expect(
+      try world.aws.customer([
+        "iam", "update-assume-role-policy", "--role-name", roleName, "--policy-document",
+        trust("ferry:aws:extid:changedbythecustomer0000000"),
+      ]).status == 0)
+    var state = ""
+    for _ in 0..<60 {
+      try await Task.sleep(for: .milliseconds(500))
+      let shown = try await api.get("/api/v1/connections/\(id)", token: token)
+      state = shown.json["state"] as? String ?? ""
+      if state == "failing" {
+        let check = shown.json["lastCheck"] as? [String: Any]
+        let diagnosis = check?["diagnosis"] as? [String: Any]
+        #expect(diagnosis?["code"] as? String == "assume-role-denied")
+        break
+      }
+    }
+    #expect(state == "failing")
+    #expect(server.log.contains("connection started failing"))
+  }
+}
