@@ -147,14 +147,11 @@ enum Output {
           "AWS said: \(aws["code"]?.stringValue ?? "") \(aws["message"]?.stringValue ?? "") [request ID \(aws["requestId"]?.stringValue ?? "-")]"
         ))
     }
-    print("Fix:")
-    for line in (diagnosis["fix"]?.stringValue ?? "").split(
+    let fix = (diagnosis["fix"]?.stringValue ?? "").split(
       separator: "\n", omittingEmptySubsequences: false)
-    {
-      print(Terminal.safe("  \(line)"))
-    }
+    print(Terminal.safe("Fix: \(fix.first ?? "")"))
+    for line in fix.dropFirst() { print(Terminal.safe("  \(line)")) }
     if let statement = diagnosis["statementToAdd"]?.stringValue {
-      print("Add this statement to the role's permissions policy:")
       for line in statement.split(separator: "\n") { print(Terminal.safe("  \(line)")) }
     }
     let others = diagnosis["otherCauses"]?.arrayValue ?? []
