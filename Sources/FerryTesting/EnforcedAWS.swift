@@ -93,3 +93,10 @@ public struct EnforcedAWS: Sendable {
 
   public func stop() { emulator.stop() }
 }
+
+extension EnforcedAWS {
+  /// ``customer(_:)`` off the cooperative threads, for async tests.
+  public func customerOffPool(_ arguments: [String]) async throws -> Subprocess.Output {
+    try await Blocking.run { try self.customer(arguments) }
+  }
+}

@@ -86,3 +86,21 @@ public final class ServerProcess: @unchecked Sendable {
 
   deinit { if !exited { ChildProcess.stop(pid, grace: 1) } }
 }
+
+extension ServerProcess {
+  /// Starts the server off the cooperative threads, for async tests.
+  public static func start(arguments: [String], environment: [String: String]) async throws
+    -> ServerProcess
+  {
+    try await Blocking.run { try ServerProcess(arguments: arguments, environment: environment) }
+  }
+}
+
+extension Subprocess {
+  /// ``run(_:_:stdin:environment:directory:)`` off the cooperative threads, for async tests.
+  public static func runOffPool(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+  ) async throws -> Output {
+    try await Blocking.run { try run(executable, arguments, environment: environment) }
+  }
+}

@@ -9,7 +9,7 @@ import Testing
 @Suite("ferry serve: access rules and bad requests", .serialized)
 struct AccessRulesTests {
   func setUp() async throws -> (ConnectWorld, API, admin: String) {
-    let world = try ConnectFlowTests.world.get()
+    let world = try await ConnectFlowTests.world.get()
     return (world, API(world.server.url), try #require(world.server.firstToken))
   }
 

@@ -8,21 +8,21 @@ import Testing
 /// AWS CLI script Ferry generated.
 @Suite("ferry serve: connect a bucket (emulator with IAM enforcement)", .serialized)
 struct ConnectFlowTests {
-  static let world = Result { try ConnectWorld.make() }
+  static let world = Shared { try ConnectWorld.make() }
 
   @Test func theGuidesFlowWorksEndToEndOnSQLite() async throws {
-    let world = try Self.world.get()
+    let world = try await Self.world.get()
     try await Self.runFlow(world: world, server: world.server, roleName: "ferry-s3-fetcher")
   }
 
   @Test func theGuidesFlowWorksEndToEndOnPostgreSQL() async throws {
-    let world = try Self.world.get()
+    let world = try await Self.world.get()
     let postgres = try ThrowawayPostgres.shared()
     let database = try postgres.createDatabase()
     let data = try TestPaths.temporaryDirectory("ferry-pg-serve")
     let urlFile = data.appendingPathComponent("database-url")
     try database.write(to: urlFile, atomically: true, encoding: .utf8)
-    let server = try ServerProcess(
+    let server = try await ServerProcess.start(
       arguments: world.serverArguments + ["--database-url-file", urlFile.path],
       environment: world.aws.platformEnvironment)
     defer { server.stop() }
@@ -54,7 +54,7 @@ struct ConnectFlowTests {
     try ChildProcess.withSpawnLock {
       try script.write(to: scriptFile, atomically: true, encoding: .utf8)
     }
-    let ran = try Subprocess.run(
+    let ran = try await Subprocess.runOffPool(
       "bash", [scriptFile.path],
       environment: world.aws.customerEnvironment.merging(["ROLE_NAME": roleName]) { $1 })
     try #require(ran.status == 0, "the generated script failed: \(ran.stderr)")

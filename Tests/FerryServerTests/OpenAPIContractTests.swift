@@ -60,7 +60,7 @@ struct OpenAPIContractTests {
   }
 
   @Test func answersOfARunningServerMatchTheirSchemas() async throws {
-    let world = try ConnectFlowTests.world.get()
+    let world = try await ConnectFlowTests.world.get()
     let api = API(world.server.url)
     let token = try #require(world.server.firstToken)
     let validator = try SchemaValidator(document: Self.document())

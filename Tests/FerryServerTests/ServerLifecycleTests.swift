@@ -12,46 +12,47 @@ struct ServerLifecycleTests {
     "AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
   ]
 
-  @Test func theFirstStartPrintsTheTokenOnceAndLaterStartsNever() throws {
+  @Test func theFirstStartPrintsTheTokenOnceAndLaterStartsNever() async throws {
     let data = try TestPaths.temporaryDirectory("ferry-first")
     let arguments = [
       "--data-dir", data.path, "--platform-account-id", "111122223333", "--recheck-interval", "off",
     ]
-    let first = try ServerProcess(arguments: arguments, environment: Self.quiet)
+    let first = try await ServerProcess.start(arguments: arguments, environment: Self.quiet)
     let token = try #require(first.firstToken)
     #expect(first.stdout.contains("created the account \"default\""))
     #expect(first.stop() == 0, "SIGTERM ends the server cleanly")
     #expect(!first.log.contains(token), "the token is printed to the operator, never logged")
-    let second = try ServerProcess(arguments: arguments, environment: Self.quiet)
+    let second = try await ServerProcess.start(arguments: arguments, environment: Self.quiet)
     defer { second.stop() }
     #expect(second.firstToken == nil)
     #expect(!second.stdout.contains("fry_"))
   }
 
-  @Test func flagsBeatTheEnvironmentWhichBeatsTheConfigFile() throws {
+  @Test func flagsBeatTheEnvironmentWhichBeatsTheConfigFile() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-settings")
     let config = dir.appendingPathComponent("ferry.conf")
     try
       "# Ferry settings\nfirst-account = from-file\nplatform-account-id = 111122223333\nrecheck-interval = off\n"
       .write(to: config, atomically: true, encoding: .utf8)
-    func start(_ name: String, flag: String?, env: String?) throws -> String {
+    func start(_ name: String, flag: String?, env: String?) async throws -> String {
       let data = dir.appendingPathComponent(name).path
       var arguments = ["--config", config.path, "--data-dir", data]
       if let flag { arguments += ["--first-account", flag] }
       var environment = Self.quiet
       if let env { environment["FERRY_FIRST_ACCOUNT"] = env }
-      let server = try ServerProcess(arguments: arguments, environment: environment)
+      let server = try await ServerProcess.start(arguments: arguments, environment: environment)
       defer { server.stop() }
       return server.stdout
     }
-    #expect(try start("a", flag: nil, env: nil).contains("the account \"from-file\""))
-    #expect(try start("b", flag: nil, env: "from-env").contains("the account \"from-env\""))
+    #expect(try await start("a", flag: nil, env: nil).contains("the account \"from-file\""))
+    #expect(try await start("b", flag: nil, env: "from-env").contains("the account \"from-env\""))
     #expect(
-      try start("c", flag: "from-flag", env: "from-env").contains("the account \"from-flag\""))
+      try await start("c", flag: "from-flag", env: "from-env").contains("the account \"from-flag\"")
+    )
     // A bad line in the file is named with its line number.
     try "first-account = x\nno equals sign here\n".write(
       to: config, atomically: true, encoding: .utf8)
-    let bad = try Subprocess.run(
+    let bad = try await Subprocess.runOffPool(
       TestPaths.ferryExecutable,
       ["serve", "--config", config.path, "--data-dir", dir.appendingPathComponent("d").path],
       environment: Self.quiet)
@@ -60,9 +61,9 @@ struct ServerLifecycleTests {
   }
 
   @Test func aConnectionThatStartsFailingIsFlaggedByTheBackgroundCheck() async throws {
-    let world = try ConnectFlowTests.world.get()
+    let world = try await ConnectFlowTests.world.get()
     let data = try TestPaths.temporaryDirectory("ferry-recheck")
-    let server = try ServerProcess(
+    let server = try await ServerProcess.start(
       arguments: ConnectWorld.serverArguments(world.aws).filter {
         $0 != "off" && $0 != "--recheck-interval"
       }
@@ -79,12 +80,12 @@ struct ServerLifecycleTests {
       #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"\#(world.aws.platformUserARN)"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"\#(id)"}}}]}"#
     }
     #expect(
-      try world.aws.customer([
+      try await world.aws.customerOffPool([
         "iam", "create-role", "--role-name", roleName, "--assume-role-policy-document",
         trust(externalID),
       ]).status == 0)
     #expect(
-      try world.aws.customer([
+      try await world.aws.customerOffPool([
         "iam", "put-role-policy", "--role-name", roleName, "--policy-name", "read",
         "--policy-document",
         #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::\#(world.bucket)"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::\#(world.bucket)/*"}]}"#,
@@ -106,7 +107,7 @@ struct ServerLifecycleTests {
 
     // The customer changes the trust policy to another ID: the schedule notices.
     #expect(
-      try world.aws.customer([
+      try await world.aws.customerOffPool([
         "iam", "update-assume-role-policy", "--role-name", roleName, "--policy-document",
         trust("ferry:aws:extid:changedbythecustomer0000000"),
       ]).status == 0)

@@ -89,6 +89,9 @@ public final class AWSClient: Sendable {
     http.decompression = .disabled
     // Redirects are AWS telling us the bucket's region: handled, not followed.
     http.redirectConfiguration = .disallow
+    // A refused connection fails at once; the call's own retry policy, within its
+    // deadline, decides whether to try again.
+    http.connectionPool.retryConnectionEstablishment = false
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
   }()
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FerryCore
+import FerryPolicy
 import Foundation
 
 /// `ferry account`: the tenants Ferry serves, each with its own generated external ID.
@@ -37,7 +38,28 @@ struct AccountCreate: AsyncParsableCommand {
 
   @OptionGroup var store: StoreOptions
 
+  @Flag(
+    help:
+      "Create it over the API of the server ferry login signed in to (an operator's token), not on the local store; the server's external ID prefix applies."
+  )
+  var api = false
+
   func run() async throws {
+    if api {
+      let answer = try await ServerOptions().client().call(
+        .POST, "/api/v1/accounts",
+        body: .object([("name", .string(name)), ("retentionDays", .number(Double(retentionDays)))]))
+      if json { return Output.json(answer) }
+      let external = answer["externalId"]?.stringValue ?? ""
+      Terminal.print(
+        """
+        Created account \(Terminal.safe(answer["name"]?.stringValue ?? name)) (\(answer["id"]?.stringValue ?? "")).
+        External ID: \(external)
+        Its first admin's token, shown only now:
+          \(answer["adminToken"]?.stringValue ?? "")
+        """)
+      return
+    }
     let account = try await store.use { store in
       try await store.createAccount(
         name: name, externalIDPrefix: externalIDPrefix, retentionDays: retentionDays,
@@ -67,7 +89,25 @@ struct AccountList: AsyncParsableCommand {
 
   @OptionGroup var store: StoreOptions
 
+  @Flag(help: "List them over the API of the server ferry login signed in to (operators).")
+  var api = false
+
   func run() async throws {
+    if api {
+      let answer = try await ServerOptions().client().call(.GET, "/api/v1/accounts")
+      if json { return Output.json(answer) }
+      let rows =
+        [["ID", "NAME", "EXTERNAL ID", "RETENTION"]]
+        + (answer["accounts"]?.arrayValue ?? []).map { a in
+          [
+            a["id"]?.stringValue ?? "", Terminal.safe(a["name"]?.stringValue ?? ""),
+            a["externalId"]?.stringValue ?? "",
+            "\(a["retentionDays"].map { $0.serialized(pretty: false) } ?? "?") days",
+          ]
+        }
+      Terminal.print(TextTable.render(rows))
+      return
+    }
     let accounts = try await store.use { try await $0.accounts() }
     if json {
       Terminal.print("[" + accounts.map(AccountJSON.encode).joined(separator: ",") + "]")
