@@ -93,6 +93,15 @@ struct ClientCLITests {
     #expect(audit.stdout.contains("connection.add"))
     #expect(audit.stdout.contains(id))
 
+    // An operator manages accounts over the API too.
+    let name = "initech-\(UUID().uuidString.prefix(6).lowercased())"
+    let account = try await ferry(["account", "create", name, "--api"])
+    #expect(account.status == 0, "\(account.stderr)")
+    #expect(account.stdout.contains("Its first admin's token, shown only now"))
+    #expect(try await ferry(["account", "list", "--api"]).stdout.contains(name))
+    #expect(
+      try await ferry(["account", "list", "--api"], env: ["FERRY_TOKEN": member]).status == 4)
+
     // No server there: exit 3, and it says so.
     let away = try await ferry(["connection", "list", "--server", "http://127.0.0.1:9"])
     #expect(away.status == 3)

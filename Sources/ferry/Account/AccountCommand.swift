@@ -46,7 +46,7 @@ struct AccountCreate: AsyncParsableCommand {
 
   func run() async throws {
     if api {
-      let answer = try await ServerOptions().client().call(
+      let answer = try await ServerOptions.parse([]).client().call(
         .POST, "/api/v1/accounts",
         body: .object([("name", .string(name)), ("retentionDays", .number(Double(retentionDays)))]))
       if json { return Output.json(answer) }
@@ -94,7 +94,7 @@ struct AccountList: AsyncParsableCommand {
 
   func run() async throws {
     if api {
-      let answer = try await ServerOptions().client().call(.GET, "/api/v1/accounts")
+      let answer = try await ServerOptions.parse([]).client().call(.GET, "/api/v1/accounts")
       if json { return Output.json(answer) }
       let rows =
         [["ID", "NAME", "EXTERNAL ID", "RETENTION"]]
