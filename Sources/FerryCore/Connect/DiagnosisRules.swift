@@ -178,6 +178,16 @@ struct DiagnosisRules {
       "the bucket is owned by another account than \(owner): Ferry sends x-amz-expected-bucket-owner: \(owner) with every call, and S3 refuses a bucket of another owner with the same AccessDenied (aws s3api get-bucket-acl --bucket \(connection.bucket) --query Owner shows the owner); if the bucket belongs to another account on purpose, give that account as bucketOwner"
   }
 
+  /// AWS said a bucket policy's Deny refused the role.
+  func bucketPolicyDeny(_ error: AWSFailure, step: CheckStepName, what: String) -> Diagnosis {
+    Diagnosis(
+      code: "bucket-policy-deny", step: step, awsError: error,
+      cause: "the bucket policy of \(connection.bucket) explicitly denies the role \(what)",
+      fix:
+        "Remove or narrow the Deny statement that covers \(connection.roleARN) in the bucket policy (aws s3api get-bucket-policy --bucket \(connection.bucket))."
+    )
+  }
+
   var bucketPolicyCause: String {
     "the bucket policy has an explicit Deny that covers the role: aws s3api get-bucket-policy --bucket \(connection.bucket) shows it"
   }
@@ -209,12 +219,7 @@ struct DiagnosisRules {
       ])
     switch reason(error) {
     case .explicitDenyInResourcePolicy:
-      return Diagnosis(
-        code: "bucket-policy-deny", step: .list, awsError: error,
-        cause: "the bucket policy of \(connection.bucket) explicitly denies the role",
-        fix:
-          "Remove or narrow the Deny statement that covers \(connection.roleARN) in the bucket policy (aws s3api get-bucket-policy --bucket \(connection.bucket))."
-      )
+      return bucketPolicyDeny(error, step: .list, what: "listing the bucket")
     case .explicitDenyInIdentityPolicy:
       return Diagnosis(
         code: "identity-policy-deny", step: .list, awsError: error,
@@ -258,13 +263,7 @@ struct DiagnosisRules {
         ])
     }
     if reason(error) == .explicitDenyInResourcePolicy {
-      return Diagnosis(
-        code: "bucket-policy-deny", step: step, awsError: error,
-        cause:
-          "the bucket policy of \(connection.bucket) explicitly denies the role reading \(key)",
-        fix:
-          "Remove or narrow the Deny statement that covers \(connection.roleARN) in the bucket policy (aws s3api get-bucket-policy --bucket \(connection.bucket))."
-      )
+      return bucketPolicyDeny(error, step: step, what: "reading \(key)")
     }
     return Diagnosis(
       code: "read-denied", step: step, awsError: error,

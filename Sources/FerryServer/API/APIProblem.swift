@@ -121,6 +121,16 @@ public struct APIProblem: Error, Sendable {
     }
   }
 
+  static func platformIdentityUnknown(_ error: AWSFailure) -> APIProblem {
+    APIProblem(
+      status: .serviceUnavailable, name: "platform-identity-unknown",
+      title: "Ferry does not know its own AWS identity",
+      detail: "Ferry could not learn its AWS account: \(error)",
+      fix:
+        "The operator must give Ferry AWS credentials (environment, profile or instance role), or set --platform-account-id."
+    )
+  }
+
   static func internalError() -> APIProblem {
     APIProblem(
       status: .internalServerError, name: "internal", title: "Something went wrong in Ferry",

@@ -42,13 +42,7 @@ final class ConnectionChecker: Sendable {
     do {
       platform = try await identity.resolve()
     } catch {
-      throw APIProblem(
-        status: .serviceUnavailable, name: "platform-identity-unknown",
-        title: "Ferry does not know its own AWS identity",
-        detail: "Ferry could not learn its AWS account: \(error)",
-        fix:
-          "The operator must give Ferry AWS credentials (environment, profile or instance role), or set --platform-account-id."
-      )
+      throw APIProblem.platformIdentityUnknown(error)
     }
     let check = await ConnectionVerifier(aws: aws, platform: platform).verify(
       connection, account: account)

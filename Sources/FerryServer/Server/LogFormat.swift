@@ -1,3 +1,4 @@
+import FerryPolicy
 import Foundation
 import Logging
 import Synchronization
@@ -48,24 +49,9 @@ struct JSONLineLogHandler: LogHandler {
     Self.output.withLock { $0.write(Data(line.utf8)) }
   }
 
-  /// A JSON string: quotes, backslashes and every control character escaped.
+  /// A JSON string, escaped as Ferry's JSON writer escapes it.
   static func quote(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-          out += String(format: "\\u%04x", scalar.value)
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
+    JSONValue.string(text).serialized(pretty: false)
   }
+
 }
