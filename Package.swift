@@ -64,6 +64,13 @@ let package = Package(
         "FerrySecrets", "FerryPolicy", .product(name: "Crypto", package: "swift-crypto"),
       ]),
 
+    // Debian's libzstd (libzstd-dev; scripts/install-test-tools installs it).
+    .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+
+    // Events as the store keeps them: zstd blocks with a Bloom filter of their words and
+    // field values, and the tokenizer every search shares.
+    .target(name: "FerryBlocks", dependencies: ["FerryCore", "CZstd"]),
+
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(
       name: "FerryStore",
@@ -146,6 +153,8 @@ let package = Package(
       ]),
     .testTarget(
       name: "FerryCoreTests", dependencies: ["FerryCore", "FerryPolicy", "FerryTesting"]),
+    .testTarget(
+      name: "FerryBlocksTests", dependencies: ["FerryBlocks", "FerryCore", "FerryTesting"]),
     .testTarget(
       name: "FerryServerTests",
       dependencies: [

@@ -1,0 +1,147 @@
+import FerryCore
+import FerryTesting
+import Foundation
+import Testing
+
+@testable import FerryBlocks
+
+/// Blocks, their filters and their compression, checked against independent parts: the
+/// `zstd` command reads what Ferry writes and Ferry reads what it writes; the filter's
+/// false-positive rate is measured against Bloom's formula; words are compared with
+/// expectations written out by hand.
+@Suite("Event blocks: zstd, filters, words")
+struct BlockTests {
+  func zstdCommand() throws -> String {
+    guard let path = Subprocess.which("zstd") else {
+      throw TestSetupError("the zstd command is not installed (Debian: apt-get install zstd)")
+    }
+    return path
+  }
+
+  @Test func theZstdCommandReadsWhatFerryWritesAndFerryReadsWhatItWrites() throws {
+    let dir = try TestPaths.temporaryDirectory("ferry-zstd")
+    let text = Array(
+      String(
+        repeating: "2026-12-01T10:00:00Z GET /api/v1/items 200 12ms trace=ab12cd\n", count: 5000
+      )
+      .utf8)
+    let frame = try Zstd.compress(text)
+    #expect(frame.count < text.count / 10, "log text compresses well")
+    let ours = dir.appendingPathComponent("ours.zst")
+    try Data(frame).write(to: ours)
+    let read = try Subprocess.run(try zstdCommand(), ["-d", "-c", ours.path])
+    #expect(read.status == 0, "\(read.stderr)")
+    #expect(Array(read.stdout.utf8) == text)
+
+    let plain = dir.appendingPathComponent("theirs.txt")
+    try Data(text).write(to: plain)
+    let made = try Subprocess.run(
+      try zstdCommand(), ["-q", "-f", "-3", plain.path, "-o", plain.path + ".zst"])
+    #expect(made.status == 0, "\(made.stderr)")
+    let theirs = try [UInt8](Data(contentsOf: URL(fileURLWithPath: plain.path + ".zst")))
+    #expect(try Zstd.decompress(theirs, limit: 1 << 20) == text)
+  }
+
+  @Test func aFrameLargerThanTheLimitOrDamagedIsRefused() throws {
+    let frame = try Zstd.compress([UInt8](repeating: 7, count: 100_000))
+    #expect(throws: Zstd.Failure.self) { try Zstd.decompress(frame, limit: 99_999) }
+    var damaged = frame
+    damaged[damaged.count / 2] ^= 0xFF
+    damaged[damaged.count - 1] ^= 0xFF
+    #expect(throws: Zstd.Failure.self) { try Zstd.decompress(damaged, limit: 1 << 20) }
+    #expect(throws: Zstd.Failure.self) { try Zstd.decompress(Array("not zstd".utf8), limit: 100) }
+  }
+
+  @Test func wordsAreLowercaseRunsOfLettersAndDigits() {
+    func words(_ text: String) -> [UInt64] {
+      var out: [UInt64] = []
+      Tokenizer.forEachTokenHash(text) { out.append($0) }
+      return out
+    }
+    let cases: [(String, [String])] = [
+      (
+        "GET /api/v1/Items?id=42 HTTP/1.1",
+        ["get", "api", "v1", "items", "id", "42", "http", "1", "1"]
+      ),
+      ("  trace=AB12cd, user:alice ", ["trace", "ab12cd", "user", "alice"]),
+      ("Café Straße 東京 ok", ["café", "straße", "東京", "ok"]),
+      ("", []),
+      ("---", []),
+    ]
+    for (text, expected) in cases {
+      #expect(words(text) == expected.map(TokenHash.of), "\(text)")
+    }
+  }
+
+  @Test func theFiltersFalsePositivesStayNearBloomsBound() {
+    // 16 bits per entry and 6 probes: (1 - e^(-6/16))^6 ≈ 0.00055.
+    let n = 20_000
+    var filter = BloomFilter(capacity: n)
+    for i in 0..<n { filter.insert(TokenHash.of("present\(i)")) }
+    for i in 0..<n { #expect(filter.mayContain(TokenHash.of("present\(i)"))) }
+    let probes = 200_000
+    var positives = 0
+    for i in 0..<probes where filter.mayContain(TokenHash.of("absent\(i)")) { positives += 1 }
+    let rate = Double(positives) / Double(probes)
+    let bound = pow(1 - exp(-6.0 / 16.0), 6)
+    #expect(rate < bound * 2, "false-positive rate \(rate), Bloom's bound \(bound)")
+    #expect(BloomFilter(bytes: filter.bytes) == filter)
+    #expect(BloomFilter(bytes: [1, 2, 3]) == nil)
+  }
+
+  @Test func eventsComeBackFromTheirBlocksAsTheyWent() throws {
+    let account = AccountID(rawValue: "acct_a")
+    let base = Date(timeIntervalSince1970: 1_764_000_000)
+    var events: [Event] = []
+    for i in 0..<5000 {
+      let fields: [String: String] =
+        i % 3 == 0 ? [:] : ["status": String(200 + i % 5), "k\"ey": "v\(i)"]
+      let padding = String(repeating: "x", count: i % 300)
+      let message = "event \(i) user=u\(i % 13) ünï \u{FFFD} \(padding)"
+      let time = base.addingTimeInterval(Double(i % 97) - 40)
+      events.append(
+        Event(
+          accountID: account, fetcherID: "f1", logType: i % 2 == 0 ? "cloudtrail" : "app",
+          time: time, sourceKey: "AWSLogs/x/\(i / 1000).json.gz", sourceOffset: Int64(i * 700),
+          message: message, fields: fields))
+    }
+    let blocks = try BlockCodec.encode(events, targetBytes: 256 << 10)
+    #expect(blocks.count > 1, "about 1 MB of text spreads over several 256 KiB blocks")
+    #expect(blocks.reduce(0) { $0 + $1.eventCount } == events.count)
+    var decoded: [Event] = []
+    for block in blocks {
+      let part = try BlockCodec.decode(block.data, accountID: account, fetcherID: "f1")
+      #expect(part.count == block.eventCount)
+      let times: [Date] = part.map { $0.time }
+      #expect(times.min() == block.minTime)
+      #expect(times.max() == block.maxTime)
+      #expect(part.first?.sourceOffset == block.firstOffset)
+      let filter = try #require(BloomFilter(bytes: block.filter))
+      for event in part {
+        #expect(filter.mayContain(TokenHash.of("user")))
+        for (key, value) in event.fields { #expect(filter.mayContain(TokenHash.field(key, value))) }
+      }
+      decoded += part
+    }
+    #expect(decoded == events)
+  }
+
+  @Test func aDamagedBlockIsAnErrorNotGarbage() throws {
+    let events = [
+      Event(
+        accountID: AccountID(rawValue: "a"), fetcherID: "f", logType: "app", time: Date(),
+        sourceKey: "k", sourceOffset: 0, message: "hello")
+    ]
+    let block = try #require(try BlockCodec.encode(events).first)
+    // A valid frame whose payload is not a block.
+    let other = try Zstd.compress(Array("FRB1\u{7F}".utf8))
+    #expect(throws: BlockError.self) {
+      try BlockCodec.decode(other, accountID: AccountID(rawValue: "a"), fetcherID: "f")
+    }
+    var cut = block.data
+    cut.removeLast(3)
+    #expect(throws: BlockError.self) {
+      try BlockCodec.decode(cut, accountID: AccountID(rawValue: "a"), fetcherID: "f")
+    }
+  }
+}
