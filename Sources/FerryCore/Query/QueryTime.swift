@@ -1,0 +1,28 @@
+import Foundation
+
+/// The ends of a search's time range as people write them: `now`, a span back from now
+/// (`30s`, `15m`, `24h`, `7d`, `2w`), or an ISO 8601 date-time (`2026-12-01T10:00:00Z`,
+/// any offset).
+public enum QueryTime {
+  public static func parse(_ text: String, now: Date = Date()) -> Date? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    if trimmed == "now" { return now }
+    let units: [(Character, Double)] = [
+      ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800),
+    ]
+    if let last = trimmed.last, let unit = units.first(where: { $0.0 == last }),
+      let count = Int(trimmed.dropLast()), count >= 0
+    {
+      return now.addingTimeInterval(-Double(count) * unit.1)
+    }
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let date = formatter.date(from: trimmed) { return date }
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.date(from: trimmed)
+  }
+
+  /// What to tell a person whose time did not parse.
+  public static let help =
+    "use now, a span back from now (30s, 15m, 24h, 7d, 2w) or an ISO 8601 time such as 2026-12-01T10:00:00Z"
+}
