@@ -75,7 +75,7 @@ let package = Package(
     .target(
       name: "FerryStore",
       dependencies: [
-        "FerryCore",
+        "FerryCore", "FerryBlocks",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -449,11 +449,15 @@ public final class InMemoryStore: Store {
       t.events.filter { event in
         let time = event.time.micros
         guard event.accountID == account, time >= from, time < to else { return false }
+        let eventWords = SearchText.words(event.message)
         if !words.isEmpty {
-          let tokens = Set(SearchText.words(event.message))
+          let tokens = Set(eventWords)
           guard words.allSatisfy(tokens.contains) else { return false }
         }
         for (key, value) in query.fields where event.fields[key] != value { return false }
+        if let language = query.query, !language.matches(words: eventWords, fields: event.fields) {
+          return false
+        }
         if let cursor {
           let id = event.id ?? 0
           guard time < cursor.timeMicros || (time == cursor.timeMicros && id < cursor.id) else {

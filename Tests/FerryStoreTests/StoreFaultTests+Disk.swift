@@ -145,10 +145,12 @@ struct StoreDiskFaultTests {
       _ = try? cluster.psql(cluster.url, "DROP TABLESPACE \(tablespace)")
       disk.unmount()
     }
-    // The events table lives on the small disk; the rest of the cluster does not.
+    // The event blocks live on the small disk; the rest of the cluster does not.
     for sql in [
       "CREATE TABLESPACE \(tablespace) LOCATION '\(disk.path)'",
-      "ALTER TABLE events SET TABLESPACE \(tablespace)",
+      "ALTER TABLE event_blocks SET TABLESPACE \(tablespace)",
+      "ALTER TABLE event_block_filters SET TABLESPACE \(tablespace)",
+      "ALTER TABLE event_block_data SET TABLESPACE \(tablespace)",
     ] {
       let out = try cluster.psql(url, sql)
       try #require(out.status == 0, "\(sql): \(out.stderr)")
@@ -175,8 +177,8 @@ struct StoreDiskFaultTests {
       name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
     )
     .id
-    // Start a large commit and end its server process while the COPY runs, as a crash or
-    // a failover would. Should a commit finish before it is caught, try again.
+    // Start a large commit and end its server process while it writes its blocks, as a
+    // crash or a failover would. Should a commit finish before it is caught, try again.
     var cut: (task: Task<Void, any Error>, object: Int)?
     var committed = 0
     for object in 1...5 where cut == nil {
@@ -189,7 +191,7 @@ struct StoreDiskFaultTests {
       while !finished.isSet {
         let out = try cluster.psql(
           url,
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'COPY%' AND state = 'active'"
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE 'WITH new AS%' OR query LIKE 'INSERT INTO ledger%') AND state IN ('active', 'idle in transaction')"
         )
         if out.stdout.contains("t") {
           cut = (commit, object)
@@ -202,7 +204,7 @@ struct StoreDiskFaultTests {
         committed += big.count
       }
     }
-    let (commit, object) = try #require(cut, "no COPY was ever seen running")
+    let (commit, object) = try #require(cut, "no commit was ever seen running")
     await #expect {
       try await commit.value
     } throws: { error in

@@ -83,11 +83,15 @@ public struct EventQuery: Sendable, Equatable {
   public var limit: Int
   /// From a previous page's `nextCursor`.
   public var cursor: String?
+  /// A query in Ferry's query language (docs/query-language.md), on top of `text` and
+  /// `fields`.
+  public var query: LogQuery?
 
   public init(
     from: Date, to: Date, text: String = "", fields: [String: String] = [:], limit: Int = 100,
-    cursor: String? = nil
+    cursor: String? = nil, query: LogQuery? = nil
   ) {
+    self.query = query
     self.from = from
     self.to = to
     self.text = text
@@ -102,10 +106,13 @@ public struct EventPage: Sendable, Equatable {
   public var events: [Event]
   /// Pass back for the next page; nil on the last page.
   public var nextCursor: String?
+  /// Blocks that could not be read and were left out, each with its fetcher and time range.
+  public var problems: [String]
 
-  public init(events: [Event], nextCursor: String?) {
+  public init(events: [Event], nextCursor: String?, problems: [String] = []) {
     self.events = events
     self.nextCursor = nextCursor
+    self.problems = problems
   }
 }
 

@@ -1,3 +1,6 @@
+import Logging
+import PostgresNIO
+
 /// The PostgreSQL schema, one migration per version, in order; recorded in `ferry_schema`.
 enum PostgresSchema {
   /// Each migration is a list of statements, run in order in one transaction (the
@@ -121,5 +124,29 @@ enum PostgresSchema {
         "CREATE INDEX connection_checks_account ON connection_checks(account_id)",
       ]
     ),
+    (
+      "v6-event-blocks",
+      [
+        """
+        CREATE TABLE event_blocks (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id TEXT NOT NULL,
+        fetcher_id TEXT NOT NULL, source_key TEXT NOT NULL, source_etag TEXT NOT NULL, first_offset BIGINT NOT NULL,
+        min_time BIGINT NOT NULL, max_time BIGINT NOT NULL, event_count INT NOT NULL, raw_bytes INT NOT NULL,
+        UNIQUE (account_id, fetcher_id, source_key, source_etag, first_offset))
+        """,
+        "CREATE INDEX event_blocks_time ON event_blocks(account_id, max_time DESC, min_time)",
+        """
+        CREATE TABLE event_block_filters (block_id BIGINT PRIMARY KEY REFERENCES event_blocks(id), filter BYTEA NOT NULL)
+        """,
+        """
+        CREATE TABLE event_block_data (block_id BIGINT PRIMARY KEY REFERENCES event_blocks(id), data BYTEA NOT NULL)
+        """,
+        "ALTER TABLE event_block_data ALTER COLUMN data SET STORAGE EXTERNAL",
+      ]
+    ),
   ]
+
+  /// Work a migration does in Swift after its statements, in the same transaction.
+  static func convert(_ name: String, _ tx: PostgresConnection, logger: Logger) async throws {
+    if name == "v6-event-blocks" { try await PostgresBlocks.convertEventRows(tx, logger: logger) }
+  }
 }

@@ -38,6 +38,8 @@ extension PostgresStore {
     async throws
   {
     let logger = self.logger
+    // Compressing happens before the transaction, which then stays short.
+    let rows = try BlockRows.make(events)
     try await transaction { tx in
       _ = try await Self.execute(
         tx,
@@ -53,115 +55,187 @@ extension PostgresStore {
           entry.state.rawValue,
           entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
         ], logger: logger)
-      // COPY streams the rows in the text format: the fastest way into PostgreSQL, and
-      // still inside this transaction with the ledger row. They go into a temporary table
-      // first, then into events skipping rows whose natural key (fetcher, object version,
-      // offset) is stored already: a commit repeated after a lost answer adds nothing.
-      if !events.isEmpty {
-        _ = try await tx.query(
-          """
-          CREATE TEMP TABLE IF NOT EXISTS events_incoming (account_id TEXT, fetcher_id TEXT, log_type TEXT,
-            time BIGINT, source_key TEXT, source_etag TEXT, source_offset BIGINT, message TEXT, fields JSONB,
-            search TSVECTOR) ON COMMIT DELETE ROWS
-          """, logger: logger)
-        try await tx.copyFrom(
-          table: "events_incoming",
-          columns: [
-            "account_id", "fetcher_id", "log_type", "time", "source_key", "source_etag",
-            "source_offset", "message", "fields", "search",
-          ], logger: logger
-        ) { writer in
-          var buffer = ByteBuffer()
-          buffer.reserveCapacity(1 << 20)
-          for original in events {
-            CopyText.appendRow(
-              StoreRules.storable(original), eTag: entry.eTag, account: account, to: &buffer)
-            if buffer.readableBytes >= 1 << 20 {
-              try await writer.write(buffer)
-              buffer.clear()
-            }
-          }
-          if buffer.readableBytes > 0 { try await writer.write(buffer) }
-        }
-        _ = try await tx.query(
-          """
-          INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields, search)
-          SELECT account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields, search
-          FROM events_incoming ON CONFLICT (account_id, fetcher_id, source_key, source_etag, source_offset) DO NOTHING
-          """, logger: logger)
-        _ = try await tx.query("TRUNCATE events_incoming", logger: logger)
+      for row in rows {
+        try await PostgresBlocks.insert(tx, row, eTag: entry.eTag, account: account, logger: logger)
       }
     }
   }
 
   public func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
-    let cursor = try query.cursor.map { cursor throws(StoreError) in try EventCursor.decode(cursor)
-    }
-    let limit = max(1, min(query.limit, 1000))
-    var sql = "SELECT * FROM events WHERE account_id = $1 AND time >= $2 AND time < $3"
-    var values: [any PGBindable] = [account.rawValue, query.from.micros, query.to.micros]
-    let words = SearchText.words(query.text)
-    if !words.isEmpty {
-      values.append(CopyText.tsquery(words))
-      sql += " AND search @@ $\(values.count)::tsquery"
-    }
-    for (key, value) in query.fields.sorted(by: { $0.key < $1.key }) {
-      values.append(key)
-      values.append(value)
-      sql += " AND fields->>$\(values.count - 1) = $\(values.count)"
-    }
-    if let cursor {
-      values.append(cursor.timeMicros)
-      values.append(cursor.id)
-      sql +=
-        " AND (time < $\(values.count - 1) OR (time = $\(values.count - 1) AND id < $\(values.count)))"
-    }
-    values.append(limit + 1)
-    sql += " ORDER BY time DESC, id DESC LIMIT $\(values.count)"
+    let search = try BlockSearch(query, of: account)
     let rows = try await self.query(
-      sql.replacingOccurrences(of: "SELECT *", with: "SELECT *, fields::text AS fields_text"),
-      Self.binds(values))
+      """
+      SELECT b.id, b.fetcher_id, b.min_time, b.max_time, f.filter FROM event_blocks b
+      JOIN event_block_filters f ON f.block_id = b.id
+      WHERE b.account_id = $1 AND b.max_time >= $2 AND b.min_time < $3
+      ORDER BY b.max_time DESC, b.id DESC
+      """, Self.binds([account.rawValue, query.from.micros, search.upperMicros]))
+    let candidates: [BlockCandidate]
     do {
-      let events = try rows.prefix(limit).map(Self.event)
-      let next =
-        rows.count > limit
-        ? events.last.map { EventCursor.encode(timeMicros: $0.time.micros, id: $0.id ?? 0) } : nil
-      return EventPage(events: events, nextCursor: next)
+      candidates = try rows.map { row in
+        BlockCandidate(
+          id: try row["id"].decode(Int64.self),
+          fetcherID: try row["fetcher_id"].decode(String.self),
+          minTime: try row["min_time"].decode(Int64.self),
+          maxTime: try row["max_time"].decode(Int64.self),
+          filter: Array(buffer: try row["filter"].decode(ByteBuffer.self)))
+      }
     } catch {
       throw map(error)
     }
-  }
-
-  static func event(_ row: PostgresRandomAccessRow) throws -> Event {
-    Event(
-      id: try row["id"].decode(Int64.self),
-      accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
-      fetcherID: try row["fetcher_id"].decode(String.self),
-      logType: try row["log_type"].decode(String.self),
-      time: Date(micros: try row["time"].decode(Int64.self)),
-      sourceKey: try row["source_key"].decode(String.self),
-      sourceOffset: try row["source_offset"].decode(Int64.self),
-      message: try row["message"].decode(String.self),
-      fields: StoreJSON.decodeFields(try row["fields_text"].decode(String.self)))
+    return try await search.run(candidates) { ids in
+      var binds = PostgresBindings()
+      binds.append(ids)
+      let rows = try await self.query(
+        "SELECT block_id, data FROM event_block_data WHERE block_id = ANY($1)", binds)
+      var out: [Int64: [UInt8]] = [:]
+      do {
+        for row in rows {
+          out[try row["block_id"].decode(Int64.self)] = Array(
+            buffer: try row["data"].decode(ByteBuffer.self))
+        }
+      } catch {
+        throw self.map(error)
+      }
+      return out
+    }
   }
 
   public func eventCount(of account: AccountID) async throws -> Int {
     try await query(
-      "SELECT count(*) AS n FROM events WHERE account_id = $1", Self.binds([account.rawValue])
+      "SELECT coalesce(sum(event_count), 0)::BIGINT AS n FROM event_blocks WHERE account_id = $1",
+      Self.binds([account.rawValue])
     ).first?["n"].decode(Int.self) ?? 0
   }
 
+  /// Removes whole blocks whose events are all older than `cutoff`, `batchSize` events (at
+  /// least one block) per transaction; a block with older and newer events is rewritten
+  /// with the newer ones.
   public func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int)
     async throws -> Int
   {
     if let problem = StoreRules.batchProblem(batchSize) { throw problem }
+    let logger = self.logger
     var total = 0
     while true {
-      let rows = try await query(
-        "WITH doomed AS (SELECT id FROM events WHERE account_id = $1 AND time < $2 LIMIT $3) DELETE FROM events WHERE id IN (SELECT id FROM doomed) RETURNING id",
-        Self.binds([account.rawValue, cutoff.micros, batchSize]))
-      total += rows.count
-      if rows.count < batchSize { return total }
+      let deleted = try await transaction { tx -> Int in
+        let rows = try await Self.execute(
+          tx,
+          """
+          SELECT id, fetcher_id, source_etag, event_count, max_time FROM event_blocks
+          WHERE account_id = $1 AND min_time < $2 ORDER BY min_time LIMIT 64 FOR UPDATE
+          """, [account.rawValue, cutoff.micros], logger: logger)
+        var removed = 0
+        for row in rows {
+          let count = try row["event_count"].decode(Int.self)
+          if removed > 0 && removed + count > batchSize { break }
+          let id = try row["id"].decode(Int64.self)
+          if try row["max_time"].decode(Int64.self) < cutoff.micros {
+            removed += count
+            try await PostgresBlocks.delete(tx, id, logger: logger)
+            continue
+          }
+          let data =
+            try await Self.execute(
+              tx, "SELECT data FROM event_block_data WHERE block_id = $1", [id], logger: logger
+            ).first.map { Array(buffer: try $0["data"].decode(ByteBuffer.self)) } ?? []
+          let (kept, gone) = try BlockRows.keep(
+            data, account: account, fetcherID: try row["fetcher_id"].decode(String.self),
+            from: cutoff.micros)
+          try await PostgresBlocks.delete(tx, id, logger: logger)
+          let eTag = try row["source_etag"].decode(String.self)
+          for block in try BlockRows.make(kept) {
+            try await PostgresBlocks.insert(tx, block, eTag: eTag, account: account, logger: logger)
+          }
+          removed += gone
+        }
+        return removed
+      }
+      total += deleted
+      if deleted == 0 { return total }
     }
+  }
+}
+
+/// Block rows in PostgreSQL (`bytea` for filters and data).
+enum PostgresBlocks {
+  static func insert(
+    _ tx: PostgresConnection, _ row: BlockRow, eTag: String, account: AccountID, logger: Logger
+  ) async throws {
+    let block = row.block
+    var binds = PostgresBindings()
+    for value: any PGBindable in [
+      account.rawValue, row.fetcherID, row.sourceKey, eTag, block.firstOffset,
+      block.minTime.micros, block.maxTime.micros, block.eventCount, block.rawBytes,
+    ] {
+      value.bind(into: &binds)
+    }
+    binds.append(ByteBuffer(bytes: block.filter))
+    binds.append(ByteBuffer(bytes: block.data))
+    // One statement: the index row, then its filter and data, only if the row is new.
+    _ = try await tx.query(
+      PostgresQuery(
+        unsafeSQL: """
+          WITH new AS (
+            INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset, min_time, max_time,
+              event_count, raw_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (account_id, fetcher_id, source_key, source_etag, first_offset) DO NOTHING RETURNING id
+          ), filter AS (
+            INSERT INTO event_block_filters (block_id, filter) SELECT id, $10 FROM new
+          )
+          INSERT INTO event_block_data (block_id, data) SELECT id, $11 FROM new
+          """, binds: binds), logger: logger)
+  }
+
+  static func delete(_ tx: PostgresConnection, _ id: Int64, logger: Logger) async throws {
+    for table in ["event_block_data", "event_block_filters"] {
+      _ = try await PostgresStore.execute(
+        tx, "DELETE FROM \(table) WHERE block_id = $1", [id], logger: logger)
+    }
+    _ = try await PostgresStore.execute(
+      tx, "DELETE FROM event_blocks WHERE id = $1", [id], logger: logger)
+  }
+
+  /// Schema v6: the row-per-event table and its full-text index become blocks.
+  static func convertEventRows(_ tx: PostgresConnection, logger: Logger) async throws {
+    var group: [Event] = []
+    var groupKey = ""
+    var groupETag = ""
+    func flush() async throws {
+      guard let first = group.first else { return }
+      for row in try BlockRows.make(group) {
+        try await insert(tx, row, eTag: groupETag, account: first.accountID, logger: logger)
+      }
+      group.removeAll(keepingCapacity: true)
+    }
+    let rows = try await tx.query(
+      """
+      SELECT account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields::text AS fields_text
+      FROM events ORDER BY account_id, fetcher_id, source_key, source_etag, source_offset
+      """, logger: logger)
+    for try await row in rows {
+      let r = row.makeRandomAccess()
+      let event = Event(
+        accountID: AccountID(rawValue: try r["account_id"].decode(String.self)),
+        fetcherID: try r["fetcher_id"].decode(String.self),
+        logType: try r["log_type"].decode(String.self),
+        time: Date(micros: try r["time"].decode(Int64.self)),
+        sourceKey: try r["source_key"].decode(String.self),
+        sourceOffset: try r["source_offset"].decode(Int64.self),
+        message: try r["message"].decode(String.self),
+        fields: StoreJSON.decodeFields(try r["fields_text"].decode(String.self)))
+      let eTag = try r["source_etag"].decode(String.self)
+      let key =
+        event.accountID.rawValue + "\u{0}" + event.fetcherID + "\u{0}" + event.sourceKey + "\u{0}"
+        + eTag
+      if key != groupKey || group.count >= 50_000 {
+        try await flush()
+        groupKey = key
+        groupETag = eTag
+      }
+      group.append(event)
+    }
+    try await flush()
+    _ = try await tx.query("DROP TABLE events", logger: logger)
   }
 }

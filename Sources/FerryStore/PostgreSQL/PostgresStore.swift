@@ -243,6 +243,7 @@ public final class PostgresStore: Store {
               for sql in migration.statements {
                 _ = try await tx.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
               }
+              try await PostgresSchema.convert(migration.name, tx, logger: self.logger)
               _ = try await tx.query(
                 PostgresQuery(
                   unsafeSQL: "INSERT INTO ferry_schema (version, name) VALUES ($1, $2)",

@@ -85,6 +85,23 @@ enum SQLiteSchema {
       CREATE INDEX connection_checks_account ON connection_checks(account_id);
       """
     ),
+    (
+      "v6-event-blocks",
+      """
+      CREATE TABLE event_blocks (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL,
+        source_key TEXT NOT NULL, source_etag TEXT NOT NULL, first_offset INTEGER NOT NULL,
+        min_time INTEGER NOT NULL, max_time INTEGER NOT NULL, event_count INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,
+        UNIQUE (account_id, fetcher_id, source_key, source_etag, first_offset));
+      CREATE INDEX event_blocks_time ON event_blocks(account_id, max_time DESC, min_time);
+      CREATE TABLE event_block_filters (block_id INTEGER PRIMARY KEY REFERENCES event_blocks(id), filter BLOB NOT NULL);
+      CREATE TABLE event_block_data (block_id INTEGER PRIMARY KEY REFERENCES event_blocks(id), data BLOB NOT NULL);
+      """
+    ),
+  ]
+
+  /// Work a migration does in Swift after its SQL, in the same transaction.
+  static let conversions: [String: @Sendable (Database) throws -> Void] = [
+    "v6-event-blocks": SQLiteBlocks.convertEventRows
   ]
 
   /// Where a database's schema stands against this Ferry's migrations.
@@ -107,7 +124,10 @@ enum SQLiteSchema {
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
     for (name, sql) in migrations {
-      migrator.registerMigration(name) { db in try db.execute(sql: sql) }
+      migrator.registerMigration(name) { db in
+        try db.execute(sql: sql)
+        try conversions[name]?(db)
+      }
     }
     return migrator
   }

@@ -1,8 +1,11 @@
+import FerryBlocks
 import FerryCore
 import Foundation
 import GRDB
 
-/// The ledger of objects and their events.
+/// The ledger of objects and their events, which are kept in blocks (`event_blocks` for
+/// the index, `event_block_filters`, `event_block_data`), so that a search reads filters
+/// without touching data.
 extension SQLiteStore {
   // MARK: Ledger and events
 
@@ -30,6 +33,8 @@ extension SQLiteStore {
   public func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID)
     async throws
   {
+    // Compressing happens before the write transaction, which then holds the lock briefly.
+    let rows = try BlockRows.make(events)
     try await write { db in
       try db.execute(
         sql: """
@@ -44,91 +49,166 @@ extension SQLiteStore {
           entry.state.rawValue,
           entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
         ])
-      // The natural key (fetcher, object version, offset) is unique: a commit repeated
-      // after a lost answer stores nothing twice.
-      let statement = try db.cachedStatement(
-        sql: """
-          INSERT INTO events (account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields, search_text)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (account_id, fetcher_id, source_key, source_etag, source_offset) DO NOTHING
-          """)
-      for original in events {
-        let event = StoreRules.storable(original)
-        try statement.execute(arguments: [
-          account.rawValue, event.fetcherID, event.logType, event.time.micros, event.sourceKey,
-          entry.eTag, event.sourceOffset,
-          event.message, StoreJSON.encode(event.fields), SearchText.normalize(event.message),
-        ])
+      for row in rows {
+        try SQLiteBlocks.insert(db, row, eTag: entry.eTag, account: account)
       }
     }
   }
 
   public func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
-    let cursor = try query.cursor.map { cursor throws(StoreError) in try EventCursor.decode(cursor)
+    let search = try BlockSearch(query, of: account)
+    let candidates = try await read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT b.id, b.fetcher_id, b.min_time, b.max_time, f.filter FROM event_blocks b
+          JOIN event_block_filters f ON f.block_id = b.id
+          WHERE b.account_id = ? AND b.max_time >= ? AND b.min_time < ?
+          ORDER BY b.max_time DESC, b.id DESC
+          """,
+        arguments: [account.rawValue, query.from.micros, search.upperMicros]
+      ).map { row in
+        BlockCandidate(
+          id: row["id"], fetcherID: row["fetcher_id"], minTime: row["min_time"],
+          maxTime: row["max_time"], filter: [UInt8]((row["filter"] as Data?) ?? Data()))
+      }
     }
-    let limit = max(1, min(query.limit, 1000))
-    return try await read { db in
-      var sql = "SELECT e.* FROM events e"
-      var arguments: [(any DatabaseValueConvertible)?] = []
-      let words = SearchText.words(query.text)
-      if !words.isEmpty {
-        sql += " JOIN events_fts f ON f.rowid = e.id AND events_fts MATCH ?"
-        arguments.append(words.map { "\"\($0)\"" }.joined(separator: " "))
+    return try await search.run(candidates) { ids in
+      try await self.read { db in
+        var out: [Int64: [UInt8]] = [:]
+        for row in try Row.fetchAll(
+          db,
+          sql:
+            "SELECT block_id, data FROM event_block_data WHERE block_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+          arguments: StatementArguments(ids))
+        {
+          out[row["block_id"]] = [UInt8]((row["data"] as Data?) ?? Data())
+        }
+        return out
       }
-      sql += " WHERE e.account_id = ? AND e.time >= ? AND e.time < ?"
-      arguments += [account.rawValue, query.from.micros, query.to.micros]
-      for (key, value) in query.fields.sorted(by: { $0.key < $1.key }) {
-        // The key is compared as it is, whatever characters it holds (no JSON path).
-        sql += " AND EXISTS (SELECT 1 FROM json_each(e.fields) j WHERE j.key = ? AND j.value = ?)"
-        arguments += [key, value]
-      }
-      if let cursor {
-        sql += " AND (e.time < ? OR (e.time = ? AND e.id < ?))"
-        arguments += [cursor.timeMicros, cursor.timeMicros, cursor.id]
-      }
-      sql += " ORDER BY e.time DESC, e.id DESC LIMIT ?"
-      arguments.append(limit + 1)
-      let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
-      let events = rows.prefix(limit).map(Self.event)
-      let next =
-        rows.count > limit
-        ? events.last.map { EventCursor.encode(timeMicros: $0.time.micros, id: $0.id ?? 0) } : nil
-      return EventPage(events: Array(events), nextCursor: next)
     }
-  }
-
-  static func event(_ row: Row) -> Event {
-    Event(
-      id: row["id"], accountID: AccountID(rawValue: row["account_id"]),
-      fetcherID: row["fetcher_id"], logType: row["log_type"],
-      time: Date(micros: row["time"]), sourceKey: row["source_key"],
-      sourceOffset: row["source_offset"],
-      message: row["message"], fields: StoreJSON.decodeFields(row["fields"]))
   }
 
   public func eventCount(of account: AccountID) async throws -> Int {
     try await read { db in
       try Int.fetchOne(
-        db, sql: "SELECT count(*) FROM events WHERE account_id = ?", arguments: [account.rawValue])
-        ?? 0
+        db, sql: "SELECT coalesce(sum(event_count), 0) FROM event_blocks WHERE account_id = ?",
+        arguments: [account.rawValue]) ?? 0
     }
   }
 
+  /// Removes whole blocks whose events are all older than `cutoff`, `batchSize` events (at
+  /// least one block) per transaction; a block with older and newer events is rewritten
+  /// with the newer ones.
   public func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int)
     async throws -> Int
   {
     if let problem = StoreRules.batchProblem(batchSize) { throw problem }
     var total = 0
     while true {
-      let deleted = try await write { db in
-        try db.execute(
-          sql:
-            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE account_id = ? AND time < ? LIMIT ?)",
-          arguments: [account.rawValue, cutoff.micros, batchSize])
-        return db.changesCount
+      let deleted = try await write { db -> Int in
+        let rows = try Row.fetchAll(
+          db,
+          sql: """
+            SELECT id, fetcher_id, source_key, source_etag, first_offset, event_count, max_time
+            FROM event_blocks WHERE account_id = ? AND min_time < ? ORDER BY min_time LIMIT 64
+            """, arguments: [account.rawValue, cutoff.micros])
+        var removed = 0
+        for row in rows {
+          if removed > 0 && removed + (row["event_count"] as Int) > batchSize { break }
+          let id: Int64 = row["id"]
+          if (row["max_time"] as Int64) < cutoff.micros {
+            removed += row["event_count"] as Int
+            try SQLiteBlocks.delete(db, id)
+            continue
+          }
+          let data = try Data.fetchOne(
+            db, sql: "SELECT data FROM event_block_data WHERE block_id = ?", arguments: [id])
+          let (kept, gone) = try BlockRows.keep(
+            [UInt8](data ?? Data()), account: account, fetcherID: row["fetcher_id"],
+            from: cutoff.micros)
+          try SQLiteBlocks.delete(db, id)
+          for block in try BlockRows.make(kept) {
+            try SQLiteBlocks.insert(db, block, eTag: row["source_etag"], account: account)
+          }
+          removed += gone
+        }
+        return removed
       }
       total += deleted
-      if deleted < batchSize { return total }
+      if deleted == 0 { return total }
     }
+  }
+}
+
+/// Block rows in SQLite.
+enum SQLiteBlocks {
+  static func insert(_ db: Database, _ row: BlockRow, eTag: String, account: AccountID) throws {
+    let block = row.block
+    try db.execute(
+      sql: """
+        INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset, min_time, max_time,
+          event_count, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account_id, fetcher_id, source_key, source_etag, first_offset) DO NOTHING
+        """,
+      arguments: [
+        account.rawValue, row.fetcherID, row.sourceKey, eTag, block.firstOffset,
+        block.minTime.micros, block.maxTime.micros, block.eventCount, block.rawBytes,
+      ])
+    guard db.changesCount > 0 else { return }
+    let id = db.lastInsertedRowID
+    try db.execute(
+      sql: "INSERT INTO event_block_filters (block_id, filter) VALUES (?, ?)",
+      arguments: [id, Data(block.filter)])
+    try db.execute(
+      sql: "INSERT INTO event_block_data (block_id, data) VALUES (?, ?)",
+      arguments: [id, Data(block.data)])
+  }
+
+  static func delete(_ db: Database, _ id: Int64) throws {
+    try db.execute(sql: "DELETE FROM event_block_data WHERE block_id = ?", arguments: [id])
+    try db.execute(sql: "DELETE FROM event_block_filters WHERE block_id = ?", arguments: [id])
+    try db.execute(sql: "DELETE FROM event_blocks WHERE id = ?", arguments: [id])
+  }
+
+  /// Schema v6: the row-per-event table and its full-text index become blocks.
+  @Sendable static func convertEventRows(_ db: Database) throws {
+    let cursor = try Row.fetchCursor(
+      db,
+      sql: """
+        SELECT account_id, fetcher_id, log_type, time, source_key, source_etag, source_offset, message, fields
+        FROM events ORDER BY account_id, fetcher_id, source_key, source_etag, source_offset
+        """)
+    var group: [Event] = []
+    var groupKey: (String, String) = ("", "")
+    func flush() throws {
+      guard let first = group.first else { return }
+      for row in try BlockRows.make(group) {
+        try insert(db, row, eTag: groupKey.1, account: first.accountID)
+      }
+      group.removeAll(keepingCapacity: true)
+    }
+    while let row = try cursor.next() {
+      let event = Event(
+        accountID: AccountID(rawValue: row["account_id"]), fetcherID: row["fetcher_id"],
+        logType: row["log_type"], time: Date(micros: row["time"]), sourceKey: row["source_key"],
+        sourceOffset: row["source_offset"], message: row["message"],
+        fields: StoreJSON.decodeFields(row["fields"]))
+      let key = (
+        event.accountID.rawValue + "\u{0}" + event.fetcherID + "\u{0}" + event.sourceKey,
+        row["source_etag"] as String
+      )
+      if key != groupKey || group.count >= 50_000 {
+        try flush()
+        groupKey = key
+      }
+      group.append(event)
+    }
+    try flush()
+    try db.execute(
+      sql: """
+        DROP TRIGGER events_fts_insert; DROP TRIGGER events_fts_delete;
+        DROP TABLE events_fts; DROP TABLE events;
+        """)
   }
 }
