@@ -477,6 +477,27 @@ public final class InMemoryStore: Store {
     return EventPage(events: page, nextCursor: next)
   }
 
+  public func histogram(_ query: EventQuery, of account: AccountID, bucketSeconds: Int)
+    async throws -> [HistogramBucket]
+  {
+    var all = query
+    all.cursor = nil
+    all.limit = Int.max
+    var counts: [Int: Int] = [:]
+    let width = Int64(max(1, bucketSeconds)) * 1_000_000
+    var cursor: String?
+    repeat {
+      all.cursor = cursor
+      let page = try await search(all, of: account)
+      for event in page.events {
+        counts[Int((event.time.micros - query.from.micros) / width), default: 0] += 1
+      }
+      cursor = page.nextCursor
+    } while cursor != nil
+    return HistogramBucket.fill(
+      from: query.from, to: query.to, bucketSeconds: bucketSeconds, counts: counts)
+  }
+
   public func eventCount(of account: AccountID) async throws -> Int {
     tables.withLock { $0.events.count { $0.accountID == account } }
   }

@@ -85,6 +85,12 @@ struct OpenAPIContractTests {
       ("/api/v1/audit", "get", try await api.get("/api/v1/audit?limit=5", token: token)),
       ("/api/v1/tokens", "get", try await api.get("/api/v1/tokens", token: token)),
       ("/api/v1/users", "get", try await api.get("/api/v1/users", token: token)),
+      ("/api/v1/search", "get", try await api.get("/api/v1/search?q=error&from=1h", token: token)),
+      ("/api/v1/search", "get", try await api.get("/api/v1/search?q=%28", token: token)),
+      (
+        "/api/v1/search/histogram", "get",
+        try await api.get("/api/v1/search/histogram?from=1h&buckets=4", token: token)
+      ),
       ("/api/v1/accounts", "get", try await api.get("/api/v1/accounts", token: token)),
       (
         "/api/v1/connections/{id}", "get",

@@ -101,6 +101,28 @@ public struct EventQuery: Sendable, Equatable {
   }
 }
 
+/// Matching events in one interval of a histogram.
+public struct HistogramBucket: Sendable, Equatable {
+  public var start: Date
+  public var count: Int
+
+  public init(start: Date, count: Int) {
+    self.start = start
+    self.count = count
+  }
+
+  /// Every bucket from `from` to `to`, zeros included, from counts by bucket index.
+  public static func fill(from: Date, to: Date, bucketSeconds: Int, counts: [Int: Int])
+    -> [HistogramBucket]
+  {
+    let width = Double(max(1, bucketSeconds))
+    let total = max(1, Int(((to.timeIntervalSince(from)) / width).rounded(.up)))
+    return (0..<min(total, 10_000)).map { i in
+      HistogramBucket(start: from.addingTimeInterval(Double(i) * width), count: counts[i] ?? 0)
+    }
+  }
+}
+
 /// One page of search results.
 public struct EventPage: Sendable, Equatable {
   public var events: [Event]

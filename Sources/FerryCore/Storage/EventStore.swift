@@ -9,6 +9,10 @@ public protocol EventStore: Sendable {
   /// Records an object and its events in one transaction: both or neither.
   func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID) async throws
   func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage
+  /// How many events match in each interval of `bucketSeconds` from the query's start
+  /// (its cursor and limit do not apply): for drawing matches over time.
+  func histogram(_ query: EventQuery, of account: AccountID, bucketSeconds: Int) async throws
+    -> [HistogramBucket]
   func eventCount(of account: AccountID) async throws -> Int
   /// Deletes events older than `cutoff`, `batchSize` rows per transaction; returns how many.
   func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int) async throws

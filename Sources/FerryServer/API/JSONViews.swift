@@ -75,6 +75,19 @@ enum JSONViews {
     return .object(pairs)
   }
 
+  static func event(_ e: Event) -> JSONValue {
+    .object([
+      ("id", e.id.map { .string(String($0)) } ?? .null),
+      (
+        "time", .string(e.time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+      ),
+      ("fetcherId", .string(e.fetcherID)), ("logType", .string(e.logType)),
+      ("sourceKey", .string(e.sourceKey)), ("sourceOffset", .number(Double(e.sourceOffset))),
+      ("message", .string(e.message)),
+      ("fields", .object(e.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+    ])
+  }
+
   static func token(_ t: APIToken) -> JSONValue {
     .object([
       ("id", .string(t.id)), ("name", .string(t.name)), ("role", .string(t.role.rawValue)),

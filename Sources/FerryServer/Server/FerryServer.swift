@@ -49,6 +49,7 @@ public struct FerryServer: Sendable {
     let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
     ConnectionRoutes(store: store, checker: checker, identity: identity).add(to: api)
     AccessRoutes(store: store).add(to: api)
+    SearchRoutes(store: store).add(to: api)
     AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
     return router
   }

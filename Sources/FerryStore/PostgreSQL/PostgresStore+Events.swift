@@ -63,16 +63,31 @@ extension PostgresStore {
 
   public func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
     let search = try BlockSearch(query, of: account)
+    return try await search.run(try await blockCandidates(search), load: blockData)
+  }
+
+  public func histogram(_ query: EventQuery, of account: AccountID, bucketSeconds: Int)
+    async throws -> [HistogramBucket]
+  {
+    var all = query
+    all.cursor = nil
+    let search = try BlockSearch(all, of: account)
+    return try await search.histogram(
+      try await blockCandidates(search), bucketSeconds: bucketSeconds, load: blockData)
+  }
+
+  /// The index rows and filters of the blocks whose time range meets the search's.
+  func blockCandidates(_ search: BlockSearch) async throws -> [BlockCandidate] {
     let rows = try await self.query(
       """
       SELECT b.id, b.fetcher_id, b.min_time, b.max_time, f.filter FROM event_blocks b
       JOIN event_block_filters f ON f.block_id = b.id
       WHERE b.account_id = $1 AND b.max_time >= $2 AND b.min_time < $3
       ORDER BY b.max_time DESC, b.id DESC
-      """, Self.binds([account.rawValue, query.from.micros, search.upperMicros]))
-    let candidates: [BlockCandidate]
+      """,
+      Self.binds([search.account.rawValue, search.query.from.micros, search.upperMicros]))
     do {
-      candidates = try rows.map { row in
+      return try rows.map { row in
         BlockCandidate(
           id: try row["id"].decode(Int64.self),
           fetcherID: try row["fetcher_id"].decode(String.self),
@@ -83,22 +98,24 @@ extension PostgresStore {
     } catch {
       throw map(error)
     }
-    return try await search.run(candidates) { ids in
-      var binds = PostgresBindings()
-      binds.append(ids)
-      let rows = try await self.query(
-        "SELECT block_id, data FROM event_block_data WHERE block_id = ANY($1)", binds)
-      var out: [Int64: [UInt8]] = [:]
-      do {
-        for row in rows {
-          out[try row["block_id"].decode(Int64.self)] = Array(
-            buffer: try row["data"].decode(ByteBuffer.self))
-        }
-      } catch {
-        throw self.map(error)
+  }
+
+  /// The data of some blocks.
+  @Sendable func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+    var binds = PostgresBindings()
+    binds.append(ids)
+    let rows = try await self.query(
+      "SELECT block_id, data FROM event_block_data WHERE block_id = ANY($1)", binds)
+    var out: [Int64: [UInt8]] = [:]
+    do {
+      for row in rows {
+        out[try row["block_id"].decode(Int64.self)] = Array(
+          buffer: try row["data"].decode(ByteBuffer.self))
       }
-      return out
+    } catch {
+      throw map(error)
     }
+    return out
   }
 
   public func eventCount(of account: AccountID) async throws -> Int {

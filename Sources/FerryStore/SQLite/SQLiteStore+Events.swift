@@ -57,7 +57,22 @@ extension SQLiteStore {
 
   public func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
     let search = try BlockSearch(query, of: account)
-    let candidates = try await read { db in
+    return try await search.run(try await blockCandidates(search), load: blockData)
+  }
+
+  public func histogram(_ query: EventQuery, of account: AccountID, bucketSeconds: Int)
+    async throws -> [HistogramBucket]
+  {
+    var all = query
+    all.cursor = nil
+    let search = try BlockSearch(all, of: account)
+    return try await search.histogram(
+      try await blockCandidates(search), bucketSeconds: bucketSeconds, load: blockData)
+  }
+
+  /// The index rows and filters of the blocks whose time range meets the search's.
+  func blockCandidates(_ search: BlockSearch) async throws -> [BlockCandidate] {
+    try await read { db in
       try Row.fetchAll(
         db,
         sql: """
@@ -66,26 +81,28 @@ extension SQLiteStore {
           WHERE b.account_id = ? AND b.max_time >= ? AND b.min_time < ?
           ORDER BY b.max_time DESC, b.id DESC
           """,
-        arguments: [account.rawValue, query.from.micros, search.upperMicros]
+        arguments: [search.account.rawValue, search.query.from.micros, search.upperMicros]
       ).map { row in
         BlockCandidate(
           id: row["id"], fetcherID: row["fetcher_id"], minTime: row["min_time"],
           maxTime: row["max_time"], filter: [UInt8]((row["filter"] as Data?) ?? Data()))
       }
     }
-    return try await search.run(candidates) { ids in
-      try await self.read { db in
-        var out: [Int64: [UInt8]] = [:]
-        for row in try Row.fetchAll(
-          db,
-          sql:
-            "SELECT block_id, data FROM event_block_data WHERE block_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-          arguments: StatementArguments(ids))
-        {
-          out[row["block_id"]] = [UInt8]((row["data"] as Data?) ?? Data())
-        }
-        return out
+  }
+
+  /// The data of some blocks.
+  @Sendable func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+    try await read { db in
+      var out: [Int64: [UInt8]] = [:]
+      for row in try Row.fetchAll(
+        db,
+        sql:
+          "SELECT block_id, data FROM event_block_data WHERE block_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+        arguments: StatementArguments(ids))
+      {
+        out[row["block_id"]] = [UInt8]((row["data"] as Data?) ?? Data())
       }
+      return out
     }
   }
 

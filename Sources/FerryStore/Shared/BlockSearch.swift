@@ -112,6 +112,37 @@ struct BlockSearch {
   }
 }
 
+extension BlockSearch {
+  /// Counts matching events per bucket of `bucketSeconds` from the query's start, over
+  /// every block that may match.
+  func histogram(
+    _ candidates: [BlockCandidate], bucketSeconds: Int,
+    load: ([Int64]) async throws -> [Int64: [UInt8]]
+  ) async throws -> [HistogramBucket] {
+    var counts: [Int: Int] = [:]
+    let width = Int64(max(1, bucketSeconds)) * 1_000_000
+    let from = query.from.micros
+    let selected = candidates.filter(mayMatch)
+    var index = 0
+    while index < selected.count {
+      let slice = Array(selected[index..<min(index + 8, selected.count)])
+      index += slice.count
+      let data = try await load(slice.map(\.id))
+      for candidate in slice {
+        guard let bytes = data[candidate.id],
+          let events = try? BlockCodec.decode(
+            bytes, accountID: account, fetcherID: candidate.fetcherID)
+        else { continue }
+        for event in events where matches(event, id: 0) {
+          counts[Int((event.time.micros - from) / width), default: 0] += 1
+        }
+      }
+    }
+    return HistogramBucket.fill(
+      from: query.from, to: query.to, bucketSeconds: bucketSeconds, counts: counts)
+  }
+}
+
 /// Event IDs: within a block, the block's ID and the event's place in it, so that the
 /// same block always gives its events the same IDs.
 enum EventIdentity {

@@ -1,0 +1,91 @@
+import FerryCore
+import FerryPolicy
+import Foundation
+import Hummingbird
+
+/// `/api/v1/search` and `/api/v1/search/histogram`: the account's events in Ferry's query
+/// language (docs/query-language.md), newest first, and their counts over time.
+struct SearchRoutes {
+  let store: any Store
+
+  func add(to api: RouterGroup<FerryRequestContext>) {
+    api.get("search", use: search)
+    api.get("search/histogram", use: histogram)
+  }
+
+  /// The query and time range of a request: `q`, `from` (default 24h), `to` (default now).
+  static func query(_ request: Request, limit: Int = 100) throws -> EventQuery {
+    let parameters = request.uri.queryParameters
+    let text = parameters.get("q") ?? ""
+    let parsed: LogQuery
+    do {
+      parsed = try LogQuery.parse(text)
+    } catch {
+      throw APIProblem.badInput(
+        field: "q", "\(error)",
+        fix: "See docs/query-language.md: words, \"phrases\", field:value, AND, OR, NOT, ( ).")
+    }
+    let now = Date()
+    func time(_ name: String, _ fallback: Date) throws -> Date {
+      guard let value = parameters.get(name) else { return fallback }
+      guard let date = QueryTime.parse(value, now: now) else {
+        throw APIProblem.badInput(
+          field: name, "\"\(value)\" is not a time", fix: "For \(name), \(QueryTime.help).")
+      }
+      return date
+    }
+    let from = try time("from", now.addingTimeInterval(-86400))
+    let to = try time("to", now)
+    guard from < to else {
+      throw APIProblem.badInput(
+        field: "from", "the range starts at or after its end", fix: "Give a from earlier than to.")
+    }
+    return EventQuery(
+      from: from, to: to, limit: limit, cursor: parameters.get("cursor"), query: parsed)
+  }
+
+  @Sendable func search(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    let limit = try request.intQuery("limit", default: 100, range: 1...1000)
+    let query = try Self.query(request, limit: limit)
+    let page: EventPage
+    do {
+      page = try await StoreTimer.time("search") {
+        try await store.search(query, of: caller.account.id)
+      }
+    } catch StoreError.rejected(let detail) where query.cursor != nil {
+      throw APIProblem.badInput(field: "cursor", detail, fix: "Start again without a cursor.")
+    }
+    return JSONResponse.make(
+      .object([
+        ("from", JSONViews.date(query.from)), ("to", JSONViews.date(query.to)),
+        ("events", .array(page.events.map(JSONViews.event))),
+        ("nextCursor", JSONViews.optional(page.nextCursor)),
+        ("problems", .array(page.problems.map(JSONValue.string))),
+      ]))
+  }
+
+  @Sendable func histogram(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    let count = try request.intQuery("buckets", default: 60, range: 1...1000)
+    let query = try Self.query(request)
+    let seconds = max(1, Int((query.to.timeIntervalSince(query.from) / Double(count)).rounded(.up)))
+    let buckets = try await StoreTimer.time("histogram") {
+      try await store.histogram(query, of: caller.account.id, bucketSeconds: seconds)
+    }
+    return JSONResponse.make(
+      .object([
+        ("from", JSONViews.date(query.from)), ("to", JSONViews.date(query.to)),
+        ("bucketSeconds", .number(Double(seconds))),
+        (
+          "buckets",
+          .array(
+            buckets.map {
+              .object([("start", JSONViews.date($0.start)), ("count", .number(Double($0.count)))])
+            })
+        ),
+      ]))
+  }
+}
