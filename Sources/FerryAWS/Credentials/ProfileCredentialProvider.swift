@@ -136,7 +136,7 @@ enum CredentialProcess {
     return try CredentialDocument.decode(try outcome.get(), operation: operation)
   }
 
-  private static func runBlocking(_ command: String, timeout: TimeInterval) -> Result<
+  static func runBlocking(_ command: String, timeout: TimeInterval) -> Result<
     Data, AWSError
   > {
     let operation = "CredentialProcess"
