@@ -56,18 +56,13 @@ extension SQLiteStore {
   }
 
   public func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
-    let search = try BlockSearch(query, of: account)
-    return try await search.run(try await blockCandidates(search), load: blockData)
+    try await searchBlocks(query, of: account)
   }
 
   public func histogram(_ query: EventQuery, of account: AccountID, bucketSeconds: Int)
     async throws -> [HistogramBucket]
   {
-    var all = query
-    all.cursor = nil
-    let search = try BlockSearch(all, of: account)
-    return try await search.histogram(
-      try await blockCandidates(search), bucketSeconds: bucketSeconds, load: blockData)
+    try await histogramOfBlocks(query, of: account, bucketSeconds: bucketSeconds)
   }
 
   /// The index rows and filters of the blocks whose time range meets the search's.
@@ -157,6 +152,8 @@ extension SQLiteStore {
     }
   }
 }
+
+extension SQLiteStore: BlockReading {}
 
 /// Block rows in SQLite.
 enum SQLiteBlocks {

@@ -143,6 +143,31 @@ extension BlockSearch {
   }
 }
 
+/// A backend's two reads of blocks; the search and the histogram over them are shared.
+protocol BlockReading: Sendable {
+  /// The index rows and filters of the blocks whose time range meets the search's.
+  func blockCandidates(_ search: BlockSearch) async throws -> [BlockCandidate]
+  /// The data of some blocks.
+  @Sendable func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]]
+}
+
+extension BlockReading {
+  func searchBlocks(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
+    let search = try BlockSearch(query, of: account)
+    return try await search.run(try await blockCandidates(search), load: blockData)
+  }
+
+  func histogramOfBlocks(_ query: EventQuery, of account: AccountID, bucketSeconds: Int)
+    async throws -> [HistogramBucket]
+  {
+    var all = query
+    all.cursor = nil
+    let search = try BlockSearch(all, of: account)
+    return try await search.histogram(
+      try await blockCandidates(search), bucketSeconds: bucketSeconds, load: blockData)
+  }
+}
+
 /// Event IDs: within a block, the block's ID and the event's place in it, so that the
 /// same block always gives its events the same IDs.
 enum EventIdentity {
