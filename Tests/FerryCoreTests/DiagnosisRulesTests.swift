@@ -68,7 +68,7 @@ struct DiagnosisRulesTests {
     #expect(aws.assumed.first?.owner == "777788889999")
   }
 
-  @Test func aRoleThatDoesNotExistOrNeedsMFAIsNamedAmongTheTrustCauses() async {
+  @Test func aRoleThatDoesNotExistOrNeedsMFAIsNamedAmongTheTrustCauses() async throws {
     // AWS answers the same AccessDenied whether the trust policy names someone else, the
     // external ID differs, MFA is required, or the role does not exist.
     let aws = ScriptedAWS()
@@ -78,16 +78,16 @@ struct DiagnosisRulesTests {
         "User: arn:aws:sts::111122223333:assumed-role/ferry/i-1 is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/ferry-s3-fetcher"
       ))
     let check = await verify(aws)
-    let diagnosis = try? #require(check.diagnosis)
-    #expect(diagnosis?.code == "assume-role-denied")
-    #expect(diagnosis?.step == .assumeRole)
-    #expect(diagnosis?.awsError?.requestID == "REQ123")
-    let others = diagnosis?.otherCauses.joined(separator: "\n") ?? ""
+    let diagnosis = try #require(check.diagnosis)
+    #expect(diagnosis.code == "assume-role-denied")
+    #expect(diagnosis.step == .assumeRole)
+    #expect(diagnosis.awsError?.requestID == "REQ123")
+    let others = diagnosis.otherCauses.joined(separator: "\n")
     #expect(others.contains("does not exist"))
     #expect(others.contains("MFA"))
     #expect(others.contains("another account or principal"))
-    #expect(diagnosis?.fix.contains(Self.account.externalID) == true)
-    #expect(diagnosis?.fix.contains("arn:aws:iam::111122223333:role/ferry") == true)
+    #expect(diagnosis.fix.contains(Self.account.externalID))
+    #expect(diagnosis.fix.contains("arn:aws:iam::111122223333:role/ferry"))
     #expect(
       check.steps.filter { $0.status == .skipped }.map(\.name) == [
         .externalIDRequired, .list, .read, .decrypt,
