@@ -34,9 +34,6 @@ public enum Tokenizer {
     if handled == true { return }
     for word in SearchText.words(text) { body(TokenHash.of(word)) }
   }
-
-  /// The words of `text`, as strings (for queries and tests).
-  public static func words(_ text: String) -> [String] { SearchText.words(text) }
 }
 
 /// The hash a word is known by in a block's filter: 64-bit FNV-1a of its lowercase UTF-8,

@@ -30,25 +30,9 @@ public enum ConnectionRules {
     purpose: String?, bucket: String?, region: String?, prefix: String?, roleARN: String?,
     bucketOwner: String?, kmsKeyARN: String?, account: Account, platformAccount: String
   ) throws(InputError) -> Connection {
-    guard let purposeText = purpose, let purpose = ConnectionPurpose(rawValue: purposeText) else {
-      throw InputError(
-        field: "purpose", problem: "\"\(purpose ?? "")\" is not a purpose",
-        fix: "Use fetcher (Ferry reads log files) or archive (Ferry writes archives).")
-    }
-    let scope: AccessScope
-    do {
-      scope = try AccessScope(
-        purpose: purpose == .fetcher ? .fetcher : .archive, bucket: bucket, prefix: prefix,
-        kmsKeyARN: kmsKeyARN?.isEmpty == true ? nil : kmsKeyARN)
-    } catch {
-      throw error.named(apiField(error.field))
-    }
-    let region = region ?? ""
-    guard Self.isRegion(region) else {
-      throw InputError(
-        field: "region", problem: "\"\(region)\" is not an AWS region",
-        fix: "Give the bucket's region as AWS names it, e.g. us-east-1 or eu-west-2.")
-    }
+    let (purpose, scope) = try Self.scope(
+      purpose: purpose, bucket: bucket, prefix: prefix, kmsKeyARN: kmsKeyARN)
+    let region = try Self.region(region)
     let roleARN = roleARN ?? ""
     if let problem = roleProblem(roleARN, platformAccount: platformAccount) { throw problem }
     var owner = bucketOwner ?? ""
@@ -59,6 +43,38 @@ public enum ConnectionRules {
       accountID: account.id, purpose: purpose, bucket: scope.bucket, region: region,
       prefix: scope.prefix, roleARN: roleARN, externalID: account.externalID,
       usesLegacyExternalID: false, bucketOwner: owner, kmsKeyARN: scope.kmsKeyARN)
+  }
+
+  /// The purpose (default `fetcher`) and what the role must reach, with the API's field
+  /// names in errors.
+  public static func scope(purpose: String?, bucket: String?, prefix: String?, kmsKeyARN: String?)
+    throws(InputError) -> (ConnectionPurpose, AccessScope)
+  {
+    let text = purpose ?? "fetcher"
+    guard let purpose = ConnectionPurpose(rawValue: text) else {
+      throw InputError(
+        field: "purpose", problem: "\"\(text)\" is not a purpose",
+        fix: "Use fetcher (Ferry reads log files) or archive (Ferry writes archives).")
+    }
+    do {
+      let scope = try AccessScope(
+        purpose: purpose == .fetcher ? .fetcher : .archive, bucket: bucket, prefix: prefix,
+        kmsKeyARN: kmsKeyARN?.isEmpty == true ? nil : kmsKeyARN)
+      return (purpose, scope)
+    } catch {
+      throw error.named(apiField(error.field))
+    }
+  }
+
+  /// A bucket's region as AWS names it.
+  public static func region(_ text: String?) throws(InputError) -> String {
+    let region = text ?? ""
+    guard isRegion(region) else {
+      throw InputError(
+        field: "region", problem: "\"\(region)\" is not an AWS region",
+        fix: "Give the bucket's region as AWS names it, e.g. us-east-1 or eu-west-2.")
+    }
+    return region
   }
 
   /// The API's name of a field the policy engine names as a CLI option.

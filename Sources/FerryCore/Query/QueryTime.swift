@@ -7,19 +7,23 @@ public enum QueryTime {
   public static func parse(_ text: String, now: Date = Date()) -> Date? {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     if trimmed == "now" { return now }
-    let units: [(Character, Double)] = [
-      ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800),
-    ]
-    if let last = trimmed.last, let unit = units.first(where: { $0.0 == last }),
-      let count = Int(trimmed.dropLast()), count >= 0
-    {
-      return now.addingTimeInterval(-Double(count) * unit.1)
-    }
+    if let seconds = span(trimmed) { return now.addingTimeInterval(-seconds) }
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     if let date = formatter.date(from: trimmed) { return date }
     formatter.formatOptions = [.withInternetDateTime]
     return formatter.date(from: trimmed)
+  }
+
+  /// The seconds of a span written `30s`, `15m`, `24h`, `7d` or `2w`; nil for anything else.
+  public static func span(_ text: String) -> TimeInterval? {
+    let units: [(Character, Double)] = [
+      ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800),
+    ]
+    guard let last = text.last, let unit = units.first(where: { $0.0 == last }),
+      let count = Int(text.dropLast()), count >= 0
+    else { return nil }
+    return Double(count) * unit.1
   }
 
   /// What to tell a person whose time did not parse.

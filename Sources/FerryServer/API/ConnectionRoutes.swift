@@ -20,13 +20,7 @@ struct ConnectionRoutes {
     api.post("connections/{id}/check", use: recheck)
   }
 
-  func platform() async throws -> PlatformIdentity {
-    do {
-      return try await identity.resolve()
-    } catch {
-      throw APIProblem.platformIdentityUnknown(error)
-    }
-  }
+  func platform() async throws -> PlatformIdentity { try await identity.resolveForRequest() }
 
   @Sendable func connectionInfo(_ request: Request, context: FerryRequestContext) async throws
     -> Response
@@ -47,28 +41,19 @@ struct ConnectionRoutes {
     let caller = try context.requireCaller()
     let body = try await RequestBody.read(
       request, context: context, known: ["bucket", "region", "prefix", "purpose", "kmsKeyArn"])
-    let purposeText = try body.string("purpose") ?? "fetcher"
-    guard let purpose = ConnectionPurpose(rawValue: purposeText) else {
-      throw APIProblem.badInput(
-        field: "purpose", "\"\(purposeText)\" is not a purpose",
-        fix: "Use fetcher (Ferry reads log files) or archive (Ferry writes archives).")
-    }
-    let region = try body.string("region") ?? "us-east-1"
-    guard ConnectionRules.isRegion(region) else {
-      throw APIProblem.badInput(
-        field: "region", "\"\(region)\" is not an AWS region",
-        fix: "Give the bucket's region as AWS names it, e.g. us-east-1.")
-    }
-    let scope: AccessScope
-    let (bucket, prefix, key) = (
-      try body.string("bucket"), try body.string("prefix"), try body.string("kmsKeyArn")
+    let (purposeText, bucket, prefix, key, regionText) = (
+      try body.string("purpose"), try body.string("bucket"), try body.string("prefix"),
+      try body.string("kmsKeyArn"), try body.string("region")
     )
+    let purpose: ConnectionPurpose
+    let scope: AccessScope
+    let region: String
     do {
-      scope = try AccessScope(
-        purpose: purpose == .fetcher ? .fetcher : .archive, bucket: bucket, prefix: prefix,
-        kmsKeyARN: key)
+      (purpose, scope) = try ConnectionRules.scope(
+        purpose: purposeText, bucket: bucket, prefix: prefix, kmsKeyARN: key)
+      region = try ConnectionRules.region(regionText ?? "us-east-1")
     } catch {
-      throw APIProblem.badInput(error.named(ConnectionRules.apiField(error.field)))
+      throw APIProblem.badInput(error)
     }
     let platform = try await platform()
     let setup = try RoleSetup(
@@ -126,7 +111,7 @@ struct ConnectionRoutes {
     let connection: Connection
     do {
       connection = try ConnectionRules.newConnection(
-        purpose: try body.string("purpose") ?? "fetcher", bucket: try body.string("bucket"),
+        purpose: try body.string("purpose"), bucket: try body.string("bucket"),
         region: try body.string("region"), prefix: try body.string("prefix"),
         roleARN: try body.requiredString(
           "roleArn", example: "arn:aws:iam::123456789012:role/ferry-s3-fetcher"),
@@ -150,9 +135,9 @@ struct ConnectionRoutes {
       try await store.addConnection(connection, of: caller.account.id, actor: caller.actor)
     }
     _ = try await store.recordConnectionCheck(check, of: caller.account.id)
-    let saved = try await store.connection(connection.id, of: caller.account.id) ?? connection
-    var response = JSONResponse.make(try await view(saved, of: caller.account.id), status: .created)
-    response.headers[.location] = "/api/v1/connections/\(saved.id)"
+    var response = JSONResponse.make(
+      JSONViews.connection(connection, status: ConnectionStatus(check)), status: .created)
+    response.headers[.location] = "/api/v1/connections/\(connection.id)"
     return response
   }
 

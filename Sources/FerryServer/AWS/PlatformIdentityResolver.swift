@@ -43,4 +43,13 @@ final class PlatformIdentityResolver: Sendable {
       throw failure
     }
   }
+
+  /// The identity, or the problem a request answers while it is not known.
+  func resolveForRequest() async throws(APIProblem) -> PlatformIdentity {
+    do {
+      return try await resolve()
+    } catch {
+      throw APIProblem.platformIdentityUnknown(error)
+    }
+  }
 }

@@ -38,12 +38,7 @@ final class ConnectionChecker: Sendable {
 
   /// Checks a connection without the request limit (the background schedule).
   func run(_ connection: Connection, of account: Account) async throws -> ConnectionCheck {
-    let platform: PlatformIdentity
-    do {
-      platform = try await identity.resolve()
-    } catch {
-      throw APIProblem.platformIdentityUnknown(error)
-    }
+    let platform = try await identity.resolveForRequest()
     let check = await ConnectionVerifier(aws: aws, platform: platform).verify(
       connection, account: account)
     Counter(

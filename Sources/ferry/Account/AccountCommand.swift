@@ -102,7 +102,7 @@ struct AccountList: AsyncParsableCommand {
           [
             a["id"]?.stringValue ?? "", Terminal.safe(a["name"]?.stringValue ?? ""),
             a["externalId"]?.stringValue ?? "",
-            "\(a["retentionDays"].map { $0.serialized(pretty: false) } ?? "?") days",
+            "\(a["retentionDays"]?.intValue.map(String.init) ?? "?") days",
           ]
         }
       Terminal.print(TextTable.render(rows))

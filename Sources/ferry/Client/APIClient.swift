@@ -89,6 +89,13 @@ extension JSONValue {
     return []
   }
 
+  var intValue: Int? {
+    if case .number(let number) = self, number.rounded() == number, abs(number) < 1e15 {
+      return Int(number)
+    }
+    return nil
+  }
+
   var boolValue: Bool? {
     if case .bool(let flag) = self { return flag }
     return nil

@@ -12,10 +12,9 @@ struct AuditCommand: AsyncParsableCommand {
   func run() async throws {
     let answer = try await server.client().call(.GET, "/api/v1/audit?limit=\(limit)")
     if server.json { return Output.json(answer) }
-    let rows = answer["entries"]?.arrayValue ?? []
-    Output.table(
-      [["AT", "ACTOR", "ACTION", "TARGET"]]
-        + rows.map { e in ["at", "actor", "action", "target"].map { e[$0]?.stringValue ?? "" } })
+    Output.listing(
+      answer, "entries",
+      [("AT", "at"), ("ACTOR", "actor"), ("ACTION", "action"), ("TARGET", "target")])
   }
 }
 
@@ -51,11 +50,9 @@ struct TokenList: AsyncParsableCommand {
   func run() async throws {
     let answer = try await server.client().call(.GET, "/api/v1/tokens")
     if server.json { return Output.json(answer) }
-    Output.table(
-      [["ID", "NAME", "ROLE", "CREATED"]]
-        + (answer["tokens"]?.arrayValue ?? []).map { t in
-          ["id", "name", "role", "createdAt"].map { t[$0]?.stringValue ?? "" }
-        })
+    Output.listing(
+      answer, "tokens",
+      [("ID", "id"), ("NAME", "name"), ("ROLE", "role"), ("CREATED", "createdAt")])
   }
 }
 
@@ -100,11 +97,7 @@ struct UserList: AsyncParsableCommand {
   func run() async throws {
     let answer = try await server.client().call(.GET, "/api/v1/users")
     if server.json { return Output.json(answer) }
-    Output.table(
-      [["ID", "EMAIL", "ROLE"]]
-        + (answer["users"]?.arrayValue ?? []).map { u in
-          ["id", "email", "role"].map { u[$0]?.stringValue ?? "" }
-        })
+    Output.listing(answer, "users", [("ID", "id"), ("EMAIL", "email"), ("ROLE", "role")])
   }
 }
 
@@ -114,16 +107,16 @@ enum Output {
   static func json(_ value: JSONValue) { print(value.serialized(pretty: true)) }
 
   static func table(_ rows: [[String]]) {
-    let safe = rows.map { $0.map(Terminal.safe) }
-    let widths = (0..<(safe.map(\.count).max() ?? 0)).map { column in
-      safe.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0
-    }
-    for row in safe {
-      let cells = row.enumerated().map { i, cell in
-        i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-      }
-      print(cells.joined(separator: "  "))
-    }
+    print(TextTable.render(rows.map { $0.map(Terminal.safe) }))
+  }
+
+  /// The items of `answer[key]` as a table: one column per (header, field).
+  static func listing(_ answer: JSONValue, _ key: String, _ columns: [(String, String)]) {
+    table(
+      [columns.map(\.0)]
+        + (answer[key]?.arrayValue ?? []).map { item in
+          columns.map { item[$0.1]?.stringValue ?? "" }
+        })
   }
 
   /// A check's steps, then its diagnosis.

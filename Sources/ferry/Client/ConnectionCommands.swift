@@ -141,11 +141,12 @@ struct ConnectionList: AsyncParsableCommand {
         "No connections yet. Create one: ferry connection create --bucket BUCKET --role-arn ARN")
       return
     }
-    Output.table(
-      [["ID", "PURPOSE", "BUCKET", "PREFIX", "STATE", "ROLE"]]
-        + rows.map { c in
-          ["id", "purpose", "bucket", "prefix", "state", "roleArn"].map { c[$0]?.stringValue ?? "" }
-        })
+    Output.listing(
+      answer, "connections",
+      [
+        ("ID", "id"), ("PURPOSE", "purpose"), ("BUCKET", "bucket"), ("PREFIX", "prefix"),
+        ("STATE", "state"), ("ROLE", "roleArn"),
+      ])
   }
 }
 

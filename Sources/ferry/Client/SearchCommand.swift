@@ -29,9 +29,9 @@ struct SearchCommand: AsyncParsableCommand {
         .GET, "/api/v1/search/histogram?" + (components.percentEncodedQuery ?? ""))
       if server.json { return Output.json(answer) }
       let buckets = answer["buckets"]?.arrayValue ?? []
-      let most = buckets.compactMap { Int($0["count"]?.serialized(pretty: false) ?? "") }.max() ?? 0
+      let most = buckets.compactMap { $0["count"]?.intValue }.max() ?? 0
       for bucket in buckets {
-        let count = Int(bucket["count"]?.serialized(pretty: false) ?? "") ?? 0
+        let count = bucket["count"]?.intValue ?? 0
         let bar = most == 0 ? "" : String(repeating: "#", count: (count * 50 + most - 1) / most)
         print(
           "\(bucket["start"]?.stringValue ?? "")  \(String(count).padding(toLength: 8, withPad: " ", startingAt: 0)) \(bar)"

@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 /// Settings of `ferry serve` from three places, in this order of precedence: a flag, a
@@ -85,11 +86,9 @@ struct ServeSettings {
   {
     guard let (text, source) = value(name, flag: flag) else { return fallback }
     if text == "off" || text == "0" { return nil }
-    let units: [(String, Int)] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-    for (suffix, seconds) in units where text.hasSuffix(suffix) {
-      if let n = Int(text.dropLast()), n > 0 { return .seconds(n * seconds) }
+    if let seconds = QueryTime.span(text) ?? Int(text).map(Double.init), seconds > 0 {
+      return .seconds(seconds)
     }
-    if let n = Int(text), n > 0 { return .seconds(n) }
     throw .usage("\(source): \"\(text)\" is not a duration; use e.g. 30m, 1h, 3600 or off")
   }
 }
