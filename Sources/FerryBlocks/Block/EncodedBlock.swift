@@ -25,17 +25,25 @@ public struct BlockError: Error, Sendable, Equatable, CustomStringConvertible {
   public init(_ description: String) { self.description = description }
 }
 
-/// Writes and reads blocks. The payload, before zstd: `FRB1`, the event count, then per
-/// event the time (microseconds, as a zigzag varint delta from the previous event), the
-/// source offset, the log type, the source key, the message and the fields (count, then
-/// key and value), each string a varint length and UTF-8.
+/// Writes and reads blocks.
+///
+/// The payload (`FRB2`), before zstd, is columnar so that a search scans the messages of
+/// a block as one run of text without making a string per event:
+/// `FRB2`, the event count, a dictionary of the block's log types, source keys and field
+/// names (count, then strings), then one header per event — time (microseconds, zigzag
+/// delta from the previous event), source offset (zigzag delta), log type and source key
+/// (dictionary indexes), flags (bit 0: the message has non-ASCII bytes), message length,
+/// field count and per field its name (dictionary index) and value length — then every
+/// field value, then every message, back to back. Numbers are LEB128 varints, strings
+/// UTF-8. Blocks written before (`FRB1`, one row per event) are still read.
 public enum BlockCodec {
   /// About 1 MB of text per block.
   public static let targetBytes = 1 << 20
   /// A block never decompresses to more than this (a guard against a damaged or hostile
   /// frame).
   public static let maxRawBytes = 64 << 20
-  static let magic: [UInt8] = Array("FRB1".utf8)
+  static let magic: [UInt8] = Array("FRB2".utf8)
+  static let legacyMagic: [UInt8] = Array("FRB1".utf8)
 
   /// The events in blocks of about `targetBytes` each, in the order given.
   public static func encode(_ events: [Event], targetBytes: Int = targetBytes) throws(BlockError)
@@ -57,10 +65,6 @@ public enum BlockCodec {
   }
 
   static func encodeBlock(_ events: ArraySlice<Event>) throws(BlockError) -> EncodedBlock {
-    var out = magic
-    out.reserveCapacity(events.reduce(64) { $0 + $1.message.utf8.count + 48 })
-    Varint.write(UInt64(events.count), to: &out)
-    var previous: Int64 = 0
     var hashes = Set<UInt64>()
     hashes.reserveCapacity(events.count * 8)
     var minTime = Int64.max
@@ -69,33 +73,95 @@ public enum BlockCodec {
       let time = event.time.micros
       minTime = min(minTime, time)
       maxTime = max(maxTime, time)
-      Varint.write(Varint.zigzag(time &- previous), to: &out)
-      previous = time
-      Varint.write(UInt64(bitPattern: event.sourceOffset), to: &out)
-      Varint.writeString(event.logType, to: &out)
-      Varint.writeString(event.sourceKey, to: &out)
-      Varint.writeString(event.message, to: &out)
-      Varint.write(UInt64(event.fields.count), to: &out)
-      for (key, value) in event.fields.sorted(by: { $0.key < $1.key }) {
-        Varint.writeString(key, to: &out)
-        Varint.writeString(value, to: &out)
-        hashes.insert(TokenHash.field(key, value))
-      }
+      for (key, value) in event.fields { hashes.insert(TokenHash.field(key, value)) }
       hashes.insert(TokenHash.field("logtype", event.logType))
-      Tokenizer.forEachTokenHash(event.message) { hashes.insert($0) }
     }
+    let raw = payload(events) { hashes.insert($0) }
     var filter = BloomFilter(capacity: hashes.count)
     for hash in hashes { filter.insert(hash) }
     let data: [UInt8]
     do {
-      data = try Zstd.compress(out)
+      data = try Zstd.compress(raw)
     } catch {
       throw BlockError(error.description)
     }
     return EncodedBlock(
       minTime: Date(micros: minTime), maxTime: Date(micros: maxTime), eventCount: events.count,
-      firstOffset: events.first?.sourceOffset ?? 0, rawBytes: out.count, data: data,
+      firstOffset: events.first?.sourceOffset ?? 0, rawBytes: raw.count, data: data,
       filter: filter.bytes)
+  }
+
+  /// The uncompressed `FRB2` payload of `events`; `word` is called with the hash of every
+  /// word of every message.
+  static func payload(_ events: ArraySlice<Event>, word: (UInt64) -> Void) -> [UInt8] {
+    var dictionary: [String: Int] = [:]
+    var names: [String] = []
+    func index(_ name: String) -> UInt64 {
+      if let known = dictionary[name] { return UInt64(known) }
+      dictionary[name] = names.count
+      names.append(name)
+      return UInt64(names.count - 1)
+    }
+    var headers: [UInt8] = []
+    headers.reserveCapacity(events.count * 16)
+    var values: [UInt8] = []
+    var messages: [UInt8] = []
+    messages.reserveCapacity(events.reduce(0) { $0 + $1.message.utf8.count })
+    var previousTime: Int64 = 0
+    var previousOffset: Int64 = 0
+    for event in events {
+      let time = event.time.micros
+      Varint.write(Varint.zigzag(time &- previousTime), to: &headers)
+      previousTime = time
+      Varint.write(Varint.zigzag(event.sourceOffset &- previousOffset), to: &headers)
+      previousOffset = event.sourceOffset
+      Varint.write(index(event.logType), to: &headers)
+      Varint.write(index(event.sourceKey), to: &headers)
+      var message = event.message
+      let ascii = Tokenizer.forEachTokenHash(message, word)
+      message.withUTF8 { bytes in
+        Varint.write(ascii ? 0 : 1, to: &headers)
+        Varint.write(UInt64(bytes.count), to: &headers)
+        messages.append(contentsOf: bytes)
+      }
+      Varint.write(UInt64(event.fields.count), to: &headers)
+      for (key, value) in event.fields.sorted(by: { $0.key < $1.key }) {
+        Varint.write(index(key), to: &headers)
+        var value = value
+        value.withUTF8 { bytes in
+          Varint.write(UInt64(bytes.count), to: &headers)
+          values.append(contentsOf: bytes)
+        }
+      }
+    }
+    var out = magic
+    out.reserveCapacity(64 + headers.count + values.count + messages.count)
+    Varint.write(UInt64(events.count), to: &out)
+    Varint.write(UInt64(names.count), to: &out)
+    for name in names { Varint.writeString(name, to: &out) }
+    out += headers
+    out += values
+    out += messages
+    return out
+  }
+
+  /// A block's columns, decompressed, for a search to scan.
+  public static func view(_ data: [UInt8]) throws(BlockError) -> BlockView {
+    let raw: [UInt8]
+    do {
+      raw = try Zstd.decompress(data, limit: maxRawBytes)
+    } catch {
+      throw BlockError(error.description)
+    }
+    guard raw.count >= 4 else { throw BlockError("the block is shorter than its header") }
+    if Array(raw[0..<4]) == legacyMagic {
+      let events = try legacyEvents(raw)
+      return try BlockView(raw: payload(events[...]) { _ in })
+    }
+    guard Array(raw[0..<4]) == magic else {
+      throw BlockError("the block does not start with FRB2 (or FRB1)")
+    }
+    return try BlockView(raw: raw)
   }
 
   /// The events of a block, in the order they were written; `accountID` and `fetcherID`
@@ -103,22 +169,21 @@ public enum BlockCodec {
   public static func decode(_ data: [UInt8], accountID: AccountID, fetcherID: String)
     throws(BlockError) -> [Event]
   {
-    let raw: [UInt8]
-    do {
-      raw = try Zstd.decompress(data, limit: maxRawBytes)
-    } catch {
-      throw BlockError(error.description)
-    }
+    let view = try view(data)
+    return (0..<view.count).map { view.event($0, accountID: accountID, fetcherID: fetcherID) }
+  }
+
+  /// `FRB1`, as written before the columnar layout: per event the time (zigzag delta), the
+  /// source offset, the log type, the source key, the message and the fields.
+  static func legacyEvents(_ raw: [UInt8]) throws(BlockError) -> [Event] {
     var reader = Varint.Reader(bytes: raw)
-    guard raw.count >= 4, Array(raw[0..<4]) == magic else {
-      throw BlockError("the block does not start with FRB1")
-    }
     reader.position = 4
     let count = try reader.int()
     guard count <= raw.count else { throw BlockError("the block claims \(count) events") }
     var events: [Event] = []
     events.reserveCapacity(count)
     var time: Int64 = 0
+    let nobody = AccountID(rawValue: "")
     for _ in 0..<count {
       time &+= Varint.unzigzag(try reader.uint())
       let offset = Int64(bitPattern: try reader.uint())
@@ -133,76 +198,12 @@ public enum BlockCodec {
       }
       events.append(
         Event(
-          accountID: accountID, fetcherID: fetcherID, logType: logType, time: Date(micros: time),
+          accountID: nobody, fetcherID: "", logType: logType, time: Date(micros: time),
           sourceKey: sourceKey, sourceOffset: offset, message: message, fields: fields))
     }
     guard reader.position == raw.count else {
       throw BlockError("the block has \(raw.count - reader.position) bytes after its events")
     }
     return events
-  }
-}
-
-/// LEB128 varints and length-prefixed strings.
-enum Varint {
-  @inline(__always) static func write(_ value: UInt64, to out: inout [UInt8]) {
-    var v = value
-    while v >= 0x80 {
-      out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-      v >>= 7
-    }
-    out.append(UInt8(v))
-  }
-
-  static func writeString(_ text: String, to out: inout [UInt8]) {
-    var text = text
-    text.withUTF8 { bytes in
-      write(UInt64(bytes.count), to: &out)
-      out.append(contentsOf: bytes)
-    }
-  }
-
-  @inline(__always) static func zigzag(_ v: Int64) -> UInt64 {
-    UInt64(bitPattern: (v << 1) ^ (v >> 63))
-  }
-
-  @inline(__always) static func unzigzag(_ v: UInt64) -> Int64 {
-    Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
-  }
-
-  struct Reader {
-    let bytes: [UInt8]
-    var position = 0
-
-    mutating func uint() throws(BlockError) -> UInt64 {
-      var value: UInt64 = 0
-      var shift: UInt64 = 0
-      while true {
-        guard position < bytes.count, shift < 64 else {
-          throw BlockError("the block ends inside a number")
-        }
-        let byte = bytes[position]
-        position += 1
-        value |= UInt64(byte & 0x7F) << shift
-        if byte < 0x80 { return value }
-        shift += 7
-      }
-    }
-
-    mutating func int() throws(BlockError) -> Int {
-      let value = try uint()
-      guard value <= UInt64(Int.max) else { throw BlockError("a length is out of range") }
-      return Int(value)
-    }
-
-    mutating func string() throws(BlockError) -> String {
-      let length = try int()
-      guard length <= bytes.count - position else {
-        throw BlockError("the block ends inside a string")
-      }
-      let text = String(decoding: bytes[position..<position + length], as: UTF8.self)
-      position += length
-      return text
-    }
   }
 }

@@ -16,21 +16,16 @@ public struct BloomFilter: Sendable, Equatable {
   /// A filter read back from ``bytes``; nil if they are not one.
   public init?(bytes: [UInt8]) {
     guard !bytes.isEmpty, bytes.count % 8 == 0 else { return nil }
-    words = stride(from: 0, to: bytes.count, by: 8).map { start in
-      var word: UInt64 = 0
-      for i in 0..<8 { word |= UInt64(bytes[start + i]) << (8 * UInt64(i)) }
-      return word
+    words = bytes.withUnsafeBytes { raw in
+      (0..<raw.count / 8).map {
+        UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))
+      }
     }
   }
 
   /// Little-endian words, for storage.
   public var bytes: [UInt8] {
-    var out: [UInt8] = []
-    out.reserveCapacity(words.count * 8)
-    for word in words {
-      for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: word >> (8 * UInt64(i)))) }
-    }
-    return out
+    words.map(\.littleEndian).withUnsafeBytes { Array($0) }
   }
 
   var bitCount: UInt64 { UInt64(words.count * 64) }

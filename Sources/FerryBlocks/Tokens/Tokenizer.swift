@@ -5,9 +5,10 @@ import FerryCore
 /// byte without making strings; text with other characters takes ``SearchText``'s
 /// Unicode path, so both give the same words.
 public enum Tokenizer {
-  /// Calls `body` with the hash of each word of `text` (repeats included).
-  @inline(__always)
-  public static func forEachTokenHash(_ text: String, _ body: (UInt64) -> Void) {
+  /// Calls `body` with the hash of each word of `text` (repeats included); true when the
+  /// text is ASCII.
+  @inline(__always) @discardableResult
+  public static func forEachTokenHash(_ text: String, _ body: (UInt64) -> Void) -> Bool {
     var text = text
     let handled: Bool? = text.withUTF8 { bytes -> Bool in
       var hash = TokenHash.seed
@@ -31,8 +32,9 @@ public enum Tokenizer {
       if inWord { body(TokenHash.finish(hash)) }
       return true
     }
-    if handled == true { return }
+    if handled == true { return true }
     for word in SearchText.words(text) { body(TokenHash.of(word)) }
+    return false
   }
 }
 

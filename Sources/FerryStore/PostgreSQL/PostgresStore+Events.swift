@@ -71,14 +71,13 @@ extension PostgresStore {
     try await histogramOfBlocks(query, of: account, bucketSeconds: bucketSeconds)
   }
 
-  /// The index rows and filters of the blocks whose time range meets the search's.
+  /// The index rows of the blocks whose time range meets the search's, newest first.
   func blockCandidates(_ search: BlockSearch) async throws -> [BlockCandidate] {
     let rows = try await self.query(
       """
-      SELECT b.id, b.fetcher_id, b.min_time, b.max_time, f.filter FROM event_blocks b
-      JOIN event_block_filters f ON f.block_id = b.id
-      WHERE b.account_id = $1 AND b.max_time >= $2 AND b.min_time < $3
-      ORDER BY b.max_time DESC, b.id DESC
+      SELECT id, fetcher_id, min_time, max_time FROM event_blocks
+      WHERE account_id = $1 AND max_time >= $2 AND min_time < $3
+      ORDER BY max_time DESC, id DESC
       """,
       Self.binds([search.account.rawValue, search.query.from.micros, search.upperMicros]))
     do {
@@ -87,25 +86,34 @@ extension PostgresStore {
           id: try row["id"].decode(Int64.self),
           fetcherID: try row["fetcher_id"].decode(String.self),
           minTime: try row["min_time"].decode(Int64.self),
-          maxTime: try row["max_time"].decode(Int64.self),
-          filter: Array(buffer: try row["filter"].decode(ByteBuffer.self)))
+          maxTime: try row["max_time"].decode(Int64.self))
       }
     } catch {
       throw map(error)
     }
   }
 
-  /// The data of some blocks.
-  @Sendable func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+  func blockFilters(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+    try await blockBytes("event_block_filters", "filter", ids)
+  }
+
+  func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+    try await blockBytes("event_block_data", "data", ids)
+  }
+
+  /// One byte column of some blocks, by block ID.
+  private func blockBytes(_ table: String, _ column: String, _ ids: [Int64]) async throws
+    -> [Int64: [UInt8]]
+  {
     var binds = PostgresBindings()
     binds.append(ids)
     let rows = try await self.query(
-      "SELECT block_id, data FROM event_block_data WHERE block_id = ANY($1)", binds)
+      "SELECT block_id, \(column) AS bytes FROM \(table) WHERE block_id = ANY($1)", binds)
     var out: [Int64: [UInt8]] = [:]
     do {
       for row in rows {
         out[try row["block_id"].decode(Int64.self)] = Array(
-          buffer: try row["data"].decode(ByteBuffer.self))
+          buffer: try row["bytes"].decode(ByteBuffer.self))
       }
     } catch {
       throw map(error)

@@ -65,37 +65,46 @@ extension SQLiteStore {
     try await histogramOfBlocks(query, of: account, bucketSeconds: bucketSeconds)
   }
 
-  /// The index rows and filters of the blocks whose time range meets the search's.
+  /// The index rows of the blocks whose time range meets the search's, newest first.
   func blockCandidates(_ search: BlockSearch) async throws -> [BlockCandidate] {
     try await read { db in
       try Row.fetchAll(
         db,
         sql: """
-          SELECT b.id, b.fetcher_id, b.min_time, b.max_time, f.filter FROM event_blocks b
-          JOIN event_block_filters f ON f.block_id = b.id
-          WHERE b.account_id = ? AND b.max_time >= ? AND b.min_time < ?
-          ORDER BY b.max_time DESC, b.id DESC
+          SELECT id, fetcher_id, min_time, max_time FROM event_blocks
+          WHERE account_id = ? AND max_time >= ? AND min_time < ?
+          ORDER BY max_time DESC, id DESC
           """,
         arguments: [search.account.rawValue, search.query.from.micros, search.upperMicros]
       ).map { row in
         BlockCandidate(
           id: row["id"], fetcherID: row["fetcher_id"], minTime: row["min_time"],
-          maxTime: row["max_time"], filter: [UInt8]((row["filter"] as Data?) ?? Data()))
+          maxTime: row["max_time"])
       }
     }
   }
 
-  /// The data of some blocks.
-  @Sendable func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+  func blockFilters(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+    try await blockBytes("event_block_filters", "filter", ids)
+  }
+
+  func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]] {
+    try await blockBytes("event_block_data", "data", ids)
+  }
+
+  /// One byte column of some blocks, by block ID.
+  private func blockBytes(_ table: String, _ column: String, _ ids: [Int64]) async throws
+    -> [Int64: [UInt8]]
+  {
     try await read { db in
       var out: [Int64: [UInt8]] = [:]
-      for row in try Row.fetchAll(
+      let rows = try Row.fetchCursor(
         db,
         sql:
-          "SELECT block_id, data FROM event_block_data WHERE block_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+          "SELECT block_id, \(column) FROM \(table) WHERE block_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
         arguments: StatementArguments(ids))
-      {
-        out[row["block_id"]] = [UInt8]((row["data"] as Data?) ?? Data())
+      while let row = try rows.next() {
+        out[row[0]] = (row[1] as Data?).map { [UInt8]($0) } ?? []
       }
       return out
     }

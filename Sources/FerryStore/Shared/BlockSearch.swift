@@ -2,19 +2,20 @@ import FerryBlocks
 import FerryCore
 import Foundation
 
-/// A block's index row and filter: what a search reads before it decides to decompress.
+/// A block's index row: what a search orders and picks blocks by.
 struct BlockCandidate: Sendable {
   var id: Int64
   var fetcherID: String
   var minTime: Int64
   var maxTime: Int64
-  var filter: [UInt8]
 }
 
-/// The search both backends share. Blocks are read newest first (by their newest event);
-/// a block whose filter rules out what the query needs is never decompressed; matching
-/// events are gathered until a page is full and no block left can hold a newer event.
-/// Cursors are the (time, ID) of the page's last event.
+/// The search both backends share. Blocks are read newest first (by their newest event),
+/// their filters a batch at a time; a block whose filter rules out what the query needs
+/// is never decompressed; in the others, a ``BlockMatcher`` tests the events on the
+/// block's bytes and only the events that can make the page become strings. The walk
+/// stops as soon as the page is full and no block left can hold a newer event. Cursors
+/// are the (time, ID) of the page's last event.
 struct BlockSearch {
   let query: EventQuery
   let account: AccountID
@@ -22,6 +23,11 @@ struct BlockSearch {
   let cursor: (timeMicros: Int64, id: Int64)?
   let words: [String]
   let language: LogQuery
+  let matcher: BlockMatcher
+
+  /// Filters read per round trip, and block data.
+  static let filterBatch = 64
+  static let dataBatch = 8
 
   init(_ query: EventQuery, of account: AccountID) throws(StoreError) {
     self.query = query
@@ -30,6 +36,7 @@ struct BlockSearch {
     cursor = try query.cursor.map { cursor throws(StoreError) in try EventCursor.decode(cursor) }
     words = SearchText.words(query.text)
     language = query.query ?? .all
+    matcher = BlockMatcher(query: language, words: words, fields: query.fields)
   }
 
   /// The newest time a matching event can have: the range's end, or the cursor's.
@@ -37,9 +44,12 @@ struct BlockSearch {
     min(query.to.micros, cursor.map { $0.timeMicros + 1 } ?? Int64.max)
   }
 
+  /// Whether the query reads filters at all (the empty query needs none).
+  var usesFilters: Bool { !(words.isEmpty && query.fields.isEmpty && language == .all) }
+
   /// Whether any event of the block may match, from its filter alone.
-  func mayMatch(_ candidate: BlockCandidate) -> Bool {
-    guard let filter = BloomFilter(bytes: candidate.filter) else { return true }
+  func mayMatch(filter bytes: [UInt8]?) -> Bool {
+    guard let bytes, let filter = BloomFilter(bytes: bytes) else { return true }
     for word in words where !filter.mayContain(TokenHash.of(word)) { return false }
     for (key, value) in query.fields where !filter.mayContain(TokenHash.field(key, value)) {
       return false
@@ -49,112 +59,129 @@ struct BlockSearch {
       hasField: { filter.mayContain(TokenHash.field($0, $1)) })
   }
 
-  func matches(_ event: Event, id: Int64) -> Bool {
-    let time = event.time.micros
-    guard time >= query.from.micros, time < query.to.micros else { return false }
-    if let cursor, !(time < cursor.timeMicros || (time == cursor.timeMicros && id < cursor.id)) {
-      return false
-    }
-    for (key, value) in query.fields where event.fields[key] != value { return false }
-    if words.isEmpty, language == .all { return true }
-    let eventWords = SearchText.words(event.message)
-    if !words.isEmpty {
-      let present = Set(eventWords)
-      guard words.allSatisfy(present.contains) else { return false }
-    }
-    return language.matches(words: eventWords, fields: event.fields)
-  }
-
-  /// Runs the search over `candidates` (newest first by `maxTime`), loading block data
-  /// through `load` a few blocks at a time. A block that cannot be read is left out and
-  /// named in the page's problems.
-  func run(
-    _ candidates: [BlockCandidate], load: ([Int64]) async throws -> [Int64: [UInt8]]
-  ) async throws -> EventPage {
-    var found: [(event: Event, id: Int64)] = []
-    var problems: [String] = []
-    let selected = candidates.filter(mayMatch)
-    var index = 0
-    let batch = 8
-    while index < selected.count {
-      let slice = Array(selected[index..<min(index + batch, selected.count)])
-      index += slice.count
-      let data = try await load(slice.map(\.id))
-      for candidate in slice {
-        guard let bytes = data[candidate.id] else { continue }
-        do {
-          let events = try BlockCodec.decode(
-            bytes, accountID: account, fetcherID: candidate.fetcherID)
-          for (position, var event) in events.enumerated() {
-            let id = EventIdentity.id(position: position, blockID: candidate.id)
-            guard matches(event, id: id) else { continue }
-            event.id = id
-            found.append((event, id))
-          }
-        } catch {
-          problems.append(
-            "a block of fetcher \(candidate.fetcherID) with events from \(Date(micros: candidate.minTime).formatted(.iso8601)) to \(Date(micros: candidate.maxTime).formatted(.iso8601)) cannot be read (\(error)); it was left out"
-          )
+  /// The events of a block in the range (and before the cursor) that match, as indexes.
+  func matching(_ view: BlockView, blockID: Int64) -> [Int] {
+    let from = query.from.micros
+    let to = query.to.micros
+    var inRange: [Int] = []
+    inRange.reserveCapacity(view.count)
+    for (i, time) in view.times.enumerated() where time >= from && time < to {
+      if let cursor {
+        let id = EventIdentity.id(position: i, blockID: blockID)
+        guard time < cursor.timeMicros || (time == cursor.timeMicros && id < cursor.id) else {
+          continue
         }
       }
-      found.sort { ($0.event.time.micros, $0.id) > ($1.event.time.micros, $1.id) }
-      if found.count > limit, index < selected.count,
-        found[limit].event.time.micros > selected[index].maxTime
-      {
-        break
+      inRange.append(i)
+    }
+    return matcher.select(view, inRange)
+  }
+
+  /// Walks `candidates` (newest first by `maxTime`), reading filters and then data through
+  /// `reader`, and calls `body` with each block that may match; `body` returns whether to
+  /// go on, given the next block's newest time (nil at the end). A block that cannot be
+  /// read is left out and named in `problems`.
+  func walk(
+    _ candidates: [BlockCandidate], _ reader: some BlockReading, problems: inout [String],
+    _ body: (BlockCandidate, BlockView, _ nextMaxTime: Int64?) -> Bool
+  ) async throws {
+    var start = 0
+    while start < candidates.count {
+      let round = Array(candidates[start..<min(start + Self.filterBatch, candidates.count)])
+      start += round.count
+      var selected = round
+      if usesFilters {
+        let filters = try await reader.blockFilters(round.map(\.id))
+        selected = round.filter { mayMatch(filter: filters[$0.id]) }
+      }
+      var index = 0
+      while index < selected.count {
+        let slice = Array(selected[index..<min(index + Self.dataBatch, selected.count)])
+        index += slice.count
+        let data = try await reader.blockData(slice.map(\.id))
+        for (n, candidate) in slice.enumerated() {
+          guard let bytes = data[candidate.id] else { continue }
+          let view: BlockView
+          do {
+            view = try BlockCodec.view(bytes)
+          } catch {
+            problems.append(
+              "a block of fetcher \(candidate.fetcherID) with events from \(Date(micros: candidate.minTime).formatted(.iso8601)) to \(Date(micros: candidate.maxTime).formatted(.iso8601)) cannot be read (\(error)); it was left out"
+            )
+            continue
+          }
+          let next: Int64? =
+            n + 1 < slice.count
+            ? slice[n + 1].maxTime
+            : index < selected.count
+              ? selected[index].maxTime : start < candidates.count ? candidates[start].maxTime : nil
+          if !body(candidate, view, next) { return }
+        }
       }
     }
+  }
+
+  /// A page of matching events, newest first.
+  func run(_ candidates: [BlockCandidate], _ reader: some BlockReading) async throws -> EventPage
+  {
+    var found: [(event: Event, id: Int64)] = []
+    var problems: [String] = []
+    try await walk(candidates, reader, problems: &problems) { candidate, view, next in
+      var matched = matching(view, blockID: candidate.id).map {
+        (index: $0, time: view.times[$0], id: EventIdentity.id(position: $0, blockID: candidate.id))
+      }
+      matched.sort { ($0.time, $0.id) > ($1.time, $1.id) }
+      for hit in matched.prefix(limit + 1) {
+        var event = view.event(hit.index, accountID: account, fetcherID: candidate.fetcherID)
+        event.id = hit.id
+        found.append((event, hit.id))
+      }
+      found.sort { ($0.event.time.micros, $0.id) > ($1.event.time.micros, $1.id) }
+      if found.count > limit + 1 { found.removeLast(found.count - limit - 1) }
+      guard let next else { return false }
+      return !(found.count > limit && found[limit].event.time.micros > next)
+    }
     let page = Array(found.prefix(limit))
-    let next =
+    let cursor =
       found.count > limit
       ? page.last.map { EventCursor.encode(timeMicros: $0.event.time.micros, id: $0.id) } : nil
-    return EventPage(events: page.map(\.event), nextCursor: next, problems: problems)
+    return EventPage(events: page.map(\.event), nextCursor: cursor, problems: problems)
   }
-}
 
-extension BlockSearch {
   /// Counts matching events per bucket of `bucketSeconds` from the query's start, over
   /// every block that may match.
   func histogram(
-    _ candidates: [BlockCandidate], bucketSeconds: Int,
-    load: ([Int64]) async throws -> [Int64: [UInt8]]
+    _ candidates: [BlockCandidate], _ reader: some BlockReading, bucketSeconds: Int
   ) async throws -> [HistogramBucket] {
     var counts: [Int: Int] = [:]
     let width = Int64(max(1, bucketSeconds)) * 1_000_000
     let from = query.from.micros
-    let selected = candidates.filter(mayMatch)
-    var index = 0
-    while index < selected.count {
-      let slice = Array(selected[index..<min(index + 8, selected.count)])
-      index += slice.count
-      let data = try await load(slice.map(\.id))
-      for candidate in slice {
-        guard let bytes = data[candidate.id],
-          let events = try? BlockCodec.decode(
-            bytes, accountID: account, fetcherID: candidate.fetcherID)
-        else { continue }
-        for event in events where matches(event, id: 0) {
-          counts[Int((event.time.micros - from) / width), default: 0] += 1
-        }
+    var problems: [String] = []
+    try await walk(candidates, reader, problems: &problems) { candidate, view, _ in
+      for i in matching(view, blockID: candidate.id) {
+        counts[Int((view.times[i] - from) / width), default: 0] += 1
       }
+      return true
     }
     return HistogramBucket.fill(
       from: query.from, to: query.to, bucketSeconds: bucketSeconds, counts: counts)
   }
 }
 
-/// A backend's two reads of blocks; the search and the histogram over them are shared.
+/// A backend's reads of blocks; the search and the histogram over them are shared.
 protocol BlockReading: Sendable {
-  /// The index rows and filters of the blocks whose time range meets the search's.
+  /// The index rows of the blocks whose time range meets the search's, newest first.
   func blockCandidates(_ search: BlockSearch) async throws -> [BlockCandidate]
+  /// The filters of some blocks.
+  func blockFilters(_ ids: [Int64]) async throws -> [Int64: [UInt8]]
   /// The data of some blocks.
-  @Sendable func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]]
+  func blockData(_ ids: [Int64]) async throws -> [Int64: [UInt8]]
 }
 
 extension BlockReading {
   func searchBlocks(_ query: EventQuery, of account: AccountID) async throws -> EventPage {
     let search = try BlockSearch(query, of: account)
-    return try await search.run(try await blockCandidates(search), load: blockData)
+    return try await search.run(try await blockCandidates(search), self)
   }
 
   func histogramOfBlocks(_ query: EventQuery, of account: AccountID, bucketSeconds: Int)
@@ -164,7 +191,7 @@ extension BlockReading {
     all.cursor = nil
     let search = try BlockSearch(all, of: account)
     return try await search.histogram(
-      try await blockCandidates(search), bucketSeconds: bucketSeconds, load: blockData)
+      try await blockCandidates(search), self, bucketSeconds: bucketSeconds)
   }
 }
 

@@ -1,0 +1,123 @@
+import FerryCore
+import Foundation
+
+/// A decompressed block's columns: every event's time, its place in the payload and its
+/// fields, read in one pass over the headers, so that a search tests times and scans
+/// messages as bytes and makes strings only for the events it returns.
+public struct BlockView: Sendable {
+  public let raw: [UInt8]
+  public private(set) var count = 0
+  /// Microseconds since 1970, per event.
+  public private(set) var times: [Int64] = []
+  var offsets: [Int64] = []
+  var logTypes: [Int32] = []
+  var sourceKeys: [Int32] = []
+  /// Where each message starts in `raw`, and its length.
+  var messageStarts: [Int] = []
+  var messageLengths: [Int32] = []
+  /// Messages with bytes outside ASCII (whose words follow Unicode's rules).
+  var nonASCII: [Bool] = []
+  /// Each event's fields are `fieldNames/fieldStarts/fieldLengths[firstField[i] ..<
+  /// firstField[i + 1]]`.
+  var firstField: [Int32] = []
+  var fieldNames: [Int32] = []
+  var fieldStarts: [Int] = []
+  var fieldLengths: [Int32] = []
+  /// Log types, source keys and field names.
+  var dictionary: [String] = []
+
+  init(raw: [UInt8]) throws(BlockError) {
+    self.raw = raw
+    var reader = Varint.Reader(bytes: raw)
+    reader.position = 4
+    let count = try reader.int()
+    guard count <= raw.count else { throw BlockError("the block claims \(count) events") }
+    let names = try reader.int()
+    guard names <= raw.count else { throw BlockError("the block claims \(names) names") }
+    for _ in 0..<names { dictionary.append(try reader.string()) }
+    self.count = count
+    times.reserveCapacity(count)
+    offsets.reserveCapacity(count)
+    logTypes.reserveCapacity(count)
+    sourceKeys.reserveCapacity(count)
+    messageStarts.reserveCapacity(count)
+    messageLengths.reserveCapacity(count)
+    nonASCII.reserveCapacity(count)
+    firstField.reserveCapacity(count + 1)
+    var time: Int64 = 0
+    var offset: Int64 = 0
+    var messageBytes = 0
+    var valueBytes = 0
+    func name(_ reader: inout Varint.Reader) throws(BlockError) -> Int32 {
+      let index = try reader.int()
+      guard index < names else { throw BlockError("a name index is out of range") }
+      return Int32(index)
+    }
+    for _ in 0..<count {
+      time &+= Varint.unzigzag(try reader.uint())
+      times.append(time)
+      offset &+= Varint.unzigzag(try reader.uint())
+      offsets.append(offset)
+      logTypes.append(try name(&reader))
+      sourceKeys.append(try name(&reader))
+      nonASCII.append(try reader.uint() & 1 == 1)
+      let length = try reader.int()
+      guard length <= raw.count else { throw BlockError("a message length is out of range") }
+      messageStarts.append(messageBytes)
+      messageLengths.append(Int32(length))
+      messageBytes += length
+      firstField.append(Int32(fieldNames.count))
+      let fields = try reader.int()
+      guard fields <= raw.count else { throw BlockError("a field count is out of range") }
+      for _ in 0..<fields {
+        fieldNames.append(try name(&reader))
+        let length = try reader.int()
+        guard length <= raw.count else { throw BlockError("a value length is out of range") }
+        fieldStarts.append(valueBytes)
+        fieldLengths.append(Int32(length))
+        valueBytes += length
+      }
+    }
+    firstField.append(Int32(fieldNames.count))
+    let valuesStart = reader.position
+    guard valuesStart + valueBytes + messageBytes == raw.count else {
+      throw BlockError(
+        "the block's text is \(raw.count - valuesStart) bytes, not the \(valueBytes + messageBytes) its headers add up to"
+      )
+    }
+    let messagesStart = valuesStart + valueBytes
+    for i in 0..<fieldStarts.count { fieldStarts[i] += valuesStart }
+    for i in 0..<count { messageStarts[i] += messagesStart }
+  }
+
+  func text(_ start: Int, _ length: Int32) -> String {
+    raw.withUnsafeBufferPointer { buffer in
+      String(
+        decoding: UnsafeBufferPointer(rebasing: buffer[start..<start + Int(length)]),
+        as: UTF8.self)
+    }
+  }
+
+  public func message(_ i: Int) -> String { text(messageStarts[i], messageLengths[i]) }
+
+  public func fields(_ i: Int) -> [String: String] {
+    var out: [String: String] = [:]
+    for f in Int(firstField[i])..<Int(firstField[i + 1]) {
+      out[dictionary[Int(fieldNames[f])]] = text(fieldStarts[f], fieldLengths[f])
+    }
+    return out
+  }
+
+  /// The event at `i`; the account and fetcher come from the block's row.
+  public func event(_ i: Int, accountID: AccountID, fetcherID: String) -> Event {
+    Event(
+      accountID: accountID, fetcherID: fetcherID, logType: dictionary[Int(logTypes[i])],
+      time: Date(micros: times[i]), sourceKey: dictionary[Int(sourceKeys[i])],
+      sourceOffset: offsets[i], message: message(i), fields: fields(i))
+  }
+
+  /// The dictionary index of a field name, if any event of the block has that field.
+  func nameIndex(_ name: String) -> Int32? {
+    dictionary.firstIndex(of: name).map(Int32.init)
+  }
+}
