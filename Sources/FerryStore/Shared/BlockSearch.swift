@@ -122,8 +122,7 @@ struct BlockSearch {
   }
 
   /// A page of matching events, newest first.
-  func run(_ candidates: [BlockCandidate], _ reader: some BlockReading) async throws -> EventPage
-  {
+  func run(_ candidates: [BlockCandidate], _ reader: some BlockReading) async throws -> EventPage {
     var found: [(event: Event, id: Int64)] = []
     var problems: [String] = []
     try await walk(candidates, reader, problems: &problems) { candidate, view, next in
