@@ -114,7 +114,7 @@ let package = Package(
     .executableTarget(
       name: "ferry-bench",
       dependencies: [
-        "FerryPolicy", "FerryAWSSigning", "FerryAWS", "FerryCore", "FerryStore",
+        "FerryPolicy", "FerryAWSSigning", "FerryAWS", "FerryCore", "FerryStore", "FerryBlocks",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       path: "Benchmarks/Sources/ferry-bench"

@@ -5,7 +5,7 @@
 //   ferry-bench policy FIXTURES_DIR SECONDS
 //   ferry-bench sign SECONDS
 //   ferry-bench download ENDPOINT BUCKET KEY
-//   ferry-bench store sqlite|postgres PATH|URL INSERT_EVENTS SEARCH_EVENTS
+//   ferry-bench store sqlite|postgres PATH|URL EVENTS
 import Foundation
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -21,10 +21,12 @@ do {
   case ("download", 4):
     guard let endpoint = URL(string: args[1]) else { throw BenchError.usage }
     results = try await downloadBenchmark(endpoint: endpoint, bucket: args[2], key: args[3])
-  case ("store", 5):
-    guard let insert = Int(args[3]), let search = Int(args[4]) else { throw BenchError.usage }
-    results = try await storeBenchmark(
-      backend: args[1], location: args[2], insertEvents: insert, searchEvents: search)
+  case ("encode", 2):
+    guard let events = Int(args[1]) else { throw BenchError.usage }
+    results = try encodeBreakdown(events: events)
+  case ("store", 4):
+    guard let events = Int(args[3]) else { throw BenchError.usage }
+    results = try await storeBenchmark(backend: args[1], location: args[2], events: events)
   default:
     throw BenchError.usage
   }
@@ -33,7 +35,7 @@ do {
 } catch BenchError.usage {
   FileHandle.standardError.write(
     Data(
-      "usage: ferry-bench policy FIXTURES_DIR SECONDS | sign SECONDS | download ENDPOINT BUCKET KEY | store sqlite|postgres LOCATION INSERT_EVENTS SEARCH_EVENTS\n"
+      "usage: ferry-bench policy FIXTURES_DIR SECONDS | sign SECONDS | download ENDPOINT BUCKET KEY | store sqlite|postgres LOCATION EVENTS\n"
         .utf8))
   exit(2)
 } catch {

@@ -65,8 +65,7 @@ public enum BlockCodec {
   }
 
   static func encodeBlock(_ events: ArraySlice<Event>) throws(BlockError) -> EncodedBlock {
-    var hashes = Set<UInt64>()
-    hashes.reserveCapacity(events.count * 8)
+    var hashes = HashSet64(capacity: events.count * 16)
     var minTime = Int64.max
     var maxTime = Int64.min
     for event in events {
@@ -76,9 +75,9 @@ public enum BlockCodec {
       for (key, value) in event.fields { hashes.insert(TokenHash.field(key, value)) }
       hashes.insert(TokenHash.field("logtype", event.logType))
     }
-    let raw = payload(events) { hashes.insert($0) }
+    let raw = payload(events, words: &hashes)
     var filter = BloomFilter(capacity: hashes.count)
-    for hash in hashes { filter.insert(hash) }
+    hashes.forEach { filter.insert($0) }
     let data: [UInt8]
     do {
       data = try Zstd.compress(raw)
@@ -91,9 +90,9 @@ public enum BlockCodec {
       filter: filter.bytes)
   }
 
-  /// The uncompressed `FRB2` payload of `events`; `word` is called with the hash of every
-  /// word of every message.
-  static func payload(_ events: ArraySlice<Event>, word: (UInt64) -> Void) -> [UInt8] {
+  /// The uncompressed `FRB2` payload of `events`; the hash of every word of every message
+  /// goes into `words`.
+  static func payload(_ events: ArraySlice<Event>, words: inout HashSet64) -> [UInt8] {
     var dictionary: [String: Int] = [:]
     var names: [String] = []
     func index(_ name: String) -> UInt64 {
@@ -118,7 +117,7 @@ public enum BlockCodec {
       Varint.write(index(event.logType), to: &headers)
       Varint.write(index(event.sourceKey), to: &headers)
       var message = event.message
-      let ascii = Tokenizer.forEachTokenHash(message, word)
+      let ascii = Tokenizer.addTokenHashes(message, to: &words)
       message.withUTF8 { bytes in
         Varint.write(ascii ? 0 : 1, to: &headers)
         Varint.write(UInt64(bytes.count), to: &headers)
@@ -156,7 +155,8 @@ public enum BlockCodec {
     guard raw.count >= 4 else { throw BlockError("the block is shorter than its header") }
     if Array(raw[0..<4]) == legacyMagic {
       let events = try legacyEvents(raw)
-      return try BlockView(raw: payload(events[...]) { _ in })
+      var unused = HashSet64(capacity: 0)
+      return try BlockView(raw: payload(events[...], words: &unused))
     }
     guard Array(raw[0..<4]) == magic else {
       throw BlockError("the block does not start with FRB2 (or FRB1)")

@@ -9,32 +9,78 @@ public enum Tokenizer {
   /// text is ASCII.
   @inline(__always) @discardableResult
   public static func forEachTokenHash(_ text: String, _ body: (UInt64) -> Void) -> Bool {
-    var text = text
-    let handled: Bool? = text.withUTF8 { bytes -> Bool in
-      var hash = TokenHash.seed
-      var inWord = false
-      for byte in bytes {
-        if byte >= 0x80 { return false }
-        var b = byte
-        let isUpper = b &- 0x41 < 26
-        let isLower = b &- 0x61 < 26
-        let isDigit = b &- 0x30 < 10
-        if isUpper || isLower || isDigit {
-          if isUpper { b |= 0x20 }
-          hash = TokenHash.step(hash, b)
-          inWord = true
-        } else if inWord {
-          body(TokenHash.finish(hash))
-          hash = TokenHash.seed
-          inWord = false
-        }
-      }
-      if inWord { body(TokenHash.finish(hash)) }
-      return true
+    var set = HashSet64(capacity: 0)
+    var hashes: [UInt64] = []
+    let ascii = tokenHashes(text, into: &set, collecting: &hashes)
+    for hash in hashes { body(hash) }
+    return ascii
+  }
+
+  /// Each byte's class: 0 ends a word, 0xFF is not ASCII, anything else is the byte as it
+  /// counts in a word (letters lowercased).
+  static let classes: [UInt8] = (0..<256).map { b in
+    switch b {
+    case 0x30...0x39, 0x61...0x7A: return UInt8(b)
+    case 0x41...0x5A: return UInt8(b | 0x20)
+    case 0x80...: return 0xFF
+    default: return 0
     }
-    if handled == true { return true }
-    for word in SearchText.words(text) { body(TokenHash.of(word)) }
+  }
+
+  /// Adds the hash of each word of `text` to `set` (and, if `collecting` is not empty
+  /// on entry or is to be filled for a caller, appends every hash in order); returns
+  /// whether the text is ASCII. Non-ASCII text takes ``SearchText``'s Unicode path.
+  @inline(__always)
+  static func tokenHashes(
+    _ text: String, into set: inout HashSet64, collecting: inout [UInt64], keepOrder: Bool = true
+  ) -> Bool {
+    var text = text
+    let ascii = text.withUTF8 { bytes -> Bool in
+      classes.withUnsafeBufferPointer { table in
+        var hash = TokenHash.seed
+        var inWord = false
+        for byte in bytes {
+          let c = table[Int(byte)]
+          if c == 0 {
+            if inWord {
+              let h = TokenHash.finish(hash)
+              set.insert(h)
+              if keepOrder { collecting.append(h) }
+              hash = TokenHash.seed
+              inWord = false
+            }
+          } else if c == 0xFF {
+            return false
+          } else {
+            hash = TokenHash.step(hash, c)
+            inWord = true
+          }
+        }
+        if inWord {
+          let h = TokenHash.finish(hash)
+          set.insert(h)
+          if keepOrder { collecting.append(h) }
+        }
+        return true
+      }
+    }
+    if ascii { return true }
+    // The words already added are words of the Unicode path too (ASCII runs before the
+    // first non-ASCII byte may end inside a word, so start over from the text).
+    if keepOrder { collecting.removeAll() }
+    for word in SearchText.words(text) {
+      let h = TokenHash.of(word)
+      set.insert(h)
+      if keepOrder { collecting.append(h) }
+    }
     return false
+  }
+
+  /// Adds the hash of each word of `text` to `set`; true when the text is ASCII.
+  @inline(__always)
+  public static func addTokenHashes(_ text: String, to set: inout HashSet64) -> Bool {
+    var none: [UInt64] = []
+    return tokenHashes(text, into: &set, collecting: &none, keepOrder: false)
   }
 }
 
@@ -68,6 +114,21 @@ public enum TokenHash {
   /// The hash of a field's value, as a block's filter knows it: `key=value`, the key as it
   /// is, the value lowercased.
   public static func field(_ key: String, _ value: String) -> UInt64 {
-    of("\(key)=\(value.lowercased())")
+    var hash = seed
+    for byte in key.utf8 { hash = step(hash, byte) }
+    hash = step(hash, UInt8(ascii: "="))
+    var ascii = true
+    for byte in value.utf8 {
+      if byte >= 0x80 {
+        ascii = false
+        break
+      }
+    }
+    if ascii {
+      for byte in value.utf8 { hash = step(hash, byte &- 0x41 < 26 ? byte | 0x20 : byte) }
+    } else {
+      for byte in value.lowercased().utf8 { hash = step(hash, byte) }
+    }
+    return finish(hash)
   }
 }

@@ -14,9 +14,22 @@ struct BlockRow: Sendable {
 }
 
 enum BlockRows {
+  struct GroupKey: Hashable {
+    var fetcherID: String
+    var sourceKey: String
+  }
+
   static func make(_ events: [Event]) throws -> [BlockRow] {
-    var groups: [String: [Event]] = [:]
-    var order: [String] = []
+    var groups: [GroupKey: [Event]] = [:]
+    var order: [GroupKey] = []
+    // Events come in runs of one object: the dictionary is touched once per run.
+    var run: (key: GroupKey, events: [Event])?
+    func endRun() {
+      guard let current = run else { return }
+      if groups[current.key] == nil { order.append(current.key) }
+      groups[current.key, default: []].append(contentsOf: current.events)
+      run = nil
+    }
     for original in events {
       let event = StoreRules.storable(original)
       if event.logType.isEmpty {
@@ -24,23 +37,35 @@ enum BlockRows {
           "an event of \(event.sourceKey) at offset \(event.sourceOffset) has no log type: every event needs one (e.g. cloudtrail)"
         )
       }
-      let key = event.fetcherID + "\u{0}" + event.sourceKey
-      if groups[key] == nil { order.append(key) }
-      groups[key, default: []].append(event)
+      if let current = run?.key, current.fetcherID == event.fetcherID,
+        current.sourceKey == event.sourceKey
+      {
+        run?.events.append(event)
+      } else {
+        endRun()
+        run = (GroupKey(fetcherID: event.fetcherID, sourceKey: event.sourceKey), [event])
+      }
     }
+    endRun()
     var rows: [BlockRow] = []
     for key in order {
       guard let group = groups[key], let first = group.first else { continue }
-      // In offset order, so that the same events always make the same blocks.
-      let sorted = group.sorted { $0.sourceOffset < $1.sourceOffset }
-      var unique: [Event] = []
-      for event in sorted where unique.last?.sourceOffset != event.sourceOffset {
-        unique.append(event)
+      // One event per offset (the first given), then in time order, so that each block
+      // covers a short span and a search that wants the newest events reads few blocks;
+      // ties keep offset order, so the same events always make the same blocks. Indexes
+      // are sorted, not events, which are large to move.
+      var order = Array(group.indices)
+      order.sort { (group[$0].sourceOffset, $0) < (group[$1].sourceOffset, $1) }
+      var kept: [Int] = []
+      kept.reserveCapacity(order.count)
+      for i in order where kept.last.map({ group[$0].sourceOffset }) != group[i].sourceOffset {
+        kept.append(i)
       }
-      // Then in time order, so that each block covers a short span and a search that
-      // wants the newest events reads few blocks (ties keep offset order: still the same
-      // blocks every time).
-      unique.sort { ($0.time.micros, $0.sourceOffset) < ($1.time.micros, $1.sourceOffset) }
+      kept.sort {
+        (group[$0].time.micros, group[$0].sourceOffset)
+          < (group[$1].time.micros, group[$1].sourceOffset)
+      }
+      let unique = kept.map { group[$0] }
       do {
         for block in try BlockCodec.encode(unique) {
           rows.append(
