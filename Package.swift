@@ -71,6 +71,20 @@ let package = Package(
     // field values, and the tokenizer every search shares.
     .target(name: "FerryBlocks", dependencies: ["FerryCore", "CZstd"]),
 
+    // zlib and bzip2 from Debian (zlib1g-dev, libbz2-dev; scripts/install-test-tools).
+    .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
+
+    // The S3 fetcher's pipeline, laid out as the data flows: Discovery → Download →
+    // Decompress → Parse → Commit, and Run (passes, leases, the scheduler).
+    .target(
+      name: "FerryIngest",
+      dependencies: [
+        "FerryCore", "CZstd", "CZlib", "CBzip2",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+      ]),
+
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(
       name: "FerryStore",
@@ -89,7 +103,7 @@ let package = Package(
     .target(
       name: "FerryServer",
       dependencies: [
-        "FerryCore", "FerryStore", "FerryAWS", "FerryPolicy",
+        "FerryCore", "FerryStore", "FerryAWS", "FerryPolicy", "FerryIngest",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -146,6 +160,9 @@ let package = Package(
       ],
       resources: [.copy("Resources")]
     ),
+    .testTarget(
+      name: "FerryIngestTests",
+      dependencies: ["FerryIngest", "FerryCore", "FerryStore", "FerryTesting"]),
     .testTarget(
       name: "FerryStoreTests",
       dependencies: [

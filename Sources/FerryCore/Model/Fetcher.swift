@@ -49,6 +49,20 @@ public struct FetcherStatus: Sendable, Equatable, Codable {
   public var lastError: String?
   public var objectsIngested: Int
   public var eventsIngested: Int
+  /// Decompressed bytes of the objects ingested.
+  public var bytesIngested: Int64?
+  /// Objects recorded as failed (their errors are in the ledger).
+  public var objectsFailed: Int?
+  /// The listing cursor: every key up to it is done (ingested, or failed for good), so
+  /// the next pass lists only keys after it (`start-after`).
+  public var listCursor: String?
+  /// When the last full re-list ran (it catches keys that arrived late, behind the cursor).
+  public var lastFullListAt: Date?
+  /// Objects seen but not yet ingested at the end of the last pass.
+  public var objectsPending: Int?
+  /// Seconds between the newest object ingested being written to the bucket and Ferry
+  /// having committed it.
+  public var lagSeconds: Double?
 
   public init(
     lastRunAt: Date? = nil, lastSuccessAt: Date? = nil, lastError: String? = nil,

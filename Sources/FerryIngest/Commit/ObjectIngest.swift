@@ -1,0 +1,153 @@
+import FerryCore
+import Foundation
+
+/// One object, from its bytes to committed events: download → decompress → parse →
+/// batch → commit. Events are committed in chunks, each with the object's ledger row
+/// (state `pending` and the offset reached), the last with `ingested`; an object whose
+/// work stopped resumes after the offset its ledger row records, and since event
+/// identities are (object version, offset) and the same chunks make the same blocks,
+/// nothing is stored twice.
+public struct ObjectIngest: Sendable {
+  public let store: any Store
+  public let account: AccountID
+  public let fetcher: Fetcher
+  /// Events per commit.
+  public let chunkEvents: Int
+  /// Called before every commit; throws when this node no longer holds the fetcher's
+  /// lease (fencing: another node may be reading the object now).
+  public let fence: @Sendable () async throws -> Void
+
+  public init(
+    store: any Store, account: AccountID, fetcher: Fetcher, chunkEvents: Int = 10_000,
+    fence: @escaping @Sendable () async throws -> Void
+  ) {
+    self.store = store
+    self.account = account
+    self.fetcher = fetcher
+    self.chunkEvents = max(1, chunkEvents)
+    self.fence = fence
+  }
+
+  /// What came of an object.
+  public struct Outcome: Sendable, Equatable {
+    public var entry: LedgerEntry
+    /// Decompressed bytes read.
+    public var bytes: Int64
+  }
+
+  /// The format to parse with: the fetcher's, or from the first bytes for `auto`.
+  func format(for prefix: [UInt8]) -> LogFormat {
+    LogFormat(rawValue: fetcher.logType) ?? LogFormat.detect(prefix)
+  }
+
+  /// Reads, parses and commits `object`, resuming after `previous` (its ledger row, if
+  /// any). Failures of the object itself (damaged, not text, unparseable) are recorded in
+  /// its ledger row and returned; AWS failures and lost leases are thrown.
+  public func run(_ object: SourceObject, from source: any ObjectSource, previous: LedgerEntry?)
+    async throws -> Outcome
+  {
+    var entry = LedgerEntry(
+      fetcherID: fetcher.id, key: object.key, eTag: object.eTag, size: object.size,
+      state: .pending, events: previous?.events ?? 0, offset: previous?.offset ?? 0,
+      attempts: (previous?.attempts ?? 0) + 1)
+    let resumeAt = previous?.state == .pending || previous?.state == .failed ? entry.offset : 0
+    if resumeAt == 0 { entry.events = 0 }
+    let fallbackTime = object.lastModified ?? Date()
+    let bytes = try await source.open(key: object.key, eTag: object.eTag)
+    var decompressor = AutoDecompressor()
+    var parser: (any RecordParser)?
+    var head: [UInt8] = []
+    var batch: [Event] = []
+    var total: Int64 = 0
+    var logType = fetcher.logType
+
+    func commit(_ state: LedgerState) async throws {
+      try await fence()
+      entry.state = state
+      entry.events += batch.count
+      if let last = batch.last { entry.offset = max(entry.offset, last.sourceOffset + 1) }
+      entry.updatedAt = Date()
+      try await store.commitObject(entry, events: batch, of: account)
+      batch.removeAll(keepingCapacity: true)
+    }
+
+    func event(_ record: ParsedRecord) {
+      guard record.offset >= resumeAt else { return }
+      batch.append(
+        Event(
+          accountID: account, fetcherID: fetcher.id, logType: logType,
+          time: record.time ?? fallbackTime, sourceKey: object.key, sourceOffset: record.offset,
+          message: record.text, fields: record.fields))
+    }
+
+    /// Hands decompressed bytes to the parser, choosing it from the first 4 KiB.
+    func parse(_ piece: [UInt8], final: Bool) throws {
+      if parser == nil {
+        head += piece
+        guard head.count >= 4096 || final else { return }
+        if let problem = Self.binaryProblem(head) { throw ParseError(problem) }
+        let chosen = format(for: head)
+        logType = chosen.rawValue
+        parser = chosen.parser()
+        let first = head
+        head = []
+        try parser?.feed(first, emit: event)
+        return
+      }
+      try parser?.feed(piece, emit: event)
+    }
+
+    do {
+      do {
+        while let piece = try await bytes.next() {
+          try decompressor.feed(piece) { out in
+            total += Int64(out.count)
+            try parse(out, final: false)
+          }
+          if batch.count >= chunkEvents { try await commit(.pending) }
+        }
+        try decompressor.finish { out in
+          total += Int64(out.count)
+          try parse(out, final: false)
+        }
+        try parse([], final: true)
+        try parser?.finish(emit: event)
+      } catch let error as DecompressionError {
+        throw ObjectProblem(description: error.description)
+      } catch let error as ParseError {
+        throw ObjectProblem(description: error.description)
+      }
+      entry.error = parser?.notes ?? (total == 0 ? "the object is empty: it holds no events" : nil)
+      try await commit(.ingested)
+      return Outcome(entry: entry, bytes: total)
+    } catch let problem as ObjectProblem {
+      // What was read before the problem stays committed, with the problem recorded.
+      entry.error = problem.description
+      try await commit(.failed)
+      return Outcome(entry: entry, bytes: total)
+    }
+  }
+
+  /// Why the first bytes of an object are not log text, if they are not: NUL bytes, or
+  /// mostly bytes that are not UTF-8 text.
+  static func binaryProblem(_ head: [UInt8]) -> String? {
+    guard !head.isEmpty else { return nil }
+    if head.contains(0) {
+      return
+        "the object is not text (it holds NUL bytes after decompression): it is binary data, or a compression Ferry does not read"
+    }
+    let text = String(decoding: head, as: UTF8.self)
+    let replaced = text.unicodeScalars.filter { $0 == "\u{FFFD}" }.count
+    if replaced * 10 > head.count {
+      return
+        "the object is not text (most of its first bytes are not UTF-8): it is binary data, or a compression Ferry does not read"
+    }
+    return nil
+  }
+}
+
+/// Why an object could not be read: recorded in its ledger row, never a reason to stop
+/// the fetcher's other objects.
+struct ObjectProblem: Error, CustomStringConvertible {
+  let description: String
+}

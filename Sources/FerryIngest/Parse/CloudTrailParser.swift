@@ -1,0 +1,155 @@
+import Foundation
+
+/// CloudTrail log files: `{"Records":[{...},{...}]}`, streamed record by record (a file
+/// is never loaded whole). Each record is one event, kept as its JSON text; its time is
+/// `eventTime`; its fields are the record contents AWS documents that are plain values
+/// (`eventName`, `eventSource`, `awsRegion`, `sourceIPAddress`, `errorCode`, ...) and the
+/// `userIdentity` members `type`, `arn`, `accountId`, `principalId`, `userName`.
+public struct CloudTrailParser: RecordParser {
+  /// Top-level record members kept as fields (AWS: "CloudTrail record contents").
+  static let fieldNames: Set<String> = [
+    "eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+    "userAgent", "errorCode", "errorMessage", "requestID", "eventID", "eventType",
+    "apiVersion", "readOnly", "managementEvent", "recipientAccountId", "sharedEventID",
+    "vpcEndpointId", "eventCategory", "sessionCredentialFromConsole",
+  ]
+  static let identityNames: Set<String> = ["type", "arn", "accountId", "principalId", "userName"]
+
+  var position: Int64 = 0
+  var depth = 0
+  var inString = false
+  var escaped = false
+  /// The last key read at depth 1, while short.
+  var key: [UInt8] = []
+  var readingKey = false
+  var afterRecordsKey = false
+  var inRecords = false
+  var record: [UInt8] = []
+  var recordStart: Int64 = 0
+  var capturing = false
+  var cut = false
+  var cutRecords = 0
+  var sawRecords = false
+
+  public init() {}
+
+  public var notes: String? {
+    cutRecords > 0
+      ? "\(cutRecords) records were longer than \(ParseLimits.maxRecordBytes) bytes and were cut"
+      : nil
+  }
+
+  public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
+    for byte in bytes {
+      if capturing {
+        if record.count < ParseLimits.maxRecordBytes {
+          record.append(byte)
+        } else if !cut {
+          cut = true
+          cutRecords += 1
+        }
+      }
+      defer { position += 1 }
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == UInt8(ascii: "\\") {
+          escaped = true
+        } else if byte == UInt8(ascii: "\"") {
+          inString = false
+          readingKey = false
+        } else if readingKey, key.count < 16 {
+          key.append(byte)
+        }
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""):
+        inString = true
+        if depth == 1 && !inRecords {
+          afterRecordsKey = false
+          key = []
+          readingKey = true
+        }
+      case UInt8(ascii: ":"):
+        if depth == 1 && !inRecords { afterRecordsKey = key == Array("Records".utf8) }
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        depth += 1
+        if depth == 2 && afterRecordsKey && byte == UInt8(ascii: "[") {
+          inRecords = true
+          sawRecords = true
+          afterRecordsKey = false
+        } else if inRecords && depth == 3 && byte == UInt8(ascii: "{") {
+          capturing = true
+          cut = false
+          record = [byte]
+          recordStart = position
+        }
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        depth -= 1
+        if inRecords && depth == 2 && capturing {
+          capturing = false
+          try emit(Self.parse(record, offset: recordStart, cut: cut))
+          record.removeAll(keepingCapacity: true)
+        } else if inRecords && depth == 1 {
+          inRecords = false
+        }
+        if depth < 0 {
+          throw ParseError(
+            "the CloudTrail file has a '\(Character(Unicode.Scalar(byte)))' with nothing open, at byte \(position)"
+          )
+        }
+      case 0x20, 0x09, 0x0A, 0x0D: break
+      default:
+        // Any other value after `"Records":` means it is not the array.
+        if depth == 1 { afterRecordsKey = false }
+      }
+    }
+  }
+
+  public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
+    if capturing || depth != 0 || inString {
+      throw ParseError(
+        "the CloudTrail file ends inside its JSON (at byte \(position)): it is truncated")
+    }
+    if !sawRecords && position > 0 {
+      throw ParseError("the file is not a CloudTrail log: it has no top-level \"Records\" array")
+    }
+  }
+
+  /// One record's event.
+  static func parse(_ record: [UInt8], offset: Int64, cut: Bool) -> ParsedRecord {
+    record.withUnsafeBufferPointer { bytes in
+      var out = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
+      if cut {
+        out.fields["ferry.truncated"] = "true"
+        return out
+      }
+      for member in JSONScanner.members(bytes) ?? [] {
+        if member.key == "userIdentity", member.kind == .object {
+          let inner = UnsafeBufferPointer(rebasing: bytes[member.value])
+          for identity in JSONScanner.members(inner) ?? []
+          where identityNames.contains(identity.key) && identity.kind != .object
+            && identity.kind != .array
+          {
+            out.fields["userIdentity." + identity.key] = JSONScanner.text(inner, identity)
+          }
+          continue
+        }
+        guard fieldNames.contains(member.key), member.kind != .object, member.kind != .array,
+          member.kind != .literal || bytes[member.value.lowerBound] != UInt8(ascii: "n")
+        else { continue }
+        let value = JSONScanner.text(bytes, member)
+        out.fields[member.key] = value
+        if member.key == "eventTime" { out.time = LogTime.parse(value) }
+      }
+      return out
+    }
+  }
+}
+
+/// A log that cannot be parsed: what was wrong, for the ledger.
+public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// One JSON object per line. The event's time comes from the first of the usual time
+/// members (`@timestamp`, `timestamp`, `time`, `ts`, `eventTime`, `date`); the top-level
+/// members whose values are short strings, numbers or literals become fields (at most
+/// 32, keys up to 64 bytes, values up to 256). A line that is not a JSON object is kept
+/// as text, as is every line, whole.
+public struct JSONLinesParser: RecordParser {
+  var lines = LineSplitter()
+  public init() {}
+
+  static let timeKeys = ["@timestamp", "timestamp", "time", "ts", "eventTime", "date", "datetime"]
+  static let maxFields = 32
+
+  public var notes: String? {
+    lines.cutLines > 0
+      ? "\(lines.cutLines) lines were longer than \(ParseLimits.maxRecordBytes) bytes and were cut"
+      : nil
+  }
+
+  public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
+    try lines.feed(bytes) { line, offset, cut in try Self.record(line, offset, cut, emit) }
+  }
+
+  public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
+    try lines.finish { line, offset, cut in try Self.record(line, offset, cut, emit) }
+  }
+
+  static func record(
+    _ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool, _ emit: (ParsedRecord) throws -> Void
+  ) rethrows {
+    guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return }
+    var record = line.withUnsafeBufferPointer { bytes in
+      var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
+      guard let members = JSONScanner.members(bytes) else { return record }
+      var timeRank = timeKeys.count
+      for member in members {
+        if let rank = timeKeys.firstIndex(of: member.key), rank < timeRank,
+          member.kind == .string || member.kind == .number
+        {
+          let slice = UnsafeBufferPointer(rebasing: bytes[member.value])
+          if let time = LogTime.parse(slice) {
+            record.time = time
+            timeRank = rank
+          }
+        }
+        guard record.fields.count < maxFields, member.key.utf8.count <= 64,
+          member.kind != .object && member.kind != .array, member.value.count <= 256
+        else { continue }
+        record.fields[member.key] = JSONScanner.text(bytes, member)
+      }
+      return record
+    }
+    if cut { record.fields["ferry.truncated"] = "true" }
+    try emit(record)
+  }
+}
+
+/// One event per line, kept as written. A line that starts with an ISO 8601 time takes
+/// it as the event's time.
+public struct TextLinesParser: RecordParser {
+  var lines = LineSplitter()
+  public init() {}
+
+  public var notes: String? {
+    lines.cutLines > 0
+      ? "\(lines.cutLines) lines were longer than \(ParseLimits.maxRecordBytes) bytes and were cut"
+      : nil
+  }
+
+  public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
+    try lines.feed(bytes) { line, offset, cut in try Self.record(line, offset, cut, emit) }
+  }
+
+  public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
+    try lines.finish { line, offset, cut in try Self.record(line, offset, cut, emit) }
+  }
+
+  static func record(
+    _ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool, _ emit: (ParsedRecord) throws -> Void
+  ) rethrows {
+    guard !line.isEmpty else { return }
+    var record = line.withUnsafeBufferPointer { bytes in
+      ParsedRecord(
+        offset: offset, text: String(decoding: bytes, as: UTF8.self),
+        time: LogTime.iso8601(bytes))
+    }
+    if cut { record.fields["ferry.truncated"] = "true" }
+    try emit(record)
+  }
+}

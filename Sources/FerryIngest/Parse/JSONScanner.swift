@@ -1,0 +1,172 @@
+/// Reads the top level of one JSON object from its bytes without building a tree: each
+/// member's key and where its value lies, strings decoded only when asked. Ingest reads a
+/// few fields per record this way; a general JSON parser costs more than all the rest of
+/// the pipeline together.
+struct JSONScanner {
+  enum Kind { case string, number, literal, object, array }
+
+  struct Member {
+    var key: String
+    var kind: Kind
+    /// The value's bytes (a string's without its quotes, still escaped).
+    var value: Range<Int>
+  }
+
+  /// The top-level members of the object in `bytes`, or nil if it is not a JSON object
+  /// (malformed input is not an error here: the record is kept as text).
+  static func members(_ bytes: UnsafeBufferPointer<UInt8>) -> [Member]? {
+    var i = skipSpace(bytes, 0)
+    guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
+    i += 1
+    var out: [Member] = []
+    while true {
+      i = skipSpace(bytes, i)
+      guard i < bytes.count else { return nil }
+      if bytes[i] == UInt8(ascii: "}") { return out }
+      if bytes[i] == UInt8(ascii: ",") {
+        i += 1
+        continue
+      }
+      guard bytes[i] == UInt8(ascii: "\""), let keyEnd = stringEnd(bytes, i + 1) else {
+        return nil
+      }
+      let key = decodeString(bytes, (i + 1)..<keyEnd)
+      i = skipSpace(bytes, keyEnd + 1)
+      guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+      i = skipSpace(bytes, i + 1)
+      guard i < bytes.count else { return nil }
+      switch bytes[i] {
+      case UInt8(ascii: "\""):
+        guard let end = stringEnd(bytes, i + 1) else { return nil }
+        out.append(Member(key: key, kind: .string, value: (i + 1)..<end))
+        i = end + 1
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        let kind: Kind = bytes[i] == UInt8(ascii: "{") ? .object : .array
+        guard let end = containerEnd(bytes, i) else { return nil }
+        out.append(Member(key: key, kind: kind, value: i..<end))
+        i = end
+      default:
+        var end = i
+        while end < bytes.count, !isDelimiter(bytes[end]) { end += 1 }
+        let first = bytes[i]
+        let kind: Kind = (first == UInt8(ascii: "-") || first &- 0x30 < 10) ? .number : .literal
+        out.append(Member(key: key, kind: kind, value: i..<end))
+        i = end
+      }
+    }
+  }
+
+  @inline(__always) static func isDelimiter(_ b: UInt8) -> Bool {
+    b == UInt8(ascii: ",") || b == UInt8(ascii: "}") || b == UInt8(ascii: "]") || b == 0x20
+      || b == 0x09 || b == 0x0A || b == 0x0D
+  }
+
+  @inline(__always) static func skipSpace(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int) -> Int {
+    var i = from
+    while i < bytes.count,
+      bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0A || bytes[i] == 0x0D
+    {
+      i += 1
+    }
+    return i
+  }
+
+  /// The index of the quote that ends a string whose text starts at `from`.
+  static func stringEnd(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int) -> Int? {
+    var i = from
+    while i < bytes.count {
+      let b = bytes[i]
+      if b == UInt8(ascii: "\\") {
+        i += 2
+        continue
+      }
+      if b == UInt8(ascii: "\"") { return i }
+      i += 1
+    }
+    return nil
+  }
+
+  /// The index just past the `}` or `]` that closes the container opening at `from`.
+  static func containerEnd(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int) -> Int? {
+    var depth = 0
+    var i = from
+    while i < bytes.count {
+      switch bytes[i] {
+      case UInt8(ascii: "\""):
+        guard let end = stringEnd(bytes, i + 1) else { return nil }
+        i = end
+      case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        depth -= 1
+        if depth == 0 { return i + 1 }
+      default: break
+      }
+      i += 1
+    }
+    return nil
+  }
+
+  /// A string's text with its escapes undone (`\uXXXX` included, surrogate pairs joined).
+  static func decodeString(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+    let slice = UnsafeBufferPointer(rebasing: bytes[range])
+    guard slice.contains(UInt8(ascii: "\\")) else { return String(decoding: slice, as: UTF8.self) }
+    var out: [UInt8] = []
+    out.reserveCapacity(slice.count)
+    var i = 0
+    func hex4(_ at: Int) -> UInt32? {
+      guard at + 4 <= slice.count else { return nil }
+      var v: UInt32 = 0
+      for b in slice[at..<at + 4] {
+        guard let d = hexValue(b) else { return nil }
+        v = v << 4 | UInt32(d)
+      }
+      return v
+    }
+    while i < slice.count {
+      let b = slice[i]
+      guard b == UInt8(ascii: "\\"), i + 1 < slice.count else {
+        out.append(b)
+        i += 1
+        continue
+      }
+      let e = slice[i + 1]
+      i += 2
+      switch e {
+      case UInt8(ascii: "n"): out.append(0x0A)
+      case UInt8(ascii: "t"): out.append(0x09)
+      case UInt8(ascii: "r"): out.append(0x0D)
+      case UInt8(ascii: "b"): out.append(0x08)
+      case UInt8(ascii: "f"): out.append(0x0C)
+      case UInt8(ascii: "u"):
+        guard var scalar = hex4(i) else { continue }
+        i += 4
+        if (0xD800..<0xDC00).contains(scalar), i + 6 <= slice.count,
+          slice[i] == UInt8(ascii: "\\"), slice[i + 1] == UInt8(ascii: "u"),
+          let low = hex4(i + 2), (0xDC00..<0xE000).contains(low)
+        {
+          scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+          i += 6
+        }
+        out += Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
+      default: out.append(e)
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  @inline(__always) static func hexValue(_ b: UInt8) -> UInt8? {
+    switch b {
+    case 0x30...0x39: return b - 0x30
+    case 0x41...0x46: return b - 0x41 + 10
+    case 0x61...0x66: return b - 0x61 + 10
+    default: return nil
+    }
+  }
+
+  /// A member's value as text: a string decoded, a number or literal as written.
+  static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ member: Member) -> String {
+    member.kind == .string
+      ? decodeString(bytes, member.value)
+      : String(decoding: UnsafeBufferPointer(rebasing: bytes[member.value]), as: UTF8.self)
+  }
+}

@@ -1,0 +1,186 @@
+import FerryCore
+import Foundation
+
+/// How a fetcher's passes behave; the defaults suit a service that runs for weeks.
+public struct IngestSettings: Sendable {
+  /// Events per commit of a large object.
+  public var chunkEvents = 10_000
+  /// Attempts at an object that fails before it is left as failed for good (until an
+  /// admin reprocesses it).
+  public var maxAttempts = 5
+  /// The wait before a failed object's next attempt: this, doubled per attempt.
+  public var retryBackoff: TimeInterval = 60
+  /// How often the whole prefix is listed again, behind the cursor.
+  public var fullListEvery: TimeInterval = 3600
+  /// The lease's time to live; renewed at a third of it while the work goes on.
+  public var leaseTTL: TimeInterval = 60
+
+  public init() {}
+}
+
+/// What one pass of a fetcher did.
+public struct PassReport: Sendable, Equatable {
+  public var objectsIngested = 0
+  public var objectsFailed = 0
+  public var objectsPending = 0
+  public var events = 0
+  public var bytes: Int64 = 0
+  /// Set when the role itself failed (listing refused): the fetcher must pause.
+  public var roleProblem: String?
+  /// Problems of single objects, for the log.
+  public var problems: [String] = []
+}
+
+/// One pass of one fetcher over its prefix: discover, then ingest each object not yet
+/// done, in key order, under the fetcher's lease. An object that fails is recorded and
+/// the others go on; a refused listing means the role broke, and the pass stops.
+public struct FetcherPass: Sendable {
+  public let store: any Store
+  public let fetcher: Fetcher
+  public let connection: Connection
+  public let source: any ObjectSource
+  public let lease: FetcherLease
+  public let settings: IngestSettings
+
+  public init(
+    store: any Store, fetcher: Fetcher, connection: Connection, source: any ObjectSource,
+    lease: FetcherLease, settings: IngestSettings
+  ) {
+    self.store = store
+    self.fetcher = fetcher
+    self.connection = connection
+    self.source = source
+    self.lease = lease
+    self.settings = settings
+  }
+
+  /// Whether an object needs no work now, from its ledger row.
+  enum Standing { case done, due, waiting }
+
+  func standing(_ entry: LedgerEntry?, now: Date) -> Standing {
+    guard let entry else { return .due }
+    switch entry.state {
+    case .ingested: return .done
+    case .pending: return .due
+    case .failed:
+      if entry.attempts >= settings.maxAttempts { return .done }
+      let wait = settings.retryBackoff * pow(2, Double(max(0, entry.attempts - 1)))
+      return now.timeIntervalSince(entry.updatedAt) >= wait ? .due : .waiting
+    }
+  }
+
+  /// Runs the pass; returns what it did and the fetcher's status after it.
+  public func run(now: Date = Date()) async throws -> (PassReport, FetcherStatus) {
+    var report = PassReport()
+    var status = fetcher.status
+    status.lastRunAt = now
+    let discovery = ListingDiscovery(
+      prefix: connection.prefix, status: status, fullListEvery: settings.fullListEvery, now: now)
+    var cursor = status.listCursor
+    var blocked = false
+    var newest: Date?
+    let ingest = ObjectIngest(
+      store: store, account: fetcher.accountID, fetcher: fetcher,
+      chunkEvents: settings.chunkEvents, fence: { [lease] in try await lease.check() })
+    do {
+      try await discovery.objects(from: source) { objects in
+        for object in objects {
+          try await lease.check()
+          let entry = try await store.ledgerEntry(
+            of: fetcher.accountID, fetcherID: fetcher.id, key: object.key, eTag: object.eTag)
+          var standing = standing(entry, now: now)
+          if standing == .due {
+            standing = try await read(object, previous: entry, ingest: ingest, report: &report)
+            if standing == .done, let modified = object.lastModified {
+              newest = max(newest ?? modified, modified)
+            }
+          }
+          if standing != .done {
+            blocked = true
+            report.objectsPending += 1
+          }
+          if !blocked, object.key > (cursor ?? "") { cursor = object.key }
+        }
+        return true
+      }
+    } catch let failure as AWSFailure where failure.operation.hasPrefix("S3.List") {
+      report.roleProblem = Self.listingProblem(failure, connection)
+    }
+    status.listCursor = cursor
+    if discovery.fullList && report.roleProblem == nil { status.lastFullListAt = now }
+    status.objectsIngested += report.objectsIngested
+    status.eventsIngested += report.events
+    status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
+    status.objectsFailed = (status.objectsFailed ?? 0) + report.objectsFailed
+    status.objectsPending = report.objectsPending
+    if let newest { status.lagSeconds = max(0, Date().timeIntervalSince(newest)) }
+    if let problem = report.roleProblem {
+      status.lastError = problem
+    } else {
+      status.lastError = report.problems.last
+      if report.problems.isEmpty { status.lastSuccessAt = now }
+    }
+    return (report, status)
+  }
+
+  /// Reads one object; records a failure of the object in its ledger row.
+  func read(
+    _ object: SourceObject, previous: LedgerEntry?, ingest: ObjectIngest, report: inout PassReport
+  ) async throws -> Standing {
+    if object.isArchived {
+      let entry = LedgerEntry(
+        fetcherID: fetcher.id, key: object.key, eTag: object.eTag, size: object.size,
+        state: .failed,
+        error:
+          "the object is in the \(object.storageClass ?? "archive") storage class and cannot be read until it is restored (aws s3api restore-object); reprocess it after that",
+        attempts: settings.maxAttempts)
+      try await store.commitObject(entry, events: [], of: fetcher.accountID)
+      report.objectsFailed += 1
+      report.problems.append("\(object.key): \(entry.error ?? "")")
+      return .done
+    }
+    do {
+      let outcome = try await ingest.run(object, from: source, previous: previous)
+      report.bytes += outcome.bytes
+      // A resumed object's row already counted the events of its earlier chunks.
+      let resumed = previous.map { $0.state == .ingested ? 0 : $0.events } ?? 0
+      report.events += outcome.entry.events - resumed
+      if outcome.entry.state == .ingested {
+        report.objectsIngested += 1
+        return .done
+      }
+      report.objectsFailed += 1
+      report.problems.append("\(object.key): \(outcome.entry.error ?? "failed")")
+      return standing(outcome.entry, now: Date())
+    } catch let failure as AWSFailure {
+      let entry = LedgerEntry(
+        fetcherID: fetcher.id, key: object.key, eTag: object.eTag, size: object.size,
+        state: .failed, events: previous?.events ?? 0, offset: previous?.offset ?? 0,
+        error: Self.objectProblem(failure, object: object, connection: connection),
+        attempts: (previous?.attempts ?? 0) + 1)
+      try await lease.check()
+      try await store.commitObject(entry, events: [], of: fetcher.accountID)
+      report.objectsFailed += 1
+      report.problems.append("\(object.key): \(entry.error ?? "")")
+      return standing(entry, now: Date())
+    }
+  }
+
+  /// An object AWS would not give: the step, the cause and the fix.
+  static func objectProblem(_ failure: AWSFailure, object: SourceObject, connection: Connection)
+    -> String
+  {
+    let arn = "arn:aws:s3:::\(connection.bucket)/\(object.key)"
+    if failure.isDenied {
+      return
+        "reading \(arn) was refused (\(failure)). The role may lack s3:GetObject on it, a bucket policy may deny it, or the object may be encrypted with a KMS key the role cannot use (kms:Decrypt). Fix: run `ferry connection check \(connection.id)` for the diagnosis, then reprocess the object."
+    }
+    return
+      "reading \(arn) failed (\(failure)); it is retried with backoff"
+  }
+
+  /// A refused listing: the role no longer works for this fetcher.
+  static func listingProblem(_ failure: AWSFailure, _ connection: Connection) -> String {
+    "listing s3://\(connection.bucket)/\(connection.prefix) failed (\(failure)). The fetcher is paused so that it does not retry in a loop. Fix: run `ferry connection check \(connection.id)` for the diagnosis and the statement to add, then `ferry fetcher resume`."
+  }
+}

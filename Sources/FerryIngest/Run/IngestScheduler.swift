@@ -1,0 +1,144 @@
+import FerryCore
+import Foundation
+import Logging
+import Metrics
+
+/// Opens a fetcher's bucket through its connection's role (the server does this over the
+/// AWS layer, always with the owning account's external ID).
+public typealias SourceOpener = @Sendable (Connection) async throws(AWSFailure) -> any ObjectSource
+
+/// Runs every enabled fetcher of every account when it is due (its poll interval after
+/// its last run), a few at a time, each under its lease, so that several nodes share the
+/// work and none reads a fetcher another is reading.
+public actor IngestScheduler {
+  let store: any Store
+  let holder: String
+  let open: SourceOpener
+  let settings: IngestSettings
+  let concurrency: Int
+  let logger: Logger
+  private var running: Set<String> = []
+
+  public init(
+    store: any Store, holder: String, settings: IngestSettings = IngestSettings(),
+    concurrency: Int = 4, logger: Logger = Logger(label: "ferry.ingest"),
+    open: @escaping SourceOpener
+  ) {
+    self.store = store
+    self.holder = holder
+    self.open = open
+    self.settings = settings
+    self.concurrency = max(1, concurrency)
+    self.logger = logger
+  }
+
+  /// Runs sweeps every `tick` until cancelled.
+  public func run(tick: Duration = .seconds(1)) async {
+    while !Task.isCancelled {
+      await sweep()
+      try? await Task.sleep(for: tick)
+    }
+  }
+
+  /// One sweep: every due fetcher, `concurrency` at a time; returns when they are done.
+  public func sweep(now: Date = Date()) async {
+    let due: [Fetcher]
+    do {
+      var all: [Fetcher] = []
+      for account in try await store.accounts() {
+        all += try await store.fetchers(of: account.id).filter { fetcher in
+          fetcher.enabled && !running.contains(fetcher.id)
+            && (fetcher.status.lastRunAt.map {
+              now.timeIntervalSince($0) >= Double(fetcher.pollInterval)
+            } ?? true)
+        }
+      }
+      due = all
+    } catch {
+      logger.warning("ingest: the store could not list fetchers: \(error)")
+      return
+    }
+    for fetcher in due { running.insert(fetcher.id) }
+    await withTaskGroup(of: Void.self) { group in
+      var started = 0
+      for fetcher in due {
+        if started >= concurrency { await group.next() }
+        started += 1
+        group.addTask { await self.runFetcher(fetcher) }
+      }
+    }
+    for fetcher in due { running.remove(fetcher.id) }
+  }
+
+  /// One pass of one fetcher, if its lease is free.
+  func runFetcher(_ fetcher: Fetcher) async {
+    let account = fetcher.accountID
+    let labels = [("fetcher", fetcher.id)]
+    do {
+      guard
+        let lease = try await FetcherLease.acquire(
+          fetcher.id, holder: holder, store: store, ttl: settings.leaseTTL)
+      else { return }
+      defer { Task { await lease.release() } }
+      guard let connection = try await store.connection(fetcher.connectionID, of: account) else {
+        await pause(fetcher, because: "its connection \(fetcher.connectionID) no longer exists")
+        return
+      }
+      let source: any ObjectSource
+      do {
+        source = try await open(connection)
+      } catch {
+        await pause(
+          fetcher,
+          because:
+            "Ferry could not assume the connection's role (\(error)). Fix: run `ferry connection check \(connection.id)` for the diagnosis, then `ferry fetcher resume \(fetcher.id)`"
+        )
+        return
+      }
+      let pass = FetcherPass(
+        store: store, fetcher: fetcher, connection: connection, source: source, lease: lease,
+        settings: settings)
+      let (report, status) = try await pass.run()
+      _ = try await store.recordFetcherRun(fetcher.id, of: account, status: status)
+      Counter(label: "ferry_ingest_objects_total", dimensions: labels + [("outcome", "ingested")])
+        .increment(by: report.objectsIngested)
+      Counter(label: "ferry_ingest_objects_total", dimensions: labels + [("outcome", "failed")])
+        .increment(by: report.objectsFailed)
+      Counter(label: "ferry_ingest_events_total", dimensions: labels).increment(by: report.events)
+      Counter(label: "ferry_ingest_bytes_total", dimensions: labels).increment(
+        by: Int(report.bytes))
+      if let lag = status.lagSeconds {
+        Gauge(label: "ferry_ingest_lag_seconds", dimensions: labels).record(lag)
+      }
+      for problem in report.problems.prefix(20) {
+        logger.warning("ingest: fetcher \(fetcher.id): \(problem)")
+      }
+      if let problem = report.roleProblem { await pause(fetcher, because: problem) }
+    } catch is LeaseLost {
+      logger.notice("ingest: fetcher \(fetcher.id) lost its lease; another node goes on")
+    } catch {
+      logger.error("ingest: fetcher \(fetcher.id) stopped: \(error)")
+      var status = fetcher.status
+      status.lastRunAt = Date()
+      status.lastError = "the pass stopped: \(error)"
+      _ = try? await store.recordFetcherRun(fetcher.id, of: account, status: status)
+    }
+  }
+
+  /// Pauses a fetcher whose role broke, with the reason: audited, as any change.
+  func pause(_ fetcher: Fetcher, because reason: String) async {
+    logger.error("ingest: fetcher \(fetcher.id) paused: \(reason)")
+    var paused = fetcher
+    paused.enabled = false
+    do {
+      _ = try await store.updateFetcher(
+        paused, of: fetcher.accountID, actor: "ferry (ingest: the role failed)")
+      var status = fetcher.status
+      status.lastRunAt = Date()
+      status.lastError = reason
+      _ = try await store.recordFetcherRun(fetcher.id, of: fetcher.accountID, status: status)
+    } catch {
+      logger.error("ingest: could not pause fetcher \(fetcher.id): \(error)")
+    }
+  }
+}
