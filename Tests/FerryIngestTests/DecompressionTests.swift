@@ -1,0 +1,105 @@
+import FerryTesting
+import Foundation
+import Testing
+
+@testable import FerryIngest
+
+/// Decompression checked against the real tools: files made by `gzip`, `zstd` and
+/// `bzip2` (and joined with `cat`, as AWS services and pbzip2 write multi-member files)
+/// must come back byte for byte, fed in pieces of every size; damaged and cut files must
+/// be errors, never short text.
+@Suite("Decompression: gzip, zstd, bzip2 as their tools write them")
+struct DecompressionTests {
+  static let text: [UInt8] = Array(
+    (0..<20_000).map { "line \($0) {\"level\":\"info\",\"n\":\($0 * 7919 % 10007)}\n" }.joined()
+      .utf8)
+
+  func tool(_ name: String) throws -> String {
+    guard let path = Subprocess.which(name) else {
+      throw TestSetupError("\(name) is not installed (scripts/install-test-tools installs it)")
+    }
+    return path
+  }
+
+  /// Compresses `input` with a command that reads stdin (via a file) and writes stdout.
+  func compress(_ input: [UInt8], _ command: String, _ arguments: [String]) throws -> [UInt8] {
+    let dir = try TestPaths.temporaryDirectory("ferry-compress")
+    let file = dir.appendingPathComponent("in")
+    try Data(input).write(to: file)
+    let out = dir.appendingPathComponent("out")
+    let result = try Subprocess.run(
+      "/bin/sh",
+      ["-c", "\"$0\" \"$@\" < '\(file.path)' > '\(out.path)'", try tool(command)] + arguments)
+    #expect(result.status == 0, "\(result.stderr)")
+    return try [UInt8](Data(contentsOf: out))
+  }
+
+  /// Decompresses in pieces of `piece` bytes.
+  func decompress(_ data: [UInt8], piece: Int) throws -> (bytes: [UInt8], kind: Compression?) {
+    var d = AutoDecompressor()
+    var out: [UInt8] = []
+    var i = 0
+    while i < data.count {
+      try d.feed(Array(data[i..<min(i + piece, data.count)])) { out += $0 }
+      i += piece
+    }
+    try d.finish { out += $0 }
+    return (out, d.compression)
+  }
+
+  @Test(arguments: [1, 3, 4, 1000, 65_536, 1 << 22])
+  func eachToolsOutputComesBackWhole(piece: Int) throws {
+    let text = Self.text
+    let half = Array(text[0..<text.count / 2])
+    let rest = Array(text[(text.count / 2)..<text.count])
+    let cases: [(String, [UInt8], Compression)] = [
+      ("gzip", try compress(text, "gzip", ["-c"]), .gzip),
+      (
+        "gzip, two members", try compress(half, "gzip", ["-c"]) + compress(rest, "gzip", ["-c"]),
+        .gzip
+      ),
+      ("gzip inside gzip", try compress(try compress(text, "gzip", ["-c"]), "gzip", ["-c"]), .gzip),
+      ("zstd", try compress(text, "zstd", ["-q", "-c"]), .zstd),
+      (
+        "zstd, two frames",
+        try compress(half, "zstd", ["-q", "-c"]) + compress(rest, "zstd", ["-q", "-c"]), .zstd
+      ),
+      ("bzip2", try compress(text, "bzip2", ["-c"]), .bzip2),
+      (
+        "bzip2, two streams", try compress(half, "bzip2", ["-c"]) + compress(rest, "bzip2", ["-c"]),
+        .bzip2
+      ),
+      ("plain", text, .none),
+    ]
+    for (name, data, kind) in cases {
+      let (bytes, detected) = try decompress(data, piece: piece)
+      #expect(detected == kind, "\(name)")
+      #expect(bytes == text, "\(name): \(bytes.count) bytes, expected \(text.count)")
+    }
+  }
+
+  @Test func cutAndDamagedFilesAreErrors() throws {
+    let text = Self.text
+    for (name, data) in [
+      ("gzip", try compress(text, "gzip", ["-c"])),
+      ("zstd", try compress(text, "zstd", ["-q", "-c"])),
+      ("bzip2", try compress(text, "bzip2", ["-c"])),
+    ] {
+      let cut = Array(data[0..<data.count * 2 / 3])
+      #expect(throws: DecompressionError.self, "a cut \(name) file") {
+        _ = try decompress(cut, piece: 4096)
+      }
+      var damaged = data
+      for i in stride(from: 20, to: damaged.count - 20, by: 97) { damaged[i] ^= 0x5A }
+      #expect(throws: DecompressionError.self, "a damaged \(name) file") {
+        _ = try decompress(damaged, piece: 4096)
+      }
+    }
+  }
+
+  @Test func anEmptyObjectIsEmptyNotAnError() throws {
+    let (bytes, kind) = try decompress([], piece: 10)
+    #expect(bytes.isEmpty)
+    #expect(kind == nil)
+  }
+}

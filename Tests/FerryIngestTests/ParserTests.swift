@@ -1,0 +1,173 @@
+import FerryTesting
+import Foundation
+import Testing
+
+@testable import FerryIngest
+
+/// Parsers checked against independent readings of the same input: Foundation's
+/// JSONSerialization (a general JSON parser) reads the CloudTrail samples from AWS's
+/// documentation and JSON lines, and ISO8601DateFormatter the times; the byte scanners
+/// must agree with them, record by record and field by field, fed in pieces of any size.
+@Suite("Parsers: CloudTrail, JSON lines, text")
+struct ParserTests {
+  func parse(_ parser: inout some RecordParser, _ bytes: [UInt8], piece: Int) throws
+    -> [ParsedRecord]
+  {
+    var out: [ParsedRecord] = []
+    var i = 0
+    while i < bytes.count {
+      try parser.feed(Array(bytes[i..<min(i + piece, bytes.count)])) { out.append($0) }
+      i += piece
+    }
+    try parser.finish { out.append($0) }
+    return out
+  }
+
+  static var cloudTrailSamples: [URL] {
+    guard let root = TestPaths.sharedTestData?.appendingPathComponent("logs/cloudtrail"),
+      let data = try? Data(contentsOf: root.appendingPathComponent("index.json")),
+      let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let files = index["files"] as? [[String: Any]]
+    else { return [] }
+    return files.compactMap { file in
+      guard file["valid_json"] as? Bool == true, file["has_Records"] as? Bool == true,
+        let name = file["file"] as? String
+      else { return nil }
+      return root.appendingPathComponent(name)
+    }
+  }
+
+  @Test(
+    .enabled(
+      if: !cloudTrailSamples.isEmpty,
+      "../shared/testdata/logs/cloudtrail is absent: AWS's CloudTrail samples cannot be read"))
+  func cloudTrailSamplesGiveEveryRecordWithItsDocumentedFields() throws {
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime]
+    for file in Self.cloudTrailSamples {
+      let data = try Data(contentsOf: file)
+      let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+      let records = try #require(document["Records"] as? [[String: Any]])
+      for piece in [1, 7, 4096] {
+        var parser = CloudTrailParser()
+        let parsed = try parse(&parser, [UInt8](data), piece: piece)
+        #expect(parsed.count == records.count, "\(file.lastPathComponent)")
+        for (record, event) in zip(records, parsed) {
+          // The kept text is the record itself.
+          let reread = try JSONSerialization.jsonObject(with: Data(event.text.utf8))
+          #expect(
+            (reread as? NSDictionary) == (record as NSDictionary), "\(file.lastPathComponent)")
+          for name in [
+            "eventName", "eventSource", "awsRegion", "sourceIPAddress", "errorCode", "eventID",
+          ] {
+            #expect(
+              event.fields[name] == record[name] as? String, "\(name) of \(file.lastPathComponent)")
+          }
+          let identity = record["userIdentity"] as? [String: Any]
+          #expect(event.fields["userIdentity.type"] == identity?["type"] as? String)
+          #expect(event.fields["userIdentity.arn"] == identity?["arn"] as? String)
+          if let time = record["eventTime"] as? String {
+            #expect(event.time == iso.date(from: time), "eventTime \(time)")
+          }
+          // Offsets point at the record's opening brace in the file.
+          #expect([UInt8](data)[Int(event.offset)] == UInt8(ascii: "{"))
+        }
+      }
+    }
+  }
+
+  @Test func aCloudTrailFileCutShortIsAnErrorAndAnotherDocumentIsNotCloudTrail() throws {
+    let file = #"{"Records":[{"eventName":"A","eventTime":"2024-01-01T00:00:00Z"},{"eventName":"B""#
+    var parser = CloudTrailParser()
+    var seen: [ParsedRecord] = []
+    #expect(throws: ParseError.self) { seen = try parse(&parser, Array(file.utf8), piece: 5) }
+    var other = CloudTrailParser()
+    #expect(throws: ParseError.self) {
+      _ = try parse(&other, Array(#"{"messageType":"x","logEvents":[]}"#.utf8), piece: 5)
+    }
+    _ = seen
+  }
+
+  @Test(arguments: [1, 2, 50, 1 << 20])
+  func jsonLinesKeepEachLineAndItsScalarFields(piece: Int) throws {
+    let lines = [
+      #"{"ts":"2024-11-24T10:00:01.250Z","level":"info","msg":"ok \"quoted\" \u00e9","n":42,"ok":true,"nested":{"a":1}}"#,
+      #"{"@timestamp":"2024-11-24T11:00:00+02:00","level":"error","trace":"ab12"}"#,
+      #"{"time":1732442401,"service":"auth"}"#,
+      #"{"timestamp":1732442401500}"#,
+      "not json at all",
+      "",
+      #"{"unterminated": "x"#,
+    ]
+    let text = lines.joined(separator: "\r\n") + "\n"
+    var parser = JSONLinesParser()
+    let records = try parse(&parser, Array(text.utf8), piece: piece)
+    let kept = lines.filter { !$0.isEmpty }
+    #expect(records.map(\.text) == kept)
+    // Offsets: where each kept line starts in the text.
+    var offsets: [Int64] = []
+    var position: Int64 = 0
+    for line in lines {
+      if !line.isEmpty { offsets.append(position) }
+      position += Int64(line.utf8.count + 2)
+    }
+    #expect(records.map(\.offset) == offsets)
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    #expect(records[0].time == iso.date(from: "2024-11-24T10:00:01.250Z"))
+    iso.formatOptions = [.withInternetDateTime]
+    #expect(records[1].time == iso.date(from: "2024-11-24T11:00:00+02:00"))
+    #expect(records[2].time == Date(timeIntervalSince1970: 1_732_442_401))
+    #expect(records[3].time == Date(timeIntervalSince1970: 1_732_442_401.5))
+    #expect(records[4].time == nil)
+    // Fields: what JSONSerialization reads as scalars, as text.
+    let first = try #require(
+      try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+    #expect(records[0].fields["msg"] == first["msg"] as? String)
+    #expect(records[0].fields["n"] == "42")
+    #expect(records[0].fields["ok"] == "true")
+    #expect(records[0].fields["nested"] == nil)
+    #expect(records[1].fields["level"] == "error")
+    #expect(records[5].fields.isEmpty)
+  }
+
+  @Test func aLineLongerThanTheLimitIsCutAndMarked() throws {
+    var splitter = LineSplitter(limit: 100)
+    var lines: [(String, Int64, Bool)] = []
+    let long = String(repeating: "x", count: 10_000)
+    let text = "short\n" + long + "\nafter\n"
+    let bytes = Array(text.utf8)
+    for start in stride(from: 0, to: bytes.count, by: 333) {
+      try splitter.feed(Array(bytes[start..<min(start + 333, bytes.count)])) { line, offset, cut in
+        lines.append((String(decoding: line, as: UTF8.self), offset, cut))
+      }
+    }
+    try splitter.finish { line, offset, cut in
+      lines.append((String(decoding: line, as: UTF8.self), offset, cut))
+    }
+    #expect(lines.map(\.0) == ["short", String(repeating: "x", count: 100), "after"])
+    #expect(lines.map(\.1) == [0, 6, 10_007])
+    #expect(lines.map(\.2) == [false, true, false])
+    #expect(splitter.cutLines == 1)
+  }
+
+  @Test func formatsAreToldFromContentNotNames() {
+    #expect(LogFormat.detect(Array("{\n  \"Records\" : [".utf8)) == .cloudTrail)
+    #expect(LogFormat.detect(Array("{\"level\":\"info\"}\n".utf8)) == .jsonLines)
+    #expect(LogFormat.detect(Array("2024-01-01 hello\n".utf8)) == .text)
+    #expect(LogFormat.detect(Array("\u{FEFF}{\"Records\":[]}".utf8)) == .cloudTrail)
+  }
+
+  @Test func timesAgreeWithFoundationsISO8601() {
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime]
+    for text in [
+      "2024-02-29T23:59:59Z", "1999-12-31T00:00:00Z", "2024-11-24T10:00:01+05:30",
+      "2024-11-24T10:00:01-08:00", "2038-01-19T03:14:08Z", "2000-03-01T12:00:00Z",
+    ] {
+      #expect(LogTime.parse(text) == iso.date(from: text), "\(text)")
+    }
+    #expect(LogTime.parse("2024-13-01T00:00:00Z") == nil)
+    #expect(LogTime.parse("yesterday") == nil)
+  }
+}
