@@ -178,6 +178,7 @@ let package = Package(
         "FerryServer", "FerryCore", "FerryStore", "FerryTesting", "FerryPolicy", "FerryAWS",
         "FerryAWSSigning",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .testTarget(
       name: "FerryCLITests",

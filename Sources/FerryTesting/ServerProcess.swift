@@ -84,6 +84,13 @@ public final class ServerProcess: @unchecked Sendable {
     return -1
   }
 
+  /// Kills the server with SIGKILL (a crash: nothing is flushed or finished) and waits.
+  public func crash() {
+    kill(pid, SIGKILL)
+    _ = ChildProcess.wait(pid)
+    exited = true
+  }
+
   deinit { if !exited { ChildProcess.stop(pid, grace: 1) } }
 }
 

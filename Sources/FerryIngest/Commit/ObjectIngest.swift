@@ -16,11 +16,16 @@ public struct ObjectIngest: Sendable {
   /// Called before every commit; throws when this node no longer holds the fetcher's
   /// lease (fencing: another node may be reading the object now).
   public let fence: @Sendable () async throws -> Void
+  /// The attempt count recorded for an object whose bytes cannot be read as a log
+  /// (damaged, cut, binary): reading the same version again gives the same bytes, so it
+  /// is not retried (an admin may reprocess it).
+  public let finalAttempts: Int
 
   public init(
     store: any Store, account: AccountID, fetcher: Fetcher, chunkEvents: Int = 10_000,
-    fence: @escaping @Sendable () async throws -> Void
+    finalAttempts: Int = 5, fence: @escaping @Sendable () async throws -> Void
   ) {
+    self.finalAttempts = finalAttempts
     self.store = store
     self.account = account
     self.fetcher = fetcher
@@ -123,6 +128,7 @@ public struct ObjectIngest: Sendable {
     } catch let problem as ObjectProblem {
       // What was read before the problem stays committed, with the problem recorded.
       entry.error = problem.description
+      entry.attempts = max(entry.attempts, finalAttempts)
       try await commit(.failed)
       return Outcome(entry: entry, bytes: total)
     }

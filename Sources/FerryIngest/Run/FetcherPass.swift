@@ -81,7 +81,8 @@ public struct FetcherPass: Sendable {
     var newest: Date?
     let ingest = ObjectIngest(
       store: store, account: fetcher.accountID, fetcher: fetcher,
-      chunkEvents: settings.chunkEvents, fence: { [lease] in try await lease.check() })
+      chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
+      fence: { [lease] in try await lease.check() })
     do {
       try await discovery.objects(from: source) { objects in
         for object in objects {
@@ -149,9 +150,10 @@ public struct FetcherPass: Sendable {
         report.objectsIngested += 1
         return .done
       }
-      report.objectsFailed += 1
       report.problems.append("\(object.key): \(outcome.entry.error ?? "failed")")
-      return standing(outcome.entry, now: Date())
+      let after = standing(outcome.entry, now: Date())
+      if after == .done { report.objectsFailed += 1 }
+      return after
     } catch let failure as AWSFailure {
       let entry = LedgerEntry(
         fetcherID: fetcher.id, key: object.key, eTag: object.eTag, size: object.size,
@@ -160,9 +162,10 @@ public struct FetcherPass: Sendable {
         attempts: (previous?.attempts ?? 0) + 1)
       try await lease.check()
       try await store.commitObject(entry, events: [], of: fetcher.accountID)
-      report.objectsFailed += 1
       report.problems.append("\(object.key): \(entry.error ?? "")")
-      return standing(entry, now: Date())
+      let after = standing(entry, now: Date())
+      if after == .done { report.objectsFailed += 1 }
+      return after
     }
   }
 

@@ -115,6 +115,30 @@ enum JSONViews {
     ])
   }
 
+  static func fetcher(_ f: Fetcher) -> JSONValue {
+    let s = f.status
+    return .object([
+      ("id", .string(f.id)), ("name", .string(f.name)), ("connectionId", .string(f.connectionID)),
+      ("logType", .string(f.logType)), ("enabled", .bool(f.enabled)),
+      ("pollIntervalSeconds", .number(Double(f.pollInterval))), ("createdAt", date(f.createdAt)),
+      (
+        "status",
+        .object([
+          ("lastRunAt", s.lastRunAt.map(date) ?? .null),
+          ("lastSuccessAt", s.lastSuccessAt.map(date) ?? .null),
+          ("lastError", optional(s.lastError)),
+          ("objectsIngested", .number(Double(s.objectsIngested))),
+          ("objectsFailed", .number(Double(s.objectsFailed ?? 0))),
+          ("objectsPending", .number(Double(s.objectsPending ?? 0))),
+          ("eventsIngested", .number(Double(s.eventsIngested))),
+          ("bytesIngested", .number(Double(s.bytesIngested ?? 0))),
+          ("lagSeconds", s.lagSeconds.map { .number($0) } ?? .null),
+          ("listCursor", optional(s.listCursor)),
+        ])
+      ),
+    ])
+  }
+
   static func list(_ key: String, _ items: [JSONValue]) -> JSONValue {
     .object([(key, .array(items))])
   }

@@ -59,6 +59,21 @@ struct RequestBody {
     return value
   }
 
+  func int(_ name: String, range: ClosedRange<Int>) throws -> Int? {
+    guard let value = fields.first(where: { $0.key == name })?.value else { return nil }
+    switch value {
+    case .null: return nil
+    case .number(let number)
+    where number.rounded() == number && number >= Double(range.lowerBound)
+      && number <= Double(range.upperBound):
+      return Int(number)
+    default:
+      throw APIProblem.badInput(
+        field: name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)",
+        fix: "Give a whole number in that range.")
+    }
+  }
+
   func bool(_ name: String) throws -> Bool? {
     guard let value = fields.first(where: { $0.key == name })?.value else { return nil }
     switch value {

@@ -1,5 +1,6 @@
 import FerryAWS
 import FerryCore
+import FerryIngest
 import Foundation
 import Hummingbird
 import Logging
@@ -14,6 +15,8 @@ public struct FerryServer: Sendable {
   let configuration: ServerConfiguration
   let store: any Store
   let aws: any RoleAssumer
+  let awsClient: AWSClient
+  let platformCredentials: any CredentialProvider
   let identity: PlatformIdentityResolver
   let logger: Logger
 
@@ -26,6 +29,8 @@ public struct FerryServer: Sendable {
     self.configuration = configuration
     self.store = store
     self.aws = AWSRoleAssumer(client: awsClient, platformCredentials: platformCredentials)
+    self.awsClient = awsClient
+    self.platformCredentials = platformCredentials
     self.identity = PlatformIdentityResolver(
       configuration: configuration,
       sts: STSClient(
@@ -50,8 +55,41 @@ public struct FerryServer: Sendable {
     ConnectionRoutes(store: store, checker: checker, identity: identity).add(to: api)
     AccessRoutes(store: store).add(to: api)
     SearchRoutes(store: store).add(to: api)
+    FetcherRoutes(store: store).add(to: api)
     AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
     return router
+  }
+
+  /// The scheduler that runs this process's share of the fetchers.
+  func ingestScheduler() -> IngestScheduler {
+    let store = self.store
+    let client = awsClient
+    let credentials = platformCredentials
+    let holder =
+      "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+    var settings = IngestSettings()
+    settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
+    settings.fullListEvery = Double(configuration.fullListInterval.components.seconds)
+    return IngestScheduler(
+      store: store, holder: holder, settings: settings,
+      concurrency: configuration.ingestConcurrency,
+      logger: logger
+    ) { connection throws(AWSFailure) in
+      let account: Account?
+      do {
+        account = try await store.account(connection.accountID)
+      } catch {
+        throw AWSFailure(
+          kind: .unreachable, operation: "Store", message: "the store is unavailable: \(error)")
+      }
+      guard let account else {
+        throw AWSFailure(
+          kind: .invalidInput, operation: "Store",
+          message: "the connection's account \(connection.accountID.rawValue) no longer exists")
+      }
+      return try await AWSObjectSource.open(
+        connection, account: account, client: client, platformCredentials: credentials)
+    }
   }
 
   /// The application, ready to run; `onRunning` gets the port it listens on.
@@ -65,6 +103,9 @@ public struct FerryServer: Sendable {
     var services: [any Service] = []
     if let interval = configuration.recheckInterval {
       services.append(RecheckService(checker: checker, interval: interval, logger: logger))
+    }
+    if configuration.ingest {
+      services.append(IngestService(scheduler: ingestScheduler(), tick: configuration.ingestTick))
     }
     let identity = self.identity
     let logger = self.logger

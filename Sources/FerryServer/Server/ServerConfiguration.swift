@@ -19,13 +19,29 @@ public struct ServerConfiguration: Sendable {
   public var checksPerMinute: Int
   /// The prefix of generated external IDs.
   public var externalIDPrefix: String
+  /// Whether this process runs fetchers (several nodes may; leases keep them apart).
+  public var ingest: Bool
+  /// How often the ingest scheduler looks for fetchers that are due.
+  public var ingestTick: Duration
+  /// Fetchers read at once by this process.
+  public var ingestConcurrency: Int
+  /// How long this process's claim on a fetcher lasts unrenewed: after a crash, another
+  /// process takes the fetcher over once it has passed.
+  public var ingestLease: Duration = .seconds(60)
+  /// How often a fetcher lists its whole prefix again, to find keys that arrived behind
+  /// its cursor and objects replaced by a new version.
+  public var fullListInterval: Duration = .seconds(3600)
 
   public init(
     host: String = "127.0.0.1", port: Int = 8080, awsEndpoint: URL? = nil,
     awsRegion: String = "us-east-1", platformAccountID: String? = nil,
     platformPrincipalARN: String? = nil, recheckInterval: Duration? = .seconds(3600),
-    checksPerMinute: Int = 10, externalIDPrefix: String = "ferry"
+    checksPerMinute: Int = 10, externalIDPrefix: String = "ferry", ingest: Bool = true,
+    ingestTick: Duration = .seconds(5), ingestConcurrency: Int = 4
   ) {
+    self.ingest = ingest
+    self.ingestTick = ingestTick
+    self.ingestConcurrency = ingestConcurrency
     self.host = host
     self.port = port
     self.awsEndpoint = awsEndpoint

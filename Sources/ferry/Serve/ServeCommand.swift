@@ -59,6 +59,28 @@ struct ServeCommand: AsyncParsableCommand {
     name: .customLong("checks-per-minute"),
     help: "Connection checks an account may start per minute (default 10).")
   var checksPerMinute: Int?
+  @Option(
+    name: .customLong("ingest-interval"),
+    help:
+      "How often this process looks for fetchers that are due: 5s (default), or off to run no fetchers here."
+  )
+  var ingestInterval: String?
+  @Option(
+    name: .customLong("ingest-concurrency"),
+    help: "Fetchers this process reads at once (default 4).")
+  var ingestConcurrency: Int?
+  @Option(
+    name: .customLong("ingest-lease"),
+    help:
+      "How long this process's claim on a fetcher lasts unrenewed (default 60s); after a crash another process takes over once it has passed."
+  )
+  var ingestLease: String?
+  @Option(
+    name: .customLong("full-list-interval"),
+    help:
+      "How often each fetcher lists its whole prefix again, for late keys and replaced objects (default 1h)."
+  )
+  var fullListInterval: String?
   @Option(name: .customLong("log-format"), help: "json (default) or text.") var logFormat: String?
   @Option(name: .customLong("log-level"), help: "debug, info (default), warning or error.")
   var logLevel: String?
@@ -91,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
       }
       endpointURL = url
     }
-    let serverConfiguration = ServerConfiguration(
+    var serverConfiguration = ServerConfiguration(
       host: settings.string("host", flag: host, default: "127.0.0.1"),
       port: try settings.int("port", flag: port, default: 8080, range: 0...65535),
       awsEndpoint: endpointURL,
@@ -105,6 +127,17 @@ struct ServeCommand: AsyncParsableCommand {
         "checks-per-minute", flag: checksPerMinute, default: 10, range: 1...10_000),
       externalIDPrefix: settings.string(
         "external-id-prefix", flag: externalIDPrefix, default: "ferry"))
+    let tick = try settings.interval("ingest-interval", flag: ingestInterval, default: .seconds(5))
+    serverConfiguration.ingest = tick != nil
+    serverConfiguration.ingestTick = tick ?? .seconds(5)
+    serverConfiguration.ingestLease =
+      try settings.interval("ingest-lease", flag: ingestLease, default: .seconds(60))
+      ?? .seconds(60)
+    serverConfiguration.fullListInterval =
+      try settings.interval("full-list-interval", flag: fullListInterval, default: .seconds(3600))
+      ?? .seconds(3600)
+    serverConfiguration.ingestConcurrency = try settings.int(
+      "ingest-concurrency", flag: ingestConcurrency, default: 4, range: 1...64)
     if let account = serverConfiguration.platformAccountID {
       do {
         _ = try AWSAccountID.parse(account, field: "--platform-account-id")

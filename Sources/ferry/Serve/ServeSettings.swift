@@ -48,7 +48,8 @@ struct ServeSettings {
   static let names: Set<String> = [
     "host", "port", "data-dir", "database-url", "first-account", "first-admin-email",
     "aws-endpoint", "aws-region", "platform-account-id", "platform-principal-arn",
-    "recheck-interval", "checks-per-minute", "log-format", "log-level", "external-id-prefix",
+    "recheck-interval", "checks-per-minute", "ingest-interval", "ingest-concurrency",
+    "ingest-lease", "full-list-interval", "log-format", "log-level", "external-id-prefix",
   ]
 
   /// `FERRY_DATA_DIR` for `data-dir`.

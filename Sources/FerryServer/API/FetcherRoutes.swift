@@ -1,0 +1,107 @@
+import FerryCore
+import FerryIngest
+import FerryPolicy
+import Foundation
+import Hummingbird
+
+/// `/api/v1/fetchers`: a fetcher is a fetch connection, a log type and how often to look
+/// for new objects. Admins create, pause, resume and delete them; everyone in the account
+/// sees them with their progress.
+struct FetcherRoutes {
+  let store: any Store
+
+  func add(to api: RouterGroup<FerryRequestContext>) {
+    api.get("fetchers", use: list)
+    api.post("fetchers", use: create)
+    api.get("fetchers/{id}", use: show)
+    api.delete("fetchers/{id}", use: remove)
+    api.post("fetchers/{id}/pause", use: pause)
+    api.post("fetchers/{id}/resume", use: resume)
+  }
+
+  @Sendable func list(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    let fetchers = try await StoreTimer.time("fetchers") {
+      try await store.fetchers(of: caller.account.id)
+    }
+    return JSONResponse.make(JSONViews.list("fetchers", fetchers.map(JSONViews.fetcher)))
+  }
+
+  @Sendable func create(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let body = try await RequestBody.read(
+      request, context: context,
+      known: ["connectionId", "name", "logType", "pollIntervalSeconds", "queueUrl"])
+    if try body.string("queueUrl") != nil {
+      throw APIProblem.badInput(
+        field: "queueUrl",
+        "SQS discovery is not available in this version of Ferry; fetchers discover new objects by listing their prefix",
+        fix: "Leave queueUrl out.")
+    }
+    let logType = try body.string("logType") ?? "auto"
+    guard FerryIngest.LogFormat.choices.contains(logType) else {
+      throw APIProblem.badInput(
+        field: "logType",
+        "\"\(logType)\" is not a log type Ferry reads; it reads \(FerryIngest.LogFormat.choices.joined(separator: ", "))",
+        fix: "Use auto to tell the format from each object's content.")
+    }
+    let connectionID = try body.requiredString("connectionId", example: "con_0123456789abcdef")
+    let name = try body.requiredString("name", example: "cloudtrail-main")
+    let fetcher = Fetcher(
+      accountID: caller.account.id, connectionID: connectionID, name: name, logType: logType,
+      pollInterval: try body.int("pollIntervalSeconds", range: 10...86_400) ?? 300)
+    guard try await store.connection(connectionID, of: caller.account.id) != nil else {
+      throw APIProblem.badInput(
+        field: "connectionId", "there is no connection \(connectionID) in this account",
+        fix:
+          "List the account's connections with GET /api/v1/connections (or ferry connection list).")
+    }
+    try await StoreTimer.time("addFetcher") {
+      try await store.addFetcher(fetcher, of: caller.account.id, actor: caller.actor)
+    }
+    var response = JSONResponse.make(JSONViews.fetcher(fetcher), status: .created)
+    response.headers[.location] = "/api/v1/fetchers/\(fetcher.id)"
+    return response
+  }
+
+  func owned(_ context: FerryRequestContext) async throws -> (Caller, Fetcher) {
+    let caller = try context.requireCaller()
+    let id = context.parameters.get("id") ?? ""
+    guard
+      let fetcher = try await store.fetchers(of: caller.account.id).first(where: { $0.id == id })
+    else { throw APIProblem.notFound("fetcher", id) }
+    return (caller, fetcher)
+  }
+
+  @Sendable func show(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let (_, fetcher) = try await owned(context)
+    return JSONResponse.make(JSONViews.fetcher(fetcher))
+  }
+
+  @Sendable func remove(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let (caller, fetcher) = try await owned(context)
+    try caller.requireAdmin()
+    _ = try await store.removeFetcher(fetcher.id, of: caller.account.id, actor: caller.actor)
+    return Response(status: .noContent)
+  }
+
+  @Sendable func pause(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    try await setEnabled(false, context)
+  }
+
+  @Sendable func resume(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    try await setEnabled(true, context)
+  }
+
+  func setEnabled(_ enabled: Bool, _ context: FerryRequestContext) async throws -> Response {
+    let (caller, fetcher) = try await owned(context)
+    try caller.requireAdmin()
+    var changed = fetcher
+    changed.enabled = enabled
+    if fetcher.enabled != enabled {
+      _ = try await store.updateFetcher(changed, of: caller.account.id, actor: caller.actor)
+    }
+    return JSONResponse.make(JSONViews.fetcher(changed))
+  }
+}

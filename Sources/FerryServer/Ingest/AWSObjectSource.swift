@@ -1,0 +1,99 @@
+import FerryAWS
+import FerryAWSSigning
+import FerryCore
+import FerryIngest
+import Foundation
+import NIOCore
+
+/// A fetcher's bucket over the AWS layer: S3 through the connection's role, assumed with
+/// the owning account's external ID and refreshed before it expires (a pass may outlast
+/// one session), every call sending `x-amz-expected-bucket-owner`.
+struct AWSObjectSource: ObjectSource {
+  let s3: S3Client
+  let bucket: String
+
+  /// Assumes the role once (so a broken role is reported at once), then keeps its
+  /// credentials fresh.
+  static func open(
+    _ connection: Connection, account: Account, client: AWSClient,
+    platformCredentials: any CredentialProvider
+  ) async throws(AWSFailure) -> AWSObjectSource {
+    // The external ID is always the owning account's (a legacy import keeps its own).
+    let externalID = connection.usesLegacyExternalID ? connection.externalID : account.externalID
+    let sts = STSClient(client: client, credentials: platformCredentials)
+    let session = ConnectionVerifier.sessionName(for: account)
+    let assume: RefreshingCredentialProvider.Source = { () async throws(AWSError) in
+      try await sts.assumeRole(
+        roleARN: connection.roleARN, sessionName: session, externalID: externalID,
+        durationSeconds: 3600
+      ).credentials
+    }
+    let credentials = RefreshingCredentialProvider(assume)
+    do {
+      _ = try await credentials.credentials()
+    } catch {
+      throw AWSFailure(error)
+    }
+    let s3 = S3Client(
+      client: client, credentials: credentials, region: connection.region,
+      expectedBucketOwner: connection.bucketOwner)
+    return AWSObjectSource(s3: s3, bucket: connection.bucket)
+  }
+
+  func list(prefix: String, startAfter: String?, continuation: String?) async throws(AWSFailure)
+    -> (objects: [SourceObject], next: String?)
+  {
+    do throws(AWSError) {
+      let page = try await s3.listPage(
+        bucket: bucket, prefix: prefix, startAfter: startAfter, continuationToken: continuation)
+      if page.isTruncated && page.nextContinuationToken == nil {
+        throw AWSError(
+          kind: .invalidResponse, operation: "S3.ListObjectsV2",
+          message: "the listing is truncated but has no continuation token")
+      }
+      return (
+        page.objects.map {
+          SourceObject(
+            key: $0.key, eTag: $0.eTag, size: $0.size, lastModified: $0.lastModified,
+            storageClass: $0.storageClass)
+        }, page.isTruncated ? page.nextContinuationToken : nil
+      )
+    } catch {
+      throw AWSFailure(error)
+    }
+  }
+
+  func open(key: String, eTag: String) async throws(AWSFailure) -> any ObjectBytes {
+    do throws(AWSError) {
+      let stream = try await s3.getObject(bucket: bucket, key: key)
+      if !eTag.isEmpty, stream.eTag != eTag {
+        throw AWSError(
+          kind: .service, operation: "S3.GetObject", code: "PreconditionFailed",
+          message:
+            "s3://\(bucket)/\(key) changed since it was listed (ETag \(stream.eTag), listed as \(eTag)); the new version is read on the next pass"
+        )
+      }
+      return S3Bytes(stream.makeAsyncIterator())
+    } catch {
+      throw AWSFailure(error)
+    }
+  }
+}
+
+/// An object's bytes from the AWS layer's stream (read by one task at a time).
+final class S3Bytes: ObjectBytes, @unchecked Sendable {
+  let iterator: S3ObjectStream.AsyncIterator
+
+  init(_ iterator: S3ObjectStream.AsyncIterator) { self.iterator = iterator }
+
+  func next() async throws(AWSFailure) -> [UInt8]? {
+    do {
+      guard var buffer = try await iterator.next() else { return nil }
+      return buffer.readBytes(length: buffer.readableBytes)
+    } catch let error as AWSError {
+      throw AWSFailure(error)
+    } catch {
+      throw AWSFailure(kind: .unreachable, operation: "S3.GetObject", message: "\(error)")
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import Crypto
+import FerryTesting
+import Foundation
+import Testing
+
+/// The S3 fetcher end to end, against the AWS emulator with IAM enforcement on: a bucket
+/// written by boto3 (gzip JSON lines, a two-member gzip, gzip CloudTrail, plain text, a
+/// 3 MiB line, and four objects that cannot be read) is ingested through a role made by
+/// Ferry's own generated script; the server is killed with SIGKILL mid-ingest and started
+/// again; then every event the generator wrote must be in search exactly once (count and
+/// a SHA-256 of the sorted messages, computed by the generator), the bad objects recorded
+/// as failed, and a replaced object ingested again as a new version.
+@Suite("ferry serve: the S3 fetcher (emulator with IAM enforcement)", .serialized)
+struct FetcherFlowTests {
+  struct Manifest: Decodable {
+    var count: Int
+    var sha256: String
+  }
+
+  static let generator = TestPaths.packageRoot.appendingPathComponent(
+    "Tests/FerryServerTests/Fixtures/make_logs.py")
+
+  func run(_ aws: EnforcedAWS, _ bucket: String, _ extra: [String] = []) async throws -> Manifest {
+    let made = try await Subprocess.runOffPool(
+      "python3", [Self.generator.path, aws.emulator.url.absoluteString, bucket] + extra,
+      environment: aws.customerEnvironment)
+    try #require(made.status == 0, "the generator failed: \(made.stderr)")
+    return try JSONDecoder().decode(Manifest.self, from: Data(made.stdout.utf8))
+  }
+
+  /// Waits until `condition` holds, polling; fails after `seconds`.
+  func eventually(
+    _ what: String, seconds: Double, _ condition: () async throws -> Bool
+  ) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+      if try await condition() { return }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out after \(seconds) s waiting until \(what)")
+    throw TestSetupError("timed out: \(what)")
+  }
+
+  /// Every event in search, page by page.
+  func allEvents(_ api: API, _ token: String, query: String = "") async throws -> [[String: Any]] {
+    var events: [[String: Any]] = []
+    var cursor: String?
+    let to = Date().addingTimeInterval(3600).formatted(.iso8601)
+    repeat {
+      var path =
+        "/api/v1/search?from=2024-01-01T00:00:00Z&to=\(to)&limit=1000&q=\(query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+      if let cursor { path += "&cursor=\(cursor)" }
+      let page = try await api.get(path, token: token)
+      try #require(page.status == 200, "\(page.text.prefix(500))")
+      events += page.json["events"] as? [[String: Any]] ?? []
+      cursor = page.json["nextCursor"] as? String
+    } while cursor != nil
+    return events
+  }
+
+  func digest(_ messages: [String]) -> String {
+    SHA256.hash(data: Data(messages.sorted().joined(separator: "\n").utf8)).map {
+      String(format: "%02x", $0)
+    }.joined()
+  }
+
+  @Test func everyObjectBecomesEventsExactlyOnceThroughACrash() async throws {
+    let aws = try await Blocking.run { try EnforcedAWS.start() }
+    defer { aws.stop() }
+    let bucket = "fetch-\(UUID().uuidString.prefix(8).lowercased())"
+    let made = try await aws.customerOffPool(["s3api", "create-bucket", "--bucket", bucket])
+    try #require(made.status == 0, "\(made.stderr)")
+    let manifest = try await run(aws, bucket)
+    let data = try TestPaths.temporaryDirectory("ferry-fetch-data")
+    let arguments =
+      ConnectWorld.serverArguments(aws) + [
+        "--data-dir", data.path, "--ingest-interval", "1s", "--ingest-lease", "3s",
+        "--full-list-interval", "5s",
+      ]
+    var server = try await ServerProcess.start(
+      arguments: arguments, environment: aws.platformEnvironment)
+    defer { server.stop() }
+    let token = try #require(server.firstToken)
+    var api = API(server.url)
+
+    // The customer creates the role with Ferry's script; the admin connects the bucket.
+    let policy = try await api.post(
+      "/api/v1/role-policy", token: token,
+      ["bucket": bucket, "prefix": "app", "purpose": "fetcher", "region": "us-east-1"])
+    let script = try #require(policy.json["awsCliScript"] as? String)
+    let scriptFile = try TestPaths.temporaryDirectory("ferry-fetch-script")
+      .appendingPathComponent("create-role.sh")
+    try ChildProcess.withSpawnLock {
+      try script.write(to: scriptFile, atomically: true, encoding: .utf8)
+    }
+    let ran = try await Subprocess.runOffPool(
+      "bash", [scriptFile.path],
+      environment: aws.customerEnvironment.merging(["ROLE_NAME": "ferry-fetch-test"]) { $1 })
+    try #require(ran.status == 0, "the generated script failed: \(ran.stderr)")
+    let connection = try await api.post(
+      "/api/v1/connections", token: token,
+      [
+        "purpose": "fetcher", "bucket": bucket, "region": "us-east-1", "prefix": "app",
+        "roleArn": "arn:aws:iam::\(aws.customerAccount):role/ferry-fetch-test",
+      ])
+    try #require(connection.status == 201, "\(connection.text)")
+    let connectionID = try #require(connection.json["id"] as? String)
+
+    // Bad input to the fetcher API is refused with the reason.
+    let badType = try await api.post(
+      "/api/v1/fetchers", token: token,
+      ["connectionId": connectionID, "name": "x", "logType": "parquet"])
+    #expect(badType.status == 400)
+    #expect(badType.text.contains("logType"))
+
+    let created = try await api.post(
+      "/api/v1/fetchers", token: token,
+      [
+        "connectionId": connectionID, "name": "app-logs", "logType": "auto",
+        "pollIntervalSeconds": 10,
+      ])
+    try #require(created.status == 201, "\(created.text)")
+    let fetcherID = try #require(created.json["id"] as? String)
+
+    func status() async throws -> [String: Any] {
+      let shown = try await api.get("/api/v1/fetchers/\(fetcherID)", token: token)
+      return shown.json["status"] as? [String: Any] ?? [:]
+    }
+    // Kill the server in the middle of the work, then start it again on the same data.
+    try await eventually("some objects are ingested", seconds: 90) {
+      (try await status()["objectsIngested"] as? Int ?? 0) >= 3
+    }
+    server.crash()
+    server = try await ServerProcess.start(
+      arguments: arguments, environment: aws.platformEnvironment)
+    api = API(server.url)
+    let objects = 40 + 5 + 1 + 1 + 4
+    var last: [String: Any] = [:]
+    defer {
+      if (last["objectsPending"] as? Int ?? 1) != 0 {
+        Issue.record("last status: \(last)\nserver log: \(server.log.suffix(3000))")
+      }
+    }
+    try await eventually("every object is ingested or failed", seconds: 180) {
+      let s = try await status()
+      last = s
+      return (s["objectsIngested"] as? Int ?? 0) + (s["objectsFailed"] as? Int ?? 0) >= objects
+        && (s["objectsPending"] as? Int ?? 1) == 0
+    }
+    let final = try await status()
+    #expect(final["objectsFailed"] as? Int == 3, "\(final)")
+
+    let events = try await allEvents(api, token)
+    func key(_ e: [String: Any]) -> String { e["sourceKey"] as? String ?? "" }
+    let good = events.filter { !key($0).hasPrefix("app/bad/") && !key($0).hasPrefix("app/long/") }
+    let messages = good.compactMap { $0["message"] as? String }
+    #expect(
+      messages.count == manifest.count,
+      "every event once: \(messages.count) stored, \(manifest.count) written")
+    #expect(digest(messages) == manifest.sha256, "the stored events are the written ones")
+    // The 3 MiB line: cut at 1 MiB, kept, marked.
+    let long = events.filter { key($0).hasPrefix("app/long/") }
+    #expect(long.count == 1)
+    #expect((long.first?["message"] as? String)?.utf8.count == 1 << 20)
+    #expect((long.first?["fields"] as? [String: Any])?["ferry.truncated"] as? String == "true")
+    // Nothing from the corrupt or binary objects; from the cut one, only real lines.
+    #expect(
+      !events.contains { key($0) == "app/bad/corrupt.json.gz" || key($0) == "app/bad/binary.bin" })
+    for e in events where key(e) == "app/bad/truncated.json.gz" {
+      #expect((e["message"] as? String)?.hasPrefix("{\"id\": \"trunc-") == true, "\(e)")
+    }
+    // CloudTrail fields and times from the records.
+    let trail = try #require(good.first { key($0).hasPrefix("app/cloudtrail/") })
+    let trailFields = trail["fields"] as? [String: Any] ?? [:]
+    #expect(trailFields["eventName"] as? String == "GetObject")
+    #expect(trailFields["userIdentity.type"] as? String == "AssumedRole")
+    #expect((trail["time"] as? String)?.hasPrefix("2024-11-24T10:") == true)
+
+    // A replaced object (new ETag) is ingested again, as a new version.
+    let second = try await run(aws, bucket, ["v2"])
+    try await eventually("the new version is searchable", seconds: 90) {
+      try await allEvents(api, token, query: "id:v2-0").count == 1
+    }
+    let replaced = try await allEvents(api, token, query: "replaced")
+    #expect(replaced.count == second.count)
+    #expect(digest(replaced.compactMap { $0["message"] as? String }) == second.sha256)
+
+    // Members see fetchers but may not change them; every change is audited.
+    let audit = try await api.get("/api/v1/audit", token: token)
+    let actions = (audit.json["entries"] as? [[String: Any]] ?? []).compactMap {
+      $0["action"] as? String
+    }
+    #expect(actions.contains("fetcher.add"), "\(actions)")
+    let paused = try await api.call(.POST, "/api/v1/fetchers/\(fetcherID)/pause", token: token)
+    #expect(paused.status == 200)
+    #expect(paused.json["enabled"] as? Bool == false)
+    for secret in [aws.platformSecretKey, aws.customerEnvironment["AWS_SECRET_ACCESS_KEY"] ?? "-"] {
+      #expect(!server.log.contains(secret))
+    }
+  }
+}
