@@ -176,6 +176,23 @@ struct FetcherFlowTests {
     #expect(trailFields["userIdentity.type"] as? String == "AssumedRole")
     #expect((trail["time"] as? String)?.hasPrefix("2024-11-24T10:") == true)
 
+    // The CLI shows the same progress.
+    let cli = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable, ["fetcher", "list"],
+      environment: [
+        "FERRY_SERVER": server.url, "FERRY_TOKEN": token, "FERRY_CONFIG_DIR": data.path,
+      ])
+    #expect(cli.status == 0, "\(cli.stderr)")
+    #expect(cli.stdout.contains("app-logs") && cli.stdout.contains("running"), "\(cli.stdout)")
+    let follow = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable, ["fetcher", "status", fetcherID, "--follow"],
+      environment: [
+        "FERRY_SERVER": server.url, "FERRY_TOKEN": token, "FERRY_CONFIG_DIR": data.path,
+      ])
+    #expect(follow.status == 0, "\(follow.stderr)")
+    #expect(follow.stdout.contains("51/51 objects"), "\(follow.stdout)")
+    #expect(follow.stdout.contains("3 failed"), "\(follow.stdout)")
+
     // A replaced object (new ETag) is ingested again, as a new version.
     let second = try await run(aws, bucket, ["v2"])
     try await eventually("the new version is searchable", seconds: 90) {

@@ -1,0 +1,201 @@
+import ArgumentParser
+import FerryPolicy
+import Foundation
+
+/// `ferry fetcher …`: turn a fetch connection's objects into searchable events.
+struct FetcherCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "fetcher",
+    abstract: "Ingest a connection's log files: create, list, show, follow, pause, resume, delete.",
+    subcommands: [
+      FetcherCreate.self, FetcherList.self, FetcherShow.self, FetcherStatus.self,
+      FetcherPause.self, FetcherResume.self, FetcherDelete.self,
+    ])
+}
+
+struct FetcherCreate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "create",
+    abstract: "Start ingesting a fetch connection's prefix; every object becomes events, once.")
+  @OptionGroup var server: ServerOptions
+  @Option(help: "The fetch connection (see: ferry connection list).") var connection: String
+  @Option(help: "A name, unique in the account.") var name: String
+  @Option(
+    name: .customLong("log-type"),
+    help: "auto (default: told from each object's content), json, cloudtrail or text.")
+  var logType = "auto"
+  @Option(
+    name: .customLong("poll-interval"),
+    help: "Seconds between listings of the prefix for new objects (10 to 86400; default 300).")
+  var pollInterval: Int?
+
+  func run() async throws {
+    var body: [(key: String, value: JSONValue)] = [
+      ("connectionId", .string(connection)), ("name", .string(name)), ("logType", .string(logType)),
+    ]
+    if let pollInterval { body.append(("pollIntervalSeconds", .number(Double(pollInterval)))) }
+    let answer = try await server.client().call(.POST, "/api/v1/fetchers", body: .object(body))
+    if server.json { return Output.json(answer) }
+    let id = answer["id"]?.stringValue ?? ""
+    print(Terminal.safe("Created fetcher \(id) (\(name)); it starts within its poll interval."))
+    print(Terminal.safe("Follow it: ferry fetcher status \(id) --follow"))
+  }
+}
+
+struct FetcherList: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "list", abstract: "List the account's fetchers and their progress.")
+  @OptionGroup var server: ServerOptions
+
+  func run() async throws {
+    let answer = try await server.client().call(.GET, "/api/v1/fetchers")
+    if server.json { return Output.json(answer) }
+    let rows = answer["fetchers"]?.arrayValue ?? []
+    if rows.isEmpty {
+      print(
+        "No fetchers yet. Create one: ferry fetcher create --connection CONNECTION_ID --name NAME")
+      return
+    }
+    Output.table(
+      [["ID", "NAME", "LOG TYPE", "STATE", "OBJECTS", "EVENTS", "FAILED", "PENDING", "LAST ERROR"]]
+        + rows.map { f in
+          let s = f["status"] ?? .null
+          return [
+            f["id"]?.stringValue ?? "", f["name"]?.stringValue ?? "",
+            f["logType"]?.stringValue ?? "", f["enabled"]?.boolValue == true ? "running" : "paused",
+            String(s["objectsIngested"]?.intValue ?? 0), String(s["eventsIngested"]?.intValue ?? 0),
+            String(s["objectsFailed"]?.intValue ?? 0), String(s["objectsPending"]?.intValue ?? 0),
+            String((s["lastError"]?.stringValue ?? "").prefix(60)),
+          ]
+        })
+  }
+}
+
+/// The fields of a fetcher, for `show` and `status`.
+enum FetcherText {
+  static func lines(_ f: JSONValue) -> [[String]] {
+    let s = f["status"] ?? .null
+    func number(_ key: String) -> String { String(s[key]?.intValue ?? 0) }
+    return [
+      ["ID", f["id"]?.stringValue ?? ""], ["Name", f["name"]?.stringValue ?? ""],
+      ["Connection", f["connectionId"]?.stringValue ?? ""],
+      ["Log type", f["logType"]?.stringValue ?? ""],
+      ["State", f["enabled"]?.boolValue == true ? "running" : "paused"],
+      ["Poll interval", "\(f["pollIntervalSeconds"]?.intValue ?? 0) s"],
+      ["Objects ingested", number("objectsIngested")], ["Objects failed", number("objectsFailed")],
+      ["Objects pending", number("objectsPending")], ["Events", number("eventsIngested")],
+      ["Bytes (decompressed)", number("bytesIngested")],
+      ["Lag", seconds(s["lagSeconds"])],
+      ["Last run", s["lastRunAt"]?.stringValue ?? "never"],
+      ["Last error", s["lastError"]?.stringValue ?? "none"],
+    ]
+  }
+
+  static func seconds(_ value: JSONValue?) -> String {
+    if case .number(let n)? = value { return String(format: "%.0f s", n) }
+    return "-"
+  }
+
+  /// One line of progress: a bar of objects done out of those seen.
+  static func progress(_ f: JSONValue) -> String {
+    let s = f["status"] ?? .null
+    let done = (s["objectsIngested"]?.intValue ?? 0) + (s["objectsFailed"]?.intValue ?? 0)
+    let pending = s["objectsPending"]?.intValue ?? 0
+    let total = max(done + pending, 1)
+    let width = 30
+    let filled = min(width, done * width / total)
+    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+    return
+      "[\(bar)] \(done)/\(done + pending) objects, \(s["eventsIngested"]?.intValue ?? 0) events, \(s["objectsFailed"]?.intValue ?? 0) failed"
+  }
+}
+
+struct FetcherShow: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "show", abstract: "Show one fetcher and its progress.")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The fetcher's ID.") var id: String
+
+  func run() async throws {
+    let answer = try await server.client().call(.GET, "/api/v1/fetchers/\(Output.pathSegment(id))")
+    if server.json { return Output.json(answer) }
+    Output.table(FetcherText.lines(answer))
+  }
+}
+
+struct FetcherStatus: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status",
+    abstract: "A fetcher's progress; with --follow, a live progress bar until nothing is pending.")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The fetcher's ID.") var id: String
+  @Flag(help: "Refresh every 2 seconds until no object is pending (Ctrl-C stops).") var follow =
+    false
+
+  func run() async throws {
+    let client = try server.client()
+    let path = "/api/v1/fetchers/\(Output.pathSegment(id))"
+    var answer = try await client.call(.GET, path)
+    if server.json { return Output.json(answer) }
+    guard follow else { return Output.table(FetcherText.lines(answer)) }
+    let live = isatty(STDOUT_FILENO) == 1
+    while true {
+      let line = Terminal.safe(FetcherText.progress(answer))
+      if live {
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
+      } else {
+        print(line)
+      }
+      let s = answer["status"] ?? .null
+      if s["lastRunAt"]?.stringValue != nil, (s["objectsPending"]?.intValue ?? 0) == 0 { break }
+      try await Task.sleep(for: .seconds(2))
+      answer = try await client.call(.GET, path)
+    }
+    if live { print("") }
+    if let error = answer["status"]?["lastError"]?.stringValue {
+      print(Terminal.safe("Last error: \(error)"))
+    }
+  }
+}
+
+struct FetcherPause: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "pause", abstract: "Stop reading new objects; the ledger and cursor are kept.")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The fetcher's ID.") var id: String
+
+  func run() async throws {
+    let answer = try await server.client().call(
+      .POST, "/api/v1/fetchers/\(Output.pathSegment(id))/pause")
+    if server.json { return Output.json(answer) }
+    print(Terminal.safe("Paused \(id)."))
+  }
+}
+
+struct FetcherResume: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "resume", abstract: "Go on from where the fetcher stopped.")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The fetcher's ID.") var id: String
+
+  func run() async throws {
+    let answer = try await server.client().call(
+      .POST, "/api/v1/fetchers/\(Output.pathSegment(id))/resume")
+    if server.json { return Output.json(answer) }
+    print(Terminal.safe("Resumed \(id)."))
+  }
+}
+
+struct FetcherDelete: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "delete",
+    abstract:
+      "Remove a fetcher and its ledger. Its events stay searchable until retention removes them.")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The fetcher's ID.") var id: String
+
+  func run() async throws {
+    try await server.client().call(.DELETE, "/api/v1/fetchers/\(Output.pathSegment(id))")
+    if !server.json { print(Terminal.safe("Removed \(id).")) }
+  }
+}
