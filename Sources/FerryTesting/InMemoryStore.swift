@@ -412,6 +412,58 @@ public final class InMemoryStore: Store {
     }
   }
 
+  public func ledger(
+    of account: AccountID, fetcherID: String, state: LedgerState?, afterKey: String?, limit: Int
+  ) async throws -> [LedgerEntry] {
+    if let problem = StoreRules.ledgerLimitProblem(limit) { throw problem }
+    return tables.withLock { t in
+      Array(
+        t.ledger.filter {
+          $0.key.account == account && $0.key.fetcherID == fetcherID
+            && (state == nil || $0.value.state == state) && $0.key.key > (afterKey ?? "")
+        }.values.sorted { ($0.key, $0.eTag) < ($1.key, $1.eTag) }.prefix(limit))
+    }
+  }
+
+  public func ledgerSummary(of account: AccountID, fetcherID: String) async throws
+    -> LedgerSummary
+  {
+    tables.withLock { t in
+      var summary = LedgerSummary()
+      for (key, entry) in t.ledger where key.account == account && key.fetcherID == fetcherID {
+        summary.objects[entry.state, default: 0] += 1
+        summary.events += entry.events
+        summary.rows += 1
+        summary.bytes +=
+          entry.key.utf8.count + entry.eTag.utf8.count + (entry.error?.utf8.count ?? 0)
+          + LedgerSummary.fixedRowBytes
+      }
+      return summary
+    }
+  }
+
+  public func reprocess(
+    fetcherID: String, keys: ClosedRange<String>, of account: AccountID, actor: String
+  ) async throws -> Int? {
+    tables.withLock { t in
+      guard let i = t.fetchers.firstIndex(where: { $0.id == fetcherID && $0.accountID == account })
+      else { return nil }
+      var count = 0
+      for (key, entry) in t.ledger
+      where key.account == account && key.fetcherID == fetcherID && keys.contains(key.key) {
+        t.ledger[key] = StoreRules.reprocessed(entry)
+        count += 1
+      }
+      let before = t.fetchers[i]
+      t.fetchers[i] = StoreRules.relisting(before)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "fetcher.reprocess", target: fetcherID,
+          before: nil, after: StoreRules.reprocessAudit(keys, objects: count)))
+      return count
+    }
+  }
+
   public func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID)
     async throws
   {

@@ -176,6 +176,24 @@ struct FetcherFlowTests {
     #expect(trailFields["userIdentity.type"] as? String == "AssumedRole")
     #expect((trail["time"] as? String)?.hasPrefix("2024-11-24T10:") == true)
 
+    // The ledger names each failed object and why; reprocessing reads one again.
+    let failedObjects = try await api.get(
+      "/api/v1/fetchers/\(fetcherID)/objects?state=failed", token: token)
+    let failedRows = failedObjects.json["objects"] as? [[String: Any]] ?? []
+    #expect(
+      failedRows.compactMap { $0["key"] as? String }
+        == ["app/bad/binary.bin", "app/bad/corrupt.json.gz", "app/bad/truncated.json.gz"])
+    #expect(failedRows.allSatisfy { ($0["error"] as? String)?.isEmpty == false })
+    #expect((final["ledgerRows"] as? Int ?? 0) >= objects)
+    let again = try await api.post(
+      "/api/v1/fetchers/\(fetcherID)/reprocess", token: token,
+      ["key": "app/bad/corrupt.json.gz"])
+    #expect(again.status == 200, "\(again.text)")
+    #expect(again.json["objects"] as? Int == 1)
+    let neither = try await api.post(
+      "/api/v1/fetchers/\(fetcherID)/reprocess", token: token, [:])
+    #expect(neither.status == 400)
+
     // The CLI shows the same progress.
     let cli = try await Subprocess.runOffPool(
       TestPaths.ferryExecutable, ["fetcher", "list"],

@@ -60,6 +60,9 @@ public struct FetcherStatus: Sendable, Equatable, Codable {
   public var lastFullListAt: Date?
   /// Objects seen but not yet ingested at the end of the last pass.
   public var objectsPending: Int?
+  /// What the fetcher's ledger takes: rows and about how many bytes.
+  public var ledgerRows: Int?
+  public var ledgerBytes: Int?
   /// Seconds between the newest object ingested being written to the bucket and Ferry
   /// having committed it.
   public var lagSeconds: Double?

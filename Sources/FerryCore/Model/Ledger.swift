@@ -44,6 +44,27 @@ public struct LedgerEntry: Sendable, Equatable, Codable {
   }
 }
 
+/// How a fetcher's ledger stands.
+public struct LedgerSummary: Sendable, Equatable {
+  public var objects: [LedgerState: Int]
+  /// Events of the objects in the ledger.
+  public var events: Int
+  /// Rows of the ledger, and about how many bytes they take (keys, ETags, errors and the
+  /// fixed columns): the state "already ingested" costs per fetcher.
+  public var rows: Int
+  public var bytes: Int
+
+  public init(objects: [LedgerState: Int] = [:], events: Int = 0, rows: Int = 0, bytes: Int = 0) {
+    self.objects = objects
+    self.events = events
+    self.rows = rows
+    self.bytes = bytes
+  }
+
+  /// The fixed columns of a row, in bytes (IDs, sizes, offsets, times).
+  public static let fixedRowBytes = 64
+}
+
 /// One log event.
 public struct Event: Sendable, Equatable, Codable {
   /// Assigned by the store; nil before insertion.

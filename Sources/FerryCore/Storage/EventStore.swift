@@ -6,6 +6,22 @@ public protocol EventStore: Sendable {
   // MARK: Ledger and events
   func ledgerEntry(of account: AccountID, fetcherID: String, key: String, eTag: String) async throws
     -> LedgerEntry?
+  /// A fetcher's object versions in key order (then ETag), after `afterKey`, at most
+  /// `limit` (1 to 1000); only those in `state` when it is given.
+  func ledger(
+    of account: AccountID, fetcherID: String, state: LedgerState?, afterKey: String?, limit: Int
+  ) async throws -> [LedgerEntry]
+  /// How a fetcher's ledger stands: object versions by state, their events, and what the
+  /// ledger takes (its rows, and about how many bytes).
+  func ledgerSummary(of account: AccountID, fetcherID: String) async throws -> LedgerSummary
+  /// Has a fetcher read again the objects whose keys are in `keys`: their rows start over
+  /// (``StoreRules/reprocessed(_:)``) and the fetcher's next pass lists its whole prefix.
+  /// What they hold is not stored twice (events are keyed by object version and offset).
+  /// Audited (`fetcher.reprocess`); returns how many rows start over, nil if there is no
+  /// such fetcher in the account.
+  func reprocess(
+    fetcherID: String, keys: ClosedRange<String>, of account: AccountID, actor: String
+  ) async throws -> Int?
   /// Records an object and its events in one transaction: both or neither.
   func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID) async throws
   func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage

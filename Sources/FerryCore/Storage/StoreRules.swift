@@ -67,6 +67,45 @@ public enum StoreRules {
   /// An event as both backends store it: NUL characters, which PostgreSQL's text cannot
   /// hold, become U+FFFD in the message, the fields and the source key, on SQLite too, so
   /// that the same object commits, and reads back, the same on either backend.
+  /// A ledger row that starts over: pending from the object's first byte, no attempts, no
+  /// error (for reprocessing).
+  public static func reprocessed(_ entry: LedgerEntry, now: Date = Date()) -> LedgerEntry {
+    var out = entry
+    out.state = .pending
+    out.offset = 0
+    out.events = 0
+    out.attempts = 0
+    out.error = nil
+    out.updatedAt = now
+    return out
+  }
+
+  /// The audit record of a reprocess: the key range and how many objects start over.
+  public static func reprocessAudit(_ keys: ClosedRange<String>, objects: Int) -> String {
+    struct Record: Encodable {
+      var fromKey: String
+      var toKey: String
+      var objects: Int
+    }
+    return StoreJSON.encode(
+      Record(fromKey: keys.lowerBound, toKey: keys.upperBound, objects: objects))
+  }
+
+  /// Why a ledger page size is refused (nil: it is fine).
+  public static func ledgerLimitProblem(_ limit: Int) -> StoreError? {
+    (1...1000).contains(limit)
+      ? nil : .rejected("a ledger page holds 1 to 1000 objects, not \(limit)")
+  }
+
+  /// The fetcher after a reprocess: its next pass lists the whole prefix (the keys may be
+  /// behind its cursor).
+  public static func relisting(_ fetcher: Fetcher) -> Fetcher {
+    var out = fetcher
+    out.status.lastFullListAt = nil
+    out.status.listCursor = nil
+    return out
+  }
+
   /// Whether `text` holds a NUL (read at memchr's speed: this runs on every event).
   static func hasNUL(_ text: String) -> Bool {
     var text = text

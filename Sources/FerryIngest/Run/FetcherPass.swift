@@ -109,10 +109,14 @@ public struct FetcherPass: Sendable {
     }
     status.listCursor = cursor
     if discovery.fullList && report.roleProblem == nil { status.lastFullListAt = now }
-    status.objectsIngested += report.objectsIngested
-    status.eventsIngested += report.events
+    // Counts come from the ledger itself, so a reprocessed object is not counted twice.
+    let summary = try await store.ledgerSummary(of: fetcher.accountID, fetcherID: fetcher.id)
+    status.objectsIngested = summary.objects[.ingested] ?? 0
+    status.objectsFailed = summary.objects[.failed] ?? 0
+    status.eventsIngested = summary.events
+    status.ledgerRows = summary.rows
+    status.ledgerBytes = summary.bytes
     status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
-    status.objectsFailed = (status.objectsFailed ?? 0) + report.objectsFailed
     status.objectsPending = report.objectsPending
     if let newest { status.lagSeconds = max(0, Date().timeIntervalSince(newest)) }
     if let problem = report.roleProblem {

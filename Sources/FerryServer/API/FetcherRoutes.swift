@@ -17,6 +17,68 @@ struct FetcherRoutes {
     api.delete("fetchers/{id}", use: remove)
     api.post("fetchers/{id}/pause", use: pause)
     api.post("fetchers/{id}/resume", use: resume)
+    api.get("fetchers/{id}/objects", use: objects)
+    api.post("fetchers/{id}/reprocess", use: reprocess)
+  }
+
+  /// The fetcher's ledger: each object version, its state, events and error.
+  @Sendable func objects(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let (caller, fetcher) = try await owned(context)
+    let limit = try request.intQuery("limit", default: 100, range: 1...1000)
+    let parameters = request.uri.queryParameters
+    var state: LedgerState?
+    if let text = parameters.get("state") {
+      guard let parsed = LedgerState(rawValue: text) else {
+        throw APIProblem.badInput(
+          field: "state", "\"\(text)\" is not a state",
+          fix: "Use pending, ingested or failed, or leave it out for all.")
+      }
+      state = parsed
+    }
+    let after = parameters.get("after")
+    // One more than asked, to know whether another page follows.
+    let rows = try await StoreTimer.time("ledger") {
+      try await store.ledger(
+        of: caller.account.id, fetcherID: fetcher.id, state: state, afterKey: after,
+        limit: min(limit + 1, 1000))
+    }
+    let page = Array(rows.prefix(limit))
+    return JSONResponse.make(
+      .object([
+        ("objects", .array(page.map(JSONViews.ledgerEntry))),
+        ("nextAfter", rows.count > limit ? JSONViews.optional(page.last?.key) : .null),
+      ]))
+  }
+
+  /// Reads objects again: one key, or every key from `fromKey` to `toKey`.
+  @Sendable func reprocess(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let (caller, fetcher) = try await owned(context)
+    try caller.requireAdmin()
+    let body = try await RequestBody.read(
+      request, context: context, known: ["key", "fromKey", "toKey"])
+    let keys: ClosedRange<String>
+    switch (try body.string("key"), try body.string("fromKey"), try body.string("toKey")) {
+    case (let key?, nil, nil): keys = key...key
+    case (nil, let from?, let to?) where from <= to: keys = from...to
+    case (nil, .some, .some):
+      throw APIProblem.badInput(
+        field: "fromKey", "the range starts after its end", fix: "Give a fromKey before toKey.")
+    default:
+      throw APIProblem.badInput(
+        field: "key", "give either key, or both fromKey and toKey",
+        fix:
+          "For one object: {\"key\": \"logs/a.json.gz\"}; for a range: {\"fromKey\": ..., \"toKey\": ...}."
+      )
+    }
+    guard
+      let count = try await store.reprocess(
+        fetcherID: fetcher.id, keys: keys, of: caller.account.id, actor: caller.actor)
+    else { throw APIProblem.notFound("fetcher", fetcher.id) }
+    return JSONResponse.make(.object([("objects", .number(Double(count)))]))
   }
 
   @Sendable func list(_ request: Request, context: FerryRequestContext) async throws -> Response {

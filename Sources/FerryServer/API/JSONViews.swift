@@ -115,6 +115,15 @@ enum JSONViews {
     ])
   }
 
+  static func ledgerEntry(_ e: LedgerEntry) -> JSONValue {
+    .object([
+      ("key", .string(e.key)), ("eTag", .string(e.eTag)), ("size", .number(Double(e.size))),
+      ("state", .string(e.state.rawValue)), ("events", .number(Double(e.events))),
+      ("offset", .number(Double(e.offset))), ("attempts", .number(Double(e.attempts))),
+      ("error", optional(e.error)), ("updatedAt", date(e.updatedAt)),
+    ])
+  }
+
   static func fetcher(_ f: Fetcher) -> JSONValue {
     let s = f.status
     return .object([
@@ -134,6 +143,8 @@ enum JSONViews {
           ("bytesIngested", .number(Double(s.bytesIngested ?? 0))),
           ("lagSeconds", s.lagSeconds.map { .number($0) } ?? .null),
           ("listCursor", optional(s.listCursor)),
+          ("ledgerRows", .number(Double(s.ledgerRows ?? 0))),
+          ("ledgerBytes", .number(Double(s.ledgerBytes ?? 0))),
         ])
       ),
     ])

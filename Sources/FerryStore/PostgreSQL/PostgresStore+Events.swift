@@ -17,20 +17,107 @@ extension PostgresStore {
       ).first
     else { return nil }
     do {
-      return LedgerEntry(
-        fetcherID: try row["fetcher_id"].decode(String.self),
-        key: try row["key"].decode(String.self),
-        eTag: try row["etag"].decode(String.self),
-        versionID: try row["version_id"].decode(String?.self),
-        size: try row["size"].decode(Int64.self),
-        state: LedgerState(rawValue: try row["state"].decode(String.self)) ?? .pending,
-        events: try row["events"].decode(Int.self),
-        offset: try row["byte_offset"].decode(Int64.self),
-        error: try row["error"].decode(String?.self),
-        attempts: try row["attempts"].decode(Int.self),
-        updatedAt: Date(micros: try row["updated_at"].decode(Int64.self)))
+      return try Self.ledgerEntry(row)
     } catch {
       throw map(error)
+    }
+  }
+
+  static func ledgerEntry(_ row: PostgresRandomAccessRow) throws -> LedgerEntry {
+    LedgerEntry(
+      fetcherID: try row["fetcher_id"].decode(String.self),
+      key: try row["key"].decode(String.self),
+      eTag: try row["etag"].decode(String.self),
+      versionID: try row["version_id"].decode(String?.self),
+      size: try row["size"].decode(Int64.self),
+      state: LedgerState(rawValue: try row["state"].decode(String.self)) ?? .pending,
+      events: try row["events"].decode(Int.self),
+      offset: try row["byte_offset"].decode(Int64.self),
+      error: try row["error"].decode(String?.self),
+      attempts: try row["attempts"].decode(Int.self),
+      updatedAt: Date(micros: try row["updated_at"].decode(Int64.self)))
+  }
+
+  public func ledger(
+    of account: AccountID, fetcherID: String, state: LedgerState?, afterKey: String?, limit: Int
+  ) async throws -> [LedgerEntry] {
+    if let problem = StoreRules.ledgerLimitProblem(limit) { throw problem }
+    let rows = try await query(
+      """
+      SELECT * FROM ledger WHERE account_id = $1 AND fetcher_id = $2 AND key COLLATE "C" > $3
+        AND ($4::text IS NULL OR state = $4) ORDER BY key COLLATE "C", etag COLLATE "C" LIMIT $5
+      """,
+      Self.binds([account.rawValue, fetcherID, afterKey ?? "", state?.rawValue, limit]))
+    do {
+      return try rows.map(Self.ledgerEntry)
+    } catch {
+      throw map(error)
+    }
+  }
+
+  public func ledgerSummary(of account: AccountID, fetcherID: String) async throws
+    -> LedgerSummary
+  {
+    let rows = try await query(
+      """
+      SELECT state, count(*)::BIGINT AS n, coalesce(sum(events), 0)::BIGINT AS events,
+        coalesce(sum(octet_length(key) + octet_length(etag) + coalesce(octet_length(error), 0)), 0)::BIGINT AS bytes
+      FROM ledger WHERE account_id = $1 AND fetcher_id = $2 GROUP BY state
+      """, Self.binds([account.rawValue, fetcherID]))
+    var summary = LedgerSummary()
+    do {
+      for row in rows {
+        let n = try row["n"].decode(Int.self)
+        if let state = LedgerState(rawValue: try row["state"].decode(String.self)) {
+          summary.objects[state] = n
+        }
+        summary.events += try row["events"].decode(Int.self)
+        summary.rows += n
+        summary.bytes += try row["bytes"].decode(Int.self) + n * LedgerSummary.fixedRowBytes
+      }
+    } catch {
+      throw map(error)
+    }
+    return summary
+  }
+
+  public func reprocess(
+    fetcherID: String, keys: ClosedRange<String>, of account: AccountID, actor: String
+  ) async throws -> Int? {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard
+        let fetcher = try await PostgresStore.record(
+          tx, Fetcher.self, fetcherID, of: account, logger: logger)
+      else { return nil }
+      let rows = try await Self.execute(
+        tx,
+        """
+        SELECT * FROM ledger WHERE account_id = $1 AND fetcher_id = $2
+          AND key COLLATE "C" >= $3 AND key COLLATE "C" <= $4 FOR UPDATE
+        """, [account.rawValue, fetcherID, keys.lowerBound, keys.upperBound], logger: logger)
+      for entry in try rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0) }) {
+        _ = try await Self.execute(
+          tx,
+          """
+          UPDATE ledger SET state = $1, byte_offset = $2, events = $3, attempts = $4, error = NULL,
+            updated_at = $5 WHERE account_id = $6 AND fetcher_id = $7 AND key = $8 AND etag = $9
+          """,
+          [
+            entry.state.rawValue, entry.offset, entry.events, entry.attempts,
+            entry.updatedAt.micros, account.rawValue, fetcherID, entry.key, entry.eTag,
+          ], logger: logger)
+      }
+      _ = try await Self.execute(
+        tx, "UPDATE fetchers SET body = $1 WHERE id = $2",
+        [StoreJSON.encode(StoreRules.relisting(fetcher)), fetcherID], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "fetcher.reprocess", target: fetcherID,
+          before: nil, after: StoreRules.reprocessAudit(keys, objects: rows.count)),
+        logger: logger)
+      return rows.count
     }
   }
 

@@ -18,15 +18,94 @@ extension SQLiteStore {
         sql:
           "SELECT * FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key = ? AND etag = ?",
         arguments: [account.rawValue, fetcherID, key, eTag]
-      ).map { row in
-        LedgerEntry(
-          fetcherID: row["fetcher_id"], key: row["key"], eTag: row["etag"],
-          versionID: row["version_id"], size: row["size"],
-          state: LedgerState(rawValue: row["state"]) ?? .pending, events: row["events"],
-          offset: row["byte_offset"],
-          error: row["error"], attempts: row["attempts"], updatedAt: Date(micros: row["updated_at"])
-        )
+      ).map(Self.ledgerEntry)
+    }
+  }
+
+  static func ledgerEntry(_ row: Row) -> LedgerEntry {
+    LedgerEntry(
+      fetcherID: row["fetcher_id"], key: row["key"], eTag: row["etag"],
+      versionID: row["version_id"], size: row["size"],
+      state: LedgerState(rawValue: row["state"]) ?? .pending, events: row["events"],
+      offset: row["byte_offset"], error: row["error"], attempts: row["attempts"],
+      updatedAt: Date(micros: row["updated_at"]))
+  }
+
+  public func ledger(
+    of account: AccountID, fetcherID: String, state: LedgerState?, afterKey: String?, limit: Int
+  ) async throws -> [LedgerEntry] {
+    if let problem = StoreRules.ledgerLimitProblem(limit) { throw problem }
+    return try await read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT * FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key > ?
+            AND (? IS NULL OR state = ?)
+          ORDER BY key, etag LIMIT ?
+          """,
+        arguments: [
+          account.rawValue, fetcherID, afterKey ?? "", state?.rawValue, state?.rawValue, limit,
+        ]
+      ).map(Self.ledgerEntry)
+    }
+  }
+
+  public func ledgerSummary(of account: AccountID, fetcherID: String) async throws
+    -> LedgerSummary
+  {
+    try await read { db in
+      var summary = LedgerSummary()
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT state, count(*) AS n, coalesce(sum(events), 0) AS events,
+            coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(etag AS BLOB))
+              + coalesce(length(CAST(error AS BLOB)), 0)), 0) AS bytes
+          FROM ledger WHERE account_id = ? AND fetcher_id = ? GROUP BY state
+          """, arguments: [account.rawValue, fetcherID])
+      {
+        let n: Int = row["n"]
+        if let state = LedgerState(rawValue: row["state"]) { summary.objects[state] = n }
+        summary.events += row["events"] as Int
+        summary.rows += n
+        summary.bytes += (row["bytes"] as Int) + n * LedgerSummary.fixedRowBytes
       }
+      return summary
+    }
+  }
+
+  public func reprocess(
+    fetcherID: String, keys: ClosedRange<String>, of account: AccountID, actor: String
+  ) async throws -> Int? {
+    try await write { db in
+      guard let fetcher = try Self.record(db, Fetcher.self, fetcherID, of: account) else {
+        return nil
+      }
+      let rows = try Row.fetchAll(
+        db,
+        sql:
+          "SELECT * FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key >= ? AND key <= ?",
+        arguments: [account.rawValue, fetcherID, keys.lowerBound, keys.upperBound])
+      for entry in rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0) }) {
+        try db.execute(
+          sql: """
+            UPDATE ledger SET state = ?, byte_offset = ?, events = ?, attempts = ?, error = NULL,
+              updated_at = ? WHERE account_id = ? AND fetcher_id = ? AND key = ? AND etag = ?
+            """,
+          arguments: [
+            entry.state.rawValue, entry.offset, entry.events, entry.attempts,
+            entry.updatedAt.micros, account.rawValue, fetcherID, entry.key, entry.eTag,
+          ])
+      }
+      try db.execute(
+        sql: "UPDATE fetchers SET body = ? WHERE id = ?",
+        arguments: [StoreJSON.encode(StoreRules.relisting(fetcher)), fetcherID])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "fetcher.reprocess", target: fetcherID,
+          before: nil, after: StoreRules.reprocessAudit(keys, objects: rows.count)))
+      return rows.count
     }
   }
 

@@ -9,7 +9,8 @@ struct FetcherCommand: AsyncParsableCommand {
     abstract: "Ingest a connection's log files: create, list, show, follow, pause, resume, delete.",
     subcommands: [
       FetcherCreate.self, FetcherList.self, FetcherShow.self, FetcherStatus.self,
-      FetcherPause.self, FetcherResume.self, FetcherDelete.self,
+      FetcherObjects.self, FetcherReprocess.self, FetcherPause.self, FetcherResume.self,
+      FetcherDelete.self,
     ])
 }
 
@@ -197,5 +198,70 @@ struct FetcherDelete: AsyncParsableCommand {
   func run() async throws {
     try await server.client().call(.DELETE, "/api/v1/fetchers/\(Output.pathSegment(id))")
     if !server.json { print(Terminal.safe("Removed \(id).")) }
+  }
+}
+
+struct FetcherObjects: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "objects",
+    abstract: "A fetcher's ledger: each object version, its state, events and error.")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The fetcher's ID.") var id: String
+  @Option(help: "Only objects in this state: pending, ingested or failed.") var state: String?
+  @Option(help: "Start after this key (the previous page's last).") var after: String?
+  @Option(help: "Objects per page (1 to 1000; default 100).") var limit = 100
+
+  func run() async throws {
+    var query = "limit=\(limit)"
+    if let state { query += "&state=\(Output.pathSegment(state))" }
+    if let after { query += "&after=\(Output.pathSegment(after))" }
+    let answer = try await server.client().call(
+      .GET, "/api/v1/fetchers/\(Output.pathSegment(id))/objects?\(query)")
+    if server.json { return Output.json(answer) }
+    let rows = answer["objects"]?.arrayValue ?? []
+    if rows.isEmpty {
+      print("No objects\(state.map { " in state \($0)" } ?? "") yet.")
+      return
+    }
+    Output.table(
+      [["KEY", "STATE", "EVENTS", "ATTEMPTS", "ERROR"]]
+        + rows.map { o in
+          [
+            o["key"]?.stringValue ?? "", o["state"]?.stringValue ?? "",
+            String(o["events"]?.intValue ?? 0), String(o["attempts"]?.intValue ?? 0),
+            String((o["error"]?.stringValue ?? "").prefix(100)),
+          ]
+        })
+    if let next = answer["nextAfter"]?.stringValue {
+      print(Terminal.safe("More: ferry fetcher objects \(id) --after '\(next)'"))
+    }
+  }
+}
+
+struct FetcherReprocess: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "reprocess",
+    abstract:
+      "Read objects again (after fixing permissions or restoring from Glacier); nothing is stored twice."
+  )
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The fetcher's ID.") var id: String
+  @Option(help: "One object's key.") var key: String?
+  @Option(name: .customLong("from-key"), help: "The first key of a range.") var fromKey: String?
+  @Option(name: .customLong("to-key"), help: "The last key of a range (included).") var toKey:
+    String?
+
+  func run() async throws {
+    var body: [(key: String, value: JSONValue)] = []
+    if let key { body.append(("key", .string(key))) }
+    if let fromKey { body.append(("fromKey", .string(fromKey))) }
+    if let toKey { body.append(("toKey", .string(toKey))) }
+    let answer = try await server.client().call(
+      .POST, "/api/v1/fetchers/\(Output.pathSegment(id))/reprocess", body: .object(body))
+    if server.json { return Output.json(answer) }
+    print(
+      Terminal.safe(
+        "\(answer["objects"]?.intValue ?? 0) object versions will be read again on the fetcher's next pass."
+      ))
   }
 }

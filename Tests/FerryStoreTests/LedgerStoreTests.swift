@@ -1,0 +1,96 @@
+import FerryCore
+import FerryTesting
+import Foundation
+import Testing
+
+@testable import FerryStore
+
+/// A fetcher's ledger as the API and the UI read it, and reprocessing: the same contract on
+/// every backend.
+@Suite("Store contract: the ledger and reprocessing")
+struct LedgerStoreTests {
+  typealias Backend = StoreContractTests.Backend
+
+  @Test(arguments: Backend.allCases)
+  func theLedgerPagesInKeyOrderAndReprocessingStartsObjectsOver(backend: Backend) async throws {
+    let t = try await JobsStoreTests().tenant(backend)
+    let fetcher = Fetcher(
+      accountID: t.account, connectionID: t.fetchConnection.id, name: "app", logType: "json")
+    try await t.store.addFetcher(fetcher, of: t.account, actor: "alice")
+    var status = FetcherStatus()
+    status.listCursor = "logs/d"
+    status.lastFullListAt = Date(timeIntervalSince1970: 1_764_000_000)
+    _ = try await t.store.recordFetcherRun(fetcher.id, of: t.account, status: status)
+    // Keys out of order, one replaced (two ETags), one failed.
+    let rows: [(String, String, LedgerState)] = [
+      ("logs/c", "e1", .ingested), ("logs/a", "e1", .ingested), ("logs/b", "e2", .ingested),
+      ("logs/b", "e1", .ingested), ("logs/d", "e1", .failed), ("logs/Z", "e1", .ingested),
+    ]
+    for (key, eTag, state) in rows {
+      let event = Event(
+        accountID: t.account, fetcherID: fetcher.id, logType: "json",
+        time: Date(timeIntervalSince1970: 1_764_000_000), sourceKey: key, sourceOffset: 0,
+        message: "line of \(key) \(eTag)")
+      try await t.store.commitObject(
+        LedgerEntry(
+          fetcherID: fetcher.id, key: key, eTag: eTag, size: 10, state: state,
+          events: state == .ingested ? 1 : 0, offset: 10,
+          error: state == .failed ? "AccessDenied" : nil, attempts: state == .failed ? 5 : 1),
+        events: state == .ingested ? [event] : [], of: t.account)
+    }
+    // Byte order of keys ("Z" before "a"), then ETag; pages follow one another.
+    let first = try await t.store.ledger(
+      of: t.account, fetcherID: fetcher.id, state: nil, afterKey: nil, limit: 3)
+    #expect(first.map { "\($0.key)#\($0.eTag)" } == ["logs/Z#e1", "logs/a#e1", "logs/b#e1"])
+    let rest = try await t.store.ledger(
+      of: t.account, fetcherID: fetcher.id, state: nil, afterKey: "logs/b", limit: 10)
+    #expect(rest.map(\.key) == ["logs/c", "logs/d"])
+    let failed = try await t.store.ledger(
+      of: t.account, fetcherID: fetcher.id, state: .failed, afterKey: nil, limit: 10)
+    #expect(failed.map(\.key) == ["logs/d"])
+    #expect(failed.first?.error == "AccessDenied")
+    await #expect(throws: StoreError.self) {
+      _ = try await t.store.ledger(
+        of: t.account, fetcherID: fetcher.id, state: nil, afterKey: nil, limit: 0)
+    }
+
+    let summary = try await t.store.ledgerSummary(of: t.account, fetcherID: fetcher.id)
+    #expect(summary.objects == [.ingested: 5, .failed: 1])
+    #expect(summary.events == 5)
+    #expect(summary.rows == 6)
+    // Keys (6 bytes each), ETags (2) and the one error (12), plus the fixed columns.
+    #expect(summary.bytes == 6 * 6 + 6 * 2 + 12 + 6 * LedgerSummary.fixedRowBytes)
+
+    // Reprocess b..d: both versions of b, c and d start over; the others stay.
+    let count = try await t.store.reprocess(
+      fetcherID: fetcher.id, keys: "logs/b"..."logs/d", of: t.account, actor: "bob")
+    #expect(count == 4)
+    let after = try await t.store.ledger(
+      of: t.account, fetcherID: fetcher.id, state: .pending, afterKey: nil, limit: 10)
+    #expect(after.map(\.key) == ["logs/b", "logs/b", "logs/c", "logs/d"])
+    #expect(after.allSatisfy { $0.offset == 0 && $0.attempts == 0 && $0.error == nil })
+    // The next pass lists the whole prefix: the keys are behind the cursor.
+    let stored = try #require(try await t.store.fetchers(of: t.account).first)
+    #expect(stored.status.listCursor == nil && stored.status.lastFullListAt == nil)
+    // Events already stored are not stored twice when the object is read again.
+    let before = try await t.store.eventCount(of: t.account)
+    try await t.store.commitObject(
+      LedgerEntry(
+        fetcherID: fetcher.id, key: "logs/c", eTag: "e1", size: 10, state: .ingested, events: 1,
+        offset: 10),
+      events: [
+        Event(
+          accountID: t.account, fetcherID: fetcher.id, logType: "json",
+          time: Date(timeIntervalSince1970: 1_764_000_000), sourceKey: "logs/c", sourceOffset: 0,
+          message: "line of logs/c e1")
+      ], of: t.account)
+    #expect(try await t.store.eventCount(of: t.account) == before)
+    // Audited; another account's fetcher is not found.
+    let log = try await t.store.auditLog(of: t.account, limit: 5)
+    #expect(log.contains { $0.action == "fetcher.reprocess" && $0.actor == "bob" })
+    let other = try await JobsStoreTests().tenant(backend, store: t.store)
+    #expect(
+      try await t.store.reprocess(
+        fetcherID: fetcher.id, keys: "a"..."z", of: other.account, actor: "mallory") == nil)
+  }
+}
