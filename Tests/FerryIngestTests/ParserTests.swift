@@ -127,6 +127,7 @@ struct ParserTests {
     #expect(records[0].fields["n"] == "42")
     #expect(records[0].fields["ok"] == "true")
     #expect(records[0].fields["nested"] == nil)
+    #expect(records[0].fields["nested.a"] == "1")
     #expect(records[1].fields["level"] == "error")
     #expect(records[5].fields.isEmpty)
   }

@@ -2,8 +2,9 @@ import Foundation
 
 /// One JSON object per line. The event's time comes from the first of the usual time
 /// members (`@timestamp`, `timestamp`, `time`, `ts`, `eventTime`, `date`); the top-level
-/// members whose values are short strings, numbers or literals become fields (at most
-/// 32, keys up to 64 bytes, values up to 256). A line that is not a JSON object is kept
+/// members whose values are short strings, numbers or literals become fields, and those
+/// of objects one level down as `parent.child` (WAF's `httpRequest.clientIp`); at most 32,
+/// keys up to 64 bytes, values up to 256. A line that is not a JSON object is kept
 /// as text, as is every line, whole.
 public struct JSONLinesParser: RecordParser {
   var lines = LineSplitter()
@@ -45,8 +46,20 @@ public struct JSONLinesParser: RecordParser {
           }
         }
         guard record.fields.count < maxFields, member.key.utf8.count <= 64,
-          member.kind != .object && member.kind != .array, member.value.count <= 256
+          member.kind != .array
         else { continue }
+        if member.kind == .object {
+          // One level down (WAF's httpRequest.clientIp): scalars as parent.child.
+          let inner = UnsafeBufferPointer(rebasing: bytes[member.value])
+          for child in JSONScanner.members(inner) ?? []
+          where record.fields.count < maxFields && child.kind != .object && child.kind != .array
+            && child.value.count <= 256 && child.key.utf8.count <= 64
+          {
+            record.fields[member.key + "." + child.key] = JSONScanner.text(inner, child)
+          }
+          continue
+        }
+        guard member.value.count <= 256 else { continue }
         record.fields[member.key] = JSONScanner.text(bytes, member)
       }
       return record

@@ -6,15 +6,33 @@ public enum LogFormat: String, Sendable, CaseIterable {
   case cloudTrail = "cloudtrail"
   /// One event per line, as written.
   case text
+  /// Application Load Balancer access logs.
+  case alb
+  /// Classic Load Balancer access logs.
+  case elb
+  /// Network Load Balancer (TLS listener) access logs.
+  case nlb
+  /// S3 server access logs.
+  case s3access
+  /// VPC flow logs (version 2, or a custom format with its header line).
+  case vpcflow
+  /// CloudFront standard logs (W3C, `#Fields:`).
+  case cloudfront
 
   /// The format of a decompressed object from its first bytes: `{"Records":` is
-  /// CloudTrail, `{` a JSON object per line, anything else text. Never the key's name.
+  /// CloudTrail, `{` a JSON object per line, a first line laid out as one of AWS's access
+  /// logs is that log, anything else text. Never the key's name.
   public static func detect(_ prefix: [UInt8]) -> LogFormat {
     var i = 0
     while i < prefix.count, [0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains(prefix[i]) {
       i += 1
     }
-    guard i < prefix.count, prefix[i] == UInt8(ascii: "{") else { return .text }
+    guard i < prefix.count, prefix[i] == UInt8(ascii: "{") else {
+      return AccessLogParser.detect(Array(prefix[i...])).flatMap {
+        LogFormat(rawValue: $0.rawValue)
+      }
+        ?? .text
+    }
     let head = String(decoding: prefix[i..<min(prefix.count, i + 64)], as: UTF8.self)
     let compact = head.filter { !$0.isWhitespace }
     return compact.hasPrefix("{\"Records\":") ? .cloudTrail : .jsonLines
@@ -26,6 +44,12 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case .jsonLines: return JSONLinesParser()
     case .cloudTrail: return CloudTrailParser()
     case .text: return TextLinesParser()
+    case .alb: return AccessLogParser(.alb)
+    case .elb: return AccessLogParser(.elb)
+    case .nlb: return AccessLogParser(.nlb)
+    case .s3access: return AccessLogParser(.s3access)
+    case .vpcflow: return AccessLogParser(.vpcflow)
+    case .cloudfront: return AccessLogParser(.cloudfront)
     }
   }
 

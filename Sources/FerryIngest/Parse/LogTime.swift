@@ -50,12 +50,19 @@ enum LogTime {
     var fraction = 0.0
     if i < b.count, b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: ",") {
       i += 1
-      var scale = 0.1
+      // Up to nanoseconds, as one integer (summing digit by digit would round).
+      var digits = 0
+      var value = 0
       while i < b.count, b[i] &- 0x30 < 10 {
-        fraction += Double(b[i] - 0x30) * scale
-        scale /= 10
+        if digits < 9 {
+          value = value * 10 + Int(b[i] - 0x30)
+          digits += 1
+        }
         i += 1
       }
+      var scale = 1.0
+      for _ in 0..<digits { scale *= 10 }
+      fraction = Double(value) / scale
     }
     var offset = 0
     if i < b.count {
