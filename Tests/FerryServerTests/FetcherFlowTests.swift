@@ -6,8 +6,8 @@ import Testing
 /// The S3 fetcher end to end, against the AWS emulator with IAM enforcement on: a bucket
 /// written by boto3 (gzip JSON lines, a two-member gzip, gzip CloudTrail, plain text, a
 /// 3 MiB line, and four objects that cannot be read) is ingested through a role made by
-/// Ferry's own generated script; the server is killed with SIGKILL mid-ingest and started
-/// again; then every event the generator wrote must be in search exactly once (count and
+/// Ferry's own generated script; the server is killed with SIGKILL 20 times at random
+/// moments of the ingest and started again each time; then every event the generator wrote must be in search exactly once (count and
 /// a SHA-256 of the sorted messages, computed by the generator), the bad objects recorded
 /// as failed, and a replaced object ingested again as a new version.
 @Suite("ferry serve: the S3 fetcher (emulator with IAM enforcement)", .serialized)
@@ -70,12 +70,14 @@ struct FetcherFlowTests {
     let bucket = "fetch-\(UUID().uuidString.prefix(8).lowercased())"
     let made = try await aws.customerOffPool(["s3api", "create-bucket", "--bucket", bucket])
     try #require(made.status == 0, "\(made.stderr)")
-    let manifest = try await run(aws, bucket)
+    // 120 objects of 1,000 JSON lines: enough work for the kills below to land inside it.
+    let jsonObjects = 120
+    let manifest = try await run(aws, bucket, [String(jsonObjects), "1000"])
     let data = try TestPaths.temporaryDirectory("ferry-fetch-data")
     let arguments =
       ConnectWorld.serverArguments(aws) + [
-        "--data-dir", data.path, "--ingest-interval", "1s", "--ingest-lease", "3s",
-        "--full-list-interval", "5s",
+        "--data-dir", data.path, "--ingest-interval", "1s", "--ingest-lease", "2s",
+        "--full-list-interval", "5s", "--ingest-chunk-events", "100",
       ]
     var server = try await ServerProcess.start(
       arguments: arguments, environment: aws.platformEnvironment)
@@ -126,15 +128,31 @@ struct FetcherFlowTests {
       let shown = try await api.get("/api/v1/fetchers/\(fetcherID)", token: token)
       return shown.json["status"] as? [String: Any] ?? [:]
     }
-    // Kill the server in the middle of the work, then start it again on the same data.
-    try await eventually("some objects are ingested", seconds: 90) {
-      (try await status()["objectsIngested"] as? Int ?? 0) >= 3
+    // Kill the server 20 times at random moments of the work (objects commit in chunks of
+    // 100 events, so many kills land inside an object), starting it again each time on the
+    // same data.
+    try await eventually("the fetcher has started", seconds: 90) {
+      (try await status()["ledgerRows"] as? Int ?? 0) >= 1
     }
-    server.crash()
-    server = try await ServerProcess.start(
-      arguments: arguments, environment: aws.platformEnvironment)
-    api = API(server.url)
-    let objects = 40 + 5 + 1 + 1 + 4
+    // Each new process first waits for the dead one's 2 s lease to expire, then works for a
+    // random moment before it is killed.
+    var random = SystemRandomNumberGenerator()
+    var killedMidWork = 0
+    for _ in 0..<20 {
+      try await Task.sleep(for: .milliseconds(2000 + Int.random(in: 100...1200, using: &random)))
+      let before = try await status()
+      let done = (before["objectsIngested"] as? Int ?? 0) + (before["objectsFailed"] as? Int ?? 0)
+      if done < jsonObjects + 11 {
+        killedMidWork += 1
+      }
+      server.crash()
+      server = try await ServerProcess.start(
+        arguments: arguments, environment: aws.platformEnvironment)
+      api = API(server.url)
+    }
+    #expect(
+      killedMidWork >= 5, "only \(killedMidWork) of the 20 kills came before the work was done")
+    let objects = jsonObjects + 5 + 1 + 1 + 4
     var last: [String: Any] = [:]
     defer {
       if (last["objectsPending"] as? Int ?? 1) != 0 {
@@ -208,7 +226,7 @@ struct FetcherFlowTests {
         "FERRY_SERVER": server.url, "FERRY_TOKEN": token, "FERRY_CONFIG_DIR": data.path,
       ])
     #expect(follow.status == 0, "\(follow.stderr)")
-    #expect(follow.stdout.contains("51/51 objects"), "\(follow.stdout)")
+    #expect(follow.stdout.contains("\(objects)/\(objects) objects"), "\(follow.stdout)")
     #expect(follow.stdout.contains("3 failed"), "\(follow.stdout)")
 
     // A replaced object (new ETag) is ingested again, as a new version.

@@ -69,8 +69,13 @@ public struct FetcherPass: Sendable {
     }
   }
 
-  /// Runs the pass; returns what it did and the fetcher's status after it.
-  public func run(now: Date = Date()) async throws -> (PassReport, FetcherStatus) {
+  /// Runs the pass; returns what it did and the fetcher's status after it. `progress` gets
+  /// the status as the pass goes, at most every `progressEvery` seconds (for `ferry fetcher
+  /// status --follow` and the UI).
+  public func run(
+    now: Date = Date(), progressEvery: TimeInterval = 2,
+    progress: (FetcherStatus) async -> Void = { _ in }
+  ) async throws -> (PassReport, FetcherStatus) {
     var report = PassReport()
     var status = fetcher.status
     status.lastRunAt = now
@@ -79,6 +84,7 @@ public struct FetcherPass: Sendable {
     var cursor = status.listCursor
     var blocked = false
     var newest: Date?
+    var reported = Date()
     let ingest = ObjectIngest(
       store: store, account: fetcher.accountID, fetcher: fetcher,
       chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
@@ -101,6 +107,14 @@ public struct FetcherPass: Sendable {
             report.objectsPending += 1
           }
           if !blocked, object.key > (cursor ?? "") { cursor = object.key }
+          if Date().timeIntervalSince(reported) >= progressEvery {
+            reported = Date()
+            var partial = status
+            try await count(into: &partial)
+            partial.objectsPending = report.objectsPending + seenNotDone(objects, after: object)
+            partial.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
+            await progress(partial)
+          }
         }
         return true
       }
@@ -109,13 +123,7 @@ public struct FetcherPass: Sendable {
     }
     status.listCursor = cursor
     if discovery.fullList && report.roleProblem == nil { status.lastFullListAt = now }
-    // Counts come from the ledger itself, so a reprocessed object is not counted twice.
-    let summary = try await store.ledgerSummary(of: fetcher.accountID, fetcherID: fetcher.id)
-    status.objectsIngested = summary.objects[.ingested] ?? 0
-    status.objectsFailed = summary.objects[.failed] ?? 0
-    status.eventsIngested = summary.events
-    status.ledgerRows = summary.rows
-    status.ledgerBytes = summary.bytes
+    try await count(into: &status)
     status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
     status.objectsPending = report.objectsPending
     if let newest { status.lagSeconds = max(0, Date().timeIntervalSince(newest)) }
@@ -126,6 +134,22 @@ public struct FetcherPass: Sendable {
       if report.problems.isEmpty { status.lastSuccessAt = now }
     }
     return (report, status)
+  }
+
+  /// Counts from the ledger itself, so a reprocessed object is not counted twice.
+  func count(into status: inout FetcherStatus) async throws {
+    let summary = try await store.ledgerSummary(of: fetcher.accountID, fetcherID: fetcher.id)
+    status.objectsIngested = summary.objects[.ingested] ?? 0
+    status.objectsFailed = summary.objects[.failed] ?? 0
+    status.eventsIngested = summary.events
+    status.ledgerRows = summary.rows
+    status.ledgerBytes = summary.bytes
+  }
+
+  /// Objects of the page still to come after `object`.
+  func seenNotDone(_ objects: [SourceObject], after object: SourceObject) -> Int {
+    guard let i = objects.firstIndex(of: object) else { return 0 }
+    return objects.count - i - 1
   }
 
   /// Reads one object; records a failure of the object in its ledger row.

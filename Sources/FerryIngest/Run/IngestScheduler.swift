@@ -98,7 +98,10 @@ public actor IngestScheduler {
       let pass = FetcherPass(
         store: store, fetcher: fetcher, connection: connection, source: source, lease: lease,
         settings: settings)
-      let (report, status) = try await pass.run()
+      let store = self.store
+      let (report, status) = try await pass.run { partial in
+        _ = try? await store.recordFetcherRun(fetcher.id, of: account, status: partial)
+      }
       _ = try await store.recordFetcherRun(fetcher.id, of: account, status: status)
       Counter(label: "ferry_ingest_objects_total", dimensions: labels + [("outcome", "ingested")])
         .increment(by: report.objectsIngested)

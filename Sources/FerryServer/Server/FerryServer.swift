@@ -70,6 +70,7 @@ public struct FerryServer: Sendable {
     var settings = IngestSettings()
     settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
     settings.fullListEvery = Double(configuration.fullListInterval.components.seconds)
+    settings.chunkEvents = configuration.ingestChunkEvents
     return IngestScheduler(
       store: store, holder: holder, settings: settings,
       concurrency: configuration.ingestConcurrency,

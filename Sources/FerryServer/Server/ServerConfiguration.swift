@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
   /// How often a fetcher lists its whole prefix again, to find keys that arrived behind
   /// its cursor and objects replaced by a new version.
   public var fullListInterval: Duration = .seconds(3600)
+  /// Events per commit of a large object (work cut short resumes after the last one).
+  public var ingestChunkEvents = 10_000
 
   public init(
     host: String = "127.0.0.1", port: Int = 8080, awsEndpoint: URL? = nil,

@@ -81,6 +81,12 @@ struct ServeCommand: AsyncParsableCommand {
       "How often each fetcher lists its whole prefix again, for late keys and replaced objects (default 1h)."
   )
   var fullListInterval: String?
+  @Option(
+    name: .customLong("ingest-chunk-events"),
+    help:
+      "Events per commit of a large object (default 10000); work cut short resumes after the last commit."
+  )
+  var ingestChunkEvents: Int?
   @Option(name: .customLong("log-format"), help: "json (default) or text.") var logFormat: String?
   @Option(name: .customLong("log-level"), help: "debug, info (default), warning or error.")
   var logLevel: String?
@@ -136,6 +142,8 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.fullListInterval =
       try settings.interval("full-list-interval", flag: fullListInterval, default: .seconds(3600))
       ?? .seconds(3600)
+    serverConfiguration.ingestChunkEvents = try settings.int(
+      "ingest-chunk-events", flag: ingestChunkEvents, default: 10_000, range: 100...1_000_000)
     serverConfiguration.ingestConcurrency = try settings.int(
       "ingest-concurrency", flag: ingestConcurrency, default: 4, range: 1...64)
     if let account = serverConfiguration.platformAccountID {

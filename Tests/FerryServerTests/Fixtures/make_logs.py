@@ -1,6 +1,6 @@
 """Writes a customer's log bucket for the fetcher test with boto3 (an independent client),
 and prints a manifest: every event the good objects hold, as the SHA-256 of the sorted
-messages, and their count. Usage: make_logs.py ENDPOINT BUCKET [v2]"""
+messages, and their count. Usage: make_logs.py ENDPOINT BUCKET OBJECTS LINES | v2"""
 import gzip, hashlib, json, random, sys
 
 import boto3
@@ -15,18 +15,19 @@ def put(key, body):
     s3.put_object(Bucket=bucket, Key=key, Body=body)
 
 
-if len(sys.argv) > 3 and sys.argv[3] == "v2":
+if sys.argv[3] == "v2":
     # A new version of part-000: a new ETag, so it is ingested again as a new version.
     lines = [json.dumps({"ts": "2024-11-25T00:00:%02dZ" % i, "id": "v2-%d" % i, "msg": "replaced"}) for i in range(30)]
     put("app/json/2024/11/24/part-000.json.gz", gzip.compress(("\n".join(lines) + "\n").encode()))
     print(json.dumps({"count": len(lines), "sha256": hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()}))
     sys.exit(0)
 
-for n in range(40):
+objects, per_object = int(sys.argv[3]), int(sys.argv[4])
+for n in range(objects):
     lines = [
         json.dumps({"ts": "2024-11-24T%02d:%02d:%02dZ" % (n % 24, i % 60, n % 60), "level": "error" if i % 10 == 0 else "info",
                     "id": "evt-%d-%d" % (n, i), "msg": "request %d of object %d" % (i, n)})
-        for i in range(500)]
+        for i in range(per_object)]
     messages += lines
     if n == 7:  # two gzip members, as some AWS services write them
         half = len(lines) // 2
