@@ -6,6 +6,7 @@
 //   ferry-bench sign SECONDS
 //   ferry-bench download ENDPOINT BUCKET KEY
 //   ferry-bench store sqlite|postgres PATH|URL EVENTS
+//   ferry-bench ingest ENDPOINT BUCKET STORE_PATH json|cloudtrail KEY...
 import Foundation
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -21,6 +22,11 @@ do {
   case ("download", 4):
     guard let endpoint = URL(string: args[1]) else { throw BenchError.usage }
     results = try await downloadBenchmark(endpoint: endpoint, bucket: args[2], key: args[3])
+  case ("ingest", _) where args.count >= 6:
+    guard let endpoint = URL(string: args[1]) else { throw BenchError.usage }
+    results = try await ingestBenchmark(
+      endpoint: endpoint, bucket: args[2], storePath: args[3], kind: args[4],
+      keys: Array(args[5...]))
   case ("encode", 2):
     guard let events = Int(args[1]) else { throw BenchError.usage }
     results = try encodeBreakdown(events: events)
@@ -45,4 +51,5 @@ do {
 
 enum BenchError: Error {
   case usage
+  case failed(String)
 }

@@ -114,19 +114,23 @@ public enum TokenHash {
   /// The hash of a field's value, as a block's filter knows it: `key=value`, the key as it
   /// is, the value lowercased.
   public static func field(_ key: String, _ value: String) -> UInt64 {
-    var hash = seed
-    for byte in key.utf8 { hash = step(hash, byte) }
-    hash = step(hash, UInt8(ascii: "="))
-    var ascii = true
-    for byte in value.utf8 {
-      if byte >= 0x80 {
-        ascii = false
-        break
-      }
+    var key = key
+    var value = value
+    var hash = key.withUTF8 { bytes in
+      var hash = seed
+      for byte in bytes { hash = step(hash, byte) }
+      return step(hash, UInt8(ascii: "="))
     }
-    if ascii {
-      for byte in value.utf8 { hash = step(hash, byte &- 0x41 < 26 ? byte | 0x20 : byte) }
-    } else {
+    let ascii = value.withUTF8 { bytes -> Bool in
+      var folded = hash
+      for byte in bytes {
+        if byte >= 0x80 { return false }
+        folded = step(folded, byte &- 0x41 < 26 ? byte | 0x20 : byte)
+      }
+      hash = folded
+      return true
+    }
+    if !ascii {
       for byte in value.lowercased().utf8 { hash = step(hash, byte) }
     }
     return finish(hash)

@@ -6,32 +6,13 @@ import Foundation
 /// of objects one level down as `parent.child` (WAF's `httpRequest.clientIp`); at most 32,
 /// keys up to 64 bytes, values up to 256. A line that is not a JSON object is kept
 /// as text, as is every line, whole.
-public struct JSONLinesParser: RecordParser {
-  var lines = LineSplitter()
-  public init() {}
-
+public enum JSONLines: LineFormat {
   static let timeKeys = ["@timestamp", "timestamp", "time", "ts", "eventTime", "date", "datetime"]
   static let maxFields = 32
 
-  public var notes: String? {
-    lines.cutLines > 0
-      ? "\(lines.cutLines) lines were longer than \(ParseLimits.maxRecordBytes) bytes and were cut"
-      : nil
-  }
-
-  public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
-    try lines.feed(bytes) { line, offset, cut in try Self.record(line, offset, cut, emit) }
-  }
-
-  public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
-    try lines.finish { line, offset, cut in try Self.record(line, offset, cut, emit) }
-  }
-
-  static func record(
-    _ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool, _ emit: (ParsedRecord) throws -> Void
-  ) rethrows {
-    guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return }
-    var record = line.withUnsafeBufferPointer { bytes in
+  public static func record(_ line: ArraySlice<UInt8>, offset: Int64) -> ParsedRecord? {
+    guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return nil }
+    return line.withUnsafeBufferPointer { bytes in
       var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
       guard let members = JSONScanner.members(bytes) else { return record }
       var timeRank = timeKeys.count
@@ -64,14 +45,31 @@ public struct JSONLinesParser: RecordParser {
       }
       return record
     }
-    if cut { record.fields["ferry.truncated"] = "true" }
-    try emit(record)
   }
 }
 
 /// One event per line, kept as written. A line that starts with an ISO 8601 time takes
 /// it as the event's time.
-public struct TextLinesParser: RecordParser {
+public enum TextLines: LineFormat {
+  public static func record(_ line: ArraySlice<UInt8>, offset: Int64) -> ParsedRecord? {
+    guard !line.isEmpty else { return nil }
+    return line.withUnsafeBufferPointer { bytes in
+      ParsedRecord(
+        offset: offset, text: String(decoding: bytes, as: UTF8.self),
+        time: LogTime.iso8601(bytes))
+    }
+  }
+}
+
+/// How a format that holds one record per line reads a line (nil: no record, as for a
+/// blank line).
+public protocol LineFormat {
+  static func record(_ line: ArraySlice<UInt8>, offset: Int64) -> ParsedRecord?
+}
+
+/// A parser of a format with one record per line: lines cut at the limit are kept and
+/// marked `ferry.truncated`.
+public struct LineParser<Format: LineFormat>: RecordParser {
   var lines = LineSplitter()
   public init() {}
 
@@ -82,23 +80,21 @@ public struct TextLinesParser: RecordParser {
   }
 
   public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
-    try lines.feed(bytes) { line, offset, cut in try Self.record(line, offset, cut, emit) }
+    try lines.feed(bytes) { line, offset, cut in try Self.emit(line, offset, cut, emit) }
   }
 
   public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
-    try lines.finish { line, offset, cut in try Self.record(line, offset, cut, emit) }
+    try lines.finish { line, offset, cut in try Self.emit(line, offset, cut, emit) }
   }
 
-  static func record(
+  static func emit(
     _ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool, _ emit: (ParsedRecord) throws -> Void
   ) rethrows {
-    guard !line.isEmpty else { return }
-    var record = line.withUnsafeBufferPointer { bytes in
-      ParsedRecord(
-        offset: offset, text: String(decoding: bytes, as: UTF8.self),
-        time: LogTime.iso8601(bytes))
-    }
+    guard var record = Format.record(line, offset: offset) else { return }
     if cut { record.fields["ferry.truncated"] = "true" }
     try emit(record)
   }
 }
+
+public typealias JSONLinesParser = LineParser<JSONLines>
+public typealias TextLinesParser = LineParser<TextLines>

@@ -1,0 +1,105 @@
+import FerryAWS
+import FerryAWSSigning
+import FerryCore
+import FerryIngest
+import FerryStore
+import Foundation
+import NIOCore
+
+/// The bench's bucket as the fetcher reads it: S3 over the AWS layer with the emulator's
+/// credentials (no role: what is measured is the pipeline, not STS).
+struct BenchSource: ObjectSource {
+  let s3: S3Client
+  let bucket: String
+
+  func list(prefix: String, startAfter: String?, continuation: String?) async throws(AWSFailure)
+    -> (objects: [SourceObject], next: String?)
+  {
+    throw AWSFailure(kind: .invalidInput, operation: "bench", message: "not used")
+  }
+
+  func open(key: String, eTag: String) async throws(AWSFailure) -> any ObjectBytes {
+    do {
+      return BenchBytes(try await s3.getObject(bucket: bucket, key: key).makeAsyncIterator())
+    } catch {
+      throw AWSFailure(kind: .unreachable, operation: "S3.GetObject", message: "\(error)")
+    }
+  }
+}
+
+final class BenchBytes: ObjectBytes, @unchecked Sendable {
+  let iterator: S3ObjectStream.AsyncIterator
+  init(_ iterator: S3ObjectStream.AsyncIterator) { self.iterator = iterator }
+  func next() async throws(AWSFailure) -> [UInt8]? {
+    do {
+      guard var buffer = try await iterator.next() else { return nil }
+      return buffer.readBytes(length: buffer.readableBytes)
+    } catch {
+      throw AWSFailure(kind: .unreachable, operation: "S3.GetObject", message: "\(error)")
+    }
+  }
+}
+
+/// `ferry-bench ingest ENDPOINT BUCKET STORE_PATH KIND KEY...`: the objects through the
+/// fetcher's pipeline (download → decompress → parse → commit) into a SQLite store, one
+/// after another; then, as the baseline, zlib alone decompressing the same objects from
+/// memory in this process.
+func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: String, keys: [String])
+  async throws -> [String: Double]
+{
+  let client = AWSClient(configuration: .init(endpoint: .custom(endpoint)))
+  let credentials = StaticCredentialProvider(
+    AWSCredentials(accessKeyID: "AKIAFERRYBENCH000001", secretAccessKey: "bench-secret"))
+  let s3 = S3Client(client: client, credentials: credentials, region: "us-east-1")
+  let store = try SQLiteStore(path: storePath)
+  let account = try await store.createAccount(
+    name: "bench-\(kind)", externalIDPrefix: "ferry", retentionDays: 3650, actor: "bench"
+  ).id
+  let fetcher = Fetcher(
+    accountID: account, connectionID: "bench", name: kind,
+    logType: kind == "json" ? "json" : "cloudtrail")
+  let ingest = ObjectIngest(store: store, account: account, fetcher: fetcher, fence: {})
+  let source = BenchSource(s3: s3, bucket: bucket)
+  let clock = ContinuousClock()
+  let cpuStart = processCPUSeconds()
+  let start = clock.now
+  var events = 0
+  var bytes: Int64 = 0
+  for key in keys {
+    let outcome = try await ingest.run(
+      SourceObject(key: key, eTag: "", size: 0, lastModified: Date()), from: source, previous: nil)
+    guard outcome.entry.state == .ingested else {
+      throw BenchError.failed("\(key): \(outcome.entry.error ?? "not ingested")")
+    }
+    events += outcome.entry.events
+    bytes += outcome.bytes
+  }
+  let seconds = (clock.now - start).seconds
+  let cpu = processCPUSeconds() - cpuStart
+  var out: [String: Double] = [
+    "events": Double(events), "seconds": seconds, "cpu_seconds": cpu,
+    "events_per_second": Double(events) / seconds, "events_per_cpu_second": Double(events) / cpu,
+    "uncompressed_mb_per_second": Double(bytes) / 1e6 / seconds,
+    "peak_rss_mib": Double(peakResidentKiB()) / 1024,
+  ]
+  // Baseline: zlib alone over the same compressed bytes, already in memory.
+  var compressed: [[UInt8]] = []
+  for key in keys {
+    var object: [UInt8] = []
+    for try await buffer in try await s3.getObject(bucket: bucket, key: key) {
+      object += buffer.readableBytesView
+    }
+    compressed.append(object)
+  }
+  let zlibStart = clock.now
+  var inflated = 0
+  for object in compressed {
+    var gzip = try GzipDecompressor()
+    try object.withUnsafeBytes { raw in try gzip.feed(raw) { inflated += $0.count } }
+    try gzip.finish { inflated += $0.count }
+  }
+  let zlibSeconds = (clock.now - zlibStart).seconds
+  out["zlib_mb_per_second"] = Double(inflated) / 1e6 / zlibSeconds
+  out["compressed_mb"] = Double(compressed.reduce(0) { $0 + $1.count }) / 1e6
+  return out
+}
