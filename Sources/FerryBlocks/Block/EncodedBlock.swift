@@ -124,7 +124,9 @@ public enum BlockCodec {
         messages.append(contentsOf: bytes)
       }
       Varint.write(UInt64(event.fields.count), to: &headers)
-      for (key, value) in event.fields.sorted(by: { $0.key < $1.key }) {
+      // In the dictionary's order: a block need not be byte-identical to another
+      // written from the same events (a repeated commit is recognised by its key).
+      for (key, value) in event.fields {
         Varint.write(index(key), to: &headers)
         var value = value
         value.withUTF8 { bytes in

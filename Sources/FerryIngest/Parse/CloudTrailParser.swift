@@ -40,27 +40,50 @@ public struct CloudTrailParser: RecordParser {
   }
 
   public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
-    for byte in bytes {
-      if capturing {
-        if record.count < ParseLimits.maxRecordBytes {
-          record.append(byte)
-        } else if !cut {
+    let base = position
+    let count = bytes.count
+    // Where the record being read starts in this piece (it is copied out in slices, not
+    // byte by byte).
+    var captureFrom: Int? = capturing ? 0 : nil
+    func capture(to end: Int) {
+      guard let from = captureFrom, from < end else { return }
+      let room = ParseLimits.maxRecordBytes - record.count
+      if end - from > room {
+        if room > 0 { record += bytes[from..<(from + room)] }
+        if !cut {
           cut = true
           cutRecords += 1
         }
+      } else {
+        record += bytes[from..<end]
       }
-      defer { position += 1 }
+    }
+    var i = 0
+    while i < count {
+      let byte = bytes[i]
       if inString {
         if escaped {
           escaped = false
-        } else if byte == UInt8(ascii: "\\") {
+          i += 1
+          continue
+        }
+        if !readingKey {
+          // Inside a value's string: skip to the next quote or backslash.
+          while i < count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") {
+            i += 1
+          }
+          guard i < count else { break }
+        }
+        let b = bytes[i]
+        if b == UInt8(ascii: "\\") {
           escaped = true
-        } else if byte == UInt8(ascii: "\"") {
+        } else if b == UInt8(ascii: "\"") {
           inString = false
           readingKey = false
         } else if readingKey, key.count < 16 {
-          key.append(byte)
+          key.append(b)
         }
+        i += 1
         continue
       }
       switch byte {
@@ -82,21 +105,23 @@ public struct CloudTrailParser: RecordParser {
         } else if inRecords && depth == 3 && byte == UInt8(ascii: "{") {
           capturing = true
           cut = false
-          record = [byte]
-          recordStart = position
+          record.removeAll(keepingCapacity: true)
+          recordStart = base + Int64(i)
+          captureFrom = i
         }
       case UInt8(ascii: "}"), UInt8(ascii: "]"):
         depth -= 1
         if inRecords && depth == 2 && capturing {
+          capture(to: i + 1)
+          captureFrom = nil
           capturing = false
           try emit(Self.parse(record, offset: recordStart, cut: cut))
-          record.removeAll(keepingCapacity: true)
         } else if inRecords && depth == 1 {
           inRecords = false
         }
         if depth < 0 {
           throw ParseError(
-            "the CloudTrail file has a '\(Character(Unicode.Scalar(byte)))' with nothing open, at byte \(position)"
+            "the CloudTrail file has a '\(Character(Unicode.Scalar(byte)))' with nothing open, at byte \(base + Int64(i))"
           )
         }
       case 0x20, 0x09, 0x0A, 0x0D: break
@@ -104,7 +129,10 @@ public struct CloudTrailParser: RecordParser {
         // Any other value after `"Records":` means it is not the array.
         if depth == 1 { afterRecordsKey = false }
       }
+      i += 1
     }
+    if capturing { capture(to: count) }
+    position = base + Int64(count)
   }
 
   public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
@@ -125,6 +153,7 @@ public struct CloudTrailParser: RecordParser {
         out.fields["ferry.truncated"] = "true"
         return out
       }
+      out.fields.reserveCapacity(24)
       for member in JSONScanner.members(bytes) ?? [] {
         if member.key == "userIdentity", member.kind == .object {
           let inner = UnsafeBufferPointer(rebasing: bytes[member.value])

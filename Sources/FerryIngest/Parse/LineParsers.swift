@@ -15,6 +15,7 @@ public enum JSONLines: LineFormat {
     return line.withUnsafeBufferPointer { bytes in
       var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
       guard let members = JSONScanner.members(bytes) else { return record }
+      record.fields.reserveCapacity(min(maxFields, members.count + 4))
       var timeRank = timeKeys.count
       for member in members {
         if let rank = timeKeys.firstIndex(of: member.key), rank < timeRank,
