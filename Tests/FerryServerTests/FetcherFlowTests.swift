@@ -226,6 +226,7 @@ struct FetcherFlowTests {
         "FERRY_SERVER": server.url, "FERRY_TOKEN": token, "FERRY_CONFIG_DIR": data.path,
       ])
     #expect(follow.status == 0, "\(follow.stderr)")
+    print("ferry fetcher status --follow printed:\n\(follow.stdout)")
     #expect(follow.stdout.contains("\(objects)/\(objects) objects"), "\(follow.stdout)")
     #expect(follow.stdout.contains("3 failed"), "\(follow.stdout)")
 
