@@ -77,7 +77,7 @@ public enum BlockCodec {
     }
     let raw = payload(events, words: &hashes)
     var filter = BloomFilter(capacity: hashes.count)
-    hashes.forEach { filter.insert($0) }
+    hashes.visit { filter.insert($0) }
     let data: [UInt8]
     do {
       data = try Zstd.compress(raw)

@@ -56,7 +56,7 @@ public struct HashSet64 {
   }
 
   /// Calls `body` with every value once.
-  func forEach(_ body: (UInt64) -> Void) {
+  func visit(_ body: (UInt64) -> Void) {
     if hasZero { body(0) }
     for value in slots where value != 0 { body(value) }
   }

@@ -165,12 +165,7 @@ struct FetcherPause: AsyncParsableCommand {
   @OptionGroup var server: ServerOptions
   @Argument(help: "The fetcher's ID.") var id: String
 
-  func run() async throws {
-    let answer = try await server.client().call(
-      .POST, "/api/v1/fetchers/\(Output.pathSegment(id))/pause")
-    if server.json { return Output.json(answer) }
-    print(Terminal.safe("Paused \(id)."))
-  }
+  func run() async throws { try await FetcherText.toggle(id, "pause", "Paused", server) }
 }
 
 struct FetcherResume: AsyncParsableCommand {
@@ -179,11 +174,18 @@ struct FetcherResume: AsyncParsableCommand {
   @OptionGroup var server: ServerOptions
   @Argument(help: "The fetcher's ID.") var id: String
 
-  func run() async throws {
+  func run() async throws { try await FetcherText.toggle(id, "resume", "Resumed", server) }
+}
+
+extension FetcherText {
+  /// `POST /api/v1/fetchers/ID/ACTION`, then what happened.
+  static func toggle(_ id: String, _ action: String, _ done: String, _ server: ServerOptions)
+    async throws
+  {
     let answer = try await server.client().call(
-      .POST, "/api/v1/fetchers/\(Output.pathSegment(id))/resume")
+      .POST, "/api/v1/fetchers/\(Output.pathSegment(id))/\(action)")
     if server.json { return Output.json(answer) }
-    print(Terminal.safe("Resumed \(id)."))
+    print(Terminal.safe("\(done) \(id)."))
   }
 }
 
