@@ -31,6 +31,11 @@ struct AccessRulesTests {
     #expect(try await api.post("/api/v1/tokens", token: member, ["name": "more"]).status == 403)
     #expect(try await api.get("/api/v1/audit", token: member).status == 403)
     #expect(try await api.get("/api/v1/accounts", token: member).status == 403)
+    // Fetchers: members see them, never create one (refused before the body is looked at).
+    #expect(try await api.get("/api/v1/fetchers", token: member).status == 200)
+    let fetcher = try await api.post(
+      "/api/v1/fetchers", token: member, ["connectionId": "conn_x", "name": "x"])
+    #expect(fetcher.status == 403, "\(fetcher.text)")
     // The listing of tokens never shows a secret.
     let tokens = try await api.get("/api/v1/tokens", token: admin)
     #expect(!tokens.text.contains(member))
