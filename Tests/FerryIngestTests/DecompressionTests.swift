@@ -102,6 +102,16 @@ struct DecompressionTests {
     }
   }
 
+  @Test func textShorterThanAGzipHeaderComesOutOfItsGzip() async throws {
+    // Fewer than 4 bytes of text: too short to be gzip inside gzip, so it is the text.
+    for text in ["ab\n", "x", "{}\n\n"] {
+      let data = try await Blocking.run { try Self.compress(Array(text.utf8), "gzip", ["-c"]) }
+      for piece in [1, 4096] {
+        #expect(try decompress(data, piece: piece).bytes == Array(text.utf8), "\(text)")
+      }
+    }
+  }
+
   @Test func anEmptyObjectIsEmptyNotAnError() throws {
     let (bytes, kind) = try decompress([], piece: 10)
     #expect(bytes.isEmpty)

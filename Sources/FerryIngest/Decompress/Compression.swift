@@ -44,52 +44,49 @@ public struct PlainBytes: Decompressor {
 
 /// Decompresses whatever the stream turns out to be: the first bytes choose, and when
 /// what comes out is itself gzip (CloudWatch Logs exported through Firehose arrive gzip
-/// inside gzip), a second layer undoes that too.
+/// inside gzip), a second layer undoes that too. Output is handed on buffer by buffer as
+/// the library fills it, never gathered.
 public struct AutoDecompressor {
   var inner: (any Decompressor)?
-  var pending: [UInt8] = []
+  /// The first bytes, until there are enough to tell the compression.
+  var head: [UInt8] = []
   public private(set) var compression: Compression?
-  /// The layer below, for gzip inside gzip.
-  var nested: NestedLayer?
-  let allowNested: Bool
-
-  final class NestedLayer {
-    var decompressor: AutoDecompressor
-    init() { decompressor = AutoDecompressor(allowNested: false) }
-  }
+  /// What comes out of the first layer, until it tells whether it is gzip again.
+  var probe: [UInt8] = []
+  var probing: Bool
+  /// The second layer, for gzip inside gzip.
+  var nested: GzipDecompressor?
 
   public init() { self.init(allowNested: true) }
-  init(allowNested: Bool) { self.allowNested = allowNested }
+  init(allowNested: Bool) { probing = allowNested }
 
   public mutating func feed(_ input: [UInt8], emit: ([UInt8]) throws -> Void) throws {
-    if inner == nil {
-      pending += input
-      guard pending.count >= 4 else { return }
-      try start()
-      let buffered = pending
-      pending = []
-      try push(buffered, emit: emit)
-      return
-    }
-    try push(input, emit: emit)
+    guard inner == nil else { return try push(input, emit: emit) }
+    head += input
+    guard head.count >= 4 else { return }
+    try start(emit: emit)
   }
 
   public mutating func finish(emit: ([UInt8]) throws -> Void) throws {
     if inner == nil {
-      if pending.isEmpty { return }
-      try start()
-      let buffered = pending
-      pending = []
-      try push(buffered, emit: emit)
+      guard !head.isEmpty else { return }
+      try start(emit: emit)
     }
-    var out: [[UInt8]] = []
-    try inner?.finish { out.append($0) }
-    for chunk in out { try pass(chunk, emit: emit) }
-    if let nested { try nested.decompressor.finish(emit: emit) }
+    guard var decoder = inner else { return }
+    inner = nil
+    defer { inner = decoder }
+    try decoder.finish { try pass($0, emit: emit) }
+    // Output shorter than a gzip header is not gzip: it is the text.
+    if probing, !probe.isEmpty {
+      probing = false
+      try emit(probe)
+      probe = []
+    }
+    try nested?.finish(emit: emit)
   }
 
-  mutating func start() throws {
-    let kind = Compression.detect(pending)
+  mutating func start(emit: ([UInt8]) throws -> Void) throws {
+    let kind = Compression.detect(head)
     compression = kind
     switch kind {
     case .gzip: inner = try GzipDecompressor()
@@ -97,40 +94,32 @@ public struct AutoDecompressor {
     case .bzip2: inner = try Bzip2Decompressor()
     case .none: inner = PlainBytes()
     }
+    probing = probing && kind == .gzip
+    let first = head
+    head = []
+    try push(first, emit: emit)
   }
 
   mutating func push(_ input: [UInt8], emit: ([UInt8]) throws -> Void) throws {
-    var out: [[UInt8]] = []
-    try input.withUnsafeBytes { raw in
-      try inner?.feed(raw) { out.append($0) }
-    }
-    for chunk in out { try pass(chunk, emit: emit) }
+    // The decoder is taken out while it runs, so that its output goes straight on.
+    guard var decoder = inner else { return }
+    inner = nil
+    defer { inner = decoder }
+    try input.withUnsafeBytes { raw in try decoder.feed(raw) { try pass($0, emit: emit) } }
   }
 
-  /// Output of the first layer: handed on, or into a second layer when it is gzip again.
+  /// Output of the first layer: handed on, or into the second when it is gzip again.
   mutating func pass(_ chunk: [UInt8], emit: ([UInt8]) throws -> Void) throws {
-    if let nested {
-      try nested.decompressor.feed(chunk, emit: emit)
-      return
+    if probing {
+      probe += chunk
+      guard probe.count >= 4 else { return }
+      probing = false
+      let first = probe
+      probe = []
+      if Compression.detect(first) == .gzip { nested = try GzipDecompressor() }
+      return try pass(first, emit: emit)
     }
-    if allowNested, compression == .gzip, !decidedNesting {
-      nestingProbe += chunk
-      guard nestingProbe.count >= 4 else { return }
-      decidedNesting = true
-      let probe = nestingProbe
-      nestingProbe = []
-      if Compression.detect(probe) == .gzip {
-        let layer = NestedLayer()
-        nested = layer
-        try layer.decompressor.feed(probe, emit: emit)
-      } else {
-        try emit(probe)
-      }
-      return
-    }
-    try emit(chunk)
+    guard nested != nil else { return try emit(chunk) }
+    try chunk.withUnsafeBytes { raw in try nested?.feed(raw, emit: emit) }
   }
-
-  var decidedNesting = false
-  var nestingProbe: [UInt8] = []
 }

@@ -23,62 +23,45 @@ public struct GzipDecompressor: Decompressor {
   }
 
   let stream: Stream
-  var output = [UInt8](repeating: 0, count: 256 << 10)
-  /// Whether the current member has ended (more bytes start a new member).
-  var memberEnded = false
-  var sawInput = false
+  var loop = DecompressLoop(skipsZeroPadding: true)
 
   public init() throws { stream = try Stream() }
 
   public mutating func feed(_ input: UnsafeRawBufferPointer, emit: ([UInt8]) throws -> Void)
     throws
   {
-    guard let base = input.baseAddress, !input.isEmpty else { return }
-    sawInput = true
-    var offset = 0
-    while offset < input.count {
-      if memberEnded {
-        // Bytes after a member: another member, or padding of zeros some writers add.
-        if input[offset] == 0 {
-          offset += 1
-          continue
-        }
-        inflateReset(stream.z)
-        memberEnded = false
-      }
-      stream.z.pointee.next_in = UnsafeMutablePointer(
-        mutating: base.advanced(by: offset).assumingMemoryBound(to: UInt8.self))
-      stream.z.pointee.avail_in = UInt32(min(input.count - offset, Int(UInt32.max)))
-      let before = Int(stream.z.pointee.avail_in)
-      var status: Int32 = Z_OK
-      repeat {
-        let produced = output.withUnsafeMutableBytes { out -> Int in
-          stream.z.pointee.next_out = out.baseAddress?.assumingMemoryBound(to: UInt8.self)
-          stream.z.pointee.avail_out = UInt32(out.count)
-          status = inflate(stream.z, Z_NO_FLUSH)
-          return out.count - Int(stream.z.pointee.avail_out)
-        }
-        if produced > 0 { try emit(Array(output[0..<produced])) }
+    let z = stream.z
+    try loop.run(
+      input, restart: { inflateReset(z) },
+      step: { input, output in
+        z.pointee.next_in = UnsafeMutablePointer(
+          mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        z.pointee.avail_in = UInt32(min(input.count, Int(UInt32.max)))
+        z.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        z.pointee.avail_out = UInt32(output.count)
+        let before = Int(z.pointee.avail_in)
+        let status = inflate(z, Z_NO_FLUSH)
+        let step = DecompressStep(
+          consumed: before - Int(z.pointee.avail_in),
+          produced: output.count - Int(z.pointee.avail_out), streamEnded: status == Z_STREAM_END)
         switch status {
-        case Z_OK, Z_BUF_ERROR: break
-        case Z_STREAM_END: memberEnded = true
+        case Z_OK, Z_BUF_ERROR, Z_STREAM_END: return step
         case Z_DATA_ERROR:
           throw DecompressionError(
-            "the gzip data is damaged (\(message ?? "invalid data")) after \(stream.z.pointee.total_in) bytes of a member"
+            "the gzip data is damaged (\(Self.message(z) ?? "invalid data")) after \(z.pointee.total_in) bytes of a member"
           )
         default:
-          throw DecompressionError("zlib failed (\(status): \(message ?? "unknown"))")
+          throw DecompressionError("zlib failed (\(status): \(Self.message(z) ?? "unknown"))")
         }
-      } while status == Z_OK && (stream.z.pointee.avail_in > 0 || stream.z.pointee.avail_out == 0)
-      offset += before - Int(stream.z.pointee.avail_in)
-      if status == Z_BUF_ERROR && stream.z.pointee.avail_in == 0 { break }
-    }
+      }, emit: emit)
   }
 
-  var message: String? { stream.z.pointee.msg.map { String(cString: $0) } }
+  static func message(_ z: UnsafeMutablePointer<z_stream>) -> String? {
+    z.pointee.msg.map { String(cString: $0) }
+  }
 
   public mutating func finish(emit: ([UInt8]) throws -> Void) throws {
-    if sawInput && !memberEnded {
+    if loop.isCut {
       throw DecompressionError(
         "the gzip file ends inside a member, after \(stream.z.pointee.total_out) bytes of its text: it is truncated"
       )
