@@ -103,29 +103,23 @@ public struct ObjectIngest: Sendable {
     }
 
     do {
-      do {
-        while let piece = try await bytes.next() {
-          try decompressor.feed(piece) { out in
-            total += Int64(out.count)
-            try parse(out, final: false)
-          }
-          if batch.count >= chunkEvents { try await commit(.pending) }
-        }
-        try decompressor.finish { out in
+      while let piece = try await bytes.next() {
+        try decompressor.feed(piece) { out in
           total += Int64(out.count)
           try parse(out, final: false)
         }
-        try parse([], final: true)
-        try parser?.finish(emit: event)
-      } catch let error as DecompressionError {
-        throw ObjectProblem(description: error.description)
-      } catch let error as ParseError {
-        throw ObjectProblem(description: error.description)
+        if batch.count >= chunkEvents { try await commit(.pending) }
       }
+      try decompressor.finish { out in
+        total += Int64(out.count)
+        try parse(out, final: false)
+      }
+      try parse([], final: true)
+      try parser?.finish(emit: event)
       entry.error = parser?.notes ?? (total == 0 ? "the object is empty: it holds no events" : nil)
       try await commit(.ingested)
       return Outcome(entry: entry, bytes: total)
-    } catch let problem as ObjectProblem {
+    } catch let problem as ObjectContentProblem {
       // What was read before the problem stays committed, with the problem recorded.
       entry.error = problem.description
       entry.attempts = max(entry.attempts, finalAttempts)
@@ -152,8 +146,9 @@ public struct ObjectIngest: Sendable {
   }
 }
 
-/// Why an object could not be read: recorded in its ledger row, never a reason to stop
-/// the fetcher's other objects.
-struct ObjectProblem: Error, CustomStringConvertible {
-  let description: String
-}
+/// Why an object's bytes cannot be read as a log (its compression or its format):
+/// recorded in its ledger row, never a reason to stop the fetcher's other objects.
+public protocol ObjectContentProblem: Error, CustomStringConvertible {}
+
+extension DecompressionError: ObjectContentProblem {}
+extension ParseError: ObjectContentProblem {}

@@ -91,7 +91,7 @@ public struct FetcherPass: Sendable {
       fence: { [lease] in try await lease.check() })
     do {
       try await discovery.objects(from: source) { objects in
-        for object in objects {
+        for (index, object) in objects.enumerated() {
           try await lease.check()
           let entry = try await store.ledgerEntry(
             of: fetcher.accountID, fetcherID: fetcher.id, key: object.key, eTag: object.eTag)
@@ -111,7 +111,7 @@ public struct FetcherPass: Sendable {
             reported = Date()
             var partial = status
             try await count(into: &partial)
-            partial.objectsPending = report.objectsPending + seenNotDone(objects, after: object)
+            partial.objectsPending = report.objectsPending + objects.count - index - 1
             partial.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
             await progress(partial)
           }
@@ -119,7 +119,13 @@ public struct FetcherPass: Sendable {
         return true
       }
     } catch let failure as AWSFailure where failure.operation.hasPrefix("S3.List") {
-      report.roleProblem = Self.listingProblem(failure, connection)
+      if Self.breaksRole(failure) {
+        report.roleProblem = Self.listingProblem(failure, connection)
+      } else {
+        report.problems.append(
+          "listing s3://\(connection.bucket)/\(connection.prefix) failed (\(failure)); the next poll tries again"
+        )
+      }
     }
     status.listCursor = cursor
     if discovery.fullList && report.roleProblem == nil { status.lastFullListAt = now }
@@ -146,27 +152,15 @@ public struct FetcherPass: Sendable {
     status.ledgerBytes = summary.bytes
   }
 
-  /// Objects of the page still to come after `object`.
-  func seenNotDone(_ objects: [SourceObject], after object: SourceObject) -> Int {
-    guard let i = objects.firstIndex(of: object) else { return 0 }
-    return objects.count - i - 1
-  }
-
   /// Reads one object; records a failure of the object in its ledger row.
   func read(
     _ object: SourceObject, previous: LedgerEntry?, ingest: ObjectIngest, report: inout PassReport
   ) async throws -> Standing {
     if object.isArchived {
-      let entry = LedgerEntry(
-        fetcherID: fetcher.id, key: object.key, eTag: object.eTag, size: object.size,
-        state: .failed,
-        error:
-          "the object is in the \(object.storageClass ?? "archive") storage class and cannot be read until it is restored (aws s3api restore-object); reprocess it after that",
-        attempts: settings.maxAttempts)
-      try await store.commitObject(entry, events: [], of: fetcher.accountID)
-      report.objectsFailed += 1
-      report.problems.append("\(object.key): \(entry.error ?? "")")
-      return .done
+      return try await recordFailure(
+        object, previous: previous,
+        "the object is in the \(object.storageClass ?? "archive") storage class and cannot be read until it is restored (aws s3api restore-object); reprocess it after that",
+        final: true, report: &report)
     }
     do {
       let outcome = try await ingest.run(object, from: source, previous: previous)
@@ -178,23 +172,44 @@ public struct FetcherPass: Sendable {
         report.objectsIngested += 1
         return .done
       }
-      report.problems.append("\(object.key): \(outcome.entry.error ?? "failed")")
-      let after = standing(outcome.entry, now: Date())
-      if after == .done { report.objectsFailed += 1 }
-      return after
+      return noteFailure(outcome.entry, report: &report)
     } catch let failure as AWSFailure {
-      let entry = LedgerEntry(
-        fetcherID: fetcher.id, key: object.key, eTag: object.eTag, size: object.size,
-        state: .failed, events: previous?.events ?? 0, offset: previous?.offset ?? 0,
-        error: Self.objectProblem(failure, object: object, connection: connection),
-        attempts: (previous?.attempts ?? 0) + 1)
-      try await lease.check()
-      try await store.commitObject(entry, events: [], of: fetcher.accountID)
-      report.problems.append("\(object.key): \(entry.error ?? "")")
-      let after = standing(entry, now: Date())
-      if after == .done { report.objectsFailed += 1 }
-      return after
+      return try await recordFailure(
+        object, previous: previous,
+        Self.objectProblem(failure, object: object, connection: connection), final: false,
+        report: &report)
     }
+  }
+
+  /// Records that an object could not be read (under the lease, keeping what its row had
+  /// reached): for good when `final`, else to be retried with backoff.
+  func recordFailure(
+    _ object: SourceObject, previous: LedgerEntry?, _ error: String, final: Bool,
+    report: inout PassReport
+  ) async throws -> Standing {
+    let attempts = (previous?.attempts ?? 0) + 1
+    let entry = LedgerEntry(
+      fetcherID: fetcher.id, key: object.key, eTag: object.eTag, size: object.size,
+      state: .failed, events: previous?.events ?? 0, offset: previous?.offset ?? 0,
+      error: error, attempts: final ? max(attempts, settings.maxAttempts) : attempts)
+    try await lease.check()
+    try await store.commitObject(entry, events: [], of: fetcher.accountID)
+    return noteFailure(entry, report: &report)
+  }
+
+  /// A failed object in the pass's report; whether it is done (failed for good) or waits.
+  func noteFailure(_ entry: LedgerEntry, report: inout PassReport) -> Standing {
+    report.problems.append("\(entry.key): \(entry.error ?? "failed")")
+    let after = standing(entry, now: Date())
+    if after == .done { report.objectsFailed += 1 }
+    return after
+  }
+
+  /// Whether AWS's answer means the role no longer works for the fetcher (AWS refused or
+  /// did not know the role, bucket or key), rather than a passing failure (unreachable,
+  /// timed out), after which the next poll simply tries again.
+  public static func breaksRole(_ failure: AWSFailure) -> Bool {
+    failure.kind == .service || failure.kind == .invalidInput
   }
 
   /// An object AWS would not give: the step, the cause and the fix.

@@ -88,6 +88,13 @@ public actor IngestScheduler {
       do {
         source = try await open(connection)
       } catch {
+        guard FetcherPass.breaksRole(error) else {
+          // Unreachable, or Ferry's own credentials: not the customer's role; try again.
+          await record(
+            fetcher,
+            error: "the role could not be assumed now (\(error)); the next poll tries again")
+          return
+        }
         await pause(
           fetcher,
           because:
@@ -121,25 +128,27 @@ public actor IngestScheduler {
       logger.notice("ingest: fetcher \(fetcher.id) lost its lease; another node goes on")
     } catch {
       logger.error("ingest: fetcher \(fetcher.id) stopped: \(error)")
-      var status = fetcher.status
-      status.lastRunAt = Date()
-      status.lastError = "the pass stopped: \(error)"
-      _ = try? await store.recordFetcherRun(fetcher.id, of: account, status: status)
+      await record(fetcher, error: "the pass stopped: \(error)")
     }
+  }
+
+  /// Records a run that did not get through, so the fetcher waits its poll interval.
+  func record(_ fetcher: Fetcher, error: String) async {
+    var status = fetcher.status
+    status.lastRunAt = Date()
+    status.lastError = error
+    _ = try? await store.recordFetcherRun(fetcher.id, of: fetcher.accountID, status: status)
   }
 
   /// Pauses a fetcher whose role broke, with the reason: audited, as any change.
   func pause(_ fetcher: Fetcher, because reason: String) async {
     logger.error("ingest: fetcher \(fetcher.id) paused: \(reason)")
+    await record(fetcher, error: reason)
     var paused = fetcher
     paused.enabled = false
     do {
       _ = try await store.updateFetcher(
         paused, of: fetcher.accountID, actor: "ferry (ingest: the role failed)")
-      var status = fetcher.status
-      status.lastRunAt = Date()
-      status.lastError = reason
-      _ = try await store.recordFetcherRun(fetcher.id, of: fetcher.accountID, status: status)
     } catch {
       logger.error("ingest: could not pause fetcher \(fetcher.id): \(error)")
     }
