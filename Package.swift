@@ -129,7 +129,7 @@ let package = Package(
       name: "ferry-bench",
       dependencies: [
         "FerryPolicy", "FerryAWSSigning", "FerryAWS", "FerryCore", "FerryStore", "FerryBlocks",
-        "FerryIngest",
+        "FerryIngest", "FerryServer",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       path: "Benchmarks/Sources/ferry-bench"

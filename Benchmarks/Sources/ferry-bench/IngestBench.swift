@@ -2,43 +2,10 @@ import FerryAWS
 import FerryAWSSigning
 import FerryCore
 import FerryIngest
+import FerryServer
 import FerryStore
 import Foundation
 import NIOCore
-
-/// The bench's bucket as the fetcher reads it: S3 over the AWS layer with the emulator's
-/// credentials (no role: what is measured is the pipeline, not STS).
-struct BenchSource: ObjectSource {
-  let s3: S3Client
-  let bucket: String
-
-  func list(prefix: String, startAfter: String?, continuation: String?) async throws(AWSFailure)
-    -> (objects: [SourceObject], next: String?)
-  {
-    throw AWSFailure(kind: .invalidInput, operation: "bench", message: "not used")
-  }
-
-  func open(key: String, eTag: String) async throws(AWSFailure) -> any ObjectBytes {
-    do {
-      return BenchBytes(try await s3.getObject(bucket: bucket, key: key).makeAsyncIterator())
-    } catch {
-      throw AWSFailure(kind: .unreachable, operation: "S3.GetObject", message: "\(error)")
-    }
-  }
-}
-
-final class BenchBytes: ObjectBytes, @unchecked Sendable {
-  let iterator: S3ObjectStream.AsyncIterator
-  init(_ iterator: S3ObjectStream.AsyncIterator) { self.iterator = iterator }
-  func next() async throws(AWSFailure) -> [UInt8]? {
-    do {
-      guard var buffer = try await iterator.next() else { return nil }
-      return buffer.readBytes(length: buffer.readableBytes)
-    } catch {
-      throw AWSFailure(kind: .unreachable, operation: "S3.GetObject", message: "\(error)")
-    }
-  }
-}
 
 /// `ferry-bench ingest ENDPOINT BUCKET STORE_PATH KIND KEY...`: the objects through the
 /// fetcher's pipeline (download → decompress → parse → commit) into a SQLite store, one
@@ -59,7 +26,8 @@ func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: Str
     accountID: account, connectionID: "bench", name: kind,
     logType: kind == "json" ? "json" : "cloudtrail")
   let ingest = ObjectIngest(store: store, account: account, fetcher: fetcher, fence: {})
-  let source = BenchSource(s3: s3, bucket: bucket)
+  // S3 with the emulator's credentials (no role: what is measured is the pipeline).
+  let source = AWSObjectSource(s3: s3, bucket: bucket)
   let clock = ContinuousClock()
   let cpuStart = processCPUSeconds()
   let start = clock.now

@@ -72,10 +72,8 @@ public enum BlockCodec {
       let time = event.time.micros
       minTime = min(minTime, time)
       maxTime = max(maxTime, time)
-      for (key, value) in event.fields { hashes.insert(TokenHash.field(key, value)) }
-      hashes.insert(TokenHash.field("logtype", event.logType))
     }
-    let raw = payload(events, words: &hashes)
+    let raw = payload(events, filterEntries: &hashes)
     var filter = BloomFilter(capacity: hashes.count)
     hashes.visit { filter.insert($0) }
     let data: [UInt8]
@@ -90,9 +88,12 @@ public enum BlockCodec {
       filter: filter.bytes)
   }
 
-  /// The uncompressed `FRB2` payload of `events`; the hash of every word of every message
-  /// goes into `words`.
-  static func payload(_ events: ArraySlice<Event>, words: inout HashSet64) -> [UInt8] {
+  /// The uncompressed `FRB2` payload of `events`; what the block's filter holds goes into
+  /// `filterEntries`: the hash of every word of every message, of every `field=value` and
+  /// of each `logtype=…`.
+  static func payload(_ events: ArraySlice<Event>, filterEntries words: inout HashSet64)
+    -> [UInt8]
+  {
     var dictionary: [String: Int] = [:]
     var names: [String] = []
     func index(_ name: String) -> UInt64 {
@@ -108,7 +109,12 @@ public enum BlockCodec {
     messages.reserveCapacity(events.reduce(0) { $0 + $1.message.utf8.count })
     var previousTime: Int64 = 0
     var previousOffset: Int64 = 0
+    var previousLogType: String?
     for event in events {
+      if event.logType != previousLogType {
+        words.insert(TokenHash.field("logtype", event.logType))
+        previousLogType = event.logType
+      }
       let time = event.time.micros
       Varint.write(Varint.zigzag(time &- previousTime), to: &headers)
       previousTime = time
@@ -127,6 +133,7 @@ public enum BlockCodec {
       // In the dictionary's order: a block need not be byte-identical to another
       // written from the same events (a repeated commit is recognised by its key).
       for (key, value) in event.fields {
+        words.insert(TokenHash.field(key, value))
         Varint.write(index(key), to: &headers)
         var value = value
         value.withUTF8 { bytes in
@@ -158,7 +165,7 @@ public enum BlockCodec {
     if Array(raw[0..<4]) == legacyMagic {
       let events = try legacyEvents(raw)
       var unused = HashSet64(capacity: 0)
-      return try BlockView(raw: payload(events[...], words: &unused))
+      return try BlockView(raw: payload(events[...], filterEntries: &unused))
     }
     guard Array(raw[0..<4]) == magic else {
       throw BlockError("the block does not start with FRB2 (or FRB1)")

@@ -5,15 +5,28 @@ import FerryCore
 /// byte without making strings; text with other characters takes ``SearchText``'s
 /// Unicode path, so both give the same words.
 public enum Tokenizer {
-  /// Calls `body` with the hash of each word of `text` (repeats included); true when the
-  /// text is ASCII.
-  @inline(__always) @discardableResult
+  /// Calls `body` with the hash of each word of `text`, in order, repeats included; true
+  /// when the text is ASCII.
+  @discardableResult
   public static func forEachTokenHash(_ text: String, _ body: (UInt64) -> Void) -> Bool {
-    var set = HashSet64(capacity: 0)
     var hashes: [UInt64] = []
-    let ascii = tokenHashes(text, into: &set, collecting: &hashes)
-    for hash in hashes { body(hash) }
-    return ascii
+    if asciiTokenHashes(text, { hashes.append($0) }) {
+      for hash in hashes { body(hash) }
+      return true
+    }
+    for word in SearchText.words(text) { body(TokenHash.of(word)) }
+    return false
+  }
+
+  /// Adds the hash of each word of `text` to `set`; true when the text is ASCII. This is
+  /// ingest's hot path: no array, no string.
+  @inline(__always)
+  public static func addTokenHashes(_ text: String, to set: inout HashSet64) -> Bool {
+    if asciiTokenHashes(text, { set.insert($0) }) { return true }
+    // The words given before the first non-ASCII byte are words of the Unicode path too;
+    // a set keeps each once.
+    for word in SearchText.words(text) { set.insert(TokenHash.of(word)) }
+    return false
   }
 
   /// Each byte's class: 0 ends a word, 0xFF is not ASCII, anything else is the byte as it
@@ -27,15 +40,12 @@ public enum Tokenizer {
     }
   }
 
-  /// Adds the hash of each word of `text` to `set` (and, if `collecting` is not empty
-  /// on entry or is to be filled for a caller, appends every hash in order); returns
-  /// whether the text is ASCII. Non-ASCII text takes ``SearchText``'s Unicode path.
+  /// Calls `body` with the hash of each word of ASCII `text`, byte by byte; stops and
+  /// answers false at the first byte outside ASCII (the words before it were given).
   @inline(__always)
-  static func tokenHashes(
-    _ text: String, into set: inout HashSet64, collecting: inout [UInt64], keepOrder: Bool = true
-  ) -> Bool {
+  static func asciiTokenHashes(_ text: String, _ body: (UInt64) -> Void) -> Bool {
     var text = text
-    let ascii = text.withUTF8 { bytes -> Bool in
+    return text.withUTF8 { bytes -> Bool in
       classes.withUnsafeBufferPointer { table in
         var hash = TokenHash.seed
         var inWord = false
@@ -43,9 +53,7 @@ public enum Tokenizer {
           let c = table[Int(byte)]
           if c == 0 {
             if inWord {
-              let h = TokenHash.finish(hash)
-              set.insert(h)
-              if keepOrder { collecting.append(h) }
+              body(TokenHash.finish(hash))
               hash = TokenHash.seed
               inWord = false
             }
@@ -56,31 +64,10 @@ public enum Tokenizer {
             inWord = true
           }
         }
-        if inWord {
-          let h = TokenHash.finish(hash)
-          set.insert(h)
-          if keepOrder { collecting.append(h) }
-        }
+        if inWord { body(TokenHash.finish(hash)) }
         return true
       }
     }
-    if ascii { return true }
-    // The words already added are words of the Unicode path too (ASCII runs before the
-    // first non-ASCII byte may end inside a word, so start over from the text).
-    if keepOrder { collecting.removeAll() }
-    for word in SearchText.words(text) {
-      let h = TokenHash.of(word)
-      set.insert(h)
-      if keepOrder { collecting.append(h) }
-    }
-    return false
-  }
-
-  /// Adds the hash of each word of `text` to `set`; true when the text is ASCII.
-  @inline(__always)
-  public static func addTokenHashes(_ text: String, to set: inout HashSet64) -> Bool {
-    var none: [UInt64] = []
-    return tokenHashes(text, into: &set, collecting: &none, keepOrder: false)
   }
 }
 

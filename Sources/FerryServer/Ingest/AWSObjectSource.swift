@@ -8,9 +8,15 @@ import NIOCore
 /// A fetcher's bucket over the AWS layer: S3 through the connection's role, assumed with
 /// the owning account's external ID and refreshed before it expires (a pass may outlast
 /// one session), every call sending `x-amz-expected-bucket-owner`.
-struct AWSObjectSource: ObjectSource {
+public struct AWSObjectSource: ObjectSource {
   let s3: S3Client
   let bucket: String
+
+  /// A bucket through an S3 client as it is (the benchmark reads the emulator directly).
+  public init(s3: S3Client, bucket: String) {
+    self.s3 = s3
+    self.bucket = bucket
+  }
 
   /// Assumes the role once (so a broken role is reported at once), then keeps its
   /// credentials fresh.
@@ -40,7 +46,8 @@ struct AWSObjectSource: ObjectSource {
     return AWSObjectSource(s3: s3, bucket: connection.bucket)
   }
 
-  func list(prefix: String, startAfter: String?, continuation: String?) async throws(AWSFailure)
+  public func list(prefix: String, startAfter: String?, continuation: String?)
+    async throws(AWSFailure)
     -> (objects: [SourceObject], next: String?)
   {
     do throws(AWSError) {
@@ -63,7 +70,7 @@ struct AWSObjectSource: ObjectSource {
     }
   }
 
-  func open(key: String, eTag: String) async throws(AWSFailure) -> any ObjectBytes {
+  public func open(key: String, eTag: String) async throws(AWSFailure) -> any ObjectBytes {
     do throws(AWSError) {
       let stream = try await s3.getObject(bucket: bucket, key: key)
       if !eTag.isEmpty, stream.eTag != eTag {

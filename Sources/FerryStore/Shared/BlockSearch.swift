@@ -110,11 +110,13 @@ struct BlockSearch {
             )
             continue
           }
+          // The newest time any block still to read can hold: the next selected one's, or
+          // the next round's first.
+          let position = index - slice.count + n
           let next: Int64? =
-            n + 1 < slice.count
-            ? slice[n + 1].maxTime
-            : index < selected.count
-              ? selected[index].maxTime : start < candidates.count ? candidates[start].maxTime : nil
+            position + 1 < selected.count
+            ? selected[position + 1].maxTime
+            : start < candidates.count ? candidates[start].maxTime : nil
           if !body(candidate, view, next) { return }
         }
       }
