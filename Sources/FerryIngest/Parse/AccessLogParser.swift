@@ -70,15 +70,16 @@ public struct AccessLogParser: RecordParser {
   }
 
   public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
-    var found: [(ArraySlice<UInt8>, Int64, Bool)] = []
-    try lines.feed(bytes) { line, offset, cut in found.append((line, offset, cut)) }
-    for (line, offset, cut) in found { try record(line, offset, cut, emit) }
+    // The splitter is taken out while it runs, so each line goes straight to `record`.
+    var splitter = lines
+    defer { lines = splitter }
+    try splitter.feed(bytes) { line, offset, cut in try record(line, offset, cut, emit) }
   }
 
   public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
-    var found: [(ArraySlice<UInt8>, Int64, Bool)] = []
-    try lines.finish { line, offset, cut in found.append((line, offset, cut)) }
-    for (line, offset, cut) in found { try record(line, offset, cut, emit) }
+    var splitter = lines
+    defer { lines = splitter }
+    try splitter.finish { line, offset, cut in try record(line, offset, cut, emit) }
   }
 
   mutating func record(
