@@ -11,6 +11,7 @@ public final class InMemoryStore: Store {
     var accounts: [Account] = []
     var users: [User] = []
     var tokens: [(token: APIToken, hash: String)] = []
+    var sessions: [String: (tokenID: String, expiresAt: Date)] = [:]
     var connections: [Connection] = []
     var connectionChecks: [String: ConnectionStatus] = [:]
     var fetchers: [Fetcher] = []
@@ -138,6 +139,33 @@ public final class InMemoryStore: Store {
           before: StoreJSON.encode(before)))
       return true
     }
+  }
+
+  // MARK: Sessions
+
+  public func startSession(as token: APIToken, expiresAt: Date, actor: String) async throws
+    -> WebSession
+  {
+    let secret = WebSession.generateSecret()
+    tables.withLock { t in
+      t.sessions = t.sessions.filter { $0.value.expiresAt > Date() }
+      t.sessions[TokenSecret.hash(secret)] = (token.id, expiresAt)
+      t.record(StoreRules.sessionAudit(token: token, actor: actor))
+    }
+    return WebSession(tokenID: token.id, expiresAt: expiresAt, secret: secret)
+  }
+
+  public func session(secret: String, at now: Date) async throws -> APIToken? {
+    tables.withLock { t in
+      guard let session = t.sessions[TokenSecret.hash(secret)], session.expiresAt > now else {
+        return nil
+      }
+      return t.tokens.first { $0.token.id == session.tokenID }?.token
+    }
+  }
+
+  public func endSession(secret: String) async throws {
+    tables.withLock { t in t.sessions[TokenSecret.hash(secret)] = nil }
   }
 
   // MARK: Configuration

@@ -51,6 +51,12 @@ public enum StoreRules {
   }
 
   /// A restore job as it is once cancelled.
+  /// The audit entry of a sign-in: who, as which token (never the session's secret).
+  public static func sessionAudit(token: APIToken, actor: String) -> AuditEntry {
+    AuditEntry(
+      accountID: token.accountID, actor: actor, action: "session.start", target: token.id)
+  }
+
   public static func cancelled(_ job: RestoreJob) -> RestoreJob {
     var after = job
     after.state = .cancelled

@@ -143,6 +143,16 @@ enum PostgresSchema {
         "ALTER TABLE event_block_data ALTER COLUMN data SET STORAGE EXTERNAL",
       ]
     ),
+    (
+      "v7-web-sessions",
+      [
+        """
+        CREATE TABLE web_sessions (secret_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id), created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+        """,
+        "CREATE INDEX web_sessions_expiry ON web_sessions(expires_at)",
+      ]
+    ),
   ]
 
   /// Work a migration does in Swift after its statements, in the same transaction.

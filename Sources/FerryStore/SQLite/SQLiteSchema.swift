@@ -97,6 +97,14 @@ enum SQLiteSchema {
       CREATE TABLE event_block_data (block_id INTEGER PRIMARY KEY REFERENCES event_blocks(id), data BLOB NOT NULL);
       """
     ),
+    (
+      "v7-web-sessions",
+      """
+      CREATE TABLE web_sessions (secret_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL,
+        account_id TEXT NOT NULL REFERENCES accounts(id), created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.
