@@ -30,6 +30,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
   ],
   targets: [
     // IAM policy documents, generators, evaluator, checker and linter. No I/O, no dependencies.
@@ -98,7 +99,8 @@ let package = Package(
       ]
     ),
 
-    // `ferry serve`: the HTTP API (JSON, OpenAPI), auth, connection checks, health and
+    // `ferry serve`: the HTTP API (JSON, OpenAPI), the web UI (Mustache templates and
+    // static assets, all in the binary's resources), auth, connection checks, health and
     // metrics, on Hummingbird.
     .target(
       name: "FerryServer",
@@ -109,8 +111,10 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
-      resources: [.copy("Resources/openapi.json")]
+      resources: [.copy("Resources/openapi.json"), .copy("Resources/web")]
     ),
 
     // The `ferry` command line: thin over the modules.

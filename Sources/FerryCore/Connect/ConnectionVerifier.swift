@@ -21,19 +21,27 @@ public struct ConnectionVerifier: Sendable {
 
   /// Checks `connection`, which belongs to `account`. The external ID is the connection's,
   /// which the store keeps equal to the account's generated ID unless it is a legacy import.
-  public func verify(_ connection: Connection, account: Account) async -> ConnectionCheck {
+  /// `onStep` hears each step as soon as its result is known (the web UI shows them live).
+  public func verify(
+    _ connection: Connection, account: Account,
+    onStep: @Sendable (CheckStep) -> Void = { _ in }
+  ) async -> ConnectionCheck {
     var steps: [CheckStep] = []
+    func record(_ step: CheckStep) {
+      steps.append(step)
+      onStep(step)
+    }
     let rules = DiagnosisRules(connection: connection, platform: platform)
     func finish(_ diagnosis: Diagnosis?) -> ConnectionCheck {
       let ran = Set(steps.map(\.name))
       for name in applicableSteps(connection) where !ran.contains(name) {
-        steps.append(
+        record(
           CheckStep(name: name, status: .skipped, detail: "not run: an earlier step failed"))
       }
       return ConnectionCheck(connectionID: connection.id, steps: steps, diagnosis: diagnosis)
     }
     func fail(_ diagnosis: Diagnosis) -> ConnectionCheck {
-      steps.append(CheckStep(name: diagnosis.step, status: .failed, detail: diagnosis.cause))
+      record(CheckStep(name: diagnosis.step, status: .failed, detail: diagnosis.cause))
       return finish(diagnosis)
     }
 
@@ -43,7 +51,7 @@ public struct ConnectionVerifier: Sendable {
     {
       return fail(rules.invalidRole(problem))
     }
-    steps.append(
+    record(
       CheckStep(name: .validateRole, status: .passed, detail: "\(connection.roleARN) is a role ARN")
     )
     let owner = connection.bucketOwner.isEmpty ? rules.roleAccount : connection.bucketOwner
@@ -58,7 +66,7 @@ public struct ConnectionVerifier: Sendable {
     } catch {
       return fail(rules.assumeFailed(error))
     }
-    steps.append(
+    record(
       CheckStep(
         name: .assumeRole, status: .passed,
         detail: "assumed \(connection.roleARN) as session \(sessionName)"))
@@ -73,7 +81,7 @@ public struct ConnectionVerifier: Sendable {
     } catch {
       guard error.isDenied else { return fail(rules.unreachable(error, step: .externalIDRequired)) }
     }
-    steps.append(
+    record(
       CheckStep(
         name: .externalIDRequired, status: .passed,
         detail: "the role refused another external ID, as it should"))
@@ -86,7 +94,7 @@ public struct ConnectionVerifier: Sendable {
     } catch {
       return fail(rules.listFailed(error))
     }
-    steps.append(
+    record(
       CheckStep(
         name: .list, status: .passed,
         detail: objects.isEmpty
@@ -98,19 +106,19 @@ public struct ConnectionVerifier: Sendable {
       do {
         let read = try await session.readObject(
           bucket: connection.bucket, key: sample.key, maxBytes: 1024)
-        steps.append(
+        record(
           CheckStep(
             name: .read, status: .passed,
             detail: "read the first \(read.bytes.count) bytes of \(sample.key)"))
         if read.serverSideEncryption == "aws:kms" {
-          steps.append(
+          record(
             CheckStep(
               name: .decrypt, status: .passed,
               detail:
                 "the object is encrypted with \(read.kmsKeyID ?? "a KMS key"), and S3 decrypted it for the role"
             ))
         } else if connection.purpose == .fetcher {
-          steps.append(
+          record(
             CheckStep(
               name: .decrypt, status: .skipped, detail: "the sample object does not use SSE-KMS"))
         }
@@ -118,7 +126,7 @@ public struct ConnectionVerifier: Sendable {
         return fail(rules.readFailed(error, key: sample.key))
       }
     } else {
-      steps.append(
+      record(
         CheckStep(
           name: .read, status: .skipped,
           detail: objects.isEmpty
@@ -126,7 +134,7 @@ public struct ConnectionVerifier: Sendable {
             : "every object found is in an archive storage class (Glacier); none can be read now"
         ))
       if connection.purpose == .fetcher {
-        steps.append(
+        record(
           CheckStep(name: .decrypt, status: .skipped, detail: "no object to decrypt yet"))
       }
     }
@@ -141,7 +149,7 @@ public struct ConnectionVerifier: Sendable {
       } catch {
         return fail(rules.writeFailed(error, key: key))
       }
-      steps.append(CheckStep(name: .write, status: .passed, detail: "wrote \(key)"))
+      record(CheckStep(name: .write, status: .passed, detail: "wrote \(key)"))
       do {
         let read = try await session.readObject(
           bucket: connection.bucket, key: key, maxBytes: body.count + 16)
@@ -151,15 +159,15 @@ public struct ConnectionVerifier: Sendable {
       } catch {
         return fail(rules.readFailed(error, key: key, step: .readBack))
       }
-      steps.append(
+      record(
         CheckStep(name: .readBack, status: .passed, detail: "\(key) read back as written"))
       do {
         try await session.deleteObject(bucket: connection.bucket, key: key)
-        steps.append(CheckStep(name: .delete, status: .passed, detail: "removed \(key)"))
+        record(CheckStep(name: .delete, status: .passed, detail: "removed \(key)"))
       } catch {
         // Least privilege: the archive policy grants no deletion. The probe stays, small,
         // at one key that every check overwrites.
-        steps.append(
+        record(
           CheckStep(
             name: .delete, status: .skipped,
             detail: error.isDenied

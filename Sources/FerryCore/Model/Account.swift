@@ -44,11 +44,12 @@ public enum ExternalIDGenerator {
   }
 }
 
-enum RandomText {
+/// Random text for IDs and secrets.
+public enum RandomText {
   static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
 
   /// Random lowercase letters and digits from the system's secure generator.
-  static func alphanumeric(_ count: Int) -> String {
+  public static func alphanumeric(_ count: Int) -> String {
     var generator = SystemRandomNumberGenerator()
     return String(
       (0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })

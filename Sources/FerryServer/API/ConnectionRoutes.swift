@@ -35,12 +35,19 @@ struct ConnectionRoutes {
       ]))
   }
 
-  @Sendable func rolePolicy(_ request: Request, context: FerryRequestContext) async throws
-    -> Response
-  {
-    let caller = try context.requireCaller()
-    let body = try await RequestBody.read(
-      request, context: context, known: ["bucket", "region", "prefix", "purpose", "kmsKeyArn"])
+  /// The fields the role-policy request reads (the web UI's "Add a bucket" form too).
+  static let roleSetupFields: Set<String> = ["bucket", "region", "prefix", "purpose", "kmsKeyArn"]
+
+  /// What a customer creates in AWS for a bucket: the policies and the scripts.
+  struct RoleSetupAnswer {
+    var purpose: ConnectionPurpose
+    var scope: AccessScope
+    var region: String
+    var setup: RoleSetup
+  }
+
+  /// The role setup that `body` asks for, for the caller's account.
+  func roleSetup(_ body: RequestBody, caller: Caller) async throws -> RoleSetupAnswer {
     let (purposeText, bucket, prefix, key, regionText) = (
       try body.string("purpose"), try body.string("bucket"), try body.string("prefix"),
       try body.string("kmsKeyArn"), try body.string("region")
@@ -58,15 +65,24 @@ struct ConnectionRoutes {
     let platform = try await platform()
     let setup = try RoleSetup(
       scope: scope, principal: .arn(platform.principalARN), externalID: caller.account.externalID)
+    return RoleSetupAnswer(purpose: purpose, scope: scope, region: region, setup: setup)
+  }
+
+  @Sendable func rolePolicy(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    let body = try await RequestBody.read(request, context: context, known: Self.roleSetupFields)
+    let answer = try await roleSetup(body, caller: caller)
     return JSONResponse.make(
       .object([
-        ("purpose", .string(purpose.rawValue)), ("bucket", .string(scope.bucket)),
-        ("prefix", .string(scope.prefix)), ("region", .string(region)),
-        ("roleName", .string(setup.roleName)),
-        ("permissionsPolicy", setup.permissions.jsonValue),
-        ("trustPolicy", setup.trust.jsonValue),
-        ("awsCliScript", .string(setup.awsCLIScript)),
-        ("cloudFormationTemplate", .string(setup.cloudFormationTemplate)),
+        ("purpose", .string(answer.purpose.rawValue)), ("bucket", .string(answer.scope.bucket)),
+        ("prefix", .string(answer.scope.prefix)), ("region", .string(answer.region)),
+        ("roleName", .string(answer.setup.roleName)),
+        ("permissionsPolicy", answer.setup.permissions.jsonValue),
+        ("trustPolicy", answer.setup.trust.jsonValue),
+        ("awsCliScript", .string(answer.setup.awsCLIScript)),
+        ("cloudFormationTemplate", .string(answer.setup.cloudFormationTemplate)),
       ]))
   }
 
@@ -90,15 +106,17 @@ struct ConnectionRoutes {
         }))
   }
 
-  @Sendable func create(_ request: Request, context: FerryRequestContext) async throws -> Response {
-    let caller = try context.requireCaller()
+  /// The fields a new connection reads (the web UI's Save form too).
+  static let connectionFields: Set<String> = [
+    "purpose", "bucket", "region", "prefix", "roleArn", "bucketOwner", "kmsKeyArn", "externalId",
+  ]
+
+  /// Checks the connection `body` describes and, when every step passes, saves it (admins
+  /// only). Returns the connection and its check either way; `onStep` hears each step.
+  func createConnection(
+    _ body: RequestBody, caller: Caller, onStep: @Sendable (CheckStep) -> Void = { _ in }
+  ) async throws -> (Connection, ConnectionCheck) {
     try caller.requireAdmin()
-    let body = try await RequestBody.read(
-      request, context: context,
-      known: [
-        "purpose", "bucket", "region", "prefix", "roleArn", "bucketOwner", "kmsKeyArn",
-        "externalId",
-      ])
     if body.fields.contains(where: { $0.key == "externalId" }) {
       throw APIProblem.badInput(
         field: "externalId",
@@ -120,21 +138,33 @@ struct ConnectionRoutes {
     } catch let error as InputError {
       throw APIProblem.badInput(error)
     }
-    let check = try await checker.check(connection, of: caller.account)
-    guard check.succeeded else {
-      var problem = APIProblem(
-        status: .unprocessableContent, name: "connection-check-failed",
-        title: "Ferry cannot use the role yet",
-        detail: check.diagnosis.map { "\($0.step.title) failed: \($0.cause)" }
-          ?? "the check failed",
-        fix: check.diagnosis?.fix)
-      problem.extra = [("check", JSONViews.check(check))]
-      throw problem
-    }
+    let check = try await checker.check(connection, of: caller.account, onStep: onStep)
+    guard check.succeeded else { return (connection, check) }
     try await StoreTimer.time("addConnection") {
       try await store.addConnection(connection, of: caller.account.id, actor: caller.actor)
     }
     _ = try await store.recordConnectionCheck(check, of: caller.account.id)
+    return (connection, check)
+  }
+
+  /// The problem a failed check answers in the API.
+  static func checkFailed(_ check: ConnectionCheck) -> APIProblem {
+    var problem = APIProblem(
+      status: .unprocessableContent, name: "connection-check-failed",
+      title: "Ferry cannot use the role yet",
+      detail: check.diagnosis.map { "\($0.step.title) failed: \($0.cause)" }
+        ?? "the check failed",
+      fix: check.diagnosis?.fix)
+    problem.extra = [("check", JSONViews.check(check))]
+    return problem
+  }
+
+  @Sendable func create(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let body = try await RequestBody.read(request, context: context, known: Self.connectionFields)
+    let (connection, check) = try await createConnection(body, caller: caller)
+    guard check.succeeded else { throw Self.checkFailed(check) }
     var response = JSONResponse.make(
       JSONViews.connection(connection, status: ConnectionStatus(check)), status: .created)
     response.headers[.location] = "/api/v1/connections/\(connection.id)"

@@ -89,12 +89,14 @@ struct FetcherRoutes {
     return JSONResponse.make(JSONViews.list("fetchers", fetchers.map(JSONViews.fetcher)))
   }
 
-  @Sendable func create(_ request: Request, context: FerryRequestContext) async throws -> Response {
-    let caller = try context.requireCaller()
+  /// The fields a new fetcher reads.
+  static let fetcherFields: Set<String> = [
+    "connectionId", "name", "logType", "pollIntervalSeconds", "queueUrl",
+  ]
+
+  /// Adds the fetcher `body` describes (admins only; audited).
+  func createFetcher(_ body: RequestBody, caller: Caller) async throws -> Fetcher {
     try caller.requireAdmin()
-    let body = try await RequestBody.read(
-      request, context: context,
-      known: ["connectionId", "name", "logType", "pollIntervalSeconds", "queueUrl"])
     if try body.string("queueUrl") != nil {
       throw APIProblem.badInput(
         field: "queueUrl",
@@ -122,6 +124,14 @@ struct FetcherRoutes {
     try await StoreTimer.time("addFetcher") {
       try await store.addFetcher(fetcher, of: caller.account.id, actor: caller.actor)
     }
+    return fetcher
+  }
+
+  @Sendable func create(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let body = try await RequestBody.read(request, context: context, known: Self.fetcherFields)
+    let fetcher = try await createFetcher(body, caller: caller)
     var response = JSONResponse.make(JSONViews.fetcher(fetcher), status: .created)
     response.headers[.location] = "/api/v1/fetchers/\(fetcher.id)"
     return response

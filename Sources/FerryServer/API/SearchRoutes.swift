@@ -16,7 +16,15 @@ struct SearchRoutes {
   /// The query and time range of a request: `q`, `from` (default 24h), `to` (default now).
   static func query(_ request: Request, limit: Int = 100) throws -> EventQuery {
     let parameters = request.uri.queryParameters
-    let text = parameters.get("q") ?? ""
+    return try query(
+      q: parameters.get("q") ?? "", from: parameters.get("from"), to: parameters.get("to"),
+      cursor: parameters.get("cursor"), limit: limit)
+  }
+
+  /// The query and time range from their texts (the web UI's search form too).
+  static func query(q text: String, from: String?, to: String?, cursor: String?, limit: Int)
+    throws -> EventQuery
+  {
     let parsed: LogQuery
     do {
       parsed = try LogQuery.parse(text)
@@ -26,22 +34,21 @@ struct SearchRoutes {
         fix: "See docs/query-language.md: words, \"phrases\", field:value, AND, OR, NOT, ( ).")
     }
     let now = Date()
-    func time(_ name: String, _ fallback: Date) throws -> Date {
-      guard let value = parameters.get(name) else { return fallback }
+    func time(_ name: String, _ value: String?, _ fallback: Date) throws -> Date {
+      guard let value else { return fallback }
       guard let date = QueryTime.parse(value, now: now) else {
         throw APIProblem.badInput(
           field: name, "\"\(value)\" is not a time", fix: "For \(name), \(QueryTime.help).")
       }
       return date
     }
-    let from = try time("from", now.addingTimeInterval(-86400))
-    let to = try time("to", now)
-    guard from < to else {
+    let start = try time("from", from, now.addingTimeInterval(-86400))
+    let end = try time("to", to, now)
+    guard start < end else {
       throw APIProblem.badInput(
         field: "from", "the range starts at or after its end", fix: "Give a from earlier than to.")
     }
-    return EventQuery(
-      from: from, to: to, limit: limit, cursor: parameters.get("cursor"), query: parsed)
+    return EventQuery(from: start, to: end, limit: limit, cursor: cursor, query: parsed)
   }
 
   @Sendable func search(_ request: Request, context: FerryRequestContext) async throws -> Response {

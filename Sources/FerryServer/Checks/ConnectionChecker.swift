@@ -23,7 +23,10 @@ final class ConnectionChecker: Sendable {
   }
 
   /// Checks a connection for a request of `account`; throws 429 past the account's limit.
-  func check(_ connection: Connection, of account: Account) async throws -> ConnectionCheck {
+  func check(
+    _ connection: Connection, of account: Account,
+    onStep: @Sendable (CheckStep) -> Void = { _ in }
+  ) async throws -> ConnectionCheck {
     if let wait = limiter.take(account.id.rawValue) {
       var problem = APIProblem(
         status: .tooManyRequests, name: "too-many-checks", title: "Too many connection checks",
@@ -33,14 +36,17 @@ final class ConnectionChecker: Sendable {
       problem.headers[.retryAfter] = String(wait)
       throw problem
     }
-    return try await run(connection, of: account)
+    return try await run(connection, of: account, onStep: onStep)
   }
 
   /// Checks a connection without the request limit (the background schedule).
-  func run(_ connection: Connection, of account: Account) async throws -> ConnectionCheck {
+  func run(
+    _ connection: Connection, of account: Account,
+    onStep: @Sendable (CheckStep) -> Void = { _ in }
+  ) async throws -> ConnectionCheck {
     let platform = try await identity.resolveForRequest()
     let check = await ConnectionVerifier(aws: aws, platform: platform).verify(
-      connection, account: account)
+      connection, account: account, onStep: onStep)
     Counter(
       label: "ferry_connection_checks_total",
       dimensions: [("outcome", check.diagnosis?.code ?? "ok")]

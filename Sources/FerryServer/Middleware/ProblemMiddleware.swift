@@ -17,28 +17,33 @@ struct ProblemMiddleware: RouterMiddleware {
     var response: Response
     do {
       response = try await next(request, context)
-    } catch let problem as APIProblem {
-      response = problem.response(requestID: requestID)
-    } catch let error as InputError {
-      response = APIProblem.badInput(error).response(requestID: requestID)
-    } catch let error as StoreError {
-      context.logger.warning("store error", metadata: ["error": "\(error)"])
-      response = APIProblem.storeRejected(error).response(requestID: requestID)
-    } catch is NIOTooManyBytesError {
-      response = APIProblem.tooLarge(limit: context.maxUploadSize).response(requestID: requestID)
-    } catch let error as HTTPError where error.status == .notFound {
-      response = APIProblem.routeNotFound(request.uri.path).response(requestID: requestID)
-    } catch let error as HTTPError {
-      response = APIProblem(
-        status: error.status, name: "http-\(error.status.code)",
-        title: error.status.reasonPhrase, detail: error.status.reasonPhrase
-      ).response(requestID: requestID)
     } catch {
-      // Never echo an unknown error: it could carry anything. The log has its type only.
-      context.logger.error("unexpected error", metadata: ["type": "\(type(of: error))"])
-      response = APIProblem.internalError().response(requestID: requestID)
+      response = Self.problem(for: error, request: request, context: context)
+        .response(requestID: requestID)
     }
     response.headers[.init("X-Request-ID")!] = requestID
     return response
+  }
+
+  /// The problem an error answers (the API as JSON, the web UI as a page).
+  static func problem(for error: any Error, request: Request, context: Context) -> APIProblem {
+    switch error {
+    case let problem as APIProblem: return problem
+    case let error as InputError: return APIProblem.badInput(error)
+    case let error as StoreError:
+      context.logger.warning("store error", metadata: ["error": "\(error)"])
+      return APIProblem.storeRejected(error)
+    case is NIOTooManyBytesError: return APIProblem.tooLarge(limit: context.maxUploadSize)
+    case let error as HTTPError where error.status == .notFound:
+      return APIProblem.routeNotFound(request.uri.path)
+    case let error as HTTPError:
+      return APIProblem(
+        status: error.status, name: "http-\(error.status.code)",
+        title: error.status.reasonPhrase, detail: error.status.reasonPhrase)
+    default:
+      // Never echo an unknown error: it could carry anything. The log has its type only.
+      context.logger.error("unexpected error", metadata: ["type": "\(type(of: error))"])
+      return APIProblem.internalError()
+    }
   }
 }

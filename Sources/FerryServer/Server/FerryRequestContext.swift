@@ -7,6 +7,11 @@ public struct FerryRequestContext: RequestContext {
   public var coreContext: CoreRequestContextStorage
   /// The authenticated caller; nil before authentication and on public routes.
   public var caller: Caller?
+  /// The web UI's session secret when the caller signed in through a browser (the CSRF
+  /// token derives from it); nil for API tokens.
+  var sessionSecret: String?
+  /// A notice the web UI shows once on the next page.
+  var notice: String?
 
   public init(source: ApplicationRequestContextSource) {
     coreContext = .init(source: source)

@@ -45,18 +45,26 @@ public struct FerryServer: Sendable {
     return registry
   }()
 
-  /// The router: every route and middleware.
-  func router(checker: ConnectionChecker) -> Router<FerryRequestContext> {
+  /// The router: every route and middleware; `web` adds the web UI's pages.
+  func router(checker: ConnectionChecker, web: Bool = true) -> Router<FerryRequestContext> {
     let router = Router(context: FerryRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     HealthRoutes(store: store, identity: identity, registry: Self.registry).add(to: router)
     let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
-    ConnectionRoutes(store: store, checker: checker, identity: identity).add(to: api)
+    let connections = ConnectionRoutes(store: store, checker: checker, identity: identity)
+    let fetchers = FetcherRoutes(store: store)
+    connections.add(to: api)
     AccessRoutes(store: store).add(to: api)
     SearchRoutes(store: store).add(to: api)
-    FetcherRoutes(store: store).add(to: api)
+    fetchers.add(to: api)
     AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
+    if web {
+      WebRoutes(
+        store: store, connections: connections, fetchers: fetchers,
+        sessionLifetime: Double(configuration.sessionLifetime.components.seconds)
+      ).add(to: router)
+    }
     return router
   }
 
@@ -141,11 +149,12 @@ public struct FerryServer: Sendable {
 }
 
 extension FerryServer {
-  /// Every route the server answers, as `METHOD /path/{param}`: for the test that holds
-  /// the router and the OpenAPI document to each other.
+  /// Every route of the API, health and metrics (not the web UI's pages), as
+  /// `METHOD /path/{param}`: for the test that holds the router and the OpenAPI document to
+  /// each other.
   public func routeDescriptions() -> [String] {
     let checker = ConnectionChecker(
       store: store, aws: aws, identity: identity, checksPerMinute: configuration.checksPerMinute)
-    return router(checker: checker).routes.map { "\($0.method) \($0.path)" }
+    return router(checker: checker, web: false).routes.map { "\($0.method) \($0.path)" }
   }
 }

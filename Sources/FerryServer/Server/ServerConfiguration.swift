@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
   public var fullListInterval: Duration = .seconds(3600)
   /// Events per commit of a large object (work cut short resumes after the last one).
   public var ingestChunkEvents = 10_000
+  /// How long a web UI sign-in lasts.
+  public var sessionLifetime: Duration = .seconds(12 * 3600)
 
   public init(
     host: String = "127.0.0.1", port: Int = 8080, awsEndpoint: URL? = nil,

@@ -171,12 +171,12 @@ struct ServeCommand: AsyncParsableCommand {
         platformCredentials: DefaultCredentialChain(client: awsClient), logger: logger)
       try await server.run { port in
         let url = "http://\(config.host):\(port)"
-        var lines = ["Ferry is listening at \(url)"]
+        var lines = ["Ferry is listening at \(url)", "Open that address in a browser for the web UI."]
         if let first {
           lines += [
             "",
             "First start: created the account \"\(first.account.name)\" and its first user \(firstEmail), an admin of it and an operator of this Ferry.",
-            "Sign in with this token. It is shown only now; Ferry keeps only its hash:",
+            "Sign in with this token, at \(url) in a browser or with the CLI. It is shown only now; Ferry keeps only its hash:",
             "",
             "  \(first.token.secret.revealed)",
             "",

@@ -1,0 +1,125 @@
+import FerryCore
+import Foundation
+import Hummingbird
+
+/// Admins' pages: the audit log, and the account's API tokens and users.
+extension WebPages {
+  func addAdmin(to web: RouterGroup<FerryRequestContext>) {
+    web.get("audit", use: audit)
+    web.get("access", use: access)
+    web.post("access/tokens", use: issueToken)
+    web.post("access/tokens/{id}/revoke", use: revokeToken)
+    web.post("access/users", use: addUser)
+  }
+
+  @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response
+  {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    let entries = try await store.auditLog(of: caller.account.id, limit: 200)
+    return try pages.page(
+      "audit", title: "Audit log", context: context,
+      data: [
+        "entries": entries.map {
+          [
+            "at": WebPage.time($0.at), "datetime": WebPage.machineTime($0.at), "actor": $0.actor,
+            "action": $0.action, "target": $0.target,
+          ]
+        }
+      ], section: .audit)
+  }
+
+  func accessPage(
+    _ context: FerryRequestContext, caller: Caller, extra: [String: Any] = [:],
+    status: HTTPResponse.Status = .ok
+  ) async throws -> Response {
+    let tokens = try await store.tokens(of: caller.account.id)
+    let users = try await store.users(of: caller.account.id)
+    var data: [String: Any] = [
+      "tokens": tokens.map {
+        [
+          "id": $0.id, "name": $0.name, "role": $0.role.rawValue,
+          "created": WebPage.time($0.createdAt), "current": $0.id == caller.token.id,
+          "operator": $0.isOperator,
+        ] as [String: Any]
+      },
+      "users": users.map {
+        ["email": $0.email, "role": $0.role.rawValue, "created": WebPage.time($0.createdAt)]
+      },
+      "noUsers": users.isEmpty,
+    ]
+    for (key, value) in extra { data[key] = value }
+    return try pages.page(
+      "access", title: "Tokens & users", context: context, data: data, section: .access,
+      status: status)
+  }
+
+  @Sendable func access(_ request: Request, context: FerryRequestContext) async throws -> Response
+  {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    return try await accessPage(context, caller: caller)
+  }
+
+  @Sendable func issueToken(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    let form = try await WebForm.read(request, context: context)
+    do {
+      let body = form.body(known: ["name", "role"])
+      let name = try AccessRoutes.name(
+        try body.requiredString("name", example: "ci-deploy"), field: "name")
+      let issued = try await store.issueToken(
+        name: name, role: try AccessRoutes.role(body), of: caller.account.id,
+        actor: caller.actor)
+      // The only time the secret is shown; the page is not cached.
+      return try await accessPage(
+        context, caller: caller,
+        extra: ["issued": ["name": issued.token.name, "secret": issued.secret.revealed]])
+    } catch let problem as APIProblem {
+      return try await accessPage(
+        context, caller: caller,
+        extra: ["tokenProblem": WebPage.problem(problem), "tokenForm": form.values],
+        status: problem.status)
+    }
+  }
+
+  @Sendable func revokeToken(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    let id = context.parameters.get("id") ?? ""
+    guard try await store.revokeToken(id, of: caller.account.id, actor: caller.actor) else {
+      throw APIProblem.notFound("token", id)
+    }
+    if id == caller.token.id { return WebRequestMiddleware.redirect(to: "/sign-in") }
+    return WebRequestMiddleware.redirect(to: "/access", notice: "Revoked the token \(id).")
+  }
+
+  @Sendable func addUser(_ request: Request, context: FerryRequestContext) async throws -> Response
+  {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    let form = try await WebForm.read(request, context: context)
+    do {
+      let body = form.body(known: ["email", "role"])
+      let email = try body.requiredString("email", example: "alice@example.com")
+      guard AccessRoutes.isEmail(email) else {
+        throw APIProblem.badInput(
+          field: "email", "\"\(email)\" is not an email address",
+          fix: "Give an address like alice@example.com.")
+      }
+      let user = User(accountID: caller.account.id, email: email, role: try AccessRoutes.role(body))
+      try await store.addUser(user, actor: caller.actor)
+      return WebRequestMiddleware.redirect(to: "/access", notice: "Added \(email).")
+    } catch let problem as APIProblem {
+      return try await accessPage(
+        context, caller: caller,
+        extra: ["userProblem": WebPage.problem(problem), "userForm": form.values],
+        status: problem.status)
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import FerryCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Every web UI request passes here: the session cookie becomes the caller, every form post
+/// must carry the CSRF token, every answer gets the UI's security headers, and any error
+/// becomes a page that says what was wrong and what to do (a missing session sends the
+/// browser to sign in).
+struct WebRequestMiddleware: RouterMiddleware {
+  typealias Context = FerryRequestContext
+  let store: any Store
+  let pages: PageRenderer
+
+  func handle(
+    _ request: Request, context: Context,
+    next: (Request, Context) async throws -> Response
+  ) async throws -> Response {
+    var context = context
+    var request = request
+    var response: Response
+    do {
+      if let secret = Cookies.value(Cookies.session, in: request.headers),
+        let token = try await store.session(secret: secret, at: Date()),
+        let account = try await store.account(token.accountID)
+      {
+        context.caller = Caller(token: token, account: account)
+        context.sessionSecret = secret
+      }
+      if request.method != .get && request.method != .head {
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        let form = WebForm(encoded: String(buffer: buffer))
+        let expected =
+          context.sessionSecret.map(CSRF.token(forSession:))
+          ?? Cookies.value(Cookies.signIn, in: request.headers)
+        guard let expected, let sent = form.value(CSRF.field), CSRF.matches(sent, expected) else {
+          throw APIProblem(
+            status: .forbidden, name: "csrf", title: "This form cannot be accepted",
+            detail:
+              "it came without this session's form token (it is old, or it was sent from another site)",
+            fix: "Go back, reload the page and send the form again.")
+        }
+      }
+      context.notice = Cookies.value(Cookies.notice, in: request.headers).flatMap {
+        $0.removingPercentEncoding
+      }
+      response = try await next(request, context)
+      if context.notice != nil, response.status == .ok,
+        response.headers[.contentType]?.hasPrefix("text/html") == true,
+        !response.headers.contains(.setCookie)
+      {
+        response.headers[.setCookie] = Cookies.setCookie(
+          Cookies.notice, "", maxAge: 0, secure: Cookies.isSecure(request))
+      }
+    } catch let problem as APIProblem where problem.status == .unauthorized {
+      response = Self.redirect(to: "/sign-in?next=" + Self.nextPath(request))
+    } catch {
+      response = pages.errorPage(error, context: context, request: request)
+    }
+    WebPage.secure(&response.headers)
+    return response
+  }
+
+  /// Where to come back after signing in: this page's path and query, if it is a page.
+  static func nextPath(_ request: Request) -> String {
+    guard request.method == .get else { return "%2F" }
+    let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+    return path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"
+  }
+
+  static func redirect(to location: String) -> Response {
+    Response(status: .seeOther, headers: [.location: location])
+  }
+
+  /// A redirect whose next page shows `notice` once (a short-lived cookie, so no link can
+  /// put words on a Ferry page).
+  static func redirect(to location: String, notice: String) -> Response {
+    var response = redirect(to: location)
+    let value = notice.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    response.headers[.setCookie] = Cookies.setCookie(
+      Cookies.notice, String(value.prefix(3000)), maxAge: 60, secure: false)
+    return response
+  }
+}
