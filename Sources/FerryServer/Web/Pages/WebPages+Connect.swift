@@ -218,7 +218,7 @@ extension WebPages {
       }
       let html = (try? await result.value) ?? ""
       let done = JSONValue.object([("type", .string("done")), ("html", .string(html))])
-      try await writer.write(ByteBuffer(string: done.serialized() + "\n"))
+      try await writer.write(ByteBuffer(string: done.serialized(pretty: false) + "\n"))
       try await writer.finish(nil)
     }
     return Response(
@@ -265,6 +265,6 @@ enum CheckView {
       ("type", .string("step")), ("name", .string(step.name.rawValue)),
       ("title", .string(step.name.title)), ("status", .string(step.status.rawValue)),
       ("detail", .string(step.detail)),
-    ]).serialized()
+    ]).serialized(pretty: false)
   }
 }

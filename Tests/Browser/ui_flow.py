@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""Ferry's web UI in headless Chromium (Debian's chromium and chromium-driver, driven by
+Selenium): the guide's whole flow as a tenant's admin does it, then the security and
+accessibility checks. Run by Tests/FerryServerTests/WebUIBrowserTests.swift, which starts
+the AWS emulator (IAM enforcement on), the bucket and `ferry serve`, and passes them in
+the environment. Prints one line per check; exits non-zero at the first failure.
+
+Screenshots of every page go to FERRY_SCREENSHOTS (git-ignored). Accessibility is checked
+with axe-core (axe-selenium-python) on every page: WCAG 2 A and AA rules, contrast among
+them."""
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+URL = os.environ["FERRY_URL"].rstrip("/")
+TOKEN = os.environ["FERRY_TOKEN"]
+BUCKET = os.environ["FERRY_BUCKET"]
+PREFIX = os.environ["FERRY_PREFIX"]
+WORD = os.environ["FERRY_WORD"]           # a word every event of the bucket has
+EVENTS = int(os.environ["FERRY_EVENTS"])  # how many events the bucket holds
+OBJECTS = int(os.environ["FERRY_OBJECTS"])
+HOSTILE_LINE_WORD = os.environ["FERRY_HOSTILE_WORD"]  # the word of the hostile log line
+PLATFORM_ACCOUNT = os.environ["FERRY_PLATFORM_ACCOUNT"]
+CUSTOMER_ACCOUNT = os.environ["FERRY_CUSTOMER_ACCOUNT"]
+SHOTS = os.environ["FERRY_SCREENSHOTS"]
+CUSTOMER_ENV = json.loads(os.environ["FERRY_CUSTOMER_ENV"])
+os.makedirs(SHOTS, exist_ok=True)
+
+# What a hostile value would do if it ran: set this global.
+XSS = '<img src=x onerror="window.__ferryXSS=1"><script>window.__ferryXSS=1</script>'
+HOSTILE_NAME = 'Evil <img src=x onerror="window.__ferryXSS=1">'
+
+
+def check(condition, what):
+    if not condition:
+        print(f"FAIL: {what}", flush=True)
+        raise SystemExit(1)
+    print(f"ok: {what}", flush=True)
+
+
+def api(path, token=TOKEN, body=None, method=None):
+    request = urllib.request.Request(URL + path, method=method or ("POST" if body is not None else "GET"))
+    request.add_header("Authorization", "Bearer " + token)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, data) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def make_driver():
+    options = Options()
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=1280,1000", "--disable-gpu", "--lang=en-US"]:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(60)
+    origin = urllib.parse.urlsplit(URL)
+    driver.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": f"{origin.scheme}://{origin.netloc}",
+        "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+    })
+    return driver
+
+
+driver = make_driver()
+wait = WebDriverWait(driver, 30)
+axe_source = None
+
+
+def shot(name):
+    driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def no_script_ran(where):
+    ran = driver.execute_script("return window.__ferryXSS === 1")
+    try:
+        driver.switch_to.alert
+        alert = True
+    except NoAlertPresentException:
+        alert = False
+    check(not ran and not alert, f"no injected script ran on {where}")
+
+
+def accessible(where):
+    """axe-core's WCAG 2 A and AA rules on the page as it is."""
+    global axe_source
+    if axe_source is None:
+        import axe_selenium_python
+        path = os.path.join(os.path.dirname(axe_selenium_python.__file__),
+                            "node_modules", "axe-core", "axe.min.js")
+        with open(path) as f:
+            axe_source = f.read()
+    driver.execute_script(axe_source)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+        ".then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' @ ' +"
+        " v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))), e => done(['axe failed: ' + e]));")
+    check(result == [], f"axe finds no WCAG 2 A/AA violation on {where}" + ("" if not result else f": {result}"))
+
+
+def go(path):
+    driver.get(URL + path)
+
+
+def text():
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def clipboard():
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('clipboard unreadable: ' + e));")
+
+
+def csrf_of_page():
+    return driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] input[name=csrf]").get_attribute("value")
+
+
+def post_form(path, fields, with_cookie=True):
+    """A form post from outside the page, with the browser's session cookie."""
+    request = urllib.request.Request(URL + path, data=urllib.parse.urlencode(fields).encode(), method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if with_cookie:
+        cookie = driver.get_cookie("ferry_session")
+        request.add_header("Cookie", f"ferry_session={cookie['value']}")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def sign_in(token, keyboard=False):
+    go("/sign-in")
+    field = driver.find_element(By.ID, "token")
+    if keyboard:
+        # Keyboard only: Tab from the top of the page to the token field, type, Enter.
+        body = driver.find_element(By.TAG_NAME, "body")
+        body.send_keys(Keys.TAB)
+        for _ in range(6):
+            if driver.switch_to.active_element.get_attribute("id") == "token":
+                break
+            driver.switch_to.active_element.send_keys(Keys.TAB)
+        active = driver.switch_to.active_element
+        check(active.get_attribute("id") == "token", "Tab reaches the token field")
+        outline = driver.execute_script(
+            "const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth;")
+        check(not outline.startswith("none"), f"the focused field shows a focus ring ({outline})")
+        active.send_keys(token)
+        active.send_keys(Keys.ENTER)
+    else:
+        field.send_keys(token)
+        field.submit()
+
+
+try:
+    # 1. Sign in: a wrong token is refused with the reason; the right one, by keyboard only.
+    go("/")
+    wait.until(EC.url_contains("/sign-in"))
+    check("Sign in to Ferry" in text(), "an anonymous visitor is sent to sign in")
+    shot("01-sign-in")
+    accessible("the sign-in page")
+    field = driver.find_element(By.ID, "token")
+    field.send_keys("fry_" + "x" * 40)
+    field.submit()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".problem")))
+    check("Ferry does not know that token" in text(), "a wrong token is refused with what to do")
+    sign_in(TOKEN, keyboard=True)
+    wait.until(EC.url_contains("/buckets"))
+    check("No bucket is connected yet" in text(), "the empty Buckets page says what to do next")
+    shot("02-buckets-empty")
+    accessible("the empty Buckets page")
+    session = driver.get_cookie("ferry_session")
+    check(session is not None and session.get("httpOnly") and session.get("sameSite") == "Strict",
+          "the session cookie is HttpOnly and SameSite=Strict")
+
+    # 2. Connection info, with copy buttons.
+    driver.find_element(By.LINK_TEXT, "Connection info").click()
+    wait.until(EC.presence_of_element_located((By.ID, "external-id")))
+    status, info = api("/api/v1/connection-info")
+    external_id = info["externalId"]
+    check(driver.find_element(By.ID, "aws-account-id").text == PLATFORM_ACCOUNT, "the Account ID is Ferry's AWS account")
+    check(driver.find_element(By.ID, "external-id").text == external_id, "the External ID is the account's")
+    driver.find_element(By.CSS_SELECTOR, "button[data-copy=external-id]").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "button[data-copy=external-id]").text == "Copied")
+    check(clipboard() == external_id, "Copy puts the External ID on the clipboard")
+    shot("03-connection-info")
+    accessible("Connection info")
+
+    # 3. Add a bucket: the details, then the policies and scripts.
+    driver.find_element(By.LINK_TEXT, "+ Add a bucket").click()
+    wait.until(EC.presence_of_element_located((By.ID, "bucket")))
+    driver.find_element(By.ID, "bucket").send_keys(BUCKET)
+    driver.find_element(By.ID, "prefix").send_keys(PREFIX)
+    driver.find_element(By.ID, "name").send_keys("app-logs")
+    driver.find_element(By.CSS_SELECTOR, "#logType option[value=json]").click()
+    accessible("Add a bucket (step 1)")
+    driver.find_element(By.CSS_SELECTOR, "#bucket-form button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "file-script")))
+    check("q=" not in driver.current_url and "bucket=" + BUCKET in driver.current_url, "the form's values are in the URL")
+    permissions = json.loads(driver.find_element(By.ID, "file-permissions").text)
+    actions = {a for s in permissions["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    check("s3:GetObject" in actions and "s3:ListBucket" in actions, "the permissions policy grants list and read")
+    shot("04-add-bucket-policies")
+    accessible("Add a bucket (policies)")
+    for details in driver.find_elements(By.CSS_SELECTOR, "details.file"):
+        if details.get_attribute("open") is None:
+            details.find_element(By.TAG_NAME, "summary").click()
+    script = driver.find_element(By.ID, "file-script").text
+    check(external_id in script, "the AWS CLI script carries the External ID")
+    driver.find_element(By.CSS_SELECTOR, "button[data-copy=file-script]").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "button[data-copy=file-script]").text == "Copied")
+    copied = clipboard()
+    check(copied.strip() == script.strip(), "Copy puts the AWS CLI script on the clipboard")
+    link = driver.find_element(By.CSS_SELECTOR, "a[download='create-ferry-role.sh']").get_attribute("href")
+    request = urllib.request.Request(link)
+    request.add_header("Cookie", f"ferry_session={driver.get_cookie('ferry_session')['value']}")
+    with urllib.request.urlopen(request) as response:
+        downloaded = response.read().decode()
+        disposition = response.headers.get("Content-Disposition", "")
+    check("attachment" in disposition and downloaded.strip() == script.strip(), "Download gives the same script as a file")
+
+    # 4. Create the role in AWS with the copied script, as the customer.
+    script_path = os.path.join(SHOTS, "create-ferry-role.sh")
+    with open(script_path, "w") as f:
+        f.write(copied)
+    env = dict(os.environ)
+    env.update(CUSTOMER_ENV)
+    env["ROLE_NAME"] = "ferry-ui-fetcher"
+    ran = subprocess.run(["bash", script_path], env=env, capture_output=True, text=True, timeout=120)
+    check(ran.returncode == 0, "the copied AWS CLI script creates the role" + ("" if ran.returncode == 0 else ": " + ran.stderr[-2000:]))
+    role_arn = f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/ferry-ui-fetcher"
+
+    # 5. Paste the role ARN, Save: each step shows as it runs, then success.
+    driver.find_element(By.ID, "roleArn").send_keys(role_arn)
+    driver.find_element(By.CSS_SELECTOR, "#save-form button[type=submit]").click()
+    WebDriverWait(driver, 90).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#check-result h2")))
+    result = driver.find_element(By.ID, "check-result").text
+    check("Every check passed" in result, "Save checks the role and every step passes")
+    for title in ["The role ARN is valid", "Ferry can assume the role with your external ID",
+                  "The role refuses any other external ID", "Ferry can list the bucket under the prefix",
+                  "Ferry can read an object"]:
+        check(title in result, f"the step '{title}' is shown")
+    check(driver.find_elements(By.CSS_SELECTOR, "#check-result li.step.passed"), "passed steps are marked")
+    shot("05-add-bucket-saved")
+    accessible("Add a bucket (saved)")
+
+    # 6. Watch events arrive on the fetcher's page.
+    driver.find_element(By.LINK_TEXT, "Watch its objects arrive").click()
+    wait.until(EC.url_contains("/fetchers/"))
+    fetcher_url = driver.current_url
+    fetcher_id = fetcher_url.rsplit("/", 1)[1].split("?")[0]
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        objects = driver.find_element(By.CSS_SELECTOR, "dd.objects").text
+        if objects == f"{OBJECTS}/{OBJECTS}":
+            break
+        time.sleep(2)
+        driver.refresh()
+    check(driver.find_element(By.CSS_SELECTOR, "dd.objects").text == f"{OBJECTS}/{OBJECTS}",
+          f"all {OBJECTS} objects are ingested, shown on the fetcher's page")
+    check(driver.find_element(By.CSS_SELECTOR, "dd.events").text.replace(",", "") == str(EVENTS),
+          f"the page counts {EVENTS} events")
+    rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+    check(len(rows) == OBJECTS and all("ingested" in r.text for r in rows), "the ledger lists every object as ingested")
+    shot("06-fetcher-objects")
+    accessible("a fetcher's objects")
+
+    # Reprocess one object from the ledger.
+    driver.find_element(By.CSS_SELECTOR, "tbody tr button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
+    check("will be read again" in text(), "Reprocess says the object will be read again")
+
+    # 7. Buckets: the connection and the fetcher with its progress.
+    go("/buckets")
+    check("app-logs" in text() and "ok" in text(), "Buckets lists the connection and its fetcher")
+    shot("07-buckets")
+    accessible("Buckets")
+
+    # 8. Search one word; results expand to fields; the histogram counts them all.
+    driver.find_element(By.LINK_TEXT, "Search").click()
+    box = wait.until(EC.presence_of_element_located((By.ID, "q")))
+    box.clear()
+    box.send_keys(WORD)
+    box.send_keys(Keys.ENTER)
+    wait.until(EC.url_contains("q=" + WORD))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "ol.events li")))
+    # The reprocessed object may still be in flight; the count settles at EVENTS.
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        total = driver.find_element(By.CSS_SELECTOR, ".histogram .total").text.replace(",", "")
+        if total == str(EVENTS):
+            break
+        time.sleep(2)
+        driver.refresh()
+    check(total == str(EVENTS), f"the histogram counts {EVENTS} matching events (got {total})")
+    bars = driver.find_elements(By.CSS_SELECTOR, ".histogram rect")
+    check(len(bars) >= 1, "the histogram draws bars")
+    first = driver.find_element(By.CSS_SELECTOR, "ol.events li details")
+    first.find_element(By.TAG_NAME, "summary").click()
+    fields = first.find_element(By.CSS_SELECTOR, "table.fields").text
+    check("level" in fields, "an event expands to its parsed fields")
+    shot("08-search")
+    accessible("Search")
+    shared = driver.current_url
+    go("/buckets")
+    driver.get(shared)
+    check(driver.find_element(By.ID, "q").get_attribute("value") == WORD, "the URL holds the query, so it can be shared")
+    driver.find_element(By.CSS_SELECTOR, "#query-help summary").click()
+    check("field status is 500" in text(), "the query language's help is one click away")
+
+    # A malformed query: what was wrong and how to fix it, the query kept.
+    box = driver.find_element(By.ID, "q")
+    box.clear()
+    box.send_keys("status:")
+    box.send_keys(Keys.ENTER)
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".problem")))
+    check("column" in text() and driver.find_element(By.ID, "q").get_attribute("value") == "status:",
+          "a malformed query says where it is wrong and keeps the query")
+
+    # 9. The hostile log line is shown as text.
+    go("/search?q=" + HOSTILE_LINE_WORD + "&from=7d")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "ol.events li")))
+    check("<img src=x onerror=" in text() and "<script>window.__ferryXSS=1</script>" in text(),
+          "a hostile log line is shown as text")
+    no_script_ran("search results with a hostile log line")
+
+    # 10. A broken role and its diagnosis: the role of bucket A used for another bucket.
+    go("/buckets/new?purpose=fetcher&bucket=" + BUCKET + "-deny&prefix=" + PREFIX + "&region=us-east-1")
+    driver.find_element(By.ID, "roleArn").send_keys(role_arn)
+    driver.find_element(By.CSS_SELECTOR, "#save-form button[type=submit]").click()
+    WebDriverWait(driver, 90).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#check-result h2")))
+    result = driver.find_element(By.ID, "check-result").text
+    check("Ferry cannot use the role yet" in result, "a broken role fails the check")
+    check("What went wrong" in result and "Cause:" in result and "Fix:" in result, "the diagnosis names the step, cause and fix")
+    check(driver.find_elements(By.ID, "statement-to-add") and "s3:ListBucket" in driver.find_element(By.ID, "statement-to-add").text,
+          "the diagnosis gives the statement to add")
+    check(driver.find_element(By.ID, "roleArn").get_attribute("value") == role_arn, "the role ARN stays in the form to try again")
+    shot("09-diagnosis")
+    accessible("a failed check's diagnosis")
+
+    # 11. Hostile prefix and role ARN are shown escaped.
+    go("/buckets/new?purpose=fetcher&bucket=" + BUCKET + "&prefix=" + urllib.parse.quote(XSS) + "&region=us-east-1")
+    no_script_ran("Add a bucket with a hostile prefix")
+    page = driver.page_source
+    check("<script>window.__ferryXSS" not in page, "the hostile prefix is escaped in the page")
+    go("/buckets/new?purpose=fetcher&bucket=" + BUCKET + "&prefix=" + PREFIX + "&region=us-east-1")
+    driver.find_element(By.ID, "roleArn").send_keys("arn:aws:iam::123456789012:role/" + XSS)
+    driver.find_element(By.CSS_SELECTOR, "#save-form button[type=submit]").click()
+    WebDriverWait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#check-result .problem, #check-result h2")))
+    no_script_ran("a hostile role ARN's error")
+    shown = driver.find_element(By.ID, "check-result").text
+    check('"script>" is not a valid IAM role name' in shown, "the hostile role ARN's error quotes it as text: " + shown[:400].replace("\n", " "))
+
+    # 12. A form posted without the CSRF token, or with a wrong one, is refused.
+    status, body = post_form(f"/fetchers/{fetcher_id}/pause", {})
+    check(status == 403, f"a form without the CSRF token is refused ({status})")
+    status, body = post_form(f"/fetchers/{fetcher_id}/pause", {"csrf": "0" * 40})
+    check(status == 403, f"a form with a wrong CSRF token is refused ({status})")
+    status, fetcher = api(f"/api/v1/fetchers/{fetcher_id}")
+    check(fetcher["enabled"] is True, "the refused forms changed nothing")
+    go("/buckets")
+    status, body = post_form(f"/fetchers/{fetcher_id}/pause", {"csrf": csrf_of_page()})
+    check(status == 303, "the same form with the session's token is accepted")
+    status, fetcher = api(f"/api/v1/fetchers/{fetcher_id}")
+    check(fetcher["enabled"] is False, "and it paused the fetcher")
+    go("/buckets")
+    driver.find_element(By.CSS_SELECTOR, f"tr[data-fetcher='{fetcher_id}'] form[action$='/resume'] button").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
+    check("Resumed fetcher app-logs" in text(), "Resume from the page works and says so")
+
+    # 13. Tokens & users: issue a member token (shown once), audit log.
+    driver.find_element(By.LINK_TEXT, "Tokens & users").click()
+    driver.find_element(By.ID, "token-name").send_keys("viewer")
+    driver.find_element(By.CSS_SELECTOR, "#token-role option[value=member]").click()
+    driver.find_element(By.CSS_SELECTOR, "form[action='/access/tokens'] button").click()
+    member_token = wait.until(EC.presence_of_element_located((By.ID, "issued-secret"))).text
+    check(member_token.startswith("fry_"), "a new token is shown once")
+    shot("10-tokens")
+    accessible("Tokens & users")
+    driver.find_element(By.LINK_TEXT, "Audit log").click()
+    audit = text()
+    check("connection.add" in audit and "fetcher.add" in audit and "token.issue" in audit and "session.start" in audit,
+          "the audit log lists the connection, fetcher, token and sign-in")
+    shot("11-audit")
+    accessible("the audit log")
+
+    # 14. A member's session: read-only pages, no admin controls, and refused anyway.
+    driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+    wait.until(EC.url_contains("/sign-in"))
+    go("/buckets")
+    check("/sign-in" in driver.current_url, "after signing out the session no longer works")
+    sign_in(member_token)
+    wait.until(EC.url_contains("/buckets"))
+    page = text()
+    check("app-logs" in page, "a member sees the buckets")
+    check(not driver.find_elements(By.LINK_TEXT, "+ Add a bucket") and not driver.find_elements(By.CSS_SELECTOR, "form[action$='/pause']")
+          and not driver.find_elements(By.LINK_TEXT, "Audit log") and "Delete" not in page,
+          "a member's pages have no admin controls")
+    token = csrf_of_page()
+    for path in [f"/fetchers/{fetcher_id}/pause", f"/fetchers/{fetcher_id}/delete", "/access/tokens"]:
+        status, body = post_form(path, {"csrf": token, "name": "x"})
+        check(status == 403, f"a member's session cannot POST {path} ({status})")
+    go("/audit")
+    check("Not allowed" in text(), "a member's session cannot open the audit log")
+    go("/buckets/new")
+    check("Not allowed" in text(), "a member's session cannot open Add a bucket")
+    status, fetcher = api(f"/api/v1/fetchers/{fetcher_id}")
+    check(fetcher["enabled"] is True and fetcher["name"] == "app-logs", "the member changed nothing")
+    shot("12-member-buckets")
+
+    # 15. A hostile account name, shown escaped in the header.
+    status, account = api("/api/v1/accounts", body={"name": HOSTILE_NAME})
+    check(status == 201, f"an operator creates an account with a hostile name ({status}: {account})")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+    sign_in(account["adminToken"])
+    wait.until(EC.url_contains("/buckets"))
+    check("Evil <img" in driver.find_element(By.CSS_SELECTOR, ".who").text, "the hostile account name is shown as text")
+    no_script_ran("a page of an account with a hostile name")
+    check("app-logs" not in text(), "another account sees none of the first account's buckets")
+
+    # 16. A 390 px wide screen: no sideways scrolling of the page.
+    driver.set_window_size(390, 844)
+    for path in ["/buckets", "/search?q=" + WORD, "/connect", "/buckets/new?bucket=" + BUCKET]:
+        go(path)
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        check(width <= 390, f"{path} fits a 390 px screen (page is {width} px wide)")
+    shot("13-narrow-buckets")
+    print("all browser checks passed", flush=True)
+except TimeoutException as error:
+    shot("zz-timeout")
+    print(f"FAIL: timed out waiting on {driver.current_url}: {error.msg}\n{text()[:3000]}", flush=True)
+    raise SystemExit(1)
+finally:
+    driver.quit()
