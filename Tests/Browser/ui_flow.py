@@ -89,7 +89,21 @@ wait = WebDriverWait(driver, 30)
 axe_source = None
 
 
-def shot(name):
+def shot(name, max_height=3200):
+    """The whole page, not only the window (through Chromium's DevTools protocol)."""
+    import base64
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics.get("cssContentSize") or metrics["contentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height), "scale": 1}
+    data = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "clip": clip})
+    with open(os.path.join(SHOTS, name + ".png"), "wb") as f:
+        f.write(base64.b64decode(data["data"]))
+
+
+def shot_of(name, element_id):
+    """The window, scrolled to one element."""
+    driver.execute_script("document.getElementById(arguments[0]).scrollIntoView({block: 'start'})", element_id)
     driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
 
 
@@ -230,7 +244,7 @@ try:
     permissions = json.loads(driver.find_element(By.ID, "file-permissions").text)
     actions = {a for s in permissions["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     check("s3:GetObject" in actions and "s3:ListBucket" in actions, "the permissions policy grants list and read")
-    shot("04-add-bucket-policies")
+    shot("04-add-bucket-policies", max_height=1500)
     accessible("Add a bucket (policies)")
     for details in driver.find_elements(By.CSS_SELECTOR, "details.file"):
         if details.get_attribute("open") is None:
@@ -262,16 +276,24 @@ try:
 
     # 5. Paste the role ARN, Save: each step shows as it runs, then success.
     driver.find_element(By.ID, "roleArn").send_keys(role_arn)
+    # Count the steps shown live, before the final result replaces them.
+    driver.execute_script("""
+        window.__liveSteps = 0;
+        new MutationObserver(() => {
+          window.__liveSteps = Math.max(window.__liveSteps, document.querySelectorAll('#check-live li').length);
+        }).observe(document.getElementById('check-live'), {childList: true, subtree: true});""")
     driver.find_element(By.CSS_SELECTOR, "#save-form button[type=submit]").click()
     WebDriverWait(driver, 90).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#check-result h2")))
     result = driver.find_element(By.ID, "check-result").text
     check("Every check passed" in result, "Save checks the role and every step passes")
+    live = driver.execute_script("return window.__liveSteps")
+    check(live >= 5, f"each step was shown as it finished, before the result ({live} live steps)")
     for title in ["The role ARN is valid", "Ferry can assume the role with your external ID",
                   "The role refuses any other external ID", "Ferry can list the bucket under the prefix",
                   "Ferry can read an object"]:
         check(title in result, f"the step '{title}' is shown")
     check(driver.find_elements(By.CSS_SELECTOR, "#check-result li.step.passed"), "passed steps are marked")
-    shot("05-add-bucket-saved")
+    shot_of("05-add-bucket-saved", "save-title")
     accessible("Add a bucket (saved)")
 
     # 6. Watch events arrive on the fetcher's page.
@@ -329,7 +351,7 @@ try:
     first.find_element(By.TAG_NAME, "summary").click()
     fields = first.find_element(By.CSS_SELECTOR, "table.fields").text
     check("level" in fields, "an event expands to its parsed fields")
-    shot("08-search")
+    shot("08-search", max_height=1150)
     accessible("Search")
     shared = driver.current_url
     go("/buckets")
@@ -365,7 +387,7 @@ try:
     check(driver.find_elements(By.ID, "statement-to-add") and "s3:ListBucket" in driver.find_element(By.ID, "statement-to-add").text,
           "the diagnosis gives the statement to add")
     check(driver.find_element(By.ID, "roleArn").get_attribute("value") == role_arn, "the role ARN stays in the form to try again")
-    shot("09-diagnosis")
+    shot_of("09-diagnosis", "save-title")
     accessible("a failed check's diagnosis")
 
     # 11. Hostile prefix and role ARN are shown escaped.

@@ -42,7 +42,8 @@ struct WebUIBrowserTests {
     for object in 0..<3 {
       var lines: [String] = []
       for line in 0..<40 {
-        let time = now.addingTimeInterval(-Double(object * 600 + line * 5))
+        // Spread over the last 20 hours, so the histogram has a shape.
+        let time = now.addingTimeInterval(-Double(object * 25_200 + line * 540 + 60))
         lines.append(
           #"{"time":"\#(time.formatted(.iso8601))","level":"info","msg":"\#(word) request \#(object)-\#(line) served"}"#
         )

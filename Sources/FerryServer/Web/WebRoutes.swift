@@ -19,7 +19,9 @@ struct WebRoutes {
     case .success(let loaded): pages = loaded
     case .failure(let error):
       let message = error.description
-      router.get("/") { _, _ in Response(status: .internalServerError, body: .init(byteBuffer: .init(string: message))) }
+      router.get("/") { _, _ in
+        Response(status: .internalServerError, body: .init(byteBuffer: .init(string: message)))
+      }
       return
     }
     router.get("static/{file}") { _, context in try Self.asset(context, pages: pages) }

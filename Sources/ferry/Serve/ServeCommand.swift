@@ -87,6 +87,10 @@ struct ServeCommand: AsyncParsableCommand {
       "Events per commit of a large object (default 10000); work cut short resumes after the last commit."
   )
   var ingestChunkEvents: Int?
+  @Option(
+    name: .customLong("session-lifetime"),
+    help: "How long a sign-in to the web UI lasts (default 12h).")
+  var sessionLifetime: String?
   @Option(name: .customLong("log-format"), help: "json (default) or text.") var logFormat: String?
   @Option(name: .customLong("log-level"), help: "debug, info (default), warning or error.")
   var logLevel: String?
@@ -142,6 +146,9 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.fullListInterval =
       try settings.interval("full-list-interval", flag: fullListInterval, default: .seconds(3600))
       ?? .seconds(3600)
+    serverConfiguration.sessionLifetime =
+      try settings.interval("session-lifetime", flag: sessionLifetime, default: .seconds(43_200))
+      ?? .seconds(43_200)
     serverConfiguration.ingestChunkEvents = try settings.int(
       "ingest-chunk-events", flag: ingestChunkEvents, default: 10_000, range: 100...1_000_000)
     serverConfiguration.ingestConcurrency = try settings.int(
@@ -171,7 +178,9 @@ struct ServeCommand: AsyncParsableCommand {
         platformCredentials: DefaultCredentialChain(client: awsClient), logger: logger)
       try await server.run { port in
         let url = "http://\(config.host):\(port)"
-        var lines = ["Ferry is listening at \(url)", "Open that address in a browser for the web UI."]
+        var lines = [
+          "Ferry is listening at \(url)", "Open that address in a browser for the web UI.",
+        ]
         if let first {
           lines += [
             "",

@@ -12,8 +12,7 @@ extension WebPages {
     web.post("access/users", use: addUser)
   }
 
-  @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response
-  {
+  @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response {
     let caller = try caller(context)
     try caller.requireAdmin()
     let entries = try await store.auditLog(of: caller.account.id, limit: 200)
@@ -54,8 +53,7 @@ extension WebPages {
       status: status)
   }
 
-  @Sendable func access(_ request: Request, context: FerryRequestContext) async throws -> Response
-  {
+  @Sendable func access(_ request: Request, context: FerryRequestContext) async throws -> Response {
     let caller = try caller(context)
     try caller.requireAdmin()
     return try await accessPage(context, caller: caller)

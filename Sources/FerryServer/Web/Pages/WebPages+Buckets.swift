@@ -28,7 +28,8 @@ extension WebPages {
       "id": f.id, "name": f.name, "logType": f.logType, "enabled": f.enabled,
       "state": !f.enabled ? "paused" : (s.lastError == nil ? "running" : "retrying"),
       "objectsIngested": WebPage.count(s.objectsIngested),
-      "objectsSeen": WebPage.count(s.objectsIngested + (s.objectsFailed ?? 0) + (s.objectsPending ?? 0)),
+      "objectsSeen": WebPage.count(
+        s.objectsIngested + (s.objectsFailed ?? 0) + (s.objectsPending ?? 0)),
       "objectsFailed": WebPage.count(s.objectsFailed ?? 0),
       "hasFailed": (s.objectsFailed ?? 0) > 0,
       "objectsPending": WebPage.count(s.objectsPending ?? 0),
@@ -147,7 +148,9 @@ extension WebPages {
     let (caller, connection) = try await ownedConnection(context)
     try caller.requireAdmin()
     _ = try await store.removeConnection(connection.id, of: caller.account.id, actor: caller.actor)
-    return WebRequestMiddleware.redirect(to: "/buckets", notice: ("Deleted the connection to s3://\(connection.bucket)/\(connection.prefix)."))
+    return WebRequestMiddleware.redirect(
+      to: "/buckets",
+      notice: ("Deleted the connection to s3://\(connection.bucket)/\(connection.prefix)."))
   }
 
   @Sendable func addFetcher(_ request: Request, context: FerryRequestContext) async throws
@@ -166,7 +169,8 @@ extension WebPages {
   func ownedFetcher(_ context: FerryRequestContext) async throws -> (Caller, Fetcher) {
     let caller = try caller(context)
     let id = context.parameters.get("id") ?? ""
-    guard let fetcher = try await store.fetchers(of: caller.account.id).first(where: { $0.id == id })
+    guard
+      let fetcher = try await store.fetchers(of: caller.account.id).first(where: { $0.id == id })
     else { throw APIProblem.notFound("fetcher", id) }
     return (caller, fetcher)
   }
@@ -203,13 +207,16 @@ extension WebPages {
         return row
       },
       "noObjects": page.isEmpty,
-      "states": [("", "every state")] .map { ["value": $0.0, "label": $0.1, "selected": state == nil] as [String: Any] }
+      "states": [("", "every state")].map {
+        ["value": $0.0, "label": $0.1, "selected": state == nil] as [String: Any]
+      }
         + LedgerState.allCases.map {
           ["value": $0.rawValue, "label": $0.rawValue, "selected": $0 == state] as [String: Any]
         },
     ]
     if rows.count > limit, let last = page.last {
-      data["next"] = "/fetchers/\(fetcher.id)?state=\(state?.rawValue ?? "")&after=" + Self.query(last.key)
+      data["next"] =
+        "/fetchers/\(fetcher.id)?state=\(state?.rawValue ?? "")&after=" + Self.query(last.key)
     }
     return try pages.page(
       "fetcher", title: "Fetcher \(fetcher.name)", context: context, data: data, section: .buckets)
@@ -219,8 +226,7 @@ extension WebPages {
     try await setEnabled(false, context)
   }
 
-  @Sendable func resume(_ request: Request, context: FerryRequestContext) async throws -> Response
-  {
+  @Sendable func resume(_ request: Request, context: FerryRequestContext) async throws -> Response {
     try await setEnabled(true, context)
   }
 
@@ -232,7 +238,8 @@ extension WebPages {
     if fetcher.enabled != enabled {
       _ = try await store.updateFetcher(changed, of: caller.account.id, actor: caller.actor)
     }
-    return WebRequestMiddleware.redirect(to: "/buckets", notice: ("\(enabled ? "Resumed" : "Paused") fetcher \(fetcher.name)."))
+    return WebRequestMiddleware.redirect(
+      to: "/buckets", notice: ("\(enabled ? "Resumed" : "Paused") fetcher \(fetcher.name)."))
   }
 
   @Sendable func confirmFetcherDelete(_ request: Request, context: FerryRequestContext)
@@ -260,7 +267,8 @@ extension WebPages {
     let (caller, fetcher) = try await ownedFetcher(context)
     try caller.requireAdmin()
     _ = try await store.removeFetcher(fetcher.id, of: caller.account.id, actor: caller.actor)
-    return WebRequestMiddleware.redirect(to: "/buckets", notice: ("Deleted fetcher \(fetcher.name)."))
+    return WebRequestMiddleware.redirect(
+      to: "/buckets", notice: ("Deleted fetcher \(fetcher.name)."))
   }
 
   @Sendable func reprocess(_ request: Request, context: FerryRequestContext) async throws
@@ -276,6 +284,8 @@ extension WebPages {
       try await store.reprocess(
         fetcherID: fetcher.id, keys: key...key, of: caller.account.id, actor: caller.actor) ?? 0
     return WebRequestMiddleware.redirect(
-      to: "/fetchers/\(fetcher.id)", notice: ("\(key) will be read again (\(count) object\(count == 1 ? "" : "s")) at the fetcher's next pass."))
+      to: "/fetchers/\(fetcher.id)",
+      notice: ("\(key) will be read again (\(count) object\(count == 1 ? "" : "s")) at the fetcher's next pass.")
+    )
   }
 }

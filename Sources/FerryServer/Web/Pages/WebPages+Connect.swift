@@ -148,7 +148,8 @@ extension WebPages {
     guard check.succeeded, connection.purpose == .fetcher else { return outcome }
     let name =
       form.value("name")
-      ?? (connection.prefix.isEmpty ? connection.bucket : "\(connection.bucket)/\(connection.prefix)")
+      ?? (connection.prefix.isEmpty
+        ? connection.bucket : "\(connection.bucket)/\(connection.prefix)")
     let fetcherBody = WebForm(pairs: [
       ("connectionId", connection.id), ("name", String(name.prefix(64))),
       ("logType", form.value("logType") ?? "auto"),

@@ -11,7 +11,9 @@ extension WebPages {
   }
 
   /// The time ranges one click away.
-  static let presets = [("15m", "15 minutes"), ("1h", "1 hour"), ("24h", "24 hours"), ("7d", "7 days")]
+  static let presets = [
+    ("15m", "15 minutes"), ("1h", "1 hour"), ("24h", "24 hours"), ("7d", "7 days"),
+  ]
 
   @Sendable func search(_ request: Request, context: FerryRequestContext) async throws
     -> Response
@@ -58,7 +60,9 @@ extension WebPages {
     return [
       "time": WebPage.time(event.time), "datetime": WebPage.machineTime(event.time),
       "logType": event.logType, "summary": short, "message": event.message,
-      "fields": event.fields.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] },
+      "fields": event.fields.sorted { $0.key < $1.key }.map {
+        ["name": $0.key, "value": $0.value]
+      },
       "hasFields": !event.fields.isEmpty,
       "fetcher": fetchers.first { $0.id == event.fetcherID }?.name ?? event.fetcherID,
       "key": event.sourceKey, "offset": event.sourceOffset,

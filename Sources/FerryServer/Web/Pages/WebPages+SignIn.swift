@@ -53,10 +53,10 @@ extension WebPages {
       request, context: plain, next: request.uri.queryParameters.get("next"))
   }
 
-  @Sendable func signIn(_ request: Request, context: FerryRequestContext) async throws -> Response
-  {
+  @Sendable func signIn(_ request: Request, context: FerryRequestContext) async throws -> Response {
     let form = try await WebForm.read(request, context: context)
-    guard let secret = form.value("token"), let token = try await store.authenticate(tokenSecret: secret),
+    guard let secret = form.value("token"),
+      let token = try await store.authenticate(tokenSecret: secret),
       try await store.account(token.accountID) != nil
     else {
       var plain = context

@@ -92,7 +92,8 @@ struct PageRenderer: Sendable {
     var fields = headers
     fields[.contentType] = "text/html; charset=utf-8"
     fields[.cacheControl] = "no-store"
-    return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    return Response(
+      status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
   }
 
   /// An error as a page: what was wrong and what to do. Never an internal message.
