@@ -63,6 +63,7 @@ let package = Package(
       name: "FerryCore",
       dependencies: [
         "FerrySecrets", "FerryPolicy", .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
       ]),
 
     // Debian's libzstd (libzstd-dev; scripts/install-test-tools installs it).

@@ -11,7 +11,9 @@ public final class InMemoryStore: Store {
     var accounts: [Account] = []
     var users: [User] = []
     var tokens: [(token: APIToken, hash: String)] = []
-    var sessions: [String: (tokenID: String, expiresAt: Date)] = [:]
+    var sessions: [String: (kind: String, id: String, expiresAt: Date)] = [:]
+    var invitations: [String: (userID: String, expiresAt: Date)] = [:]
+    var passwords: [String: String] = [:]
     var connections: [Connection] = []
     var connectionChecks: [String: ConnectionStatus] = [:]
     var fetchers: [Fetcher] = []
@@ -143,29 +145,73 @@ public final class InMemoryStore: Store {
 
   // MARK: Sessions
 
-  public func startSession(as token: APIToken, expiresAt: Date, actor: String) async throws
-    -> WebSession
+  public func startSession(as principal: SessionPrincipal, expiresAt: Date, actor: String)
+    async throws -> WebSession
   {
     let secret = WebSession.generateSecret()
     tables.withLock { t in
       t.sessions = t.sessions.filter { $0.value.expiresAt > Date() }
-      t.sessions[TokenSecret.hash(secret)] = (token.id, expiresAt)
-      t.record(StoreRules.sessionAudit(token: token, actor: actor))
+      t.sessions[TokenSecret.hash(secret)] = (principal.kind, principal.id, expiresAt)
+      t.record(StoreRules.sessionAudit(principal, actor: actor))
     }
-    return WebSession(tokenID: token.id, expiresAt: expiresAt, secret: secret)
+    return WebSession(principal: principal, expiresAt: expiresAt, secret: secret)
   }
 
-  public func session(secret: String, at now: Date) async throws -> APIToken? {
+  public func session(secret: String, at now: Date) async throws -> SessionPrincipal? {
     tables.withLock { t in
       guard let session = t.sessions[TokenSecret.hash(secret)], session.expiresAt > now else {
         return nil
       }
-      return t.tokens.first { $0.token.id == session.tokenID }?.token
+      if session.kind == "user" {
+        return t.users.first { $0.id == session.id }.map(SessionPrincipal.user)
+      }
+      return t.tokens.first { $0.token.id == session.id }.map { .token($0.token) }
     }
   }
 
   public func endSession(secret: String) async throws {
     tables.withLock { t in t.sessions[TokenSecret.hash(secret)] = nil }
+  }
+
+  public func inviteUser(_ userID: String, of account: AccountID, expiresAt: Date, actor: String)
+    async throws -> Secret?
+  {
+    let secret = WebSession.generateInvitation()
+    return tables.withLock { t -> Secret? in
+      guard t.users.contains(where: { $0.id == userID && $0.accountID == account }) else {
+        return nil
+      }
+      t.invitations = t.invitations.filter { $0.value.userID != userID }
+      t.invitations[TokenSecret.hash(secret)] = (userID, expiresAt)
+      t.record(AuditEntry(accountID: account, actor: actor, action: "user.invite", target: userID))
+      return Secret(secret)
+    }
+  }
+
+  public func acceptInvitation(secret: String, passwordHash: String, at now: Date) async throws
+    -> User?
+  {
+    tables.withLock { t -> User? in
+      let key = TokenSecret.hash(secret)
+      guard let invitation = t.invitations[key], invitation.expiresAt > now,
+        let user = t.users.first(where: { $0.id == invitation.userID })
+      else { return nil }
+      t.invitations[key] = nil
+      t.passwords[user.id] = passwordHash
+      t.record(
+        AuditEntry(
+          accountID: user.accountID, actor: "user \(user.email) (\(user.id))",
+          action: "user.set-password", target: user.id))
+      return user
+    }
+  }
+
+  public func passwordUsers(email: String) async throws -> [(user: User, passwordHash: String)] {
+    tables.withLock { t in
+      t.users.filter { $0.email.lowercased() == email.lowercased() }.compactMap { user in
+        t.passwords[user.id].map { (user, $0) }
+      }
+    }
   }
 
   // MARK: Configuration

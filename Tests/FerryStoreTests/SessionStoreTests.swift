@@ -26,13 +26,12 @@ struct SessionStoreTests {
     let now = Date()
 
     let session = try await store.startSession(
-      as: admin.token, expiresAt: now.addingTimeInterval(3600), actor: "alice")
+      as: .token(admin.token), expiresAt: now.addingTimeInterval(3600), actor: "alice")
     #expect(session.secret.revealed.hasPrefix("frs_"))
     #expect(session.secret.revealed.count == 44)
     let found = try await store.session(secret: session.secret.revealed, at: now)
-    #expect(found?.id == admin.token.id)
+    #expect(found?.kind == "token" && found?.id == admin.token.id)
     #expect(found?.accountID == account.id)
-    #expect(found?.role == .admin)
     // The token's own secret is not a session, nor is a near miss.
     #expect(try await store.session(secret: admin.secret.revealed, at: now) == nil)
     #expect(try await store.session(secret: session.secret.revealed + "x", at: now) == nil)
@@ -43,7 +42,7 @@ struct SessionStoreTests {
 
     // A second session of another account is independent.
     let second = try await store.startSession(
-      as: member.token, expiresAt: now.addingTimeInterval(3600), actor: "bob")
+      as: .token(member.token), expiresAt: now.addingTimeInterval(3600), actor: "bob")
     #expect(try await store.session(secret: second.secret.revealed, at: now)?.accountID == other.id)
 
     // Signing out ends only that session.
@@ -58,12 +57,74 @@ struct SessionStoreTests {
 
     // A sign-in is audited under its account, naming the token, never the secret.
     let third = try await store.startSession(
-      as: admin.token, expiresAt: now.addingTimeInterval(60), actor: "alice (web)")
+      as: .token(admin.token), expiresAt: now.addingTimeInterval(60), actor: "alice (web)")
     let audit = try await store.auditLog(of: account.id, limit: 50)
     let starts = audit.filter { $0.action == "session.start" }
     #expect(starts.count == 2)
     #expect(starts.allSatisfy { $0.target == admin.token.id })
     let text = audit.map { "\($0)" }.joined()
     #expect(!text.contains(session.secret.revealed) && !text.contains(third.secret.revealed))
+  }
+
+  /// A user chooses a password through a one-time invitation, then signs in with it; the
+  /// session acts as the user. Invitations expire, work once, and stay in their account.
+  @Test(arguments: Backend.allCases)
+  func invitationsSetPasswordsOnceAndUserSessionsActAsTheUser(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let account = try await store.createAccount(
+      name: "acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    let other = try await store.createAccount(
+      name: "globex", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    let alice = User(accountID: account.id, email: "Alice@Example.com", role: .member)
+    try await store.addUser(alice, actor: "test")
+    let now = Date()
+
+    // Another account cannot invite alice; an unknown user gets no invitation.
+    #expect(
+      try await store.inviteUser(alice.id, of: other.id, expiresAt: now + 60, actor: "x") == nil)
+    #expect(
+      try await store.inviteUser("user_nobody", of: account.id, expiresAt: now + 60, actor: "x")
+        == nil)
+    #expect(try await store.passwordUsers(email: "alice@example.com").isEmpty)
+
+    let first = try #require(
+      try await store.inviteUser(alice.id, of: account.id, expiresAt: now + 60, actor: "admin"))
+    #expect(first.revealed.hasPrefix("fri_") && first.revealed.count == 44)
+    // A newer invitation replaces the first.
+    let second = try #require(
+      try await store.inviteUser(alice.id, of: account.id, expiresAt: now + 60, actor: "admin"))
+    #expect(
+      try await store.acceptInvitation(secret: first.revealed, passwordHash: "h1", at: now) == nil)
+    // Past its expiry it does nothing.
+    #expect(
+      try await store.acceptInvitation(secret: second.revealed, passwordHash: "h1", at: now + 61)
+        == nil)
+    let accepted = try await store.acceptInvitation(
+      secret: second.revealed, passwordHash: "scrypt$hash", at: now)
+    #expect(accepted?.id == alice.id && accepted?.email == alice.email)
+    // Used once only.
+    #expect(
+      try await store.acceptInvitation(secret: second.revealed, passwordHash: "h2", at: now)
+        == nil)
+
+    // Found by email in any case, with the stored hash.
+    let found = try await store.passwordUsers(email: "ALICE@example.com")
+    #expect(found.count == 1)
+    #expect(found.first?.user.id == alice.id && found.first?.passwordHash == "scrypt$hash")
+
+    let session = try await store.startSession(
+      as: .user(alice), expiresAt: now + 3600, actor: "alice")
+    let signedIn = try await store.session(secret: session.secret.revealed, at: now)
+    #expect(signedIn?.kind == "user" && signedIn?.id == alice.id)
+    #expect(signedIn?.accountID == account.id)
+    try await store.endSession(secret: session.secret.revealed)
+    #expect(try await store.session(secret: session.secret.revealed, at: now) == nil)
+
+    let actions = try await store.auditLog(of: account.id, limit: 50).map(\.action)
+    #expect(actions.filter { $0 == "user.invite" }.count == 2)
+    #expect(actions.contains("user.set-password") && actions.contains("session.start"))
+    #expect(
+      !(try await store.auditLog(of: other.id, limit: 50)).contains { $0.action == "user.invite" })
   }
 }

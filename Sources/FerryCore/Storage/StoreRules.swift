@@ -51,10 +51,11 @@ public enum StoreRules {
   }
 
   /// A restore job as it is once cancelled.
-  /// The audit entry of a sign-in: who, as which token (never the session's secret).
-  public static func sessionAudit(token: APIToken, actor: String) -> AuditEntry {
+  /// The audit entry of a sign-in: who, as which token or user (never the session's secret).
+  public static func sessionAudit(_ principal: SessionPrincipal, actor: String) -> AuditEntry {
     AuditEntry(
-      accountID: token.accountID, actor: actor, action: "session.start", target: token.id)
+      accountID: principal.accountID, actor: actor, action: "session.start",
+      target: principal.id)
   }
 
   public static func cancelled(_ job: RestoreJob) -> RestoreJob {

@@ -27,13 +27,40 @@ public struct FerryRequestContext: RequestContext {
   }
 }
 
-/// Who sent a request: a token of one account, with its role.
+/// Who sent a request: a token of one account, with its role; or, in the web UI, a user
+/// who signed in with a password (then `token` describes the user: the user's ID, email
+/// and role, never an operator).
 public struct Caller: Sendable {
   public var token: APIToken
   public var account: Account
+  /// The user, when a user signed in with a password.
+  public var user: User?
+
+  init(token: APIToken, account: Account) {
+    self.token = token
+    self.account = account
+  }
+
+  init(user: User, account: Account) {
+    self.token = APIToken(
+      id: user.id, accountID: user.accountID, name: user.email, role: user.role,
+      isOperator: false, createdAt: user.createdAt)
+    self.account = account
+    self.user = user
+  }
+
+  init(_ principal: SessionPrincipal, account: Account) {
+    switch principal {
+    case .token(let token): self.init(token: token, account: account)
+    case .user(let user): self.init(user: user, account: account)
+    }
+  }
 
   /// How the audit log names the caller.
-  public var actor: String { "token \(token.name) (\(token.id))" }
+  public var actor: String {
+    if let user { return "user \(user.email) (\(user.id))" }
+    return "token \(token.name) (\(token.id))"
+  }
   public var isAdmin: Bool { token.role == .admin }
   public var isOperator: Bool { token.isOperator }
 

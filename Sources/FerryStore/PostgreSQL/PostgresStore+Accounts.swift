@@ -86,18 +86,7 @@ extension PostgresStore {
     let rows = try await query(
       "SELECT * FROM users WHERE account_id = $1 ORDER BY created_at, id",
       Self.binds([account.rawValue]))
-    do {
-      return try rows.map { row in
-        User(
-          id: try row["id"].decode(String.self),
-          accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
-          email: try row["email"].decode(String.self),
-          role: Role(rawValue: try row["role"].decode(String.self)) ?? .member,
-          createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
-      }
-    } catch {
-      throw map(error)
-    }
+    return try rows.map(user)
   }
 
   public func issueToken(
@@ -152,6 +141,19 @@ extension PostgresStore {
           before: StoreJSON.encode(try store.token(row))),
         logger: logger)
       return true
+    }
+  }
+
+  func user(_ row: PostgresRandomAccessRow) throws -> User {
+    do {
+      return User(
+        id: try row["id"].decode(String.self),
+        accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
+        email: try row["email"].decode(String.self),
+        role: Role(rawValue: try row["role"].decode(String.self)) ?? .member,
+        createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+    } catch {
+      throw map(error)
     }
   }
 

@@ -100,9 +100,13 @@ enum SQLiteSchema {
     (
       "v7-web-sessions",
       """
-      CREATE TABLE web_sessions (secret_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL,
+      CREATE TABLE web_sessions (secret_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, principal_id TEXT NOT NULL,
         account_id TEXT NOT NULL REFERENCES accounts(id), created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
       CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
+      ALTER TABLE users ADD COLUMN password_hash TEXT;
+      ALTER TABLE users ADD COLUMN invite_hash TEXT;
+      ALTER TABLE users ADD COLUMN invite_expires_at INTEGER;
+      CREATE UNIQUE INDEX users_invite ON users(invite_hash) WHERE invite_hash IS NOT NULL;
       """
     ),
   ]

@@ -73,11 +73,7 @@ extension SQLiteStore {
       try Row.fetchAll(
         db, sql: "SELECT * FROM users WHERE account_id = ? ORDER BY created_at, id",
         arguments: [account.rawValue]
-      ).map { row in
-        User(
-          id: row["id"], accountID: AccountID(rawValue: row["account_id"]), email: row["email"],
-          role: Role(rawValue: row["role"]) ?? .member, createdAt: Date(micros: row["created_at"]))
-      }
+      ).map(Self.user)
     }
   }
 
@@ -137,6 +133,12 @@ extension SQLiteStore {
           before: StoreJSON.encode(Self.token(row))))
       return true
     }
+  }
+
+  static func user(_ row: Row) -> User {
+    User(
+      id: row["id"], accountID: AccountID(rawValue: row["account_id"]), email: row["email"],
+      role: Role(rawValue: row["role"]) ?? .member, createdAt: Date(micros: row["created_at"]))
   }
 
   static func token(_ row: Row) -> APIToken {

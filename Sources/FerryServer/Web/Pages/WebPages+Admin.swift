@@ -10,6 +10,7 @@ extension WebPages {
     web.post("access/tokens", use: issueToken)
     web.post("access/tokens/{id}/revoke", use: revokeToken)
     web.post("access/users", use: addUser)
+    web.post("access/users/{id}/invite", use: invite)
   }
 
   @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response {
@@ -43,7 +44,10 @@ extension WebPages {
         ] as [String: Any]
       },
       "users": users.map {
-        ["email": $0.email, "role": $0.role.rawValue, "created": WebPage.time($0.createdAt)]
+        [
+          "id": $0.id, "email": $0.email, "role": $0.role.rawValue,
+          "created": WebPage.time($0.createdAt),
+        ]
       },
       "noUsers": users.isEmpty,
     ]
@@ -112,12 +116,45 @@ extension WebPages {
       }
       let user = User(accountID: caller.account.id, email: email, role: try AccessRoutes.role(body))
       try await store.addUser(user, actor: caller.actor)
-      return WebRequestMiddleware.redirect(to: "/access", notice: "Added \(email).")
+      return try await invitationPage(user, request: request, context: context, caller: caller)
     } catch let problem as APIProblem {
       return try await accessPage(
         context, caller: caller,
         extra: ["userProblem": WebPage.problem(problem), "userForm": form.values],
         status: problem.status)
     }
+  }
+
+  /// How long an invitation link works.
+  static let invitationLifetime: TimeInterval = 7 * 86400
+
+  /// Issues an invitation for `user` and shows its link, once.
+  func invitationPage(
+    _ user: User, request: Request, context: FerryRequestContext, caller: Caller
+  ) async throws -> Response {
+    guard
+      let secret = try await store.inviteUser(
+        user.id, of: caller.account.id,
+        expiresAt: Date().addingTimeInterval(Self.invitationLifetime), actor: caller.actor)
+    else { throw APIProblem.notFound("user", user.id) }
+    let host = request.head.authority ?? "127.0.0.1"
+    let scheme = Cookies.isSecure(request) ? "https" : "http"
+    return try await accessPage(
+      context, caller: caller,
+      extra: [
+        "invited": [
+          "email": user.email,
+          "link": "\(scheme)://\(host)/welcome?invitation=\(secret.revealed)",
+        ]
+      ])
+  }
+
+  @Sendable func invite(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    let id = context.parameters.get("id") ?? ""
+    guard let user = try await store.users(of: caller.account.id).first(where: { $0.id == id })
+    else { throw APIProblem.notFound("user", id) }
+    return try await invitationPage(user, request: request, context: context, caller: caller)
   }
 }

@@ -21,13 +21,19 @@ struct WebRequestMiddleware: RouterMiddleware {
     var response: Response
     do {
       if let secret = Cookies.value(Cookies.session, in: request.headers),
-        let token = try await store.session(secret: secret, at: Date()),
-        let account = try await store.account(token.accountID)
+        let principal = try await store.session(secret: secret, at: Date()),
+        let account = try await store.account(principal.accountID)
       {
-        context.caller = Caller(token: token, account: account)
+        context.caller = Caller(principal, account: account)
         context.sessionSecret = secret
       }
-      if request.method != .get && request.method != .head {
+      // Without a session a post can do nothing but sign in (the handlers need a caller),
+      // so only a session's posts and the sign-in forms are checked; a post whose session
+      // expired is sent to sign in, not refused.
+      let signingIn = request.uri.path.hasPrefix("/sign-in") || request.uri.path == "/welcome"
+      if request.method != .get && request.method != .head
+        && (context.sessionSecret != nil || signingIn)
+      {
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
         let form = WebForm(encoded: String(buffer: buffer))
         let expected =

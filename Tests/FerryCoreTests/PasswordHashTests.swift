@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+@testable import FerryCore
+
+/// Users' password hashes: scrypt as RFC 7914 defines it (its published test vectors), in
+/// Ferry's stored form.
+@Suite("Password hashes")
+struct PasswordHashTests {
+  static func hex(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+      let next = text.index(index, offsetBy: 2)
+      bytes.append(UInt8(text[index..<next], radix: 16) ?? 0)
+      index = next
+    }
+    return bytes
+  }
+
+  /// RFC 7914 §12, the second vector (N=1024, r=8, p=16): the first 32 of its 64 bytes.
+  @Test func scryptMatchesRFC7914() throws {
+    let derived = try PasswordHash.derive(
+      "password", salt: Array("NaCl".utf8), logRounds: 10, blockSize: 8, parallelism: 16)
+    let expected = Self.hex(
+      "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162")
+    #expect(derived == expected)
+  }
+
+  /// RFC 7914 §12, the third vector (N=16384, r=8, p=1), written in Ferry's stored form,
+  /// verifies; any other password or a damaged value does not.
+  @Test func aStoredHashOfTheRFCsVectorVerifies() {
+    let hash = Self.hex("7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2")
+    let salt = Data("SodiumChloride".utf8).base64EncodedString()
+    let stored = "scrypt$14$8$1$\(salt)$\(Data(hash).base64EncodedString())"
+    #expect(PasswordHash.verify("pleaseletmein", against: stored))
+    #expect(!PasswordHash.verify("pleaseletmeim", against: stored))
+    #expect(!PasswordHash.verify("", against: stored))
+    #expect(
+      !PasswordHash.verify(
+        "pleaseletmein", against: stored.replacingOccurrences(of: "$14$", with: "$13$")))
+    #expect(!PasswordHash.verify("pleaseletmein", against: "bcrypt$14$8$1$\(salt)$x"))
+    #expect(!PasswordHash.verify("pleaseletmein", against: "scrypt$14$8$1$\(salt)"))
+    #expect(!PasswordHash.verify("pleaseletmein", against: ""))
+  }
+
+  @Test func madeHashesVerifyAndAreSaltedEachTime() throws {
+    let a = try PasswordHash.make("correct horse battery staple")
+    let b = try PasswordHash.make("correct horse battery staple")
+    #expect(a != b, "each hash has its own salt")
+    #expect(a.hasPrefix("scrypt$15$8$1$"))
+    #expect(!a.contains("correct"))
+    #expect(PasswordHash.verify("correct horse battery staple", against: a))
+    #expect(PasswordHash.verify("correct horse battery staple", against: b))
+    #expect(!PasswordHash.verify("correct horse battery stapler", against: a))
+  }
+
+  @Test func shortOrControlPasswordsAreRefusedWithTheFix() {
+    #expect(PasswordHash.problem("short")?.field == "password")
+    #expect(PasswordHash.problem(String(repeating: "a", count: 257)) != nil)
+    #expect(PasswordHash.problem("twelve chars\u{7}") != nil)
+    #expect(PasswordHash.problem("twelve chars") == nil)
+  }
+}
