@@ -95,6 +95,13 @@ struct AccessRoutes {
     let caller = try context.requireCaller()
     try caller.requireAdmin()
     let body = try await RequestBody.read(request, context: context, known: ["email", "role"])
+    let user = try await addUser(body, caller: caller)
+    return JSONResponse.make(JSONViews.user(user), status: .created)
+  }
+
+  /// Adds the user `body` describes (admins only; audited). The web UI's form too.
+  func addUser(_ body: RequestBody, caller: Caller) async throws -> User {
+    try caller.requireAdmin()
     let email = try body.requiredString("email", example: "alice@example.com")
     guard Self.isEmail(email) else {
       throw APIProblem.badInput(
@@ -103,7 +110,7 @@ struct AccessRoutes {
     }
     let user = User(accountID: caller.account.id, email: email, role: try Self.role(body))
     try await store.addUser(user, actor: caller.actor)
-    return JSONResponse.make(JSONViews.user(user), status: .created)
+    return user
   }
 
   static func isEmail(_ text: String) -> Bool {

@@ -168,12 +168,18 @@ struct FetcherRoutes {
 
   func setEnabled(_ enabled: Bool, _ context: FerryRequestContext) async throws -> Response {
     let (caller, fetcher) = try await owned(context)
+    return JSONResponse.make(
+      JSONViews.fetcher(try await setEnabled(enabled, fetcher, caller: caller)))
+  }
+
+  /// Pauses or resumes a fetcher (admins only; audited when it changes).
+  func setEnabled(_ enabled: Bool, _ fetcher: Fetcher, caller: Caller) async throws -> Fetcher {
     try caller.requireAdmin()
     var changed = fetcher
     changed.enabled = enabled
     if fetcher.enabled != enabled {
       _ = try await store.updateFetcher(changed, of: caller.account.id, actor: caller.actor)
     }
-    return JSONResponse.make(JSONViews.fetcher(changed))
+    return changed
   }
 }

@@ -107,15 +107,8 @@ extension WebPages {
     try caller.requireAdmin()
     let form = try await WebForm.read(request, context: context)
     do {
-      let body = form.body(known: ["email", "role"])
-      let email = try body.requiredString("email", example: "alice@example.com")
-      guard AccessRoutes.isEmail(email) else {
-        throw APIProblem.badInput(
-          field: "email", "\"\(email)\" is not an email address",
-          fix: "Give an address like alice@example.com.")
-      }
-      let user = User(accountID: caller.account.id, email: email, role: try AccessRoutes.role(body))
-      try await store.addUser(user, actor: caller.actor)
+      let user = try await AccessRoutes(store: store).addUser(
+        form.body(known: ["email", "role"]), caller: caller)
       return try await invitationPage(user, request: request, context: context, caller: caller)
     } catch let problem as APIProblem {
       return try await accessPage(

@@ -94,12 +94,7 @@ extension WebPages {
   }
 
   func ownedConnection(_ context: FerryRequestContext) async throws -> (Caller, Connection) {
-    let caller = try caller(context)
-    let id = context.parameters.get("id") ?? ""
-    guard let connection = try await store.connection(id, of: caller.account.id) else {
-      throw APIProblem.notFound("connection", id)
-    }
-    return (caller, connection)
+    try await connections.owned(context)
   }
 
   @Sendable func recheck(_ request: Request, context: FerryRequestContext) async throws
@@ -167,12 +162,7 @@ extension WebPages {
   }
 
   func ownedFetcher(_ context: FerryRequestContext) async throws -> (Caller, Fetcher) {
-    let caller = try caller(context)
-    let id = context.parameters.get("id") ?? ""
-    guard
-      let fetcher = try await store.fetchers(of: caller.account.id).first(where: { $0.id == id })
-    else { throw APIProblem.notFound("fetcher", id) }
-    return (caller, fetcher)
+    try await fetchers.owned(context)
   }
 
   @Sendable func fetcherPage(_ request: Request, context: FerryRequestContext) async throws
@@ -232,12 +222,7 @@ extension WebPages {
 
   func setEnabled(_ enabled: Bool, _ context: FerryRequestContext) async throws -> Response {
     let (caller, fetcher) = try await ownedFetcher(context)
-    try caller.requireAdmin()
-    var changed = fetcher
-    changed.enabled = enabled
-    if fetcher.enabled != enabled {
-      _ = try await store.updateFetcher(changed, of: caller.account.id, actor: caller.actor)
-    }
+    _ = try await fetchers.setEnabled(enabled, fetcher, caller: caller)
     return WebRequestMiddleware.redirect(
       to: "/buckets", notice: ("\(enabled ? "Resumed" : "Paused") fetcher \(fetcher.name)."))
   }
