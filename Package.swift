@@ -87,6 +87,15 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
       ]),
 
+    // Archives in the customer's bucket: the layout (Hive partitions by account and hour),
+    // NDJSON records compressed with zstd, and the manifests (docs/archive-format.md).
+    .target(
+      name: "FerryArchive",
+      dependencies: [
+        "FerryCore", "FerryBlocks", "FerryPolicy",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
+
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(
       name: "FerryStore",
@@ -166,6 +175,9 @@ let package = Package(
       ],
       resources: [.copy("Resources")]
     ),
+    .testTarget(
+      name: "FerryArchiveTests",
+      dependencies: ["FerryArchive", "FerryCore", "FerryTesting"]),
     .testTarget(
       name: "FerryIngestTests",
       dependencies: ["FerryIngest", "FerryCore", "FerryStore", "FerryTesting"]),

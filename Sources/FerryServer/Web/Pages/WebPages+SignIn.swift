@@ -117,7 +117,7 @@ extension WebPages {
     let password = form.pairs.first { $0.name == "password" }?.value ?? ""
     // Every candidate is checked, so the time taken does not tell whether the email exists.
     let candidates = try await store.passwordUsers(email: email)
-    let matching = try await Blocking.offPool {
+    let matching = try await OffPool.run {
       candidates.filter { PasswordHash.verify(password, against: $0.passwordHash) }.map(\.user)
     }
     guard matching.count == 1, let user = matching.first,
@@ -171,7 +171,7 @@ extension WebPages {
         .badInput(
           field: "confirm", "the two passwords differ", fix: "Type the same password twice."))
     }
-    let hash = try await Blocking.offPool { try PasswordHash.make(password) }
+    let hash = try await OffPool.run { try PasswordHash.make(password) }
     guard
       let user = try await store.acceptInvitation(
         secret: invitation, passwordHash: hash, at: Date())
@@ -198,8 +198,8 @@ extension WebPages {
 }
 
 /// CPU-heavy work (password hashing) off the cooperative threads.
-enum Blocking {
-  static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+enum OffPool {
+  static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
       DispatchQueue.global().async {
         continuation.resume(with: Result { try work() })

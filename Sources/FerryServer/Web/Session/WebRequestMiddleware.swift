@@ -36,10 +36,15 @@ struct WebRequestMiddleware: RouterMiddleware {
       {
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
         let form = WebForm(encoded: String(buffer: buffer))
-        let expected =
-          context.sessionSecret.map(CSRF.token(forSession:))
-          ?? Cookies.value(Cookies.signIn, in: request.headers)
-        guard let expected, let sent = form.value(CSRF.field), CSRF.matches(sent, expected) else {
+        // A session's forms carry its token; the sign-in forms the sign-in cookie's value
+        // (also when a session exists, e.g. opening an invitation while signed in).
+        let expected = [
+          context.sessionSecret.map(CSRF.token(forSession:)),
+          signingIn ? Cookies.value(Cookies.signIn, in: request.headers) : nil,
+        ].compactMap { $0 }
+        guard let sent = form.value(CSRF.field),
+          expected.contains(where: { CSRF.matches(sent, $0) })
+        else {
           throw APIProblem(
             status: .forbidden, name: "csrf", title: "This form cannot be accepted",
             detail:

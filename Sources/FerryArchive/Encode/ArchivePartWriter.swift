@@ -1,0 +1,61 @@
+import Crypto
+import FerryBlocks
+import FerryCore
+import Foundation
+
+/// An archive object being filled: the NDJSON lines of one partition's events, compressed
+/// with zstd into one frame when it is finished. The caller flushes by size (``rawBytes``)
+/// and age, so memory stays bounded by the part size.
+public struct ArchivePartWriter: Sendable {
+  public let account: AccountID
+  public let hour: Date
+  private(set) var raw: [UInt8] = []
+  private var firstEventID: String?
+  private var lastEventID: String?
+  public private(set) var events = 0
+  public private(set) var minTime: Date?
+  public private(set) var maxTime: Date?
+
+  public init(account: AccountID, hour: Date) {
+    self.account = account
+    self.hour = hour
+  }
+
+  /// Uncompressed bytes so far.
+  public var rawBytes: Int { raw.count }
+
+  /// Adds an event of this partition's hour.
+  public mutating func append(_ event: Event, sourceBucket: String) {
+    raw.append(contentsOf: Array(ArchiveRecord.line(event, sourceBucket: sourceBucket).utf8))
+    let id = ArchiveRecord.eventID(event)
+    if firstEventID == nil { firstEventID = id }
+    lastEventID = id
+    events += 1
+    minTime = min(minTime ?? event.time, event.time)
+    maxTime = max(maxTime ?? event.time, event.time)
+  }
+
+  /// The finished object: its key in `layout`, its bytes and what the manifest records.
+  public func finish(layout: ArchiveLayout, sequence: Int, level: Int32 = 3) throws -> ArchivePart {
+    let compressed = try Zstd.compress(raw, level: level)
+    // Named by content: the same events in the same order give the same key.
+    var hasher = SHA256()
+    hasher.update(data: Data((firstEventID ?? "").utf8))
+    hasher.update(data: Data((lastEventID ?? "").utf8))
+    hasher.update(data: Data(String(events).utf8))
+    let id = hasher.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
+    let key = layout.objectKey(account: account, hour: hour, sequence: sequence, id: id)
+    let digest = SHA256.hash(data: compressed).map { String(format: "%02x", $0) }.joined()
+    return ArchivePart(
+      entry: ArchiveManifest.Object(
+        key: key, events: events, minTime: minTime ?? hour, maxTime: maxTime ?? hour,
+        bytes: compressed.count, rawBytes: raw.count, sha256: digest),
+      bytes: compressed)
+  }
+}
+
+/// A finished archive object.
+public struct ArchivePart: Sendable {
+  public var entry: ArchiveManifest.Object
+  public var bytes: [UInt8]
+}

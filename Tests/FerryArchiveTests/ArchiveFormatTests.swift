@@ -1,0 +1,183 @@
+import FerryCore
+import FerryTesting
+import Foundation
+import Testing
+
+@testable import FerryArchive
+
+/// The archive's open format, checked by independent readers: the layout against Hive's
+/// and Athena's rules, each NDJSON line by Foundation's JSON parser, each object by the
+/// `zstd` and `sha256sum` commands, and the whole tree by DuckDB (PyPI) with
+/// `hive_partitioning`.
+@Suite("Archive format")
+struct ArchiveFormatTests {
+  static let account = AccountID(rawValue: "acct_archive0test0000")
+  /// 2026-12-02 05:33:20 UTC.
+  static let base = Date(timeIntervalSince1970: 1_796_189_600)
+
+  static func event(_ n: Int, minutes: Double = 0, message: String? = nil) -> Event {
+    Event(
+      accountID: account, fetcherID: "fet_app", logType: "json",
+      time: base.addingTimeInterval(minutes * 60 + Double(n) / 1000),
+      sourceKey: "app/2026-12-02.json", sourceOffset: Int64(n * 100),
+      message: message ?? #"{"level":"info","msg":"request \#(n)"}"#,
+      fields: ["level": "info", "n": String(n)])
+  }
+
+  @Test func partitionsAreHiveStyleByAccountAndUTCHour() throws {
+    let layout = try ArchiveLayout(prefix: "ferry-archive")
+    #expect(layout.prefix == "ferry-archive/")
+    let hour = ArchiveLayout.hour(of: Self.base)
+    #expect(hour.timeIntervalSince1970 == 1_796_187_600)
+    #expect(
+      layout.partition(account: Self.account, hour: hour)
+        == "ferry-archive/account=acct_archive0test0000/year=2026/month=12/day=02/hour=05/")
+    let key = layout.objectKey(account: Self.account, hour: hour, sequence: 7, id: "abc123")
+    #expect(key.hasSuffix("/hour=05/part-000007-abc123.json.zst"))
+    #expect(
+      layout.manifestKey(account: Self.account, hour: hour).hasSuffix("/hour=05/manifest.json"))
+    for segment in key.split(separator: "/") {
+      #expect(!segment.hasPrefix("_") && !segment.hasPrefix("."))
+      #expect(!segment.contains(":"))
+    }
+    #expect(try ArchiveLayout().partition(account: Self.account, hour: hour).hasPrefix("account="))
+  }
+
+  @Test func prefixesThatBreakPartitionDiscoveryAreRefused() {
+    for bad in ["_tmp/", "logs/_staging/", ".hidden/", "a:b/", "x/\u{1}/"] {
+      #expect(throws: (any Error).self, "\(bad)") { try ArchiveLayout(prefix: bad) }
+    }
+    do {
+      _ = try ArchiveLayout(prefix: "logs/_staging")
+    } catch {
+      #expect(error.field == "prefix")
+      #expect(error.problem.contains("_staging"))
+    }
+  }
+
+  @Test func eachRecordIsOneJSONLineThatKeepsTheEventExactly() throws {
+    let hostile = "quote \" backslash \\ tab \t newline \n </script> é 東京 🚢 \u{1}"
+    let event = Self.event(1, message: hostile)
+    let line = ArchiveRecord.line(event, sourceBucket: "cust-logs")
+    #expect(line.hasSuffix("\n"))
+    #expect(line.dropLast().contains("\n") == false, "one line per event")
+    let json = try #require(
+      try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    #expect(json["message"] as? String == hostile)
+    #expect(json["logType"] as? String == "json")
+    #expect(json["fetcher"] as? String == "fet_app")
+    #expect(json["fields"] as? [String: String] == ["level": "info", "n": "1"])
+    let source = try #require(json["source"] as? [String: Any])
+    #expect(source["bucket"] as? String == "cust-logs")
+    #expect(source["key"] as? String == "app/2026-12-02.json")
+    #expect((source["offset"] as? NSNumber)?.int64Value == 100)
+    let time = try #require(json["time"] as? String)
+    #expect(time == "2026-12-02T05:33:20.001Z")
+    #expect(json["eventId"] as? String == ArchiveRecord.eventID(event))
+    // Stable for the same event, different for another offset.
+    #expect(ArchiveRecord.eventID(Self.event(1)) == ArchiveRecord.eventID(event))
+    #expect(ArchiveRecord.eventID(Self.event(2)) != ArchiveRecord.eventID(event))
+    #expect(ArchiveRecord.eventID(event).count == 32)
+  }
+
+  func part(_ events: [Event], sequence: Int = 1) throws -> ArchivePart {
+    var writer = ArchivePartWriter(
+      account: Self.account, hour: ArchiveLayout.hour(of: events[0].time))
+    for event in events { writer.append(event, sourceBucket: "cust-logs") }
+    return try writer.finish(layout: try ArchiveLayout(prefix: "arch"), sequence: sequence)
+  }
+
+  @Test func anObjectDecompressesWithZstdAndItsDigestIsSHA256() async throws {
+    let events = (0..<1000).map { Self.event($0) }
+    let part = try part(events)
+    #expect(part.entry.events == 1000)
+    #expect(part.entry.minTime == events[0].time && part.entry.maxTime == events[999].time)
+    let dir = try TestPaths.temporaryDirectory("ferry-archive-part")
+    let file = dir.appendingPathComponent("part.json.zst")
+    try Data(part.bytes).write(to: file)
+    let unzipped = try await Subprocess.runOffPool("zstd", ["-dc", file.path])
+    try #require(unzipped.status == 0, "\(unzipped.stderr)")
+    let expected = events.map { ArchiveRecord.line($0, sourceBucket: "cust-logs") }.joined()
+    #expect(unzipped.stdout == expected)
+    #expect(part.entry.rawBytes == expected.utf8.count)
+    let sum = try await Subprocess.runOffPool("sha256sum", [file.path])
+    #expect(sum.stdout.split(separator: " ").first.map(String.init) == part.entry.sha256)
+    #expect(part.entry.bytes == part.bytes.count)
+    #expect(part.entry.bytes * 5 < part.entry.rawBytes, "log lines compress well")
+    // The same events give the same key (a rewrite replaces); others a different one.
+    #expect(try self.part(events).entry.key == part.entry.key)
+    #expect(try self.part(Array(events.dropLast())).entry.key != part.entry.key)
+  }
+
+  @Test func aManifestListsEachObjectOnceAndReadsBack() throws {
+    let a = try part((0..<10).map { Self.event($0) })
+    let b = try part((10..<30).map { Self.event($0) }, sequence: 2)
+    let hour = ArchiveLayout.hour(of: Self.base)
+    let manifest = ArchiveManifest(account: Self.account, hour: hour)
+      .adding(a.entry).adding(b.entry).adding(a.entry)
+    #expect(manifest.objects.map(\.key) == [a.entry.key, b.entry.key])
+    #expect(manifest.events == 30)
+    let data = try manifest.encoded()
+    let text = String(decoding: data, as: UTF8.self)
+    #expect(text.contains(#""schemaVersion" : 1"#))
+    #expect(text.contains(#""hour" : "2026-12-02T05:00:00.000Z""#))
+    // Times are kept to the millisecond: what reads back writes the same document.
+    let decoded = try ArchiveManifest.decode(data)
+    let again = try decoded.encoded()
+    #expect(again == data, "\(String(decoding: again, as: UTF8.self)) vs \(text)")
+    #expect(decoded.objects.map(\.sha256) == manifest.objects.map(\.sha256))
+    #expect(decoded.hour == hour)
+    let newer = text.replacingOccurrences(
+      of: #""schemaVersion" : 1"#, with: #""schemaVersion" : 9"#)
+    #expect(throws: ManifestError.self) { try ArchiveManifest.decode(Data(newer.utf8)) }
+  }
+
+  static var duckDBMissing: Bool {
+    (try? Subprocess.run("python3", ["-c", "import duckdb"]))?.status != 0
+  }
+
+  /// DuckDB reads the tree as a Hive-partitioned table: the partition columns come from
+  /// the paths, the counts from the objects, and a hostile message comes back exactly.
+  @Test(.enabled(if: !duckDBMissing, "DuckDB is not installed (scripts/install-test-tools)"))
+  func duckDBReadsTheArchiveWithHivePartitioning() async throws {
+    let root = try TestPaths.temporaryDirectory("ferry-archive-tree")
+    let layout = try ArchiveLayout(prefix: "arch")
+    let hostile = "she said \"hi\"\nand left 🚢"
+    var counts: [String: Int] = [:]
+    for (hourOffset, count) in [(0, 120), (1, 45), (25, 7)] {
+      var events = (0..<count).map {
+        Self.event($0 + hourOffset * 1000, minutes: Double(hourOffset * 60))
+      }
+      if hourOffset == 1 { events[3].message = hostile }
+      let part = try part(events)
+      let file = root.appendingPathComponent(part.entry.key)
+      try FileManager.default.createDirectory(
+        at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try Data(part.bytes).write(to: file)
+      let hour = ArchiveLayout.hour(of: events[0].time)
+      try ArchiveManifest(account: Self.account, hour: hour).adding(part.entry).encoded().write(
+        to: root.appendingPathComponent(layout.manifestKey(account: Self.account, hour: hour)))
+      let c = Calendar.utc.dateComponents([.day, .hour], from: hour)
+      counts["\(c.day ?? 0)/\(c.hour ?? 0)"] = count
+    }
+    let script = """
+      import duckdb, json, sys
+      rows = duckdb.sql(\"\"\"
+        SELECT account, year, month, day, hour, count(*) AS n,
+               count_if(message = ?) AS hostile
+        FROM read_json_auto(?, hive_partitioning = true, format = 'newline_delimited')
+        GROUP BY ALL ORDER BY day, hour\"\"\", params=[sys.argv[2], sys.argv[1] + '/arch/**/*.json.zst']).fetchall()
+      print(json.dumps([[str(v) for v in r] for r in rows]))
+      """
+    let ran = try await Subprocess.runOffPool("python3", ["-c", script, root.path, hostile])
+    try #require(ran.status == 0, "\(ran.stderr)")
+    let rows = try #require(
+      try JSONSerialization.jsonObject(with: Data(ran.stdout.utf8)) as? [[String]])
+    #expect(rows.count == 3, "\(rows)")
+    for row in rows {
+      #expect(row[0] == Self.account.rawValue && row[1] == "2026" && row[2] == "12")
+      #expect(Int(row[5]) == counts["\(Int(row[3]) ?? 0)/\(Int(row[4]) ?? 0)"], "\(row)")
+    }
+    #expect(rows.map { $0[6] } == ["0", "1", "0"], "the hostile message reads back exactly")
+  }
+}
