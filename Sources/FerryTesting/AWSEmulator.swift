@@ -60,6 +60,13 @@ public final class AWSEmulator: Sendable {
   {
     try Subprocess.run("aws", arguments, environment: cliEnvironment().merging(environment) { $1 })
   }
+
+  /// ``aws(_:environment:)`` off the cooperative threads, for async tests.
+  public func awsOffPool(_ arguments: [String], environment: [String: String] = [:])
+    async throws -> Subprocess.Output
+  {
+    try await Blocking.run { try self.aws(arguments, environment: environment) }
+  }
 }
 
 private let sharedEmulator = Mutex<AWSEmulator?>(nil)

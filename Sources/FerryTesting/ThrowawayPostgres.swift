@@ -28,8 +28,14 @@ public final class ThrowawayPostgres: Sendable {
     self.dataDirectory = dataDirectory
   }
 
-  /// The cluster shared by the tests of this process.
-  public static func shared() throws -> ThrowawayPostgres {
+  /// The cluster shared by the tests of this process. Starting it takes seconds, and
+  /// callers wait for the first start: all of it runs off the cooperative threads, so that
+  /// waiting suites never freeze the others (two cores give only two such threads).
+  public static func shared() async throws -> ThrowawayPostgres {
+    try await Blocking.run { try sharedBlocking() }
+  }
+
+  static func sharedBlocking() throws -> ThrowawayPostgres {
     try sharedCluster.withLock { cluster in
       if let cluster { return cluster }
       let started = try ThrowawayPostgres.start()
@@ -41,8 +47,12 @@ public final class ThrowawayPostgres: Sendable {
   /// The server's self-signed certificate (PEM), for a cluster started with `ssl`.
   public var certificate: String { dataDirectory + "/server.crt" }
 
-  /// Creates a new empty database; returns its URL.
-  public func createDatabase() throws -> String {
+  /// Creates a new empty database (off the cooperative threads); returns its URL.
+  public func createDatabase() async throws -> String {
+    try await Blocking.run { try self.createDatabaseBlocking() }
+  }
+
+  func createDatabaseBlocking() throws -> String {
     let name =
       "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
     let out = try Subprocess.run("psql", [url, "-q", "-c", "CREATE DATABASE \(name)"])

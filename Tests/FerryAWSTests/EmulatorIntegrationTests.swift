@@ -52,7 +52,7 @@ struct EmulatorIntegrationTests {
       "AWS_SECRET_ACCESS_KEY": admin.credentials.secretAccessKey.revealed,
       "AWS_SESSION_TOKEN": admin.credentials.sessionToken?.revealed ?? "",
     ]
-    let created = try emulator.aws(
+    let created = try await emulator.awsOffPool(
       [
         "iam", "create-role", "--role-name", "ferry-s3-fetcher", "--assume-role-policy-document",
         trust.json(pretty: false),
@@ -132,7 +132,7 @@ struct EmulatorIntegrationTests {
     let probe = URL(fileURLWithPath: TestPaths.ferryExecutable).deletingLastPathComponent()
       .appendingPathComponent("ferry-download-probe").path
     try #require(FileManager.default.isExecutableFile(atPath: probe), "\(probe) is not built")
-    let measured = try Subprocess.run(
+    let measured = try await Subprocess.runOffPool(
       "python3",
       [
         "-c",
@@ -189,7 +189,7 @@ struct EmulatorIntegrationTests {
     try await s3.upload(
       bucket: bucket, key: "ferry/2024/archive.bin", from: chunks, partSize: 16 << 20,
       contentType: "application/octet-stream")
-    let head = try emulator.aws([
+    let head = try await emulator.awsOffPool([
       "s3api", "head-object", "--bucket", bucket, "--key", "ferry/2024/archive.bin",
     ])
     #expect(head.status == 0, "\(head.stderr)")
@@ -197,11 +197,12 @@ struct EmulatorIntegrationTests {
     #expect((json?["ContentLength"] as? Int) == size)
     #expect((json?["ETag"] as? String)?.hasSuffix("-13\"") == true)
     let dir = try TestPaths.temporaryDirectory()
-    let copy = try emulator.aws([
+    let copy = try await emulator.awsOffPool([
       "s3", "cp", "s3://\(bucket)/ferry/2024/archive.bin", dir.appendingPathComponent("a.bin").path,
     ])
     #expect(copy.status == 0, "\(copy.stderr)")
-    let sum = try Subprocess.run("sha256sum", [dir.appendingPathComponent("a.bin").path])
+    let sum = try await Subprocess.runOffPool(
+      "sha256sum", [dir.appendingPathComponent("a.bin").path])
     #expect(sum.stdout.hasPrefix(Hex.string(try await chunks.sha256())))
     try? FileManager.default.removeItem(at: dir)
   }
@@ -247,7 +248,7 @@ struct EmulatorIntegrationTests {
     try await s3.createBucket(bucket: bucket)
     let config =
       #"{"QueueConfigurations":[{"QueueArn":"\#(queueARN)","Events":["s3:ObjectCreated:*"]}]}"#
-    let put = try emulator.aws([
+    let put = try await emulator.awsOffPool([
       "s3api", "put-bucket-notification-configuration", "--bucket", bucket,
       "--notification-configuration", config,
     ])

@@ -13,15 +13,15 @@ import Testing
 @Suite("AWS layer against the emulator with IAM enforcement", .serialized)
 struct EnforcedIAMTests {
   @Test func theRoleIsAssumedOnlyWithItsExternalID() async throws {
-    let emulator = try AWSEmulator.start()
+    let emulator = try await Blocking.run { try AWSEmulator.start() }
     defer { emulator.stop() }
     // Before enforcement: the platform user, its key, a policy that lets it assume roles,
     // and the customer's role that trusts exactly that user with one external ID.
-    let created = try emulator.aws([
+    let created = try await emulator.awsOffPool([
       "iam", "create-user", "--user-name", "ferry-platform",
     ])
     try #require(created.status == 0, "\(created.stderr)")
-    let key = try emulator.aws([
+    let key = try await emulator.awsOffPool([
       "iam", "create-access-key", "--user-name", "ferry-platform", "--output", "json",
     ])
     let keyJSON = try #require(
@@ -32,7 +32,7 @@ struct EnforcedIAMTests {
     let allow =
       #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#
     #expect(
-      try emulator.aws([
+      try await emulator.awsOffPool([
         "iam", "put-user-policy", "--user-name", "ferry-platform", "--policy-name", "assume",
         "--policy-document", allow,
       ]).status == 0)
@@ -40,12 +40,12 @@ struct EnforcedIAMTests {
     let userARN = "arn:aws:iam::123456789012:user/ferry-platform"
     let trust = try PolicyGenerator.trustPolicy(platformPrincipal: userARN, externalID: externalID)
     #expect(
-      try emulator.aws([
+      try await emulator.awsOffPool([
         "iam", "create-role", "--role-name", "customer-logs", "--assume-role-policy-document",
         trust.json(pretty: false),
       ]).status == 0)
     // Enforcement on.
-    let reset = try Subprocess.run(
+    let reset = try await Subprocess.runOffPool(
       "curl",
       [
         "-sf", "-X", "POST", "-H", "Content-Type: text/plain", "--data", "0",

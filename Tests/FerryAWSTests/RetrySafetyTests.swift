@@ -90,7 +90,7 @@ struct RetrySafetyTests {
   }
 
   @Test func aCancelledCallIsNotRetried() async throws {
-    let server = try Server(["HEAD /b1b/k": [["status": 200, "delay": 5]]])
+    let server = try Server(["HEAD /b1b/k": [["status": 200, "delay": 20]]])
     let s3 = s3(server)
     let call = Task { try await s3.headObject(bucket: "b1b", key: "k") }
     while server.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }

@@ -8,10 +8,12 @@ import Testing
 /// and on PostgreSQL.
 @Suite("ferry account")
 struct AccountCLITests {
-  func ferry(_ arguments: [String], environment: [String: String] = [:]) throws
+  func ferry(_ arguments: [String], environment: [String: String] = [:]) async throws
     -> Subprocess.Output
   {
-    try Subprocess.run(TestPaths.ferryExecutable, arguments, environment: environment)
+    try await Blocking.run {
+      try Subprocess.run(TestPaths.ferryExecutable, arguments, environment: environment)
+    }
   }
 
   func json(_ text: String) throws -> Any {
@@ -20,7 +22,7 @@ struct AccountCLITests {
 
   @Test func createListAndShowInADataDirectory() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-cli").path
-    let created = try ferry(["account", "create", "Acme Corp", "--data-dir", dir])
+    let created = try await ferry(["account", "create", "Acme Corp", "--data-dir", dir])
     #expect(created.status == 0, "\(created.stderr)")
     #expect(created.stdout.contains("Created account Acme Corp (acct_"))
     let external = try #require(
@@ -28,14 +30,14 @@ struct AccountCLITests {
         .dropFirst("External ID: ".count))
     #expect(external.hasPrefix("ferry:aws:extid:"))
 
-    let listed = try ferry(["account", "list", "--data-dir", dir, "--json"])
+    let listed = try await ferry(["account", "list", "--data-dir", dir, "--json"])
     #expect(listed.status == 0)
     let accounts = try #require(try json(listed.stdout) as? [[String: Any]])
     #expect(accounts.count == 1)
     #expect(accounts.first?["externalID"] as? String == String(external))
     let id = try #require(accounts.first?["id"] as? String)
 
-    let shown = try ferry(["account", "show", id, "--data-dir", dir])
+    let shown = try await ferry(["account", "show", id, "--data-dir", dir])
     #expect(shown.status == 0)
     #expect(shown.stdout.contains(String(external)))
 
@@ -47,16 +49,16 @@ struct AccountCLITests {
     #expect(audit.first?.actor.hasPrefix("cli:") == true)
   }
 
-  @Test func theDataDirectoryComesFromTheEnvironment() throws {
+  @Test func theDataDirectoryComesFromTheEnvironment() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-cli").path
     let environment = ["FERRY_DATA_DIR": dir]
-    #expect(try ferry(["account", "create", "Globex"], environment: environment).status == 0)
+    #expect(try await ferry(["account", "create", "Globex"], environment: environment).status == 0)
     #expect(FileManager.default.fileExists(atPath: dir + "/ferry.sqlite"))
-    let listed = try ferry(["account", "list"], environment: environment)
+    let listed = try await ferry(["account", "list"], environment: environment)
     #expect(listed.stdout.contains("Globex"))
   }
 
-  @Test func badInputSaysWhyAndCreatesNothing() throws {
+  @Test func badInputSaysWhyAndCreatesNothing() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-cli").path
     for (arguments, reason) in [
       (["account", "create", " "], "account name must be 1 to 100 characters"),
@@ -65,41 +67,42 @@ struct AccountCLITests {
       (["account", "show", "acct_missing"], "there is no account acct_missing"),
       (["account", "list", "--database-url", "postgres://x@y/z"], "not both"),
     ] {
-      let out = try ferry(arguments + ["--data-dir", dir])
+      let out = try await ferry(arguments + ["--data-dir", dir])
       #expect(out.status == 2, "\(arguments)")
       #expect(out.stderr.contains(reason), "\(arguments): \(out.stderr)")
       #expect(out.stderr.split(separator: "\n").count == 1, "one line: \(out.stderr)")
     }
-    let listed = try ferry(["account", "list", "--data-dir", dir])
+    let listed = try await ferry(["account", "list", "--data-dir", dir])
     #expect(listed.stdout.contains("No accounts yet"))
   }
 
-  @Test func aDamagedDatabaseIsReportedAndLeftAlone() throws {
+  @Test func aDamagedDatabaseIsReportedAndLeftAlone() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-cli")
     let file = dir.appendingPathComponent("ferry.sqlite")
     let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31) })
     try garbage.write(to: file)
-    let out = try ferry(["account", "create", "Acme", "--data-dir", dir.path])
+    let out = try await ferry(["account", "create", "Acme", "--data-dir", dir.path])
     #expect(out.status == 3)
     #expect(out.stderr.contains("damaged"))
     #expect(out.stderr.contains("Restore it from a backup"))
     #expect(try Data(contentsOf: file) == garbage)
   }
 
-  @Test func aSharedPostgreSQLDatabaseWorksTheSame() throws {
-    let url = try ThrowawayPostgres.shared().createDatabase()
-    let created = try ferry(["account", "create", "Initech", "--database-url", url, "--json"])
+  @Test func aSharedPostgreSQLDatabaseWorksTheSame() async throws {
+    let url = try await ThrowawayPostgres.shared().createDatabase()
+    let created = try await ferry(["account", "create", "Initech", "--database-url", url, "--json"])
     #expect(created.status == 0, "\(created.stderr)")
     let account = try #require(try json(created.stdout) as? [String: Any])
     // A second node (another process) sees it.
-    let listed = try ferry(["account", "list", "--json"], environment: ["FERRY_DATABASE_URL": url])
+    let listed = try await ferry(
+      ["account", "list", "--json"], environment: ["FERRY_DATABASE_URL": url])
     let accounts = try #require(try json(listed.stdout) as? [[String: Any]])
     #expect(accounts.map { $0["id"] as? String } == [account["id"] as? String])
   }
 
-  @Test func everyAccountSubcommandHasHelp() throws {
+  @Test func everyAccountSubcommandHasHelp() async throws {
     for sub in [["account"], ["account", "create"], ["account", "list"], ["account", "show"]] {
-      let out = try ferry(sub + ["--help"])
+      let out = try await ferry(sub + ["--help"])
       #expect(out.status == 0)
       #expect(out.stdout.contains("USAGE:"), "\(sub)")
     }

@@ -5,12 +5,16 @@ import Synchronization
 import Testing
 
 /// What a careless or hostile user did to the CLI and the embedded store, run as a program.
-@Suite("CLI and store hardening")
+/// Serialized: fifty processes at once beside a test that times a read would measure the
+/// machine, not the lock.
+@Suite("CLI and store hardening", .serialized)
 struct HardeningCLITests {
-  func ferry(_ arguments: String..., environment: [String: String] = [:]) throws
+  func ferry(_ arguments: String..., environment: [String: String] = [:]) async throws
     -> Subprocess.Output
   {
-    try Subprocess.run(TestPaths.ferryExecutable, arguments, environment: environment)
+    try await Blocking.run {
+      try Subprocess.run(TestPaths.ferryExecutable, arguments, environment: environment)
+    }
   }
 
   // MARK: Concurrency
@@ -30,12 +34,14 @@ struct HardeningCLITests {
 
   /// Fifty processes create accounts on one fresh data directory at once, several rounds:
   /// one creates the schema, the others wait for it; every account is created.
-  @Test func fiftyParallelCreatesOnAFreshDataDirectory() throws {
+  @Test func fiftyParallelCreatesOnAFreshDataDirectory() async throws {
     for round in 0..<3 {
       let dir = try TestPaths.temporaryDirectory("ferry-race").path
-      let failed = Self.createInParallel(50, name: "Tenant \(round)", store: ["--data-dir", dir])
+      let failed = try await Blocking.run {
+        Self.createInParallel(50, name: "Tenant \(round)", store: ["--data-dir", dir])
+      }
       #expect(failed.isEmpty, "round \(round): \(failed.map(\.stderr))")
-      let listed = try ferry("account", "list", "--data-dir", dir, "--json")
+      let listed = try await ferry("account", "list", "--data-dir", dir, "--json")
       let accounts = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [Any]
       #expect(accounts?.count == 50)
     }
@@ -43,19 +49,21 @@ struct HardeningCLITests {
 
   /// The same on one fresh PostgreSQL database: the schema is made once (an advisory
   /// lock), every account is created.
-  @Test func fiftyParallelCreatesOnAFreshPostgresDatabase() throws {
-    let url = try ThrowawayPostgres.shared().createDatabase()
-    let failed = Self.createInParallel(50, name: "Tenant", store: ["--database-url", url])
+  @Test func fiftyParallelCreatesOnAFreshPostgresDatabase() async throws {
+    let url = try await ThrowawayPostgres.shared().createDatabase()
+    let failed = try await Blocking.run {
+      Self.createInParallel(50, name: "Tenant", store: ["--database-url", url])
+    }
     #expect(failed.isEmpty, "\(failed.map(\.stderr))")
-    let listed = try ferry("account", "list", "--database-url", url, "--json")
+    let listed = try await ferry("account", "list", "--database-url", url, "--json")
     let accounts = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [Any]
     #expect(accounts?.count == 50)
   }
 
   /// With another process holding SQLite's write lock, reads go on (WAL).
-  @Test func readsWorkWhileAnotherProcessWrites() throws {
+  @Test func readsWorkWhileAnotherProcessWrites() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-lock").path
-    #expect(try ferry("account", "create", "Acme", "--data-dir", dir).status == 0)
+    #expect(try await ferry("account", "create", "Acme", "--data-dir", dir).status == 0)
     let holder = try TestPaths.temporaryDirectory("ferry-lock-holder")
       .appendingPathComponent("hold.py")
     try """
@@ -68,37 +76,43 @@ struct HardeningCLITests {
     let lock = try HelperServer(script: holder.path, arguments: [dir + "/ferry.sqlite"])
     defer { lock.stop() }
     let started = Date()
-    let listed = try ferry("account", "list", "--data-dir", dir)
+    let listed = try await ferry("account", "list", "--data-dir", dir)
     #expect(listed.status == 0, "\(listed.stderr)")
     #expect(listed.stdout.contains("Acme"))
-    #expect(Date().timeIntervalSince(started) < 4)
-    // A write waits for the lock, then fails with a clear message.
-    let write = try ferry("account", "create", "Globex", "--data-dir", dir)
+    let read = Date().timeIntervalSince(started)
+    // A write waits for the lock (the store's 5 s busy timeout), then fails with a clear
+    // message. The read did not wait: it took well under what the write took, whatever
+    // the machine's load does to starting a process.
+    let writeStarted = Date()
+    let write = try await ferry("account", "create", "Globex", "--data-dir", dir)
+    let wrote = Date().timeIntervalSince(writeStarted)
+    #expect(wrote >= 5, "the write waited \(wrote) s")
+    #expect(read + 3 < wrote, "the read took \(read) s, the waiting write \(wrote) s")
     #expect(write.status == 3)
     #expect(write.stderr.contains("locked by another process"))
   }
 
   // MARK: Data directories
 
-  @Test func oddDataDirectoriesSayWhatIsWrong() throws {
+  @Test func oddDataDirectoriesSayWhatIsWrong() async throws {
     let base = try TestPaths.temporaryDirectory("ferry-dirs")
     let file = base.appendingPathComponent("a-file")
     try "x".write(to: file, atomically: true, encoding: .utf8)
-    let isFile = try ferry("account", "list", "--data-dir", file.path)
+    let isFile = try await ferry("account", "list", "--data-dir", file.path)
     #expect(isFile.status == 3)
     #expect(isFile.stderr.contains("is a file, not a directory"))
     #expect(!isFile.stderr.contains("NSCocoaErrorDomain"))
-    let under = try ferry("account", "list", "--data-dir", file.path + "/sub")
+    let under = try await ferry("account", "list", "--data-dir", file.path + "/sub")
     #expect(under.status == 3)
     #expect(under.stderr.contains("\(file.path) is a file"))
-    let empty = try ferry("account", "list", "--data-dir", "")
+    let empty = try await ferry("account", "list", "--data-dir", "")
     #expect(empty.status == 2)
     #expect(empty.stderr.contains("--data-dir: the path is empty"))
   }
 
-  @Test func aDataDirFlagBeatsTheDatabaseURLInTheEnvironment() throws {
+  @Test func aDataDirFlagBeatsTheDatabaseURLInTheEnvironment() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-flags").path
-    let out = try ferry(
+    let out = try await ferry(
       "account", "create", "Acme", "--data-dir", dir,
       environment: ["FERRY_DATABASE_URL": "postgres://nobody:secret@127.0.0.1:1/none"])
     #expect(out.status == 0, "\(out.stderr)")
@@ -111,16 +125,16 @@ struct HardeningCLITests {
     .enabled(
       if: SmallDisk.isAvailable, "mounting a tmpfs needs root; the read-only mount test cannot run")
   )
-  func aReadOnlyDataDirectoryServesReads() throws {
+  func aReadOnlyDataDirectoryServesReads() async throws {
     let disk = try SmallDisk(megabytes: 8)
     defer { disk.unmount() }
-    #expect(try ferry("account", "create", "Acme", "--data-dir", disk.path).status == 0)
+    #expect(try await ferry("account", "create", "Acme", "--data-dir", disk.path).status == 0)
     let remount = try Subprocess.run("mount", ["-o", "remount,ro", disk.path])
     try #require(remount.status == 0, "remount read-only: \(remount.stderr)")
-    let listed = try ferry("account", "list", "--data-dir", disk.path)
+    let listed = try await ferry("account", "list", "--data-dir", disk.path)
     #expect(listed.status == 0, "\(listed.stderr)")
     #expect(listed.stdout.contains("Acme"))
-    let write = try ferry("account", "create", "Globex", "--data-dir", disk.path)
+    let write = try await ferry("account", "create", "Globex", "--data-dir", disk.path)
     #expect(write.status == 3)
     #expect(write.stderr.contains("read-only"))
   }
@@ -128,9 +142,9 @@ struct HardeningCLITests {
   // MARK: Names
 
   @Test(arguments: ["Evil\nacct_fake  Fake", "Bad\u{1B}[31mRed", "Tab\there", "bidi\u{202E}gnp"])
-  func namesWithControlCharactersAreRefused(name: String) throws {
+  func namesWithControlCharactersAreRefused(name: String) async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-names").path
-    let out = try ferry("account", "create", name, "--data-dir", dir)
+    let out = try await ferry("account", "create", name, "--data-dir", dir)
     #expect(out.status == 2)
     #expect(out.stderr.contains("control characters"))
     // The error does not echo the raw control characters either.
@@ -138,55 +152,56 @@ struct HardeningCLITests {
     #expect(out.stderr.split(separator: "\n").count == 1)
   }
 
-  @Test func duplicateNamesAreRefusedWhateverTheirCase() throws {
+  @Test func duplicateNamesAreRefusedWhateverTheirCase() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-dup").path
-    #expect(try ferry("account", "create", "Acme Corp", "--data-dir", dir).status == 0)
-    let again = try ferry("account", "create", "ACME corp", "--data-dir", dir)
+    #expect(try await ferry("account", "create", "Acme Corp", "--data-dir", dir).status == 0)
+    let again = try await ferry("account", "create", "ACME corp", "--data-dir", dir)
     #expect(again.status == 2)
     #expect(again.stderr.contains("exists already"))
   }
 
   // MARK: Messages
 
-  @Test func smallMessagesSayTheRightThing() throws {
+  @Test func smallMessagesSayTheRightThing() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-msg").path
-    let negative = try ferry(
+    let negative = try await ferry(
       "account", "create", "Acme", "--retention-days", "-5", "--data-dir", dir)
     #expect(negative.status == 2)
     #expect(negative.stderr.contains("the retention is -5 days"))
 
-    let typo = try ferry(
+    let typo = try await ferry(
       "policy", "generate", "--purpose", "fetcher", "--bucket", "my-logs", "--formt", "json")
     #expect(typo.status == 2)
     #expect(typo.stderr.contains("'--format'?"))
     #expect(!typo.stderr.contains("?."))
 
-    let subcommand = try ferry("acount", "list")
+    let subcommand = try await ferry("acount", "list")
     #expect(subcommand.status == 2)
     #expect(subcommand.stderr.contains("did you mean 'account'?"))
 
-    let principal = try ferry(
+    let principal = try await ferry(
       "policy", "trust", "--principal-arn", "not-an-arn", "--external-id", "ferry:aws:extid:abc123")
     #expect(principal.status == 2)
     #expect(principal.stderr.hasPrefix("error: --principal-arn:"))
 
-    let directory = try ferry("policy", "lint", dir)
+    let directory = try await ferry("policy", "lint", dir)
     #expect(directory.stderr.contains("is a directory"))
-    let devNull = try ferry("policy", "lint", "/dev/null")
+    let devNull = try await ferry("policy", "lint", "/dev/null")
     #expect(devNull.stderr.contains("is empty"))
     #expect(!devNull.stderr.contains("permissions"))
 
-    let slash = try ferry(
+    let slash = try await ferry(
       "policy", "generate", "--purpose", "fetcher", "--bucket", "my-logs", "--prefix", "/AWSLogs")
     #expect(slash.status == 0)
     #expect(slash.stderr.contains("starts with \"/\""))
     #expect(slash.stderr.contains("AWSLogsX/"))
 
-    let notApplicable = try ferry(
+    let notApplicable = try await ferry(
       "policy", "generate", "--purpose", "fetcher", "--bucket", "my-logs", "--external-id", "x")
     #expect(notApplicable.status == 2)
     #expect(notApplicable.stderr.contains("--external-id: applies to --format cli"))
-    let metricsBucket = try ferry("policy", "generate", "--purpose", "metrics", "--bucket", "b1b")
+    let metricsBucket = try await ferry(
+      "policy", "generate", "--purpose", "metrics", "--bucket", "b1b")
     #expect(metricsBucket.status == 2)
     #expect(metricsBucket.stderr.contains("--bucket"))
   }
@@ -249,7 +264,7 @@ struct HardeningCLITests {
     }
   }
 
-  @Test func theSetupScriptInterpretsNothingAndIsSafeToRunAgain() throws {
+  @Test func theSetupScriptInterpretsNothingAndIsSafeToRunAgain() async throws {
     let stubDir = try TestPaths.temporaryDirectory("ferry-stub")
     try Self.installStub(in: stubDir)
     let hostilePrefix = "logs/$(touch PWNED1)/`touch PWNED2`/\"quote'/${HOME}/"
@@ -277,7 +292,7 @@ struct HardeningCLITests {
     #expect(recorded.contains { $0.count > 1 && $0[1] == "update-assume-role-policy" })
   }
 
-  @Test func aFailedSetupRemovesTheRoleItCreated() throws {
+  @Test func aFailedSetupRemovesTheRoleItCreated() async throws {
     let stubDir = try TestPaths.temporaryDirectory("ferry-stub")
     try Self.installStub(in: stubDir)
     let out = try runScript(

@@ -6,8 +6,10 @@ import Testing
 /// Runs the real `ferry` binary, as a person would.
 @Suite("ferry policy")
 struct PolicyCLITests {
-  func ferry(_ arguments: String..., stdin: String? = nil) throws -> Subprocess.Output {
-    try Subprocess.run(TestPaths.ferryExecutable, arguments, stdin: stdin)
+  func ferry(_ arguments: String..., stdin: String? = nil) async throws -> Subprocess.Output {
+    try await Blocking.run {
+      try Subprocess.run(TestPaths.ferryExecutable, arguments, stdin: stdin)
+    }
   }
 
   func writeTemp(_ text: String) throws -> String {
@@ -16,7 +18,7 @@ struct PolicyCLITests {
     return file.path
   }
 
-  @Test func everySubcommandHasHelp() throws {
+  @Test func everySubcommandHasHelp() async throws {
     for sub in [
       [], ["policy"], ["policy", "generate"], ["policy", "trust"], ["policy", "check"],
       ["policy", "lint"], ["policy", "simulate"],
@@ -27,8 +29,8 @@ struct PolicyCLITests {
     }
   }
 
-  @Test func generateWritesTheGuidesPolicy() throws {
-    let out = try ferry("policy", "generate", "--purpose", "fetcher", "--bucket", "my-logs")
+  @Test func generateWritesTheGuidesPolicy() async throws {
+    let out = try await ferry("policy", "generate", "--purpose", "fetcher", "--bucket", "my-logs")
     #expect(out.status == 0)
     // The public guide's S3 fetcher policy, written out from the guide.
     let guide = """
@@ -40,25 +42,25 @@ struct PolicyCLITests {
     #expect(try JSONValue.parse(out.stdout) == JSONValue.parse(guide))
   }
 
-  @Test func generateCloudFormationAndCLINeedTheTrustInputs() throws {
-    let missing = try ferry(
+  @Test func generateCloudFormationAndCLINeedTheTrustInputs() async throws {
+    let missing = try await ferry(
       "policy", "generate", "--purpose", "fetcher", "--bucket", "my-logs", "--format",
       "cloudformation")
     #expect(missing.status == 2)
     #expect(missing.stderr.contains("--account-id"))
-    let ok = try ferry(
+    let ok = try await ferry(
       "policy", "generate", "--purpose", "archive", "--bucket", "my-logs", "--format",
       "cloudformation", "--account-id", "123456789012", "--external-id", "ferry:aws:extid:abc123")
     #expect(ok.status == 0)
     #expect(ok.stdout.hasPrefix("AWSTemplateFormatVersion"))
-    let script = try ferry(
+    let script = try await ferry(
       "policy", "generate", "--purpose", "archive", "--bucket", "my-logs", "--format", "cli",
       "--account-id", "123456789012", "--external-id", "ferry:aws:extid:abc123")
     #expect(script.stdout.hasPrefix("#!/usr/bin/env bash"))
   }
 
-  @Test func trustPrintsTheTrustPolicy() throws {
-    let out = try ferry(
+  @Test func trustPrintsTheTrustPolicy() async throws {
+    let out = try await ferry(
       "policy", "trust", "--account-id", "123456789012", "--external-id", "ferry:aws:extid:abc123")
     #expect(out.status == 0)
     let doc = try PolicyDocument.parse(out.stdout)
@@ -118,21 +120,21 @@ struct PolicyCLITests {
       "Statement[0].Condition.StringEqualz"
     ),
   ])
-  func malformedPoliciesNameTheProblem(text: String, mentions: String) throws {
-    let out = try ferry("policy", "lint", "-", stdin: text)
+  func malformedPoliciesNameTheProblem(text: String, mentions: String) async throws {
+    let out = try await ferry("policy", "lint", "-", stdin: text)
     #expect(out.status == 2)
     #expect(out.stderr.contains(mentions), "\(out.stderr)")
     #expect(out.stderr.split(separator: "\n").count == 1)
   }
 
-  @Test func lintReadsStdinAndExitsOneOnFindings() throws {
+  @Test func lintReadsStdinAndExitsOneOnFindings() async throws {
     let bad =
       #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::my-logs"}]}"#
-    let out = try ferry("policy", "lint", "-", stdin: bad)
+    let out = try await ferry("policy", "lint", "-", stdin: bad)
     #expect(out.status == 1)
     #expect(out.stdout.contains("object-action-on-bucket"))
     #expect(out.stdout.contains("arn:aws:s3:::my-logs/*"))
-    let json = try ferry("policy", "lint", "-", "--json", stdin: bad)
+    let json = try await ferry("policy", "lint", "-", "--json", stdin: bad)
     let findings = try #require(JSONValue.parse(json.stdout)["findings"])
     guard case .array(let items) = findings else {
       Issue.record("findings is not an array")
@@ -142,41 +144,42 @@ struct PolicyCLITests {
     let good = PolicyGenerator.permissionsPolicy(
       for: try AccessScope(purpose: .fetcher, bucket: "my-logs")
     ).json()
-    let clean = try ferry("policy", "lint", try writeTemp(good))
+    let clean = try await ferry("policy", "lint", try writeTemp(good))
     #expect(clean.status == 0)
     #expect(clean.stdout.contains("no findings"))
   }
 
-  @Test func checkListsMissingPermissionsWithTheStatementToAdd() throws {
+  @Test func checkListsMissingPermissionsWithTheStatementToAdd() async throws {
     let file = try writeTemp(
       #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::my-logs"}]}"#
     )
-    let out = try ferry(
+    let out = try await ferry(
       "policy", "check", file, "--purpose", "fetcher", "--bucket", "my-logs", "--prefix", "app/")
     #expect(out.status == 1)
     #expect(out.stdout.contains("MISSING  s3:GetObject on arn:aws:s3:::my-logs/app/*"))
     #expect(out.stdout.contains("\"Resource\": ["))
-    let json = try ferry(
+    let json = try await ferry(
       "policy", "check", file, "--purpose", "fetcher", "--bucket", "my-logs", "--json")
     #expect(try JSONValue.parse(json.stdout)["allGranted"] == .bool(false))
     let full = try writeTemp(
       PolicyGenerator.permissionsPolicy(for: try AccessScope(purpose: .fetcher, bucket: "my-logs"))
         .json())
-    let granted = try ferry("policy", "check", full, "--purpose", "fetcher", "--bucket", "my-logs")
+    let granted = try await ferry(
+      "policy", "check", full, "--purpose", "fetcher", "--bucket", "my-logs")
     #expect(granted.status == 0)
     #expect(granted.stdout.contains("All 2 permissions granted."))
   }
 
-  @Test func simulateEvaluatesIdentityAndTrustPolicies() throws {
+  @Test func simulateEvaluatesIdentityAndTrustPolicies() async throws {
     let identity = try writeTemp(
       #"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::my-logs/*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#
     )
-    let allowed = try ferry(
+    let allowed = try await ferry(
       "policy", "simulate", identity, "--action", "s3:GetObject", "--resource",
       "arn:aws:s3:::my-logs/a.log", "--context", "aws:SourceIp=203.0.113.9")
     #expect(allowed.status == 0)
     #expect(allowed.stdout.hasPrefix("Allow"))
-    let denied = try ferry(
+    let denied = try await ferry(
       "policy", "simulate", identity, "--action", "s3:GetObject", "--resource",
       "arn:aws:s3:::my-logs/a.log", "--context", "aws:SourceIp=198.51.100.1")
     #expect(denied.status == 1)
@@ -185,14 +188,14 @@ struct PolicyCLITests {
       try PolicyGenerator.trustPolicy(
         platformPrincipal: "123456789012", externalID: "ferry:aws:extid:abc123"
       ).json())
-    let noCaller = try ferry(
+    let noCaller = try await ferry(
       "policy", "simulate", trust, "--action", "sts:AssumeRole", "--resource",
       "arn:aws:iam::999988887777:role/r")
     #expect(noCaller.status == 2)
     #expect(noCaller.stderr.contains("--principal"))
     // The trust policy names the platform account's root: delegation, so the caller's own
     // policy must allow too; without it the answer says so.
-    let alone = try ferry(
+    let alone = try await ferry(
       "policy", "simulate", trust, "--action", "sts:AssumeRole", "--resource",
       "arn:aws:iam::999988887777:role/r", "--principal", "arn:aws:iam::123456789012:role/ferry",
       "--context", "sts:ExternalId=ferry:aws:extid:abc123")
@@ -202,14 +205,14 @@ struct PolicyCLITests {
     let callerPolicy = try writeTemp(
       #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#
     )
-    let assume = try ferry(
+    let assume = try await ferry(
       "policy", "simulate", trust, "--action", "sts:AssumeRole", "--resource",
       "arn:aws:iam::999988887777:role/r", "--principal", "arn:aws:iam::123456789012:role/ferry",
       "--context", "sts:ExternalId=ferry:aws:extid:abc123", "--identity-policy", callerPolicy,
       "--json")
     #expect(assume.status == 0)
     #expect(try JSONValue.parse(assume.stdout)["decision"] == .string("Allow"))
-    let badContext = try ferry(
+    let badContext = try await ferry(
       "policy", "simulate", identity, "--action", "s3:GetObject", "--resource", "x", "--context",
       "novalue")
     #expect(badContext.status == 2)

@@ -18,7 +18,7 @@ struct RoleSetupTests {
   }
 
   @Test(arguments: Purpose.allCases)
-  func cloudFormationTemplatePassesCfnLint(purpose: Purpose) throws {
+  func cloudFormationTemplatePassesCfnLint(purpose: Purpose) async throws {
     guard let cfnLint = Subprocess.which("cfn-lint") else {
       Issue.record(
         "cfn-lint is not installed: run scripts/install-test-tools (pip install cfn-lint)")
@@ -27,7 +27,7 @@ struct RoleSetupTests {
     let dir = try TestPaths.temporaryDirectory()
     let file = dir.appendingPathComponent("role.yaml")
     try setup(purpose).cloudFormationTemplate.write(to: file, atomically: true, encoding: .utf8)
-    let result = try Subprocess.run(cfnLint, [file.path])
+    let result = try await Subprocess.runOffPool(cfnLint, [file.path])
     #expect(result.status == 0, "cfn-lint: \(result.stdout)\(result.stderr)")
   }
 
@@ -44,16 +44,16 @@ struct RoleSetupTests {
   }
 
   @Test(arguments: Purpose.allCases)
-  func awsCLIScriptIsValidBash(purpose: Purpose) throws {
+  func awsCLIScriptIsValidBash(purpose: Purpose) async throws {
     let dir = try TestPaths.temporaryDirectory()
     let file = dir.appendingPathComponent("setup.sh")
     try setup(purpose).awsCLIScript.write(to: file, atomically: true, encoding: .utf8)
-    let syntax = try Subprocess.run("bash", ["-n", file.path])
+    let syntax = try await Subprocess.runOffPool("bash", ["-n", file.path])
     #expect(syntax.status == 0, "bash -n: \(syntax.stderr)")
     let shellcheck = try #require(
       Subprocess.which("shellcheck"),
       "shellcheck is not installed: run scripts/install-test-tools (Debian's shellcheck)")
-    let lint = try Subprocess.run(shellcheck, [file.path])
+    let lint = try await Subprocess.runOffPool(shellcheck, [file.path])
     #expect(lint.status == 0, "shellcheck: \(lint.stdout)")
   }
 

@@ -17,8 +17,8 @@ struct ConnectFlowTests {
 
   @Test func theGuidesFlowWorksEndToEndOnPostgreSQL() async throws {
     let world = try await Self.world.get()
-    let postgres = try ThrowawayPostgres.shared()
-    let database = try postgres.createDatabase()
+    let postgres = try await ThrowawayPostgres.shared()
+    let database = try await postgres.createDatabase()
     let data = try TestPaths.temporaryDirectory("ferry-pg-serve")
     let urlFile = data.appendingPathComponent("database-url")
     try database.write(to: urlFile, atomically: true, encoding: .utf8)

@@ -177,8 +177,8 @@ struct EventBlockStoreTests {
   }
 
   @Test func eventsStoredRowByRowBeforeBlocksAreMovedIntoBlocksOnPostgreSQL() async throws {
-    let cluster = try ThrowawayPostgres.shared()
-    let url = try cluster.createDatabase()
+    let cluster = try await ThrowawayPostgres.shared()
+    let url = try await cluster.createDatabase()
     var script =
       "BEGIN;\nCREATE TABLE ferry_schema (version INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());\n"
     for (index, migration) in PostgresSchema.migrations.prefix(5).enumerated() {

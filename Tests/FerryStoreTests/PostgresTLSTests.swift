@@ -47,7 +47,7 @@ struct PostgresTLSTests {
   }
 
   @Test func aServerWithoutTLSIsRefusedWhenTLSIsRequired() async throws {
-    let plain = try ThrowawayPostgres.shared()
+    let plain = try await ThrowawayPostgres.shared()
     await #expect {
       try await PostgresStore(url: plain.url + "?sslmode=require", callTimeout: .seconds(5))
     } throws: { error in

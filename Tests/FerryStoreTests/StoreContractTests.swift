@@ -27,7 +27,7 @@ struct StoreContractTests {
       let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
       return try SQLiteStore(path: dir.appendingPathComponent("ferry.sqlite").path)
     case .postgres:
-      return try await PostgresStore(url: try ThrowawayPostgres.shared().createDatabase())
+      return try await PostgresStore(url: try await ThrowawayPostgres.shared().createDatabase())
     case .memory:
       return InMemoryStore()
     }
@@ -96,8 +96,8 @@ struct StoreContractTests {
         try SQLiteStore(path: path)
       }
     case .postgres:
-      let cluster = try ThrowawayPostgres.shared()
-      let url = try cluster.createDatabase()
+      let cluster = try await ThrowawayPostgres.shared()
+      let url = try await cluster.createDatabase()
       let store = try await PostgresStore(url: url)
       #expect(try await store.schemaVersion() == PostgresSchema.migrations.count)
       // A second node starting against the same database migrates nothing and agrees.
@@ -712,8 +712,8 @@ struct EventContractTests {
 @Suite("Store: leases use the database's clock")
 struct LeaseClockTests {
   @Test func aLeaseExpiresByTheDatabaseClock() async throws {
-    let cluster = try ThrowawayPostgres.shared()
-    let url = try cluster.createDatabase()
+    let cluster = try await ThrowawayPostgres.shared()
+    let url = try await cluster.createDatabase()
     let store = try await PostgresStore(url: url)
     defer { store.close() }
     let before = try cluster.psql(

@@ -132,8 +132,8 @@ struct StoreDiskFaultTests {
 
   @Test(.enabled(if: SmallDisk.isAvailable, "needs root to mount a small tmpfs"))
   func aFullDiskUnderPostgreSQLIsAClearErrorAndLosesNothingCommitted() async throws {
-    let cluster = try ThrowawayPostgres.shared()
-    let url = try cluster.createDatabase()
+    let cluster = try await ThrowawayPostgres.shared()
+    let url = try await cluster.createDatabase()
     let store = try await PostgresStore(url: url)
     let disk = try SmallDisk(megabytes: 4)
     let tablespace = "small_" + UUID().uuidString.prefix(8).lowercased()
@@ -170,8 +170,8 @@ struct StoreDiskFaultTests {
   }
 
   @Test func aConnectionCutMidTransactionLeavesNothingAndTheStoreRecovers() async throws {
-    let cluster = try ThrowawayPostgres.shared()
-    let url = try cluster.createDatabase()
+    let cluster = try await ThrowawayPostgres.shared()
+    let url = try await cluster.createDatabase()
     let store = try await PostgresStore(url: url, callTimeout: .seconds(5))
     let a = try await store.createAccount(
       name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
