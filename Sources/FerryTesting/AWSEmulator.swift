@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 import Synchronization
 
@@ -65,7 +66,7 @@ public final class AWSEmulator: Sendable {
   public func awsOffPool(_ arguments: [String], environment: [String: String] = [:])
     async throws -> Subprocess.Output
   {
-    try await Blocking.run { try self.aws(arguments, environment: environment) }
+    try await OffPool.run { try self.aws(arguments, environment: environment) }
   }
 }
 
@@ -86,7 +87,16 @@ public final class HelperServer: @unchecked Sendable {
 
   public var url: String { "http://127.0.0.1:\(port)" }
 
-  /// Starts `python3 script arguments…` and waits for the port line.
+  /// Starts `python3 script arguments…` and waits for its port line, off the cooperative
+  /// threads (the wait blocks).
+  public static func start(script: String, arguments: [String] = []) async throws
+    -> HelperServer
+  {
+    try await OffPool.run { try HelperServer(script: script, arguments: arguments) }
+  }
+
+  /// Starts `python3 script arguments…` and waits for the port line. Blocks: async code
+  /// calls ``start(script:arguments:)``.
   public init(script: String, arguments: [String] = []) throws {
     guard let python = Subprocess.which("python3") else {
       throw TestSetupError("python3 is not installed")

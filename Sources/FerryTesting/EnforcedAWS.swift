@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 /// An emulator of its own with IAM enforcement on, with Ferry's platform user (allowed to
@@ -97,6 +98,6 @@ public struct EnforcedAWS: Sendable {
 extension EnforcedAWS {
   /// ``customer(_:)`` off the cooperative threads, for async tests.
   public func customerOffPool(_ arguments: [String]) async throws -> Subprocess.Output {
-    try await Blocking.run { try self.customer(arguments) }
+    try await OffPool.run { try self.customer(arguments) }
   }
 }

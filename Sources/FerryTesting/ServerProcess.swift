@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 #if canImport(Glibc)
@@ -99,7 +100,7 @@ extension ServerProcess {
   public static func start(arguments: [String], environment: [String: String]) async throws
     -> ServerProcess
   {
-    try await Blocking.run { try ServerProcess(arguments: arguments, environment: environment) }
+    try await OffPool.run { try ServerProcess(arguments: arguments, environment: environment) }
   }
 }
 
@@ -108,6 +109,6 @@ extension Subprocess {
   public static func runOffPool(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:]
   ) async throws -> Output {
-    try await Blocking.run { try run(executable, arguments, environment: environment) }
+    try await OffPool.run { try run(executable, arguments, environment: environment) }
   }
 }

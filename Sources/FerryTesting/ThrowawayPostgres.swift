@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 import Synchronization
 
@@ -32,7 +33,7 @@ public final class ThrowawayPostgres: Sendable {
   /// callers wait for the first start: all of it runs off the cooperative threads, so that
   /// waiting suites never freeze the others (two cores give only two such threads).
   public static func shared() async throws -> ThrowawayPostgres {
-    try await Blocking.run { try sharedBlocking() }
+    try await OffPool.run { try sharedBlocking() }
   }
 
   static func sharedBlocking() throws -> ThrowawayPostgres {
@@ -49,7 +50,7 @@ public final class ThrowawayPostgres: Sendable {
 
   /// Creates a new empty database (off the cooperative threads); returns its URL.
   public func createDatabase() async throws -> String {
-    try await Blocking.run { try self.createDatabaseBlocking() }
+    try await OffPool.run { try self.createDatabaseBlocking() }
   }
 
   func createDatabaseBlocking() throws -> String {

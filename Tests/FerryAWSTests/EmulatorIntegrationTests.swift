@@ -166,7 +166,7 @@ struct EmulatorIntegrationTests {
     // A proxy that cuts the first two connections after 1 MiB of response each.
     let script = try #require(
       Bundle.module.url(forResource: "Resources/cutting_proxy", withExtension: "py"))
-    let proxy = try HelperServer(
+    let proxy = try await HelperServer.start(
       script: script.path, arguments: [String(emulator.url.port ?? 0), String(1 << 20), "2"])
     defer { proxy.stop() }
     let viaProxy = AWSClient(configuration: .init(endpoint: .custom(URL(string: proxy.url)!)))

@@ -1,4 +1,5 @@
 import FerryAWSSigning
+import FerryCore
 import FerryPolicy
 import FerryTesting
 import Foundation
@@ -13,7 +14,7 @@ import Testing
 @Suite("AWS layer against the emulator with IAM enforcement", .serialized)
 struct EnforcedIAMTests {
   @Test func theRoleIsAssumedOnlyWithItsExternalID() async throws {
-    let emulator = try await Blocking.run { try AWSEmulator.start() }
+    let emulator = try await OffPool.run { try AWSEmulator.start() }
     defer { emulator.stop() }
     // Before enforcement: the platform user, its key, a policy that lets it assume roles,
     // and the customer's role that trusts exactly that user with one external ID.

@@ -1,4 +1,5 @@
 import FerryAWSSigning
+import FerryCore
 import FerryTesting
 import Foundation
 import NIOCore
@@ -32,7 +33,9 @@ struct RetrySafetyTests {
   static var lost: [String: Any] { ["drop": true] }
 
   @Test func aLostAnswerToANonIdempotentCallIsNotRetried() async throws {
-    let server = try Server(["POST /b1b/k": [Self.lost, ["status": 200, "body": Self.uploadXML]]])
+    let server = try await Server([
+      "POST /b1b/k": [Self.lost, ["status": 200, "body": Self.uploadXML]]
+    ])
     await #expect {
       try await s3(server).createMultipartUpload(bucket: "b1b", key: "k")
     } throws: { error in
@@ -42,7 +45,7 @@ struct RetrySafetyTests {
   }
 
   @Test func aLostAnswerToAnIdempotentCallIsRetried() async throws {
-    let server = try Server([
+    let server = try await Server([
       "HEAD /b1b/k": [Self.lost, ["status": 200, "headers": ["ETag": "\"e1\""]]]
     ])
     let head = try await s3(server).headObject(bucket: "b1b", key: "k")
@@ -75,7 +78,7 @@ struct RetrySafetyTests {
       "body":
         "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>",
     ]
-    let server = try Server([
+    let server = try await Server([
       "POST /b1b/k": [["status": 200, "body": Self.uploadXML], noSuchUpload],
       "PUT /b1b/k": [["status": 200, "headers": ["ETag": "\"p1\""]]],
       "HEAD /b1b/k": [["status": 200, "headers": ["ETag": "\"0123abc-1\""]]],
@@ -90,7 +93,7 @@ struct RetrySafetyTests {
   }
 
   @Test func aCancelledCallIsNotRetried() async throws {
-    let server = try Server(["HEAD /b1b/k": [["status": 200, "delay": 20]]])
+    let server = try await Server(["HEAD /b1b/k": [["status": 200, "delay": 20]]])
     let s3 = s3(server)
     let call = Task { try await s3.headObject(bucket: "b1b", key: "k") }
     while server.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
@@ -108,7 +111,7 @@ struct RetrySafetyTests {
       "status": 503, "delay": 0.4,
       "body": "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
     ]
-    let server = try Server(["HEAD /b1b/k": [slow]])
+    let server = try await Server(["HEAD /b1b/k": [slow]])
     let started = ContinuousClock.now
     await #expect(throws: AWSError.self) {
       try await s3(server, timeout: .seconds(1), attempts: 20).headObject(bucket: "b1b", key: "k")
@@ -123,7 +126,7 @@ struct RetrySafetyTests {
   /// A server that ignores Range sends the whole object with 200: resuming would splice
   /// the start of the object after the bytes already received.
   @Test func aResumedReadMustStartWhereItWasAsked() async throws {
-    let server = try Server(["GET /b1b/k": [["status": 200, "body": "0123456789"]]])
+    let server = try await Server(["GET /b1b/k": [["status": 200, "body": "0123456789"]]])
     await #expect {
       try await s3(server).openObject(bucket: "b1b", key: "k", offset: 5, eTag: "\"e\"")
     } throws: { error in
@@ -139,7 +142,7 @@ struct RetrySafetyTests {
   @Test func aTruncatedListingWithoutAContinuationTokenIsAnError() async throws {
     let page =
       "<ListBucketResult><Name>b1b</Name><IsTruncated>true</IsTruncated><Contents><Key>a</Key><Size>1</Size><ETag>\"e\"</ETag></Contents></ListBucketResult>"
-    let server = try Server(["GET /b1b/": [["status": 200, "body": page]]])
+    let server = try await Server(["GET /b1b/": [["status": 200, "body": page]]])
     await #expect {
       for try await _ in s3(server).listObjects(bucket: "b1b") {}
     } throws: { error in
@@ -203,7 +206,7 @@ struct CredentialSourceSafetyTests {
     }
     // The stop itself is timed on a thread of its own, where the time measured is the
     // call's, not the wait of an async task for a cooperative thread other suites hold.
-    let elapsed = try await Blocking.run { () -> Duration in
+    let elapsed = try await OffPool.run { () -> Duration in
       let started = ContinuousClock.now
       _ = CredentialProcess.runBlocking("sleep 40", timeout: 1)
       return ContinuousClock.now - started

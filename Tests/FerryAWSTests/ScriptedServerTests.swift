@@ -20,14 +20,14 @@ struct ScriptedServerTests {
     let helper: HelperServer
     let log: URL
 
-    init(_ routes: [String: [[String: Any]]]) throws {
+    init(_ routes: [String: [[String: Any]]]) async throws {
       let dir = try TestPaths.temporaryDirectory()
       let script = dir.appendingPathComponent("script.json")
       try JSONSerialization.data(withJSONObject: routes).write(to: script)
       log = URL(fileURLWithPath: script.path + ".log")
       let server = try #require(
         Bundle.module.url(forResource: "Resources/scripted_server", withExtension: "py"))
-      helper = try HelperServer(script: server.path, arguments: [script.path])
+      helper = try await HelperServer.start(script: server.path, arguments: [script.path])
     }
 
     var requests: [[String: Any]] {
@@ -60,7 +60,7 @@ struct ScriptedServerTests {
         "body":
           "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>",
       ] as [String: Any]
-    let server = try Server([
+    let server = try await Server([
       "POST /": [
         slowDown, ["status": 500, "body": ""], ["status": 200, "body": Self.identityXML],
       ]
@@ -78,7 +78,7 @@ struct ScriptedServerTests {
         "body":
           "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>",
       ] as [String: Any]
-    let server = try Server(["POST /": [slowDown]])
+    let server = try await Server(["POST /": [slowDown]])
     let (client, sts) = sts(server)
     do {
       _ = try await sts.getCallerIdentity()
@@ -97,7 +97,7 @@ struct ScriptedServerTests {
         "body":
           "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not authorized</Message></Error></ErrorResponse>",
       ] as [String: Any]
-    let server = try Server(["POST /": [denied]])
+    let server = try await Server(["POST /": [denied]])
     let (client, sts) = sts(server)
     await #expect(throws: AWSError.self) { try await sts.getCallerIdentity() }
     #expect(server.requests.count == 1)
@@ -116,7 +116,7 @@ struct ScriptedServerTests {
         "body":
           "<ErrorResponse><Error><Code>RequestExpired</Code><Message>Request has expired.</Message></Error></ErrorResponse>",
       ] as [String: Any]
-    let server = try Server(["POST /": [skew, ["status": 200, "body": Self.identityXML]]])
+    let server = try await Server(["POST /": [skew, ["status": 200, "body": Self.identityXML]]])
     let (client, sts) = sts(server, retry: .none)
     _ = try await sts.getCallerIdentity()
     let requests = server.requests
@@ -132,7 +132,9 @@ struct ScriptedServerTests {
   }
 
   @Test func aResponseAWSNeverSendsIsAnInvalidResponseError() async throws {
-    let server = try Server(["POST /": [["status": 200, "body": "<html>captive portal</html>"]]])
+    let server = try await Server([
+      "POST /": [["status": 200, "body": "<html>captive portal</html>"]]
+    ])
     let (client, sts) = sts(server)
     do {
       _ = try await sts.getCallerIdentity()
@@ -145,7 +147,7 @@ struct ScriptedServerTests {
   @Test func instanceMetadataUsesIMDSv2Tokens() async throws {
     let document =
       #"{"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAIMDS","SecretAccessKey":"s","Token":"t","Expiration":"2099-01-01T00:00:00Z"}"#
-    let server = try Server([
+    let server = try await Server([
       "PUT /latest/api/token": [["status": 200, "body": "imds-session-token"]],
       "GET /latest/meta-data/iam/security-credentials/": [
         ["status": 200, "body": "ferry-instance-role"]
@@ -172,7 +174,7 @@ struct ScriptedServerTests {
   @Test func containerCredentialsSendTheAuthorizationToken() async throws {
     let document =
       #"{"AccessKeyId":"ASIACONTAINER","SecretAccessKey":"s","Token":"t","Expiration":"2099-01-01T00:00:00Z"}"#
-    let server = try Server(["GET /creds": [["status": 200, "body": document]]])
+    let server = try await Server(["GET /creds": [["status": 200, "body": document]]])
     let client = AWSClient()
     let env = [
       "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.helper.url + "/creds",

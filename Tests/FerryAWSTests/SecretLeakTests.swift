@@ -70,7 +70,9 @@ struct SecretLeakTests {
   @Test func anErrorInsideA200IsRedacted() async throws {
     let body =
       "<Error><Code>InternalError</Code><Message>We encountered an internal error. x-amz-security-token:\(Self.token)</Message></Error>"
-    let server = try ScriptedServerTests.Server(["POST /b1b/k": [["status": 200, "body": body]]])
+    let server = try await ScriptedServerTests.Server([
+      "POST /b1b/k": [["status": 200, "body": body]]
+    ])
     let client = AWSClient(
       configuration: .init(endpoint: .custom(URL(string: server.helper.url)!), retry: .none))
     let s3 = S3Client(

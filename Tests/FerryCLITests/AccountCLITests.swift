@@ -11,7 +11,7 @@ struct AccountCLITests {
   func ferry(_ arguments: [String], environment: [String: String] = [:]) async throws
     -> Subprocess.Output
   {
-    try await Blocking.run {
+    try await OffPool.run {
       try Subprocess.run(TestPaths.ferryExecutable, arguments, environment: environment)
     }
   }

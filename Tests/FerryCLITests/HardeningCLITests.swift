@@ -1,3 +1,4 @@
+import FerryCore
 import FerryPolicy
 import FerryTesting
 import Foundation
@@ -12,7 +13,7 @@ struct HardeningCLITests {
   func ferry(_ arguments: String..., environment: [String: String] = [:]) async throws
     -> Subprocess.Output
   {
-    try await Blocking.run {
+    try await OffPool.run {
       try Subprocess.run(TestPaths.ferryExecutable, arguments, environment: environment)
     }
   }
@@ -37,7 +38,7 @@ struct HardeningCLITests {
   @Test func fiftyParallelCreatesOnAFreshDataDirectory() async throws {
     for round in 0..<3 {
       let dir = try TestPaths.temporaryDirectory("ferry-race").path
-      let failed = try await Blocking.run {
+      let failed = try await OffPool.run {
         Self.createInParallel(50, name: "Tenant \(round)", store: ["--data-dir", dir])
       }
       #expect(failed.isEmpty, "round \(round): \(failed.map(\.stderr))")
@@ -51,7 +52,7 @@ struct HardeningCLITests {
   /// lock), every account is created.
   @Test func fiftyParallelCreatesOnAFreshPostgresDatabase() async throws {
     let url = try await ThrowawayPostgres.shared().createDatabase()
-    let failed = try await Blocking.run {
+    let failed = try await OffPool.run {
       Self.createInParallel(50, name: "Tenant", store: ["--database-url", url])
     }
     #expect(failed.isEmpty, "\(failed.map(\.stderr))")
@@ -73,7 +74,7 @@ struct HardeningCLITests {
     print(1, flush=True)
     time.sleep(30)
     """.write(to: holder, atomically: true, encoding: .utf8)
-    let lock = try HelperServer(script: holder.path, arguments: [dir + "/ferry.sqlite"])
+    let lock = try await HelperServer.start(script: holder.path, arguments: [dir + "/ferry.sqlite"])
     defer { lock.stop() }
     let started = Date()
     let listed = try await ferry("account", "list", "--data-dir", dir)

@@ -1,3 +1,4 @@
+import FerryCore
 import FerryPolicy
 import FerryTesting
 import Foundation
@@ -7,7 +8,7 @@ import Testing
 @Suite("ferry policy")
 struct PolicyCLITests {
   func ferry(_ arguments: String..., stdin: String? = nil) async throws -> Subprocess.Output {
-    try await Blocking.run {
+    try await OffPool.run {
       try Subprocess.run(TestPaths.ferryExecutable, arguments, stdin: stdin)
     }
   }

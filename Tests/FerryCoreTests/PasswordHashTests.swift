@@ -21,7 +21,7 @@ struct PasswordHashTests {
 
   /// RFC 7914 §12, the second vector (N=1024, r=8, p=16): the first 32 of its 64 bytes.
   @Test func scryptMatchesRFC7914() async throws {
-    let derived = try await Blocking.run {
+    let derived = try await OffPool.run {
       try PasswordHash.derive(
         "password", salt: Array("NaCl".utf8), logRounds: 10, blockSize: 8, parallelism: 16)
     }
@@ -46,20 +46,20 @@ struct PasswordHashTests {
       ("pleaseletmein", "", false),
     ]
     for (password, stored, expected) in cases {
-      let verified = try await Blocking.run { PasswordHash.verify(password, against: stored) }
+      let verified = try await OffPool.run { PasswordHash.verify(password, against: stored) }
       #expect(verified == expected, "\(password) against \(stored)")
     }
   }
 
   @Test func madeHashesVerifyAndAreSaltedEachTime() async throws {
     let password = "correct horse battery staple"
-    let (a, b) = try await Blocking.run {
+    let (a, b) = try await OffPool.run {
       (try PasswordHash.make(password), try PasswordHash.make(password))
     }
     #expect(a != b, "each hash has its own salt")
     #expect(a.hasPrefix("scrypt$15$8$1$"))
     #expect(!a.contains("correct"))
-    let results = try await Blocking.run {
+    let results = try await OffPool.run {
       [
         PasswordHash.verify(password, against: a), PasswordHash.verify(password, against: b),
         PasswordHash.verify(password + "r", against: a),

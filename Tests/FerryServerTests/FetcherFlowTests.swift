@@ -1,4 +1,5 @@
 import Crypto
+import FerryCore
 import FerryTesting
 import Foundation
 import Testing
@@ -65,7 +66,7 @@ struct FetcherFlowTests {
   }
 
   @Test func everyObjectBecomesEventsExactlyOnceThroughACrash() async throws {
-    let aws = try await Blocking.run { try EnforcedAWS.start() }
+    let aws = try await OffPool.run { try EnforcedAWS.start() }
     defer { aws.stop() }
     let bucket = "fetch-\(UUID().uuidString.prefix(8).lowercased())"
     let made = try await aws.customerOffPool(["s3api", "create-bucket", "--bucket", bucket])

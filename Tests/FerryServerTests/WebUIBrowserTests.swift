@@ -1,3 +1,4 @@
+import FerryCore
 import FerryTesting
 import Foundation
 import Testing
@@ -25,7 +26,7 @@ struct WebUIBrowserTests {
 
   @Test(.enabled(if: browserMissing == nil, "\(browserMissing ?? "")"))
   func theGuidesWholeFlowWorksInABrowser() async throws {
-    let aws = try await Blocking.run { try EnforcedAWS.start() }
+    let aws = try await OffPool.run { try EnforcedAWS.start() }
     let bucket = "ui-logs-\(UUID().uuidString.prefix(8).lowercased())"
     let prefix = "app"
     let word = "ferryuiword"

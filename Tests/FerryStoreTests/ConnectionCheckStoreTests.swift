@@ -37,8 +37,7 @@ struct ConnectionCheckStoreTests {
   {
     let store = try await StoreContractTests.makeStore(backend)
     defer { (store as? PostgresStore)?.close() }
-    let account = try await store.createAccount(
-      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "t")
+    let account = try await store.testAccount("Acme")
     let key = "arn:aws:kms:eu-west-1:222233334444:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     let c = connection(account, owner: "333344445555", key: key)
     try await store.addConnection(c, of: account.id, actor: "t")
@@ -53,10 +52,8 @@ struct ConnectionCheckStoreTests {
   func theLatestCheckIsKeptPerConnectionAndNeverAcrossAccounts(backend: Backend) async throws {
     let store = try await StoreContractTests.makeStore(backend)
     defer { (store as? PostgresStore)?.close() }
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "t")
-    let b = try await store.createAccount(
-      name: "B", externalIDPrefix: "ferry", retentionDays: 30, actor: "t")
+    let a = try await store.testAccount("A")
+    let b = try await store.testAccount("B")
     let c = connection(a)
     try await store.addConnection(c, of: a.id, actor: "t")
     #expect(try await store.connectionStatuses(of: a.id).isEmpty)
@@ -82,8 +79,7 @@ struct ConnectionCheckStoreTests {
   func operatorTokensSaySoAndMembersAreMembers(backend: Backend) async throws {
     let store = try await StoreContractTests.makeStore(backend)
     defer { (store as? PostgresStore)?.close() }
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "t")
+    let a = try await store.testAccount("A")
     let op = try await store.issueToken(
       name: "op", role: .admin, isOperator: true, of: a.id, actor: "t")
     let member = try await store.issueToken(name: "m", role: .member, of: a.id, actor: "t")

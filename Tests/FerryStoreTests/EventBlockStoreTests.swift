@@ -43,9 +43,7 @@ struct EventBlockStoreTests {
     for backend in Backend.allCases {
       let store = try await StoreContractTests.makeStore(backend)
       defer { (store as? PostgresStore)?.close() }
-      let a = try await store.createAccount(
-        name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "t"
-      ).id
+      let a = try await store.testAccount("A").id
       for object in 0..<3 {
         try await store.commitObject(
           LedgerEntry(
@@ -82,9 +80,7 @@ struct EventBlockStoreTests {
     for backend in Backend.databases {
       let store = try await StoreContractTests.makeStore(backend)
       defer { (store as? PostgresStore)?.close() }
-      let a = try await store.createAccount(
-        name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "t"
-      ).id
+      let a = try await store.testAccount("A").id
       for object in 0..<4 {
         try await store.commitObject(
           LedgerEntry(
@@ -110,9 +106,7 @@ struct EventBlockStoreTests {
     let dir = try TestPaths.temporaryDirectory("ferry-damaged")
     let path = dir.appendingPathComponent("ferry.sqlite").path
     let store = try SQLiteStore(path: path)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "t"
-    ).id
+    let a = try await store.testAccount("A").id
     try await store.commitObject(
       LedgerEntry(fetcherID: "good", key: "g", eTag: "e", size: 1, state: .ingested, events: 10),
       events: Self.events(a, fetcher: "good", key: "g", count: 10), of: a)

@@ -15,10 +15,8 @@ struct SessionStoreTests {
   func sessionActsAsItsTokenUntilEndedExpiredOrRevoked(backend: Backend) async throws {
     let store = try await StoreContractTests.makeStore(backend)
     defer { (store as? PostgresStore)?.close() }
-    let account = try await store.createAccount(
-      name: "acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
-    let other = try await store.createAccount(
-      name: "globex", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    let account = try await store.testAccount("acme")
+    let other = try await store.testAccount("globex")
     let admin = try await store.issueToken(
       name: "alice", role: .admin, of: account.id, actor: "test")
     let member = try await store.issueToken(
@@ -72,10 +70,8 @@ struct SessionStoreTests {
   func invitationsSetPasswordsOnceAndUserSessionsActAsTheUser(backend: Backend) async throws {
     let store = try await StoreContractTests.makeStore(backend)
     defer { (store as? PostgresStore)?.close() }
-    let account = try await store.createAccount(
-      name: "acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
-    let other = try await store.createAccount(
-      name: "globex", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    let account = try await store.testAccount("acme")
+    let other = try await store.testAccount("globex")
     let alice = User(accountID: account.id, email: "Alice@Example.com", role: .member)
     try await store.addUser(alice, actor: "test")
     let now = Date()

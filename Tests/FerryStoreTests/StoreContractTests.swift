@@ -59,21 +59,17 @@ struct StoreContractTests {
     defer { (store as? PostgresStore)?.close() }
     for bad in ["Evil\nacct_x", "Bad\u{1B}[31m", "Del\u{7F}", "Bidi\u{202E}x", "Broken\u{FFFD}"] {
       await #expect(throws: StoreError.self) {
-        try await store.createAccount(
-          name: bad, externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+        try await store.testAccount(bad)
       }
     }
-    _ = try await store.createAccount(
-      name: "Acme Corp", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    _ = try await store.testAccount("Acme Corp")
     await #expect {
-      try await store.createAccount(
-        name: "ACME CORP", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+      try await store.testAccount("ACME CORP")
     } throws: { error in
       "\(error)".contains("exists already")
     }
     // Accents and CJK are names like any other.
-    _ = try await store.createAccount(
-      name: "Café 東京", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
+    _ = try await store.testAccount("Café 東京")
     #expect(try await store.accounts().map(\.name) == ["Acme Corp", "Café 東京"])
   }
 
@@ -117,8 +113,7 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func accountsGetTheirOwnGeneratedExternalID(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup")
+    let a = try await store.testAccount("Acme")
     let b = try await store.createAccount(
       name: "Globex", externalIDPrefix: "ferry", retentionDays: 7, actor: "setup")
     #expect(a.externalID.hasPrefix("ferry:aws:extid:"))
@@ -133,7 +128,7 @@ struct StoreContractTests {
     #expect(try await store.account(AccountID(rawValue: "acct_missing")) == nil)
     // Creation is audited, with who did it.
     let created = try #require(try await store.auditLog(of: a.id, limit: 10).first)
-    #expect(created.action == "account.create" && created.actor == "setup")
+    #expect(created.action == "account.create" && created.actor == "test")
     #expect(created.after?.contains(a.externalID) == true)
     // Bad input is refused with the reason, and nothing is created.
     for (name, prefix, days, reason) in [
@@ -153,14 +148,10 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func tenantsAreIsolated(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
-    let b = try await store.createAccount(
-      name: "B", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
+    let b = try await store.testAccount("B")
+      .id
     let connection = Connection(
       accountID: a, purpose: .fetcher, bucket: "a-logs", region: "us-east-1", prefix: "",
       roleARN: "arn:aws:iam::111122223333:role/r",
@@ -185,10 +176,8 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func everyConnectionChangeIsAudited(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     let connection = Connection(
       accountID: a, purpose: .archive, bucket: "a-archive", region: "eu-west-1", prefix: "ferry/",
       roleARN: "arn:aws:iam::111122223333:role/archive", externalID: "legacy-id",
@@ -197,7 +186,7 @@ struct StoreContractTests {
     #expect(try await store.removeConnection(connection.id, of: a, actor: "bob"))
     let log = try await store.auditLog(of: a, limit: 10)
     #expect(log.map(\.action) == ["connection.remove", "connection.add", "account.create"])
-    #expect(log.map(\.actor) == ["bob", "alice", "setup"])
+    #expect(log.map(\.actor) == ["bob", "alice", "test"])
     #expect(log[1].after?.contains("a-archive") == true)
     #expect(log[0].before?.contains("arn:aws:iam::111122223333:role/archive") == true)
     #expect(log[0].after == nil)
@@ -206,10 +195,8 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func anObjectAndItsEventsCommitTogetherOrNotAtAll(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     let entry = LedgerEntry(
       fetcherID: "f1", key: "AWSLogs/1.log", eTag: "\"e1\"", size: 100, state: .ingested, events: 2,
       offset: 100)
@@ -244,10 +231,8 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func writesThousandsOfEventsPerTransaction(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     let events = (0..<12_000).map {
       event(a, $0 % 1440, "GET /index.html 200 request \($0)", fields: ["status": "200"])
     }
@@ -272,10 +257,8 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func searchGivesTheSameAnswersOnBothBackends(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     try await store.commitObject(
       LedgerEntry(
         fetcherID: "f1", key: "k", eTag: "e", size: 1, state: .ingested, events: Self.corpus.count),
@@ -320,10 +303,8 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func pagesAreStableAndComplete(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     // Several events share a timestamp: the cursor must not skip or repeat them.
     let events = (0..<25).map { event(a, $0 / 3, "line \($0)") }
     try await store.commitObject(
@@ -386,14 +367,10 @@ struct StoreContractTests {
   @Test(arguments: Backend.allCases)
   func retentionDeletesOldEventsInBatches(backend: Backend) async throws {
     let store = try await Self.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
-    let b = try await store.createAccount(
-      name: "B", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
+    let b = try await store.testAccount("B")
+      .id
     let old = (0..<250).map { event(a, $0, "old \($0)") }
     let new = (0..<10).map { event(a, 10_000 + $0, "new \($0)") }
     try await store.commitObject(
@@ -443,10 +420,8 @@ struct StoreFaultTests {
       cluster.url, "ALTER DATABASE postgres SET synchronous_commit = on")
     try #require(durable.status == 0, "\(durable.stderr)")
     let store = try await PostgresStore(url: cluster.url, callTimeout: .seconds(5))
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     func object(_ key: String) -> (LedgerEntry, [Event]) {
       (
         LedgerEntry(fetcherID: "f1", key: key, eTag: "e", size: 1, state: .ingested, events: 2),
@@ -498,14 +473,10 @@ struct AccessStoreTests {
   @Test(arguments: Backend.allCases)
   func tokensAreStoredOnlyAsHashesAndAudited(backend: Backend) async throws {
     let store = try await StoreContractTests.makeStore(backend)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
-    let b = try await store.createAccount(
-      name: "B", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
+    let b = try await store.testAccount("B")
+      .id
     try await store.addUser(
       User(accountID: a, email: "alice@a.example", role: .admin), actor: "setup")
     #expect(try await store.users(of: a).map(\.email) == ["alice@a.example"])
@@ -532,10 +503,8 @@ struct AccessStoreTests {
     let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
     let path = dir.appendingPathComponent("ferry.sqlite").path
     let store = try SQLiteStore(path: path)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     let issued = try await store.issueToken(name: "ci", role: .admin, of: a, actor: "setup")
     try await store.writerPool().writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
@@ -553,8 +522,7 @@ struct StoreSecretLeakTests {
   @Test func anIssuedTokenNeverShowsItsSecret() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
     let store = try SQLiteStore(path: dir.appendingPathComponent("ferry.sqlite").path)
-    let account = try await store.createAccount(
-      name: "Acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "t")
+    let account = try await store.testAccount("Acme")
     let issued = try await store.issueToken(
       name: "ci", role: .admin, of: account.id, actor: "t")
     var dumped = ""
@@ -581,8 +549,7 @@ struct EventContractTests {
   /// A new store of the backend with one account, "A".
   func freshAccount(_ backend: Backend) async throws -> (any Store, AccountID) {
     let store = try await StoreContractTests.makeStore(backend)
-    let account = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup")
+    let account = try await store.testAccount("A")
     return (store, account.id)
   }
 

@@ -73,10 +73,8 @@ struct StoreDiskFaultTests {
     let dir = try TestPaths.temporaryDirectory("ferry-sqlite")
     let path = dir.appendingPathComponent("ferry.sqlite").path
     let store = try SQLiteStore(path: path, busyTimeout: 1)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     try await store.commitObject(
       Self.entry(1, events: 3), events: Self.events(a, object: 1, count: 3, bytes: 50), of: a)
 
@@ -119,10 +117,8 @@ struct StoreDiskFaultTests {
     defer { disk.unmount() }
     let path = disk.path + "/ferry.sqlite"
     let store = try SQLiteStore(path: path)
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     try await Self.fillUntilFullThenCheck(store, a, mentioning: ["full", path])
     // Once there is room again, the same store writes again: no restart needed.
     try disk.grow(toMegabytes: 16)
@@ -155,10 +151,8 @@ struct StoreDiskFaultTests {
       let out = try cluster.psql(url, sql)
       try #require(out.status == 0, "\(sql): \(out.stderr)")
     }
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     try await Self.fillUntilFullThenCheck(store, a, mentioning: ["disk is full"])
     // Everything not on the full disk still works: configuration, audit.
     try await store.addConnection(
@@ -173,10 +167,8 @@ struct StoreDiskFaultTests {
     let cluster = try await ThrowawayPostgres.shared()
     let url = try await cluster.createDatabase()
     let store = try await PostgresStore(url: url, callTimeout: .seconds(5))
-    let a = try await store.createAccount(
-      name: "A", externalIDPrefix: "ferry", retentionDays: 30, actor: "setup"
-    )
-    .id
+    let a = try await store.testAccount("A")
+      .id
     // Start a large commit and end its server process while it writes its blocks, as a
     // crash or a failover would. Should a commit finish before it is caught, try again.
     var cut: (task: Task<Void, any Error>, object: Int)?

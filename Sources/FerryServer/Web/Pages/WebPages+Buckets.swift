@@ -123,18 +123,17 @@ extension WebPages {
     let users = try await store.fetchers(of: caller.account.id).filter {
       $0.connectionID == connection.id
     }
-    return try pages.page(
-      "confirm-delete", title: "Delete a connection", context: context,
-      data: [
-        "what": "the connection to s3://\(connection.bucket)/\(connection.prefix)",
-        "action": "/connections/\(connection.id)/delete",
-        "consequences": [
-          "Ferry forgets the role \(connection.roleARN) and stops using it.",
-          "Nothing changes in your AWS account: delete the role there if nothing else uses it.",
-          "Events already ingested stay searchable until the account's retention removes them.",
-        ],
-        "blockers": users.map { "fetcher \($0.name)" }, "blocked": !users.isEmpty,
-      ], section: .buckets)
+    return try DeleteConfirmation(
+      title: "Delete a connection",
+      what: "the connection to s3://\(connection.bucket)/\(connection.prefix)",
+      action: "/connections/\(connection.id)/delete",
+      consequences: [
+        "Ferry forgets the role \(connection.roleARN) and stops using it.",
+        "Nothing changes in your AWS account: delete the role there if nothing else uses it.",
+        "Events already ingested stay searchable until the account's retention removes them.",
+      ],
+      blockers: users.map { "fetcher \($0.name)" }
+    ).page(pages, context: context, section: .buckets)
   }
 
   @Sendable func deleteConnection(_ request: Request, context: FerryRequestContext) async throws
@@ -232,18 +231,15 @@ extension WebPages {
   {
     let (caller, fetcher) = try await ownedFetcher(context)
     try caller.requireAdmin()
-    return try pages.page(
-      "confirm-delete", title: "Delete a fetcher", context: context,
-      data: [
-        "what": "the fetcher \(fetcher.name)",
-        "action": "/fetchers/\(fetcher.id)/delete",
-        "consequences": [
-          "Ferry stops fetching new objects for it and forgets its ledger (which objects it read).",
-          "Events already ingested stay searchable until the account's retention removes them.",
-          "A new fetcher on the same bucket would read every object again.",
-        ],
-        "blockers": [String](), "blocked": false,
-      ], section: .buckets)
+    return try DeleteConfirmation(
+      title: "Delete a fetcher", what: "the fetcher \(fetcher.name)",
+      action: "/fetchers/\(fetcher.id)/delete",
+      consequences: [
+        "Ferry stops fetching new objects for it and forgets its ledger (which objects it read).",
+        "Events already ingested stay searchable until the account's retention removes them.",
+        "A new fetcher on the same bucket would read every object again.",
+      ]
+    ).page(pages, context: context, section: .buckets)
   }
 
   @Sendable func deleteFetcher(_ request: Request, context: FerryRequestContext) async throws

@@ -55,8 +55,7 @@ extension WebPages {
     var query: [String] = []
     for name in ConnectionRoutes.roleSetupFields.sorted() {
       if let value = form.value(name) {
-        query.append(
-          "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+        query.append("\(name)=\(Self.query(value))")
       }
     }
     let base = "/buckets/new/download?" + query.joined(separator: "&")

@@ -196,14 +196,3 @@ extension WebPages {
     return response
   }
 }
-
-/// CPU-heavy work (password hashing) off the cooperative threads.
-enum OffPool {
-  static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-      DispatchQueue.global().async {
-        continuation.resume(with: Result { try work() })
-      }
-    }
-  }
-}
