@@ -26,6 +26,15 @@ public final class InMemoryStore: Store {
     var audit: [AuditEntry] = []
     var nextAuditID: Int64 = 1
     var leases: [String: Lease] = [:]
+    /// Each commit's new events of one object form a block, as in the databases.
+    var blocks: [MemoryBlock] = []
+    var nextBlockID: Int64 = 1
+    var batches:
+      [(
+        batch: ArchiveBatch, open: Bool, objects: Int, events: Int, bytes: Int64, finishedAt: Date?
+      )] = []
+    var archived: Set<ArchivedKey> = []
+    var runs: [String: (error: String?, at: Date)] = [:]
 
     mutating func record(_ entry: AuditEntry) {
       var entry = entry
@@ -33,6 +42,31 @@ public final class InMemoryStore: Store {
       nextAuditID += 1
       audit.append(entry)
     }
+  }
+
+  private struct MemoryBlock {
+    let id: Int64
+    let account: AccountID
+    let fetcherID: String
+    let key: String
+    let eTag: String
+    var eventIDs: [Int64]
+  }
+
+  private struct ArchivedKey: Hashable {
+    let archiveID: String
+    let blockID: Int64
+  }
+
+  private func describe(_ block: MemoryBlock, _ t: Tables) -> ArchivableBlock? {
+    let ids = Set(block.eventIDs)
+    let events = t.events.filter { ids.contains($0.id ?? -1) }
+    guard let first = events.first else { return nil }
+    return ArchivableBlock(
+      id: block.id, fetcherID: block.fetcherID, sourceKey: block.key, eTag: block.eTag,
+      minTime: events.map(\.time).min() ?? first.time,
+      maxTime: events.map(\.time).max() ?? first.time, eventCount: events.count,
+      rawBytes: events.reduce(0) { $0 + $1.message.utf8.count })
   }
 
   private struct LedgerKey: Hashable {
@@ -395,6 +429,9 @@ public final class InMemoryStore: Store {
         throw StoreRules.archiveBusy(id)
       }
       t.restoreJobs.removeAll { $0.archiveID == id }
+      t.batches.removeAll { $0.batch.archiveID == id }
+      t.archived = t.archived.filter { $0.archiveID != id }
+      t.runs[id] = nil
       let before = t.archives.remove(at: i)
       t.record(
         AuditEntry(
@@ -550,6 +587,7 @@ public final class InMemoryStore: Store {
       t.ledger[
         LedgerKey(account: account, fetcherID: entry.fetcherID, key: entry.key, eTag: entry.eTag)] =
         entry
+      var newBlocks: [String: Int] = [:]
       for original in stored {
         let key = EventKey(
           account: account, fetcherID: original.fetcherID, key: original.sourceKey,
@@ -560,6 +598,17 @@ public final class InMemoryStore: Store {
         event.id = t.nextEventID
         t.nextEventID += 1
         t.events.append(event)
+        let group = original.fetcherID + "\u{0}" + original.sourceKey
+        if let i = newBlocks[group] {
+          t.blocks[i].eventIDs.append(t.nextEventID - 1)
+        } else {
+          newBlocks[group] = t.blocks.count
+          t.blocks.append(
+            MemoryBlock(
+              id: t.nextBlockID, account: account, fetcherID: original.fetcherID,
+              key: original.sourceKey, eTag: entry.eTag, eventIDs: [t.nextEventID - 1]))
+          t.nextBlockID += 1
+        }
       }
     }
   }
@@ -636,7 +685,144 @@ public final class InMemoryStore: Store {
     return tables.withLock { t in
       let before = t.events.count
       t.events.removeAll { $0.accountID == account && $0.time.micros < limit }
+      let left = Set(t.events.compactMap(\.id))
+      for i in t.blocks.indices { t.blocks[i].eventIDs.removeAll { !left.contains($0) } }
+      let gone = Set(t.blocks.filter(\.eventIDs.isEmpty).map(\.id))
+      t.blocks.removeAll { $0.eventIDs.isEmpty }
+      t.archived = t.archived.filter { !gone.contains($0.blockID) }
       return before - t.events.count
+    }
+  }
+
+  // MARK: Archive progress
+
+  public func unarchivedBlocks(
+    archiveID: String, fetcherIDs: [String], of account: AccountID, limit: Int
+  ) async throws -> [ArchivableBlock] {
+    guard (1...10_000).contains(limit) else {
+      throw StoreError.rejected("limit must be between 1 and 10000, not \(limit)")
+    }
+    return tables.withLock { t in
+      t.blocks.filter { block in
+        block.account == account && (fetcherIDs.isEmpty || fetcherIDs.contains(block.fetcherID))
+          && !t.archived.contains(ArchivedKey(archiveID: archiveID, blockID: block.id))
+      }.prefix(limit).compactMap { describe($0, t) }
+    }
+  }
+
+  public func blocks(_ ids: [Int64], of account: AccountID) async throws -> [ArchivableBlock] {
+    tables.withLock { t in
+      t.blocks.filter { $0.account == account && ids.contains($0.id) }.compactMap {
+        describe($0, t)
+      }
+    }
+  }
+
+  public func blockEvents(_ blockID: Int64, of account: AccountID) async throws -> [Event]? {
+    tables.withLock { t in
+      guard let block = t.blocks.first(where: { $0.id == blockID && $0.account == account })
+      else { return nil }
+      let ids = Set(block.eventIDs)
+      return t.events.filter { ids.contains($0.id ?? -1) }.sorted {
+        ($0.time.micros, $0.sourceOffset) < ($1.time.micros, $1.sourceOffset)
+      }
+    }
+  }
+
+  public func openArchiveBatch(archiveID: String, of account: AccountID) async throws
+    -> ArchiveBatch?
+  {
+    tables.withLock { t in
+      guard t.archives.contains(where: { $0.id == archiveID && $0.accountID == account }) else {
+        return nil
+      }
+      return t.batches.first { $0.batch.archiveID == archiveID && $0.open }?.batch
+    }
+  }
+
+  public func startArchiveBatch(archiveID: String, blockIDs: [Int64], of account: AccountID)
+    async throws -> ArchiveBatch
+  {
+    try tables.withLock { t throws(StoreError) in
+      guard t.archives.contains(where: { $0.id == archiveID && $0.accountID == account }) else {
+        throw StoreError.rejected("there is no archive \(archiveID) in this account")
+      }
+      if let open = t.batches.first(where: { $0.batch.archiveID == archiveID && $0.open }) {
+        throw StoreError.rejected(
+          "archive \(archiveID) already has batch \(open.batch.sequence) open: finish it before starting another"
+        )
+      }
+      let last = t.batches.filter { $0.batch.archiveID == archiveID }.map(\.batch.sequence).max()
+      let batch = ArchiveBatch(
+        archiveID: archiveID, sequence: (last ?? 0) + 1, blockIDs: blockIDs,
+        startedAt: Date(micros: Date().micros))
+      t.batches.append((batch, true, 0, 0, 0, nil))
+      return batch
+    }
+  }
+
+  public func finishArchiveBatch(
+    _ batch: ArchiveBatch, objects: Int, events: Int, bytes: Int64, through: Date?,
+    of account: AccountID
+  ) async throws -> Bool {
+    tables.withLock { t in
+      guard
+        let a = t.archives.firstIndex(where: { $0.id == batch.archiveID && $0.accountID == account }
+        ),
+        let i = t.batches.firstIndex(where: {
+          $0.batch.archiveID == batch.archiveID && $0.open && $0.batch.sequence == batch.sequence
+        })
+      else { return false }
+      for id in t.batches[i].batch.blockIDs
+      where t.blocks.contains(where: { $0.id == id && $0.account == account }) {
+        t.archived.insert(ArchivedKey(archiveID: batch.archiveID, blockID: id))
+      }
+      t.batches[i].open = false
+      t.batches[i].objects = objects
+      t.batches[i].events = events
+      t.batches[i].bytes = bytes
+      t.batches[i].finishedAt = Date()
+      if let through, t.archives[a].archivedThrough.map({ $0 < through }) ?? true {
+        t.archives[a].archivedThrough = through
+      }
+      return true
+    }
+  }
+
+  public func recordArchiveRun(
+    archiveID: String, error: String?, at: Date, of account: AccountID
+  ) async throws {
+    tables.withLock { t in
+      guard t.archives.contains(where: { $0.id == archiveID && $0.accountID == account }) else {
+        return
+      }
+      t.runs[archiveID] = (error, at)
+    }
+  }
+
+  public func archiveProgress(archiveID: String, fetcherIDs: [String], of account: AccountID)
+    async throws -> ArchiveProgress
+  {
+    let pending = try await unarchivedBlocks(
+      archiveID: archiveID, fetcherIDs: fetcherIDs, of: account, limit: 10_000)
+    return tables.withLock { t in
+      var progress = ArchiveProgress()
+      guard t.archives.contains(where: { $0.id == archiveID && $0.accountID == account }) else {
+        return progress
+      }
+      let done = t.batches.filter { $0.batch.archiveID == archiveID && !$0.open }
+      progress.batches = done.count
+      progress.objects = done.reduce(0) { $0 + $1.objects }
+      progress.events = done.reduce(0) { $0 + $1.events }
+      progress.bytes = done.reduce(0) { $0 + $1.bytes }
+      progress.lastFlushAt = done.compactMap(\.finishedAt).max()
+      progress.pendingBlocks = pending.count
+      progress.pendingEvents = pending.reduce(0) { $0 + $1.eventCount }
+      progress.openBatch =
+        t.batches.first { $0.batch.archiveID == archiveID && $0.open }?.batch.sequence
+      progress.lastError = t.runs[archiveID]?.error
+      progress.lastRunAt = t.runs[archiveID]?.at
+      return progress
     }
   }
 

@@ -9,22 +9,43 @@ public struct Archive: Sendable, Equatable, Codable {
   /// Unique within the account.
   public var name: String
   public var enabled: Bool
-  /// Events before this time are written to the bucket (the archiver's watermark); nil
-  /// until the first archive file lands.
+  /// The fetchers whose events are archived; empty for every fetcher of the account.
+  public var fetcherIDs: [String]
+  /// The newest event time written to the bucket so far (the writer's watermark; events
+  /// that arrive late are still written, under their own hour); nil until the first flush.
   public var archivedThrough: Date?
   public var createdAt: Date
 
   public init(
     id: String = Archive.newID(), accountID: AccountID, connectionID: String, name: String,
-    enabled: Bool = true, archivedThrough: Date? = nil, createdAt: Date = Date()
+    enabled: Bool = true, fetcherIDs: [String] = [], archivedThrough: Date? = nil,
+    createdAt: Date = Date()
   ) {
     self.id = id
     self.accountID = accountID
     self.connectionID = connectionID
     self.name = name
     self.enabled = enabled
+    self.fetcherIDs = fetcherIDs
     self.archivedThrough = archivedThrough
     self.createdAt = createdAt
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case id, accountID, connectionID, name, enabled, fetcherIDs, archivedThrough, createdAt
+  }
+
+  /// Archives stored before `fetcherIDs` existed archive every fetcher.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    id = try c.decode(String.self, forKey: .id)
+    accountID = try c.decode(AccountID.self, forKey: .accountID)
+    connectionID = try c.decode(String.self, forKey: .connectionID)
+    name = try c.decode(String.self, forKey: .name)
+    enabled = try c.decode(Bool.self, forKey: .enabled)
+    fetcherIDs = try c.decodeIfPresent([String].self, forKey: .fetcherIDs) ?? []
+    archivedThrough = try c.decodeIfPresent(Date.self, forKey: .archivedThrough)
+    createdAt = try c.decode(Date.self, forKey: .createdAt)
   }
 
   /// A new random archive ID.
@@ -81,4 +102,71 @@ public struct RestoreJob: Sendable, Equatable, Codable {
 
   /// A new random restore job ID.
   public static func newID() -> String { "rst_" + RandomText.alphanumeric(16) }
+}
+
+/// A block of committed events as the archive writer sees it: which object version it came
+/// from and how much it holds (the events themselves are read separately).
+public struct ArchivableBlock: Sendable, Equatable {
+  /// The store's ID of the block.
+  public var id: Int64
+  public var fetcherID: String
+  public var sourceKey: String
+  public var eTag: String
+  public var minTime: Date
+  public var maxTime: Date
+  public var eventCount: Int
+  /// The events' text before compression.
+  public var rawBytes: Int
+
+  public init(
+    id: Int64, fetcherID: String, sourceKey: String, eTag: String, minTime: Date,
+    maxTime: Date, eventCount: Int, rawBytes: Int
+  ) {
+    self.id = id
+    self.fetcherID = fetcherID
+    self.sourceKey = sourceKey
+    self.eTag = eTag
+    self.minTime = minTime
+    self.maxTime = maxTime
+    self.eventCount = eventCount
+    self.rawBytes = rawBytes
+  }
+}
+
+/// One flush of an archive: the blocks whose events go into the next objects, recorded
+/// before any object is written, so that a writer that crashed writes the same objects
+/// again (same events, same keys) instead of different ones.
+public struct ArchiveBatch: Sendable, Equatable {
+  public var archiveID: String
+  /// Increases by one per batch of the archive; it is the `<seq>` of the objects' keys.
+  public var sequence: Int
+  public var blockIDs: [Int64]
+  public var startedAt: Date
+
+  public init(archiveID: String, sequence: Int, blockIDs: [Int64], startedAt: Date) {
+    self.archiveID = archiveID
+    self.sequence = sequence
+    self.blockIDs = blockIDs
+    self.startedAt = startedAt
+  }
+}
+
+/// What an archive holds so far, and what is still to write.
+public struct ArchiveProgress: Sendable, Equatable {
+  /// Finished batches, and the objects, events and stored bytes they wrote.
+  public var batches = 0
+  public var objects = 0
+  public var events = 0
+  public var bytes: Int64 = 0
+  public var lastFlushAt: Date?
+  /// Committed blocks not yet archived, and their events.
+  public var pendingBlocks = 0
+  public var pendingEvents = 0
+  /// A batch started and not finished (a writer is at it, or crashed in it).
+  public var openBatch: Int?
+  /// Why the writer's last run failed (the step, the cause, the fix); nil once it works.
+  public var lastError: String?
+  public var lastRunAt: Date?
+
+  public init() {}
 }

@@ -157,6 +157,26 @@ enum PostgresSchema {
         "CREATE UNIQUE INDEX users_invite ON users(invite_hash) WHERE invite_hash IS NOT NULL",
       ]
     ),
+    (
+      "v8-archive-progress",
+      [
+        """
+        CREATE TABLE archive_batches (archive_id TEXT NOT NULL REFERENCES archives(id), sequence INT NOT NULL,
+        account_id TEXT NOT NULL, state TEXT NOT NULL, block_ids TEXT NOT NULL, objects INT NOT NULL DEFAULT 0,
+        events BIGINT NOT NULL DEFAULT 0, bytes BIGINT NOT NULL DEFAULT 0, started_at BIGINT NOT NULL,
+        finished_at BIGINT, PRIMARY KEY (archive_id, sequence))
+        """,
+        """
+        CREATE TABLE archived_blocks (archive_id TEXT NOT NULL REFERENCES archives(id), block_id BIGINT NOT NULL,
+        PRIMARY KEY (archive_id, block_id))
+        """,
+        "CREATE INDEX archived_blocks_block ON archived_blocks(block_id)",
+        """
+        CREATE TABLE archive_runs (archive_id TEXT PRIMARY KEY REFERENCES archives(id), last_error TEXT,
+        last_run_at BIGINT NOT NULL)
+        """,
+      ]
+    ),
   ]
 
   /// Work a migration does in Swift after its statements, in the same transaction.

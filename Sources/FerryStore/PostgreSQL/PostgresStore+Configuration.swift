@@ -297,8 +297,10 @@ extension PostgresStore {
         tx, "SELECT 1 FROM restore_jobs WHERE archive_id = $1 AND state IN ('queued', 'running')",
         [id], logger: logger)
       if !busy.isEmpty { throw StoreRules.archiveBusy(id) }
-      _ = try await Self.execute(
-        tx, "DELETE FROM restore_jobs WHERE archive_id = $1", [id], logger: logger)
+      for table in ["restore_jobs", "archive_batches", "archived_blocks", "archive_runs"] {
+        _ = try await Self.execute(
+          tx, "DELETE FROM \(table) WHERE archive_id = $1", [id], logger: logger)
+      }
       _ = try await Self.execute(tx, "DELETE FROM archives WHERE id = $1", [id], logger: logger)
       try await Self.audit(
         tx,

@@ -249,10 +249,22 @@ extension PostgresStore {
           let (kept, gone) = try BlockRows.keep(
             data, account: account, fetcherID: try row["fetcher_id"].decode(String.self),
             from: cutoff.micros)
+          // The kept events were archived wherever the block was: the new blocks say so.
+          let archives = try await Self.execute(
+            tx, "SELECT archive_id FROM archived_blocks WHERE block_id = $1", [id], logger: logger
+          ).map { try $0["archive_id"].decode(String.self) }
           try await PostgresBlocks.delete(tx, id, logger: logger)
           let eTag = try row["source_etag"].decode(String.self)
           for block in try BlockRows.make(kept) {
-            try await PostgresBlocks.insert(tx, block, eTag: eTag, account: account, logger: logger)
+            guard
+              let new = try await PostgresBlocks.insert(
+                tx, block, eTag: eTag, account: account, logger: logger)
+            else { continue }
+            for archive in archives {
+              _ = try await Self.execute(
+                tx, "INSERT INTO archived_blocks (archive_id, block_id) VALUES ($1, $2)",
+                [archive, new], logger: logger)
+            }
           }
           removed += gone
         }
@@ -268,9 +280,11 @@ extension PostgresStore: BlockReading {}
 
 /// Block rows in PostgreSQL (`bytea` for filters and data).
 enum PostgresBlocks {
+  /// Inserts a block unless its natural key is taken; returns its ID if it is new.
+  @discardableResult
   static func insert(
     _ tx: PostgresConnection, _ row: BlockRow, eTag: String, account: AccountID, logger: Logger
-  ) async throws {
+  ) async throws -> Int64? {
     let block = row.block
     var binds = PostgresBindings()
     for value: any PGBindable in [
@@ -282,7 +296,7 @@ enum PostgresBlocks {
     binds.append(ByteBuffer(bytes: block.filter))
     binds.append(ByteBuffer(bytes: block.data))
     // One statement: the index row, then its filter and data, only if the row is new.
-    _ = try await tx.query(
+    let rows = try await tx.query(
       PostgresQuery(
         unsafeSQL: """
           WITH new AS (
@@ -292,12 +306,16 @@ enum PostgresBlocks {
           ), filter AS (
             INSERT INTO event_block_filters (block_id, filter) SELECT id, $10 FROM new
           )
-          INSERT INTO event_block_data (block_id, data) SELECT id, $11 FROM new
+          INSERT INTO event_block_data (block_id, data) SELECT id, $11 FROM new RETURNING block_id
           """, binds: binds), logger: logger)
+    for try await row in rows {
+      return try row.decode(Int64.self)
+    }
+    return nil
   }
 
   static func delete(_ tx: PostgresConnection, _ id: Int64, logger: Logger) async throws {
-    for table in ["event_block_data", "event_block_filters"] {
+    for table in ["archived_blocks", "event_block_data", "event_block_filters"] {
       _ = try await PostgresStore.execute(
         tx, "DELETE FROM \(table) WHERE block_id = $1", [id], logger: logger)
     }

@@ -109,6 +109,20 @@ enum SQLiteSchema {
       CREATE UNIQUE INDEX users_invite ON users(invite_hash) WHERE invite_hash IS NOT NULL;
       """
     ),
+    (
+      "v8-archive-progress",
+      """
+      CREATE TABLE archive_batches (archive_id TEXT NOT NULL REFERENCES archives(id), sequence INTEGER NOT NULL,
+        account_id TEXT NOT NULL, state TEXT NOT NULL, block_ids TEXT NOT NULL, objects INTEGER NOT NULL DEFAULT 0,
+        events INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, started_at INTEGER NOT NULL,
+        finished_at INTEGER, PRIMARY KEY (archive_id, sequence));
+      CREATE TABLE archived_blocks (archive_id TEXT NOT NULL REFERENCES archives(id), block_id INTEGER NOT NULL,
+        PRIMARY KEY (archive_id, block_id));
+      CREATE INDEX archived_blocks_block ON archived_blocks(block_id);
+      CREATE TABLE archive_runs (archive_id TEXT PRIMARY KEY REFERENCES archives(id), last_error TEXT,
+        last_run_at INTEGER NOT NULL);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.

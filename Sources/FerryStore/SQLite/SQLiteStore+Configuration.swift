@@ -285,7 +285,9 @@ extension SQLiteStore {
           "SELECT EXISTS (SELECT 1 FROM restore_jobs WHERE archive_id = ? AND state IN ('queued', 'running'))",
         arguments: [id])
       if busy == true { throw StoreRules.archiveBusy(id) }
-      try db.execute(sql: "DELETE FROM restore_jobs WHERE archive_id = ?", arguments: [id])
+      for table in ["restore_jobs", "archive_batches", "archived_blocks", "archive_runs"] {
+        try db.execute(sql: "DELETE FROM \(table) WHERE archive_id = ?", arguments: [id])
+      }
       try db.execute(sql: "DELETE FROM archives WHERE id = ?", arguments: [id])
       try Self.audit(
         db,

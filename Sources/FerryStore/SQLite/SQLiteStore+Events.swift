@@ -227,9 +227,20 @@ extension SQLiteStore {
           let (kept, gone) = try BlockRows.keep(
             [UInt8](data ?? Data()), account: account, fetcherID: row["fetcher_id"],
             from: cutoff.micros)
+          // The kept events were archived wherever the block was: the new blocks say so.
+          let archives = try String.fetchAll(
+            db, sql: "SELECT archive_id FROM archived_blocks WHERE block_id = ?", arguments: [id])
           try SQLiteBlocks.delete(db, id)
           for block in try BlockRows.make(kept) {
-            try SQLiteBlocks.insert(db, block, eTag: row["source_etag"], account: account)
+            guard
+              let new = try SQLiteBlocks.insert(
+                db, block, eTag: row["source_etag"], account: account)
+            else { continue }
+            for archive in archives {
+              try db.execute(
+                sql: "INSERT INTO archived_blocks (archive_id, block_id) VALUES (?, ?)",
+                arguments: [archive, new])
+            }
           }
           removed += gone
         }
@@ -245,7 +256,11 @@ extension SQLiteStore: BlockReading {}
 
 /// Block rows in SQLite.
 enum SQLiteBlocks {
-  static func insert(_ db: Database, _ row: BlockRow, eTag: String, account: AccountID) throws {
+  /// Inserts a block unless its natural key is taken; returns its ID if it is new.
+  @discardableResult
+  static func insert(_ db: Database, _ row: BlockRow, eTag: String, account: AccountID) throws
+    -> Int64?
+  {
     let block = row.block
     try db.execute(
       sql: """
@@ -257,7 +272,7 @@ enum SQLiteBlocks {
         account.rawValue, row.fetcherID, row.sourceKey, eTag, block.firstOffset,
         block.minTime.micros, block.maxTime.micros, block.eventCount, block.rawBytes,
       ])
-    guard db.changesCount > 0 else { return }
+    guard db.changesCount > 0 else { return nil }
     let id = db.lastInsertedRowID
     try db.execute(
       sql: "INSERT INTO event_block_filters (block_id, filter) VALUES (?, ?)",
@@ -265,9 +280,11 @@ enum SQLiteBlocks {
     try db.execute(
       sql: "INSERT INTO event_block_data (block_id, data) VALUES (?, ?)",
       arguments: [id, Data(block.data)])
+    return id
   }
 
   static func delete(_ db: Database, _ id: Int64) throws {
+    try db.execute(sql: "DELETE FROM archived_blocks WHERE block_id = ?", arguments: [id])
     try db.execute(sql: "DELETE FROM event_block_data WHERE block_id = ?", arguments: [id])
     try db.execute(sql: "DELETE FROM event_block_filters WHERE block_id = ?", arguments: [id])
     try db.execute(sql: "DELETE FROM event_blocks WHERE id = ?", arguments: [id])
