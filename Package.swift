@@ -88,12 +88,15 @@ let package = Package(
       ]),
 
     // Archives in the customer's bucket: the layout (Hive partitions by account and hour),
-    // NDJSON records compressed with zstd, and the manifests (docs/archive-format.md).
+    // NDJSON records compressed with zstd, the manifests (docs/archive-format.md), and the
+    // writer that fills them exactly once (Write/, Run/).
     .target(
       name: "FerryArchive",
       dependencies: [
         "FerryCore", "FerryBlocks", "FerryPolicy",
         .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
       ]),
 
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
@@ -115,7 +118,7 @@ let package = Package(
     .target(
       name: "FerryServer",
       dependencies: [
-        "FerryCore", "FerryStore", "FerryAWS", "FerryPolicy", "FerryIngest",
+        "FerryCore", "FerryStore", "FerryAWS", "FerryPolicy", "FerryIngest", "FerryArchive",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Metrics", package: "swift-metrics"),

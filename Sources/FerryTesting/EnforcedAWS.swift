@@ -93,6 +93,22 @@ public struct EnforcedAWS: Sendable {
   }
 
   public func stop() { emulator.stop() }
+
+  /// Switches IAM enforcement off (moto's `reset-auth` with a count no test reaches), for a
+  /// test whose S3 keys moto cannot verify when it enforces: with enforcement on, moto
+  /// answers `SignatureDoesNotMatch` to any request whose key has `=` or `:` (boto3 and
+  /// the AWS CLI included; real S3 accepts them), and Hive-style partitions are all `=`.
+  /// Roles, trust policies and external IDs set up before still exist; they are no longer
+  /// checked.
+  public func disableEnforcement() throws {
+    let out = try Subprocess.run(
+      "curl",
+      [
+        "-sf", "-X", "POST", "-H", "Content-Type: text/plain", "--data", "1000000000",
+        emulator.url.absoluteString + "/moto-api/reset-auth",
+      ])
+    guard out.status == 0 else { throw TestSetupError("reset-auth: \(out.stderr)") }
+  }
 }
 
 extension EnforcedAWS {

@@ -417,6 +417,35 @@ public final class InMemoryStore: Store {
     tables.withLock { $0.archives.filter { $0.accountID == account } }
   }
 
+  public func updateArchive(_ archive: Archive, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    let archive = archive.scoped(to: account)
+    return try tables.withLock { t throws(StoreError) in
+      guard let i = t.archives.firstIndex(where: { $0.id == archive.id && $0.accountID == account })
+      else { return false }
+      let before = t.archives[i]
+      var after = archive
+      after.archivedThrough = before.archivedThrough
+      after.createdAt = before.createdAt
+      let connection = t.connections.first {
+        $0.id == after.connectionID && $0.accountID == account
+      }
+      if let problem = StoreRules.problem(with: after, on: connection) { throw problem }
+      if after.name != before.name,
+        t.archives.contains(where: { $0.accountID == account && $0.name == after.name })
+      {
+        throw StoreRules.duplicateName(after.name, kind: "archive")
+      }
+      t.archives[i] = after
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "archive.update", target: after.id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      return true
+    }
+  }
+
   public func removeArchive(_ id: String, of account: AccountID, actor: String) async throws
     -> Bool
   {

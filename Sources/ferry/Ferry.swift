@@ -21,7 +21,8 @@ struct Ferry: AsyncParsableCommand {
     version: FerryVersion.current,
     subcommands: [
       ServeCommand.self, LoginCommand.self, ConnectionInfoCommand.self, RolePolicyCommand.self,
-      ConnectionCommand.self, FetcherCommand.self, SearchCommand.self, AuditCommand.self,
+      ConnectionCommand.self, FetcherCommand.self, ArchiveCommand.self, SearchCommand.self,
+      AuditCommand.self,
       TokenCommand.self,
       UserCommand.self,
       PolicyCommand.self, AccountCommand.self,

@@ -55,10 +55,10 @@ struct ArchiveFormatTests {
     }
   }
 
-  @Test func eachRecordIsOneJSONLineThatKeepsTheEventExactly() throws {
+  @Test func eachRecordIsOneJSONLineThatKeepsTheEventExactly() async throws {
     let hostile = "quote \" backslash \\ tab \t newline \n </script> é 東京 🚢 \u{1}"
     let event = Self.event(1, message: hostile)
-    let line = ArchiveRecord.line(event, sourceBucket: "cust-logs")
+    let line = ArchiveRecord.line(event, eTag: "\"e1\"", sourceBucket: "cust-logs")
     #expect(line.hasSuffix("\n"))
     #expect(line.dropLast().contains("\n") == false, "one line per event")
     let json = try #require(
@@ -73,17 +73,24 @@ struct ArchiveFormatTests {
     #expect((source["offset"] as? NSNumber)?.int64Value == 100)
     let time = try #require(json["time"] as? String)
     #expect(time == "2026-12-02T05:33:20.001Z")
-    #expect(json["eventId"] as? String == ArchiveRecord.eventID(event))
-    // Stable for the same event, different for another offset.
-    #expect(ArchiveRecord.eventID(Self.event(1)) == ArchiveRecord.eventID(event))
-    #expect(ArchiveRecord.eventID(Self.event(2)) != ArchiveRecord.eventID(event))
-    #expect(ArchiveRecord.eventID(event).count == 32)
+    #expect(source["etag"] as? String == "\"e1\"")
+    // The ID as documented (docs/archive-format.md), computed by sha256sum: fetcher, key,
+    // ETag and offset, NUL between them, the first 16 bytes in hex.
+    let sum = try await Subprocess.runOffPool(
+      "sh", ["-c", #"printf 'fet_app\000app/2026-12-02.json\000"e1"\000%s' 100 | sha256sum"#])
+    let expected = String(sum.stdout.prefix(32))
+    #expect(expected.count == 32)
+    #expect(json["eventId"] as? String == expected)
+    // Stable for the same event; different for another offset or another object version.
+    #expect(ArchiveRecord.eventID(Self.event(1), eTag: "\"e1\"") == expected)
+    #expect(ArchiveRecord.eventID(Self.event(2), eTag: "\"e1\"") != expected)
+    #expect(ArchiveRecord.eventID(event, eTag: "\"e2\"") != expected)
   }
 
   func part(_ events: [Event], sequence: Int = 1) throws -> ArchivePart {
     var writer = ArchivePartWriter(
       account: Self.account, hour: ArchiveLayout.hour(of: events[0].time))
-    for event in events { writer.append(event, sourceBucket: "cust-logs") }
+    for event in events { writer.append(event, eTag: "\"e1\"", sourceBucket: "cust-logs") }
     return try writer.finish(layout: try ArchiveLayout(prefix: "arch"), sequence: sequence)
   }
 
@@ -97,7 +104,8 @@ struct ArchiveFormatTests {
     try Data(part.bytes).write(to: file)
     let unzipped = try await Subprocess.runOffPool("zstd", ["-dc", file.path])
     try #require(unzipped.status == 0, "\(unzipped.stderr)")
-    let expected = events.map { ArchiveRecord.line($0, sourceBucket: "cust-logs") }.joined()
+    let expected = events.map { ArchiveRecord.line($0, eTag: "\"e1\"", sourceBucket: "cust-logs") }
+      .joined()
     #expect(unzipped.stdout == expected)
     #expect(part.entry.rawBytes == expected.utf8.count)
     let sum = try await Subprocess.runOffPool("sha256sum", [file.path])

@@ -30,7 +30,8 @@ struct ArchiveProgressStoreTests {
 
     var committed: [String: [Event]] = [:]
     for (i, fetcher) in ["f1", "f1", "f2"].enumerated() {
-      let events = EventBlockStoreTests.events(t.account, fetcher: fetcher, key: "o\(i)", count: 100)
+      let events = EventBlockStoreTests.events(
+        t.account, fetcher: fetcher, key: "o\(i)", count: 100)
       committed["o\(i)"] = events
       try await store.commitObject(
         LedgerEntry(

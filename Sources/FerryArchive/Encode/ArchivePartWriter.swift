@@ -25,9 +25,10 @@ public struct ArchivePartWriter: Sendable {
   public var rawBytes: Int { raw.count }
 
   /// Adds an event of this partition's hour.
-  public mutating func append(_ event: Event, sourceBucket: String) {
-    raw.append(contentsOf: Array(ArchiveRecord.line(event, sourceBucket: sourceBucket).utf8))
-    let id = ArchiveRecord.eventID(event)
+  public mutating func append(_ event: Event, eTag: String, sourceBucket: String) {
+    raw.append(
+      contentsOf: Array(ArchiveRecord.line(event, eTag: eTag, sourceBucket: sourceBucket).utf8))
+    let id = ArchiveRecord.eventID(event, eTag: eTag)
     if firstEventID == nil { firstEventID = id }
     lastEventID = id
     events += 1

@@ -5,17 +5,17 @@ import Foundation
 
 /// One archived event: one line of NDJSON, keys in a fixed order:
 /// `{"time", "eventId", "logType", "message", "fields", "source": {"bucket", "key",
-/// "offset"}, "fetcher"}`. Times are RFC 3339 in UTC with milliseconds.
+/// "etag", "offset"}, "fetcher"}`. Times are RFC 3339 in UTC with milliseconds.
 public enum ArchiveRecord {
   /// An event's ID across Ferry and its archives: hex SHA-256 of the fetcher, the object
-  /// key and the byte offset, its first 16 bytes. Restores use it so an event already in
-  /// search is not stored twice.
-  public static func eventID(_ event: Event) -> String {
+  /// key, the object version's ETag and the byte offset (NUL between them), its first 16
+  /// bytes. Restores use it so an event already in search is not stored twice.
+  public static func eventID(_ event: Event, eTag: String) -> String {
     var hasher = SHA256()
-    hasher.update(data: Data(event.fetcherID.utf8))
-    hasher.update(data: [0])
-    hasher.update(data: Data(event.sourceKey.utf8))
-    hasher.update(data: [0])
+    for part in [event.fetcherID, event.sourceKey, eTag] {
+      hasher.update(data: Data(part.utf8))
+      hasher.update(data: [0])
+    }
     hasher.update(data: Data(String(event.sourceOffset).utf8))
     return hasher.finalize().prefix(16).map { String(format: "%02x", $0) }.joined()
   }
@@ -33,10 +33,10 @@ public enum ArchiveRecord {
   }
 
   /// The event as one NDJSON line, with its newline.
-  public static func line(_ event: Event, sourceBucket: String) -> String {
+  public static func line(_ event: Event, eTag: String, sourceBucket: String) -> String {
     JSONValue.object([
       ("time", .string(time(event.time))),
-      ("eventId", .string(eventID(event))),
+      ("eventId", .string(eventID(event, eTag: eTag))),
       ("logType", .string(event.logType)),
       ("message", .string(event.message)),
       (
@@ -47,7 +47,7 @@ public enum ArchiveRecord {
         "source",
         .object([
           ("bucket", .string(sourceBucket)), ("key", .string(event.sourceKey)),
-          ("offset", .number(Double(event.sourceOffset))),
+          ("etag", .string(eTag)), ("offset", .number(Double(event.sourceOffset))),
         ])
       ),
       ("fetcher", .string(event.fetcherID)),

@@ -29,6 +29,10 @@ public protocol ConfigurationStore: Sendable {
   /// Adds an archive on one of the account's archive connections.
   func addArchive(_ archive: Archive, of account: AccountID, actor: String) async throws
   func archives(of account: AccountID) async throws -> [Archive]
+  /// Replaces an archive's configuration (name, connection, fetchers, paused or not),
+  /// keeping its watermark; audited. False if there is no such archive in the account.
+  func updateArchive(_ archive: Archive, of account: AccountID, actor: String) async throws
+    -> Bool
   /// Removes an archive and the history of its finished restore jobs; refused while a
   /// restore from it is queued or running.
   func removeArchive(_ id: String, of account: AccountID, actor: String) async throws -> Bool

@@ -39,12 +39,12 @@ public struct FetcherPass: Sendable {
   public let fetcher: Fetcher
   public let connection: Connection
   public let source: any ObjectSource
-  public let lease: FetcherLease
+  public let lease: WorkLease
   public let settings: IngestSettings
 
   public init(
     store: any Store, fetcher: Fetcher, connection: Connection, source: any ObjectSource,
-    lease: FetcherLease, settings: IngestSettings
+    lease: WorkLease, settings: IngestSettings
   ) {
     self.store = store
     self.fetcher = fetcher

@@ -76,8 +76,8 @@ public actor IngestScheduler {
     let labels = [("fetcher", fetcher.id)]
     do {
       guard
-        let lease = try await FetcherLease.acquire(
-          fetcher.id, holder: holder, store: store, ttl: settings.leaseTTL)
+        let lease = try await WorkLease.acquire(
+          "fetcher:" + fetcher.id, holder: holder, store: store, ttl: settings.leaseTTL)
       else { return }
       defer { Task { await lease.release() } }
       guard let connection = try await store.connection(fetcher.connectionID, of: account) else {

@@ -150,6 +150,35 @@ enum JSONViews {
     ])
   }
 
+  static func archive(_ a: Archive, connection: Connection?, progress: ArchiveProgress?)
+    -> JSONValue
+  {
+    var fields: [(String, JSONValue)] = [
+      ("id", .string(a.id)), ("name", .string(a.name)), ("connectionId", .string(a.connectionID)),
+      ("bucket", optional(connection?.bucket)), ("prefix", optional(connection?.prefix)),
+      ("fetcherIds", .array(a.fetcherIDs.map(JSONValue.string))), ("enabled", .bool(a.enabled)),
+      ("archivedThrough", a.archivedThrough.map(date) ?? .null),
+      ("createdAt", date(a.createdAt)),
+    ]
+    if let p = progress {
+      fields.append(
+        (
+          "status",
+          .object([
+            ("objects", .number(Double(p.objects))), ("events", .number(Double(p.events))),
+            ("bytes", .number(Double(p.bytes))), ("flushes", .number(Double(p.batches))),
+            ("lastFlushAt", p.lastFlushAt.map(date) ?? .null),
+            ("pendingBlocks", .number(Double(p.pendingBlocks))),
+            ("pendingEvents", .number(Double(p.pendingEvents))),
+            ("openBatch", p.openBatch.map { .number(Double($0)) } ?? .null),
+            ("lastRunAt", p.lastRunAt.map(date) ?? .null),
+            ("lastError", optional(p.lastError)),
+          ])
+        ))
+    }
+    return .object(fields)
+  }
+
   static func list(_ key: String, _ items: [JSONValue]) -> JSONValue {
     .object([(key, .array(items))])
   }

@@ -74,6 +74,27 @@ struct RequestBody {
     }
   }
 
+  /// An array of strings; nil when absent or null.
+  func strings(_ name: String) throws -> [String]? {
+    guard let value = fields.first(where: { $0.key == name })?.value else { return nil }
+    switch value {
+    case .null: return nil
+    case .array(let items):
+      return try items.map { item in
+        guard case .string(let text) = item else {
+          throw APIProblem.badInput(
+            field: name, "must be an array of strings; one item is a JSON \(item.typeName)",
+            fix: "Quote each item, e.g. [\"fet_0123456789abcdef\"].")
+        }
+        return text
+      }
+    default:
+      throw APIProblem.badInput(
+        field: name, "must be an array of strings, not a JSON \(value.typeName)",
+        fix: "Give e.g. [\"fet_0123456789abcdef\"].")
+    }
+  }
+
   func bool(_ name: String) throws -> Bool? {
     guard let value = fields.first(where: { $0.key == name })?.value else { return nil }
     switch value {

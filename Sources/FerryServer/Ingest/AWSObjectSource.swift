@@ -18,31 +18,13 @@ public struct AWSObjectSource: ObjectSource {
     self.bucket = bucket
   }
 
-  /// Assumes the role once (so a broken role is reported at once), then keeps its
-  /// credentials fresh.
+  /// Opens the connection's bucket through its role (``CustomerS3/open``).
   static func open(
     _ connection: Connection, account: Account, client: AWSClient,
     platformCredentials: any CredentialProvider
   ) async throws(AWSFailure) -> AWSObjectSource {
-    // The external ID is always the owning account's (a legacy import keeps its own).
-    let externalID = connection.usesLegacyExternalID ? connection.externalID : account.externalID
-    let sts = STSClient(client: client, credentials: platformCredentials)
-    let session = ConnectionVerifier.sessionName(for: account)
-    let assume: RefreshingCredentialProvider.Source = { () async throws(AWSError) in
-      try await sts.assumeRole(
-        roleARN: connection.roleARN, sessionName: session, externalID: externalID,
-        durationSeconds: 3600
-      ).credentials
-    }
-    let credentials = RefreshingCredentialProvider(assume)
-    do {
-      _ = try await credentials.credentials()
-    } catch {
-      throw AWSFailure(error)
-    }
-    let s3 = S3Client(
-      client: client, credentials: credentials, region: connection.region,
-      expectedBucketOwner: connection.bucketOwner)
+    let s3 = try await CustomerS3.open(
+      connection, account: account, client: client, platformCredentials: platformCredentials)
     return AWSObjectSource(s3: s3, bucket: connection.bucket)
   }
 

@@ -1,4 +1,5 @@
 import FerryAWS
+import FerryArchive
 import FerryCore
 import FerryIngest
 import Foundation
@@ -58,6 +59,7 @@ public struct FerryServer: Sendable {
     AccessRoutes(store: store).add(to: api)
     SearchRoutes(store: store).add(to: api)
     fetchers.add(to: api)
+    ArchiveRoutes(store: store).add(to: api)
     AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
     if web {
       WebRoutes(
@@ -101,6 +103,40 @@ public struct FerryServer: Sendable {
     }
   }
 
+  /// The scheduler that writes this process's share of the archives.
+  func archiveScheduler() -> ArchiveScheduler {
+    let store = self.store
+    let client = awsClient
+    let credentials = platformCredentials
+    let holder =
+      "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+    var settings = ArchiveSettings()
+    settings.flushBytes = configuration.archiveFlushBytes
+    settings.flushAge = Double(configuration.archiveFlushAge.components.seconds)
+    settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
+    let multipart = settings.multipartBytes
+    return ArchiveScheduler(store: store, holder: holder, settings: settings, logger: logger) {
+      connection throws(AWSFailure) in
+      let account: Account?
+      do {
+        account = try await store.account(connection.accountID)
+      } catch {
+        throw AWSFailure(
+          kind: .unreachable, operation: "Store", message: "the store is unavailable: \(error)")
+      }
+      guard let account else {
+        throw AWSFailure(
+          kind: .invalidInput, operation: "Store",
+          message: "the connection's account \(connection.accountID.rawValue) no longer exists")
+      }
+      let s3 = try await CustomerS3.open(
+        connection, account: account, client: client, platformCredentials: credentials)
+      return AWSArchiveBucket(
+        s3: s3, bucket: connection.bucket, kmsKeyARN: connection.kmsKeyARN,
+        multipartBytes: multipart)
+    }
+  }
+
   /// The application, ready to run; `onRunning` gets the port it listens on.
   public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     -> some ApplicationProtocol
@@ -115,6 +151,10 @@ public struct FerryServer: Sendable {
     }
     if configuration.ingest {
       services.append(IngestService(scheduler: ingestScheduler(), tick: configuration.ingestTick))
+    }
+    if configuration.archive {
+      services.append(
+        ArchiveService(scheduler: archiveScheduler(), tick: configuration.archiveTick))
     }
     let identity = self.identity
     let logger = self.logger

@@ -33,6 +33,14 @@ public struct ServerConfiguration: Sendable {
   public var fullListInterval: Duration = .seconds(3600)
   /// Events per commit of a large object (work cut short resumes after the last one).
   public var ingestChunkEvents = 10_000
+  /// Whether this process writes archives (several nodes may; leases keep them apart).
+  public var archive = true
+  /// How often the archive scheduler looks for archives with events to write.
+  public var archiveTick: Duration = .seconds(5)
+  /// An archive flushes once this much event text waits (uncompressed bytes)...
+  public var archiveFlushBytes = 32 << 20
+  /// ... or once events have waited this long.
+  public var archiveFlushAge: Duration = .seconds(300)
   /// How long a web UI sign-in lasts.
   public var sessionLifetime: Duration = .seconds(12 * 3600)
 

@@ -284,6 +284,38 @@ extension PostgresStore {
     try await records(Archive.self, of: account, order: "created_at, id")
   }
 
+  public func updateArchive(_ archive: Archive, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    let archive = archive.scoped(to: account)
+    let logger = self.logger
+    return try await transaction { tx in
+      guard
+        let before = try await Self.record(
+          tx, Archive.self, archive.id, of: archive.accountID, logger: logger)
+      else { return false }
+      var after = archive
+      after.archivedThrough = before.archivedThrough
+      after.createdAt = before.createdAt
+      let connection = try await Self.connection(
+        tx, after.connectionID, of: after.accountID, logger: logger)
+      if let problem = StoreRules.problem(with: after, on: connection) { throw problem }
+      if after.name != before.name {
+        try await Self.requireFreeName(
+          tx, table: "archives", after.name, of: after.accountID, logger: logger)
+      }
+      _ = try await Self.execute(
+        tx, "UPDATE archives SET connection_id = $1, name = $2, body = $3 WHERE id = $4",
+        [after.connectionID, after.name, StoreJSON.encode(after), after.id], logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: after.accountID, actor: actor, action: "archive.update", target: after.id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+      return true
+    }
+  }
+
   public func removeArchive(_ id: String, of account: AccountID, actor: String) async throws
     -> Bool
   {

@@ -274,6 +274,33 @@ extension SQLiteStore {
     try await records(Archive.self, of: account, order: "created_at, id")
   }
 
+  public func updateArchive(_ archive: Archive, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    let archive = archive.scoped(to: account)
+    return try await write { db in
+      guard let before = try Self.record(db, Archive.self, archive.id, of: archive.accountID)
+      else { return false }
+      var after = archive
+      after.archivedThrough = before.archivedThrough
+      after.createdAt = before.createdAt
+      let connection = try Self.connection(db, after.connectionID, of: after.accountID)
+      if let problem = StoreRules.problem(with: after, on: connection) { throw problem }
+      if after.name != before.name {
+        try Self.requireFreeName(db, table: "archives", after.name, of: after.accountID)
+      }
+      try db.execute(
+        sql: "UPDATE archives SET connection_id = ?, name = ?, body = ? WHERE id = ?",
+        arguments: [after.connectionID, after.name, StoreJSON.encode(after), after.id])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: after.accountID, actor: actor, action: "archive.update", target: after.id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      return true
+    }
+  }
+
   public func removeArchive(_ id: String, of account: AccountID, actor: String) async throws
     -> Bool
   {

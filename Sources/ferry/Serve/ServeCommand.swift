@@ -88,6 +88,20 @@ struct ServeCommand: AsyncParsableCommand {
   )
   var ingestChunkEvents: Int?
   @Option(
+    name: .customLong("archive-interval"),
+    help:
+      "How often this process looks for archives with events to write: 5s (default), or off to write no archives here."
+  )
+  var archiveInterval: String?
+  @Option(
+    name: .customLong("archive-flush-mib"),
+    help: "An archive writes once this many MiB of events wait (1 to 1024; default 32).")
+  var archiveFlushMiB: Int?
+  @Option(
+    name: .customLong("archive-flush-age"),
+    help: "... or once events have waited this long (default 5m).")
+  var archiveFlushAge: String?
+  @Option(
     name: .customLong("session-lifetime"),
     help: "How long a sign-in to the web UI lasts (default 12h).")
   var sessionLifetime: String?
@@ -149,6 +163,16 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.sessionLifetime =
       try settings.interval("session-lifetime", flag: sessionLifetime, default: .seconds(43_200))
       ?? .seconds(43_200)
+    let archiveTick = try settings.interval(
+      "archive-interval", flag: archiveInterval, default: .seconds(5))
+    serverConfiguration.archive = archiveTick != nil
+    serverConfiguration.archiveTick = archiveTick ?? .seconds(5)
+    serverConfiguration.archiveFlushBytes =
+      try settings.int("archive-flush-mib", flag: archiveFlushMiB, default: 32, range: 1...1024)
+      << 20
+    serverConfiguration.archiveFlushAge =
+      try settings.interval("archive-flush-age", flag: archiveFlushAge, default: .seconds(300))
+      ?? .seconds(300)
     serverConfiguration.ingestChunkEvents = try settings.int(
       "ingest-chunk-events", flag: ingestChunkEvents, default: 10_000, range: 100...1_000_000)
     serverConfiguration.ingestConcurrency = try settings.int(

@@ -50,7 +50,8 @@ struct ServeSettings {
     "aws-endpoint", "aws-region", "platform-account-id", "platform-principal-arn",
     "recheck-interval", "checks-per-minute", "ingest-interval", "ingest-concurrency",
     "ingest-lease", "full-list-interval", "ingest-chunk-events", "log-format", "log-level",
-    "external-id-prefix", "session-lifetime",
+    "external-id-prefix", "session-lifetime", "archive-interval", "archive-flush-mib",
+    "archive-flush-age",
   ]
 
   /// `FERRY_DATA_DIR` for `data-dir`.

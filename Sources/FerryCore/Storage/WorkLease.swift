@@ -1,26 +1,26 @@
 import FerryCore
 import Foundation
 
-/// The lease a fetcher's work runs under, so that two nodes never read the same fetcher
-/// at once. It is renewed as the work goes (at every check, once a third of its time has
-/// passed); a check after the lease was lost throws, so the work stops before its next
-/// commit (fencing).
-public actor FetcherLease {
-  let store: any Store
+/// The lease a long piece of work runs under (a fetcher's pass, an archive's flush), so that
+/// two nodes never do the same work at once. It is renewed as the work goes (at every
+/// check, once a third of its time has passed); a check after the lease was lost throws, so
+/// the work stops before its next commit (fencing).
+public actor WorkLease {
+  let store: any LeaseStore
   let ttl: TimeInterval
   private var lease: Lease
   private var renewedAt: Date
 
-  /// Takes the lease for `fetcherID`; nil if another node holds it.
+  /// Takes the lease `name` (`fetcher:ID`, `archive:ID`); nil if another node holds it.
   public static func acquire(
-    _ fetcherID: String, holder: String, store: any Store, ttl: TimeInterval = 60
-  ) async throws -> FetcherLease? {
-    guard let lease = try await store.acquireLease("fetcher:" + fetcherID, holder: holder, ttl: ttl)
+    _ name: String, holder: String, store: any LeaseStore, ttl: TimeInterval = 60
+  ) async throws -> WorkLease? {
+    guard let lease = try await store.acquireLease(name, holder: holder, ttl: ttl)
     else { return nil }
-    return FetcherLease(lease, store: store, ttl: ttl)
+    return WorkLease(lease, store: store, ttl: ttl)
   }
 
-  init(_ lease: Lease, store: any Store, ttl: TimeInterval) {
+  init(_ lease: Lease, store: any LeaseStore, ttl: TimeInterval) {
     self.lease = lease
     self.store = store
     self.ttl = ttl
@@ -44,7 +44,7 @@ public actor FetcherLease {
   }
 }
 
-/// The fetcher's lease went to another holder (or expired): its work stops uncommitted.
+/// The work's lease went to another holder (or expired): the work stops uncommitted.
 public struct LeaseLost: Error, CustomStringConvertible {
   public let name: String
   public var description: String {

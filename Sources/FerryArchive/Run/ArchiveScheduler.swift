@@ -1,0 +1,135 @@
+import FerryCore
+import Foundation
+import Logging
+import Metrics
+
+/// Runs every enabled archive of every account: under the archive's lease (one writer per
+/// archive across nodes), it flushes batches while they are due, then waits for the next
+/// sweep. A role that breaks is recorded on the archive (its status says what to fix) and
+/// tried again on a later sweep; nothing is lost meanwhile, the events wait in the store.
+public actor ArchiveScheduler {
+  let store: any Store
+  let holder: String
+  let open: ArchiveBucketOpener
+  let settings: ArchiveSettings
+  let logger: Logger
+  /// When each archive was first seen with events waiting (a flush's age counts from it).
+  private var waitingSince: [String: Date] = [:]
+  /// When a failed archive may be tried again.
+  private var retryAt: [String: Date] = [:]
+
+  public init(
+    store: any Store, holder: String, settings: ArchiveSettings = ArchiveSettings(),
+    logger: Logger = Logger(label: "ferry.archive"), open: @escaping ArchiveBucketOpener
+  ) {
+    self.store = store
+    self.holder = holder
+    self.settings = settings
+    self.logger = logger
+    self.open = open
+  }
+
+  /// Runs sweeps every `tick` until cancelled.
+  public func run(tick: Duration = .seconds(5)) async {
+    while !Task.isCancelled {
+      await sweep()
+      try? await Task.sleep(for: tick)
+    }
+  }
+
+  /// One sweep over every enabled archive, one at a time.
+  public func sweep(now: Date = Date()) async {
+    let archives: [Archive]
+    do {
+      var all: [Archive] = []
+      for account in try await store.accounts() {
+        all += try await store.archives(of: account.id).filter(\.enabled)
+      }
+      archives = all
+    } catch {
+      logger.warning("archive: the store could not list archives: \(error)")
+      return
+    }
+    for archive in archives where (retryAt[archive.id] ?? .distantPast) <= now {
+      if Task.isCancelled { return }
+      await runArchive(archive)
+    }
+  }
+
+  /// Flushes one archive while flushes are due, under its lease.
+  func runArchive(_ archive: Archive) async {
+    let account = archive.accountID
+    let labels = [("archive", archive.id)]
+    do {
+      guard
+        let lease = try await WorkLease.acquire(
+          "archive:" + archive.id, holder: holder, store: store, ttl: settings.leaseTTL)
+      else { return }
+      defer { Task { await lease.release() } }
+      guard let connection = try await store.connection(archive.connectionID, of: account) else {
+        await failed(archive, "its connection \(archive.connectionID) no longer exists")
+        return
+      }
+      let bucket: any ArchiveBucket
+      do {
+        bucket = try await open(connection)
+      } catch {
+        await failed(
+          archive,
+          "Ferry could not assume the archive connection's role (\(error)). Fix: run `ferry connection check \(connection.id)` for the diagnosis; the archive goes on once the role works"
+        )
+        return
+      }
+      let writer = try ArchiveWriter(
+        store: store, archive: archive, connection: connection, bucket: bucket,
+        settings: settings
+      ) {
+        try Task.checkCancellation()
+        try await lease.check()
+      }
+      var wrote = false
+      flushes: while !Task.isCancelled {
+        let outcome = try await writer.flush(waitingSince: waitingSince[archive.id])
+        switch outcome {
+        case .idle:
+          waitingSince[archive.id] = nil
+          break flushes
+        case .waiting:
+          if waitingSince[archive.id] == nil { waitingSince[archive.id] = Date() }
+          break flushes
+        case .wrote(let report):
+          wrote = true
+          waitingSince[archive.id] = nil
+          Counter(label: "ferry_archive_objects_total", dimensions: labels).increment(
+            by: report.objects)
+          Counter(label: "ferry_archive_events_total", dimensions: labels).increment(
+            by: report.events)
+          Counter(label: "ferry_archive_bytes_total", dimensions: labels).increment(
+            by: Int(report.bytes))
+          logger.info(
+            "archive: \(archive.id) batch \(report.sequence)\(report.resumed ? " (resumed)" : ""): \(report.objects) objects, \(report.events) events, \(report.bytes) bytes"
+          )
+        }
+      }
+      retryAt[archive.id] = nil
+      if wrote {
+        try await store.recordArchiveRun(
+          archiveID: archive.id, error: nil, at: Date(), of: account)
+      }
+    } catch is LeaseLost {
+      logger.notice("archive: \(archive.id) lost its lease; another node goes on")
+    } catch is CancellationError {
+      return
+    } catch {
+      await failed(archive, "\(error)")
+    }
+  }
+
+  /// Records why an archive could not be written; it is tried again after a minute.
+  func failed(_ archive: Archive, _ reason: String) async {
+    logger.error("archive: \(archive.id): \(reason)")
+    retryAt[archive.id] = Date().addingTimeInterval(60)
+    try? await store.recordArchiveRun(
+      archiveID: archive.id, error: reason, at: Date(), of: archive.accountID)
+  }
+}

@@ -1,0 +1,48 @@
+import FerryCore
+import Foundation
+
+/// The customer's archive bucket, through the archive connection's role (the server's
+/// implementation assumes it with the owning account's external ID and sends
+/// `x-amz-expected-bucket-owner` on every call).
+public protocol ArchiveBucket: Sendable {
+  /// The bucket's name, for messages.
+  var name: String { get }
+  /// Writes an object whole: one request, or a multipart upload when it is large. S3 makes
+  /// an object visible only once it is complete, so a crash never leaves part of one.
+  func put(key: String, bytes: [UInt8], contentType: String) async throws(AWSFailure)
+  /// An object's bytes; nil if there is no such key.
+  func get(key: String) async throws(AWSFailure) -> [UInt8]?
+}
+
+/// Opens an archive's bucket through its connection's role.
+public typealias ArchiveBucketOpener =
+  @Sendable (Connection) async throws(AWSFailure) -> any ArchiveBucket
+
+/// Why an archive flush stopped: the step, what AWS or the store said, and the fix.
+public struct ArchiveWriteError: Error, Sendable, CustomStringConvertible {
+  public var step: String
+  public var failure: AWSFailure?
+  public var description: String
+
+  init(step: String, failure: AWSFailure, connection: Connection) {
+    self.step = step
+    self.failure = failure
+    let permission = step.hasPrefix("reading") ? "s3:GetObject" : "s3:PutObject"
+    if failure.isDenied {
+      description =
+        "\(step) was refused (\(failure)). The role may lack \(permission) on arn:aws:s3:::\(connection.bucket)/\(connection.prefix)*, a bucket policy may deny it, or a KMS key may refuse it. Fix: run `ferry connection check \(connection.id)` for the diagnosis; the archive goes on from where it stopped once the role works"
+    } else if failure.code == "NoSuchBucket" {
+      description =
+        "\(step) failed: the bucket \(connection.bucket) does not exist (\(failure)). Fix: create it, or delete this archive and add one on an existing bucket"
+    } else {
+      description =
+        "\(step) failed (\(failure)); the flush is tried again, writing the same objects"
+    }
+  }
+
+  init(step: String, description: String) {
+    self.step = step
+    self.failure = nil
+    self.description = description
+  }
+}

@@ -1,0 +1,37 @@
+import FerryAWS
+import FerryAWSSigning
+import FerryCore
+import Foundation
+
+/// S3 in a customer's account through a connection's role, for work that outlasts one
+/// session (a fetcher's pass, an archive's flush): assumed with the owning account's
+/// external ID, refreshed before it expires, every call sending
+/// `x-amz-expected-bucket-owner`.
+enum CustomerS3 {
+  /// Assumes the role once (so a broken role is reported at once), then keeps its
+  /// credentials fresh.
+  static func open(
+    _ connection: Connection, account: Account, client: AWSClient,
+    platformCredentials: any CredentialProvider
+  ) async throws(AWSFailure) -> S3Client {
+    // The external ID is always the owning account's (a legacy import keeps its own).
+    let externalID = connection.usesLegacyExternalID ? connection.externalID : account.externalID
+    let sts = STSClient(client: client, credentials: platformCredentials)
+    let session = ConnectionVerifier.sessionName(for: account)
+    let assume: RefreshingCredentialProvider.Source = { () async throws(AWSError) in
+      try await sts.assumeRole(
+        roleARN: connection.roleARN, sessionName: session, externalID: externalID,
+        durationSeconds: 3600
+      ).credentials
+    }
+    let credentials = RefreshingCredentialProvider(assume)
+    do {
+      _ = try await credentials.credentials()
+    } catch {
+      throw AWSFailure(error)
+    }
+    return S3Client(
+      client: client, credentials: credentials, region: connection.region,
+      expectedBucketOwner: connection.bucketOwner)
+  }
+}

@@ -1,0 +1,71 @@
+import FerryAWS
+import FerryArchive
+import FerryCore
+import Foundation
+import NIOCore
+
+/// An archive's bucket over the AWS layer, through the archive connection's role: objects
+/// up to the multipart threshold in one `PutObject`, larger ones in parts (aborted if any
+/// part fails, so nothing partial stays), encrypted with the connection's KMS key if it
+/// names one.
+struct AWSArchiveBucket: ArchiveBucket {
+  let s3: S3Client
+  let bucket: String
+  let kmsKeyARN: String?
+  let multipartBytes: Int
+
+  var name: String { bucket }
+
+  func put(key: String, bytes: [UInt8], contentType: String) async throws(AWSFailure) {
+    do {
+      if bytes.count > multipartBytes {
+        let partSize = max(multipartBytes / 2, 5 << 20)
+        let chunks = stride(from: 0, to: bytes.count, by: partSize).map {
+          ByteBuffer(bytes: bytes[$0..<min($0 + partSize, bytes.count)])
+        }
+        _ = try await s3.upload(
+          bucket: bucket, key: key, from: chunks.async, partSize: partSize,
+          contentType: contentType, kmsKeyID: kmsKeyARN)
+      } else {
+        try await s3.putObject(
+          bucket: bucket, key: key, body: ByteBuffer(bytes: bytes), contentType: contentType,
+          kmsKeyID: kmsKeyARN)
+      }
+    } catch let error as AWSError {
+      throw AWSFailure(error)
+    } catch {
+      throw AWSFailure(kind: .unreachable, operation: "S3.PutObject", message: "\(error)")
+    }
+  }
+
+  func get(key: String) async throws(AWSFailure) -> [UInt8]? {
+    do {
+      return try await s3.readSmallObject(bucket: bucket, key: key).bytes
+    } catch  where error.code == "NoSuchKey" || error.statusCode == 404 {
+      return nil
+    } catch {
+      throw AWSFailure(error)
+    }
+  }
+}
+
+/// A sequence over an array, for the AWS layer's streaming upload.
+struct ArrayAsyncSequence<Element: Sendable>: AsyncSequence, Sendable {
+  let elements: [Element]
+
+  struct AsyncIterator: AsyncIteratorProtocol {
+    var index = 0
+    let elements: [Element]
+    mutating func next() async -> Element? {
+      guard index < elements.count else { return nil }
+      defer { index += 1 }
+      return elements[index]
+    }
+  }
+
+  func makeAsyncIterator() -> AsyncIterator { AsyncIterator(elements: elements) }
+}
+
+extension Array where Element: Sendable {
+  var async: ArrayAsyncSequence<Element> { ArrayAsyncSequence(elements: self) }
+}
