@@ -8,6 +8,26 @@ import Foundation
 /// external ID, refreshed before it expires, every call sending
 /// `x-amz-expected-bucket-owner`.
 enum CustomerS3 {
+  /// The account that owns a connection, or why it cannot be had (as the failure of a call,
+  /// so the schedulers record it like one).
+  static func owner(of connection: Connection, in store: any Store) async throws(AWSFailure)
+    -> Account
+  {
+    let account: Account?
+    do {
+      account = try await store.account(connection.accountID)
+    } catch {
+      throw AWSFailure(
+        kind: .unreachable, operation: "Store", message: "the store is unavailable: \(error)")
+    }
+    guard let account else {
+      throw AWSFailure(
+        kind: .invalidInput, operation: "Store",
+        message: "the connection's account \(connection.accountID.rawValue) no longer exists")
+    }
+    return account
+  }
+
   /// Assumes the role once (so a broken role is reported at once), then keeps its
   /// credentials fresh.
   static func open(

@@ -75,8 +75,7 @@ public struct FerryServer: Sendable {
     let store = self.store
     let client = awsClient
     let credentials = platformCredentials
-    let holder =
-      "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+    let holder = Self.leaseHolder()
     var settings = IngestSettings()
     settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
     settings.fullListEvery = Double(configuration.fullListInterval.components.seconds)
@@ -86,21 +85,15 @@ public struct FerryServer: Sendable {
       concurrency: configuration.ingestConcurrency,
       logger: logger
     ) { connection throws(AWSFailure) in
-      let account: Account?
-      do {
-        account = try await store.account(connection.accountID)
-      } catch {
-        throw AWSFailure(
-          kind: .unreachable, operation: "Store", message: "the store is unavailable: \(error)")
-      }
-      guard let account else {
-        throw AWSFailure(
-          kind: .invalidInput, operation: "Store",
-          message: "the connection's account \(connection.accountID.rawValue) no longer exists")
-      }
+      let account = try await CustomerS3.owner(of: connection, in: store)
       return try await AWSObjectSource.open(
         connection, account: account, client: client, platformCredentials: credentials)
     }
+  }
+
+  /// This process's name on the leases it takes: host, process ID and a random part.
+  static func leaseHolder() -> String {
+    "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
   }
 
   /// The scheduler that writes this process's share of the archives.
@@ -108,8 +101,7 @@ public struct FerryServer: Sendable {
     let store = self.store
     let client = awsClient
     let credentials = platformCredentials
-    let holder =
-      "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+    let holder = Self.leaseHolder()
     var settings = ArchiveSettings()
     settings.flushBytes = configuration.archiveFlushBytes
     settings.flushAge = Double(configuration.archiveFlushAge.components.seconds)
@@ -117,18 +109,7 @@ public struct FerryServer: Sendable {
     let multipart = settings.multipartBytes
     return ArchiveScheduler(store: store, holder: holder, settings: settings, logger: logger) {
       connection throws(AWSFailure) in
-      let account: Account?
-      do {
-        account = try await store.account(connection.accountID)
-      } catch {
-        throw AWSFailure(
-          kind: .unreachable, operation: "Store", message: "the store is unavailable: \(error)")
-      }
-      guard let account else {
-        throw AWSFailure(
-          kind: .invalidInput, operation: "Store",
-          message: "the connection's account \(connection.accountID.rawValue) no longer exists")
-      }
+      let account = try await CustomerS3.owner(of: connection, in: store)
       let s3 = try await CustomerS3.open(
         connection, account: account, client: client, platformCredentials: credentials)
       return AWSArchiveBucket(
