@@ -221,6 +221,13 @@ struct FetcherFlowTests {
       ])
     #expect(cli.status == 0, "\(cli.stderr)")
     #expect(cli.stdout.contains("app-logs") && cli.stdout.contains("running"), "\(cli.stdout)")
+    // The reprocessed object is read again (and fails again) before the bar is drawn, so the
+    // bar's end is the whole bucket's.
+    try await eventually("the reprocessed object has failed again", seconds: 90) {
+      let s = try await status()
+      return (s["objectsFailed"] as? Int) == 3 && (s["objectsPending"] as? Int) == 0
+        && (s["objectsIngested"] as? Int ?? 0) + 3 >= objects
+    }
     let follow = try await Subprocess.runOffPool(
       TestPaths.ferryExecutable, ["fetcher", "status", fetcherID, "--follow"],
       environment: [
