@@ -20,20 +20,22 @@ struct ArchiveWriteErrorTests {
       kind: .service, operation: "S3.PutObject", code: "AccessDenied", message: "Access Denied",
       requestID: "r1", statusCode: 403)
     let error = ArchiveWriteError(
-      step: "writing s3://acme-archive/ferry-archive/k", failure: failure,
+      step: "writing s3://acme-archive/ferry-archive/k", permission: "s3:PutObject",
+      failure: failure,
       connection: connection)
     #expect(error.description.hasPrefix("writing s3://acme-archive/ferry-archive/k was refused"))
     #expect(error.description.contains("s3:PutObject on arn:aws:s3:::acme-archive/ferry-archive/*"))
     #expect(error.description.contains("ferry connection check \(connection.id)"))
     let read = ArchiveWriteError(
-      step: "reading s3://acme-archive/ferry-archive/manifest.json", failure: failure,
+      step: "reading s3://acme-archive/ferry-archive/manifest.json", permission: "s3:GetObject",
+      failure: failure,
       connection: connection)
     #expect(read.description.contains("s3:GetObject"))
   }
 
   @Test func aMissingBucketSaysSoAndOtherFailuresAreRetried() {
     let missing = ArchiveWriteError(
-      step: "writing s3://acme-archive/k",
+      step: "writing s3://acme-archive/k", permission: "s3:PutObject",
       failure: AWSFailure(
         kind: .service, operation: "S3.PutObject", code: "NoSuchBucket",
         message: "The specified bucket does not exist", statusCode: 404),
@@ -41,7 +43,7 @@ struct ArchiveWriteErrorTests {
     #expect(missing.description.contains("the bucket acme-archive does not exist"))
     #expect(missing.description.contains("Fix: create it"))
     let slow = ArchiveWriteError(
-      step: "writing s3://acme-archive/k",
+      step: "writing s3://acme-archive/k", permission: "s3:PutObject",
       failure: AWSFailure(kind: .unreachable, operation: "S3.PutObject", message: "timed out"),
       connection: connection)
     #expect(slow.description.contains("tried again"))

@@ -32,18 +32,6 @@ struct ArchiveFlowTests {
     #"{"n":\#(n),"level":"\#(n % 10 == 0 ? "error" : "info")","msg":"request \#(n) served","trace":"t\#(n)"}"#
   }
 
-  func eventually(
-    _ what: String, seconds: Double, _ condition: () async throws -> Bool
-  ) async throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-      if try await condition() { return }
-      try await Task.sleep(for: .milliseconds(250))
-    }
-    Issue.record("timed out after \(seconds) s waiting until \(what)")
-    throw TestSetupError("timed out: \(what)")
-  }
-
   /// Runs Ferry's generated role script as the customer; returns the role's ARN.
   func makeRole(
     _ aws: EnforcedAWS, _ api: API, _ token: String, purpose: String, bucket: String,
@@ -173,7 +161,7 @@ struct ArchiveFlowTests {
 
     // Ten kills with SIGKILL at random moments of the writing, a new start after each.
     do {
-      try await eventually("the archive has started", seconds: 120) {
+      try await eventually("the archive has started", seconds: 120, every: .milliseconds(250)) {
         (try await status()["flushes"] as? Int ?? 0) >= 1
       }
     } catch {
@@ -196,7 +184,7 @@ struct ArchiveFlowTests {
     }
     #expect(killedMidWork >= 5, "only \(killedMidWork) of the 10 kills came before the end")
     var last: [String: Any] = [:]
-    try await eventually("every event is archived", seconds: 600) {
+    try await eventually("every event is archived", seconds: 600, every: .milliseconds(250)) {
       last = try await status()
       return (last["pendingEvents"] as? Int) == 0 && last["openBatch"] is NSNull
     }
@@ -269,7 +257,7 @@ struct ArchiveFlowTests {
       LedgerEntry(
         fetcherID: fetcherID, key: "app/late.json", eTag: "\"late\"", size: 1, state: .ingested,
         events: 100), events: late, of: accountID)
-    try await eventually("the failed write is reported", seconds: 60) {
+    try await eventually("the failed write is reported", seconds: 60, every: .milliseconds(250)) {
       (try await status()["lastError"] as? String)?.contains("does not exist") == true
     }
     let failed = try await status()

@@ -29,19 +29,6 @@ struct FetcherFlowTests {
     return try JSONDecoder().decode(Manifest.self, from: Data(made.stdout.utf8))
   }
 
-  /// Waits until `condition` holds, polling; fails after `seconds`.
-  func eventually(
-    _ what: String, seconds: Double, _ condition: () async throws -> Bool
-  ) async throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-      if try await condition() { return }
-      try await Task.sleep(for: .milliseconds(100))
-    }
-    Issue.record("timed out after \(seconds) s waiting until \(what)")
-    throw TestSetupError("timed out: \(what)")
-  }
-
   /// Every event in search, page by page.
   func allEvents(_ api: API, _ token: String, query: String = "") async throws -> [[String: Any]] {
     var events: [[String: Any]] = []

@@ -17,6 +17,9 @@ public actor ArchiveScheduler {
   private var waitingSince: [String: Date] = [:]
   /// When a failed archive may be tried again.
   private var retryAt: [String: Date] = [:]
+  /// Each archive's bucket, opened once per connection (its role's credentials refresh
+  /// themselves), so an archive with nothing to write costs no STS call.
+  private var buckets: [String: (connection: Connection, bucket: any ArchiveBucket)] = [:]
 
   public init(
     store: any Store, holder: String, settings: ArchiveSettings = ArchiveSettings(),
@@ -52,8 +55,36 @@ public actor ArchiveScheduler {
     }
     for archive in archives where (retryAt[archive.id] ?? .distantPast) <= now {
       if Task.isCancelled { return }
+      guard await hasWork(archive) else { continue }
       await runArchive(archive)
     }
+  }
+
+  /// Whether the archive has a batch open or blocks waiting: a look at the store, before
+  /// any lease or AWS call.
+  func hasWork(_ archive: Archive) async -> Bool {
+    do {
+      if try await store.openArchiveBatch(archiveID: archive.id, of: archive.accountID) != nil {
+        return true
+      }
+      let waiting = try await store.unarchivedBlocks(
+        archiveID: archive.id, fetcherIDs: archive.fetcherIDs, of: archive.accountID, limit: 1)
+      if waiting.isEmpty { waitingSince[archive.id] = nil }
+      return !waiting.isEmpty
+    } catch {
+      logger.warning("archive: \(archive.id): the store could not say what waits: \(error)")
+      return false
+    }
+  }
+
+  /// The archive's bucket: the one opened before while its connection is unchanged.
+  func bucket(for connection: Connection, of archive: Archive) async throws(AWSFailure)
+    -> any ArchiveBucket
+  {
+    if let cached = buckets[archive.id], cached.connection == connection { return cached.bucket }
+    let opened = try await open(connection)
+    buckets[archive.id] = (connection, opened)
+    return opened
   }
 
   /// Flushes one archive while flushes are due, under its lease.
@@ -72,7 +103,7 @@ public actor ArchiveScheduler {
       }
       let bucket: any ArchiveBucket
       do {
-        bucket = try await open(connection)
+        bucket = try await self.bucket(for: connection, of: archive)
       } catch {
         await failed(
           archive,
@@ -128,6 +159,7 @@ public actor ArchiveScheduler {
   /// Records why an archive could not be written; it is tried again after a minute.
   func failed(_ archive: Archive, _ reason: String) async {
     logger.error("archive: \(archive.id): \(reason)")
+    buckets[archive.id] = nil  // the next try assumes the role afresh
     retryAt[archive.id] = Date().addingTimeInterval(60)
     try? await store.recordArchiveRun(
       archiveID: archive.id, error: reason, at: Date(), of: archive.accountID)

@@ -24,10 +24,10 @@ public struct ArchiveWriteError: Error, Sendable, CustomStringConvertible {
   public var failure: AWSFailure?
   public var description: String
 
-  init(step: String, failure: AWSFailure, connection: Connection) {
+  /// `step` failed with `failure`; `permission` is the action the step needs.
+  init(step: String, permission: String, failure: AWSFailure, connection: Connection) {
     self.step = step
     self.failure = failure
-    let permission = step.hasPrefix("reading") ? "s3:GetObject" : "s3:PutObject"
     if failure.isDenied {
       description =
         "\(step) was refused (\(failure)). The role may lack \(permission) on arn:aws:s3:::\(connection.bucket)/\(connection.prefix)*, a bucket policy may deny it, or a KMS key may refuse it. Fix: run `ferry connection check \(connection.id)` for the diagnosis; the archive goes on from where it stopped once the role works"

@@ -133,7 +133,6 @@ public struct ArchiveWriter: Sendable {
     }
     var entries: [(hour: Date, entry: ArchiveManifest.Object)] = []
     for (hour, i) in index.sorted(by: { $0.key < $1.key }) {
-      try await check()
       let part = try writers[i].finish(
         layout: layout, sequence: batch.sequence, level: settings.level)
       try await check()
@@ -142,8 +141,8 @@ public struct ArchiveWriter: Sendable {
           key: part.entry.key, bytes: part.bytes, contentType: "application/x-ndjson")
       } catch {
         throw ArchiveWriteError(
-          step: "writing s3://\(bucket.name)/\(part.entry.key)", failure: error,
-          connection: connection)
+          step: "writing s3://\(bucket.name)/\(part.entry.key)", permission: "s3:PutObject",
+          failure: error, connection: connection)
       }
       writers[i] = ArchivePartWriter(account: account, hour: hour)  // its memory goes
       entries.append((hour, part.entry))
@@ -180,7 +179,9 @@ public struct ArchiveWriter: Sendable {
     do {
       existing = try await bucket.get(key: key)
     } catch {
-      throw ArchiveWriteError(step: "reading \(place)", failure: error, connection: connection)
+      throw ArchiveWriteError(
+        step: "reading \(place)", permission: "s3:GetObject", failure: error,
+        connection: connection)
     }
     if let existing {
       do {
@@ -198,7 +199,9 @@ public struct ArchiveWriter: Sendable {
         key: key, bytes: Array(try manifest.adding(entry).encoded()),
         contentType: "application/json")
     } catch let error as AWSFailure {
-      throw ArchiveWriteError(step: "writing \(place)", failure: error, connection: connection)
+      throw ArchiveWriteError(
+        step: "writing \(place)", permission: "s3:PutObject", failure: error,
+        connection: connection)
     }
   }
 

@@ -19,13 +19,14 @@ struct AWSArchiveBucket: ArchiveBucket {
   func put(key: String, bytes: [UInt8], contentType: String) async throws(AWSFailure) {
     do {
       if bytes.count > multipartBytes {
-        let partSize = max(multipartBytes / 2, 5 << 20)
-        let chunks = stride(from: 0, to: bytes.count, by: partSize).map {
-          ByteBuffer(bytes: bytes[$0..<min($0 + partSize, bytes.count)])
+        // The AWS layer cuts the parts (and aborts the upload if one fails).
+        let body = ByteBuffer(bytes: bytes)
+        let chunks = AsyncStream<ByteBuffer> { stream in
+          stream.yield(body)
+          stream.finish()
         }
         _ = try await s3.upload(
-          bucket: bucket, key: key, from: chunks.async, partSize: partSize,
-          contentType: contentType, kmsKeyID: kmsKeyARN)
+          bucket: bucket, key: key, from: chunks, contentType: contentType, kmsKeyID: kmsKeyARN)
       } else {
         try await s3.putObject(
           bucket: bucket, key: key, body: ByteBuffer(bytes: bytes), contentType: contentType,
@@ -47,25 +48,4 @@ struct AWSArchiveBucket: ArchiveBucket {
       throw AWSFailure(error)
     }
   }
-}
-
-/// A sequence over an array, for the AWS layer's streaming upload.
-struct ArrayAsyncSequence<Element: Sendable>: AsyncSequence, Sendable {
-  let elements: [Element]
-
-  struct AsyncIterator: AsyncIteratorProtocol {
-    var index = 0
-    let elements: [Element]
-    mutating func next() async -> Element? {
-      guard index < elements.count else { return nil }
-      defer { index += 1 }
-      return elements[index]
-    }
-  }
-
-  func makeAsyncIterator() -> AsyncIterator { AsyncIterator(elements: elements) }
-}
-
-extension Array where Element: Sendable {
-  var async: ArrayAsyncSequence<Element> { ArrayAsyncSequence(elements: self) }
 }
