@@ -35,6 +35,11 @@ public final class InMemoryStore: Store {
       )] = []
     var archived: Set<ArchivedKey> = []
     var runs: [String: (error: String?, at: Date)] = [:]
+    /// Each restore job's objects by key; restored events are kept in `events` (marked)
+    /// under `restoredKeys`, with their expiry by job (kept when nil).
+    var restoreObjects: [String: [String: RestoreObject]] = [:]
+    var restoredKeys: [EventKey: Int64] = [:]
+    var restoreExpiry: [String: Date?] = [:]
 
     mutating func record(_ entry: AuditEntry) {
       var entry = entry
@@ -453,7 +458,7 @@ public final class InMemoryStore: Store {
       guard let i = t.archives.firstIndex(where: { $0.id == id && $0.accountID == account })
       else { return false }
       if t.restoreJobs.contains(where: {
-        $0.archiveID == id && ($0.state == .queued || $0.state == .running)
+        $0.archiveID == id && !$0.state.isFinal
       }) {
         throw StoreRules.archiveBusy(id)
       }
@@ -539,6 +544,162 @@ public final class InMemoryStore: Store {
           accountID: account, actor: actor, action: "restore.cancel", target: id,
           before: StoreJSON.encode(before), after: StoreJSON.encode(t.restoreJobs[i])))
       return true
+    }
+  }
+
+  // MARK: Restore progress
+
+  private func jobIndex(_ t: Tables, _ id: String, _ account: AccountID) -> Int? {
+    t.restoreJobs.firstIndex { $0.id == id && $0.accountID == account }
+  }
+
+  public func planRestore(jobID: String, objects: [RestoreObject], of account: AccountID)
+    async throws -> Bool
+  {
+    tables.withLock { t in
+      guard let i = jobIndex(t, jobID, account),
+        t.restoreJobs[i].state == .queued || t.restoreJobs[i].state == .running,
+        t.restoreJobs[i].objectsTotal == nil, t.restoreObjects[jobID] == nil
+      else { return false }
+      var byKey: [String: RestoreObject] = [:]
+      for object in objects where byKey[object.key] == nil { byKey[object.key] = object }
+      t.restoreObjects[jobID] = byKey
+      t.restoreJobs[i] = StoreRules.planned(t.restoreJobs[i], objects: objects)
+      return true
+    }
+  }
+
+  public func restoreObjects(
+    jobID: String, state: RestoreObjectState?, afterKey: String?, limit: Int,
+    of account: AccountID
+  ) async throws -> [RestoreObject] {
+    if let problem = StoreRules.restoreLimitProblem(limit) { throw problem }
+    return tables.withLock { t in
+      guard jobIndex(t, jobID, account) != nil else { return [] }
+      return (t.restoreObjects[jobID] ?? [:]).values
+        .filter { $0.key > (afterKey ?? "") && (state == nil || $0.state == state) }
+        .sorted { $0.key < $1.key }.prefix(limit).map { $0 }
+    }
+  }
+
+  public func commitRestored(_ events: [SourcedEvent], jobID: String, of account: AccountID)
+    async throws -> Int
+  {
+    try tables.withLock { t throws(StoreError) in
+      guard let i = jobIndex(t, jobID, account) else {
+        throw .rejected("there is no restore job \(jobID) in this account")
+      }
+      if t.restoreJobs[i].state.isFinal {
+        throw .rejected(
+          "restore job \(jobID) is \(t.restoreJobs[i].state.rawValue): it stores nothing more")
+      }
+      // What is in search: ingested events (by their blocks) and restored ones.
+      var present = Set(t.restoredKeys.keys)
+      var offsets: [Int64: Int64] = [:]
+      for event in t.events where event.accountID == account {
+        if let id = event.id { offsets[id] = event.sourceOffset }
+      }
+      for block in t.blocks where block.account == account {
+        for id in block.eventIDs {
+          guard let offset = offsets[id] else { continue }
+          present.insert(
+            EventKey(
+              account: account, fetcherID: block.fetcherID, key: block.key, eTag: block.eTag,
+              offset: offset))
+        }
+      }
+      var stored = 0
+      for item in events {
+        let key = EventKey(
+          account: account, fetcherID: item.event.fetcherID, key: item.event.sourceKey,
+          eTag: item.eTag, offset: item.event.sourceOffset)
+        guard present.insert(key).inserted else { continue }
+        var event = StoreRules.storable(item.event)
+        event.accountID = account
+        event.id = t.nextEventID
+        event.restoredBy = jobID
+        t.nextEventID += 1
+        t.events.append(event)
+        t.restoredKeys[key] = event.id
+        stored += 1
+      }
+      t.restoreExpiry[jobID] = t.restoreJobs[i].expiresAt
+      t.restoreJobs[i].eventsRestored += stored
+      t.restoreJobs[i].updatedAt = Date()
+      return stored
+    }
+  }
+
+  public func finishRestoreObject(
+    jobID: String, key: String, outcome: RestoreObjectOutcome, of account: AccountID
+  ) async throws -> Bool {
+    tables.withLock { t in
+      guard let i = jobIndex(t, jobID, account), !t.restoreJobs[i].state.isFinal,
+        let object = t.restoreObjects[jobID]?[key], StoreRules.isRecordable(object.state)
+      else { return false }
+      t.restoreObjects[jobID]?[key] = StoreRules.recorded(outcome, object: object)
+      t.restoreJobs[i] = StoreRules.recorded(outcome, previous: object.state, in: t.restoreJobs[i])
+      return true
+    }
+  }
+
+  public func finishRestore(jobID: String, error: String?, of account: AccountID) async throws
+    -> Bool
+  {
+    tables.withLock { t in
+      guard let i = jobIndex(t, jobID, account), t.restoreJobs[i].state == .running else {
+        return false
+      }
+      t.restoreJobs[i] = StoreRules.finished(t.restoreJobs[i], error: error)
+      return true
+    }
+  }
+
+  public func setRestorePaused(
+    _ paused: Bool, jobID: String, of account: AccountID, actor: String
+  ) async throws -> Bool {
+    tables.withLock { t in
+      guard let i = jobIndex(t, jobID, account),
+        let after = StoreRules.pausing(t.restoreJobs[i], paused: paused)
+      else { return false }
+      let before = t.restoreJobs[i]
+      t.restoreJobs[i] = after
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: paused ? "restore.pause" : "restore.resume",
+          target: jobID, before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      return true
+    }
+  }
+
+  public func setRestoreExpiry(
+    _ expiresAt: Date?, jobID: String, of account: AccountID, actor: String
+  ) async throws -> Bool {
+    tables.withLock { t in
+      guard let i = jobIndex(t, jobID, account) else { return false }
+      let before = t.restoreJobs[i]
+      t.restoreJobs[i].expiresAt = expiresAt
+      t.restoreJobs[i].updatedAt = Date()
+      t.restoreExpiry[jobID] = expiresAt
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "restore.expiry", target: jobID,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(t.restoreJobs[i])))
+      return true
+    }
+  }
+
+  public func deleteExpiredRestores(of account: AccountID, now: Date) async throws -> Int {
+    tables.withLock { t in
+      let expired = Set(
+        t.restoreExpiry.compactMap { job, expiry in expiry.flatMap { $0 < now ? job : nil } })
+      let before = t.events.count
+      let gone = Set(
+        t.events.filter { $0.accountID == account && expired.contains($0.restoredBy ?? "") }
+          .compactMap(\.id))
+      t.events.removeAll { gone.contains($0.id ?? -1) }
+      t.restoredKeys = t.restoredKeys.filter { !gone.contains($0.value) }
+      return before - t.events.count
     }
   }
 
@@ -713,7 +874,9 @@ public final class InMemoryStore: Store {
     let limit = cutoff.micros
     return tables.withLock { t in
       let before = t.events.count
-      t.events.removeAll { $0.accountID == account && $0.time.micros < limit }
+      t.events.removeAll {
+        $0.accountID == account && $0.time.micros < limit && $0.restoredBy == nil
+      }
       let left = Set(t.events.compactMap(\.id))
       for i in t.blocks.indices { t.blocks[i].eventIDs.removeAll { !left.contains($0) } }
       let gone = Set(t.blocks.filter(\.eventIDs.isEmpty).map(\.id))

@@ -98,6 +98,9 @@ public struct BlockView: Sendable {
     }
   }
 
+  /// The byte offset of event `i` in its source object.
+  public func offset(_ i: Int) -> Int64 { offsets[i] }
+
   public func message(_ i: Int) -> String { text(messageStarts[i], messageLengths[i]) }
 
   public func fields(_ i: Int) -> [String: String] {

@@ -52,58 +52,6 @@ public struct Archive: Sendable, Equatable, Codable {
   public static func newID() -> String { "arc_" + RandomText.alphanumeric(16) }
 }
 
-/// Where a restore job stands.
-public enum RestoreState: String, Sendable, Codable, CaseIterable {
-  case queued, running, succeeded, failed, cancelled
-
-  /// A finished job never changes again.
-  public var isFinal: Bool { self == .succeeded || self == .failed || self == .cancelled }
-}
-
-/// A request to read a time range of an archive back into search, and its progress.
-public struct RestoreJob: Sendable, Equatable, Codable {
-  public var id: String
-  public var accountID: AccountID
-  public var archiveID: String
-  /// The time range restored: `from` inclusive, `to` exclusive.
-  public var from: Date
-  public var to: Date
-  public var state: RestoreState
-  public var requestedBy: String
-  /// Archive files in the range, once listed.
-  public var objectsTotal: Int?
-  public var objectsDone: Int
-  public var eventsRestored: Int
-  /// Why the job failed (the step, the cause, the fix).
-  public var error: String?
-  public var createdAt: Date
-  public var updatedAt: Date
-
-  public init(
-    id: String = RestoreJob.newID(), accountID: AccountID, archiveID: String, from: Date,
-    to: Date, state: RestoreState = .queued, requestedBy: String, objectsTotal: Int? = nil,
-    objectsDone: Int = 0, eventsRestored: Int = 0, error: String? = nil,
-    createdAt: Date = Date(), updatedAt: Date = Date()
-  ) {
-    self.id = id
-    self.accountID = accountID
-    self.archiveID = archiveID
-    self.from = from
-    self.to = to
-    self.state = state
-    self.requestedBy = requestedBy
-    self.objectsTotal = objectsTotal
-    self.objectsDone = objectsDone
-    self.eventsRestored = eventsRestored
-    self.error = error
-    self.createdAt = createdAt
-    self.updatedAt = updatedAt
-  }
-
-  /// A new random restore job ID.
-  public static func newID() -> String { "rst_" + RandomText.alphanumeric(16) }
-}
-
 /// A block of committed events as the archive writer sees it: which object version it came
 /// from and how much it holds (the events themselves are read separately).
 public struct ArchivableBlock: Sendable, Equatable {

@@ -77,11 +77,15 @@ public struct Event: Sendable, Equatable, Codable {
   public var sourceOffset: Int64
   public var message: String
   public var fields: [String: String]
+  /// The restore job that read the event back from an archive; nil for ingested events.
+  public var restoredBy: String?
 
   public init(
     id: Int64? = nil, accountID: AccountID, fetcherID: String, logType: String, time: Date,
-    sourceKey: String, sourceOffset: Int64, message: String, fields: [String: String] = [:]
+    sourceKey: String, sourceOffset: Int64, message: String, fields: [String: String] = [:],
+    restoredBy: String? = nil
   ) {
+    self.restoredBy = restoredBy
     self.id = id
     self.accountID = accountID
     self.fetcherID = fetcherID

@@ -50,7 +50,6 @@ public enum StoreRules {
     return (token, TokenSecret.generate())
   }
 
-  /// A restore job as it is once cancelled.
   /// The audit entry of a sign-in: who, as which token or user (never the session's secret).
   public static func sessionAudit(_ principal: SessionPrincipal, actor: String) -> AuditEntry {
     AuditEntry(
@@ -58,6 +57,7 @@ public enum StoreRules {
       target: principal.id)
   }
 
+  /// A restore job as it is once cancelled.
   public static func cancelled(_ job: RestoreJob) -> RestoreJob {
     var after = job
     after.state = .cancelled
@@ -253,4 +253,118 @@ public enum StoreRules {
     }
     return nil
   }
+}
+
+// MARK: - Restores
+
+extension StoreRules {
+  /// Why a page size of restore objects cannot be used (nil: it can).
+  public static func restoreLimitProblem(_ limit: Int) -> StoreError? {
+    (1...10_000).contains(limit)
+      ? nil : .rejected("the page size must be between 1 and 10000, not \(limit)")
+  }
+
+  /// A job once its objects are listed: running, with the totals of what it will read.
+  public static func planned(_ job: RestoreJob, objects: [RestoreObject]) -> RestoreJob {
+    var after = job
+    after.state = .running
+    after.objectsTotal = objects.count
+    after.bytesTotal = objects.reduce(0) { $0 + $1.bytes }
+    after.eventsTotal = objects.reduce(0) { $0 + $1.events }
+    after.objectsFrozen = objects.filter { $0.state == .frozen }.count
+    after.updatedAt = Date()
+    return after
+  }
+
+  /// Whether an object in `state` may be recorded again (planned ones, and frozen ones
+  /// once thawed).
+  public static func isRecordable(_ state: RestoreObjectState) -> Bool {
+    state == .planned || state == .frozen
+  }
+
+  /// A job with one more object recorded, which was in `previous` before.
+  public static func recorded(
+    _ outcome: RestoreObjectOutcome, previous: RestoreObjectState, in job: RestoreJob
+  ) -> RestoreJob {
+    var after = job
+    if previous == .frozen { after.objectsFrozen -= 1 }
+    switch outcome.state {
+    case .frozen: after.objectsFrozen += 1
+    case .failed:
+      after.objectsDone += 1
+      after.objectsFailed += 1
+    case .done: after.objectsDone += 1
+    case .planned: break
+    }
+    after.bytesRead += outcome.bytesRead
+    after.eventsRead += outcome.eventsRead
+    after.eventsMatched += outcome.eventsMatched
+    after.updatedAt = Date()
+    return after
+  }
+
+  /// The object with its outcome recorded.
+  public static func recorded(_ outcome: RestoreObjectOutcome, object: RestoreObject)
+    -> RestoreObject
+  {
+    var after = object
+    after.state = outcome.state
+    after.error = outcome.error
+    return after
+  }
+
+  /// A job paused or resumed, or nil when it is not in a state to be.
+  public static func pausing(_ job: RestoreJob, paused: Bool) -> RestoreJob? {
+    var after = job
+    if paused {
+      guard job.state == .queued || job.state == .running else { return nil }
+      after.state = .paused
+    } else {
+      guard job.state == .paused else { return nil }
+      after.state = .queued
+    }
+    after.updatedAt = Date()
+    return after
+  }
+
+  /// A running job once it ends.
+  public static func finished(_ job: RestoreJob, error: String?) -> RestoreJob {
+    var after = job
+    after.state = error == nil ? .succeeded : .failed
+    after.error = error
+    after.updatedAt = Date()
+    return after
+  }
+
+  /// The restored events of `events` that are not stored yet, given the offsets already
+  /// stored for each object version (`stored`), grouped by object version in order.
+  public static func unstored(
+    _ events: [SourcedEvent],
+    stored: (_ fetcherID: String, _ key: String, _ eTag: String) throws
+      -> Set<Int64>
+  ) rethrows -> [(eTag: String, events: [Event])] {
+    var order: [RestoredSource] = []
+    var groups: [RestoredSource: [Event]] = [:]
+    for item in events {
+      let source = RestoredSource(
+        fetcherID: item.event.fetcherID, key: item.event.sourceKey, eTag: item.eTag)
+      if groups[source] == nil { order.append(source) }
+      groups[source, default: []].append(item.event)
+    }
+    var out: [(eTag: String, events: [Event])] = []
+    for source in order {
+      let have = try stored(source.fetcherID, source.key, source.eTag)
+      var seen = have
+      let fresh = (groups[source] ?? []).filter { seen.insert($0.sourceOffset).inserted }
+      if !fresh.isEmpty { out.append((source.eTag, fresh)) }
+    }
+    return out
+  }
+}
+
+/// One object version restored events came from.
+struct RestoredSource: Hashable {
+  var fetcherID: String
+  var key: String
+  var eTag: String
 }

@@ -39,7 +39,8 @@ extension PostgresStore {
     let rows = try await query(
       """
       SELECT \(Self.blockColumns) FROM event_blocks b
-      WHERE b.account_id = $1 AND (cardinality($2::text[]) = 0 OR b.fetcher_id = ANY($2))
+      WHERE b.account_id = $1 AND b.restore_job_id IS NULL
+        AND (cardinality($2::text[]) = 0 OR b.fetcher_id = ANY($2))
         AND NOT EXISTS (SELECT 1 FROM archived_blocks a WHERE a.archive_id = $3 AND a.block_id = b.id)
       ORDER BY b.id LIMIT $4
       """, binds)
@@ -215,7 +216,8 @@ extension PostgresStore {
       """
       SELECT COUNT(*)::bigint AS blocks, COALESCE(SUM(b.event_count), 0)::bigint AS events
       FROM event_blocks b
-      WHERE b.account_id = $1 AND (cardinality($2::text[]) = 0 OR b.fetcher_id = ANY($2))
+      WHERE b.account_id = $1 AND b.restore_job_id IS NULL
+        AND (cardinality($2::text[]) = 0 OR b.fetcher_id = ANY($2))
         AND NOT EXISTS (SELECT 1 FROM archived_blocks a WHERE a.archive_id = $3 AND a.block_id = b.id)
       """, binds)
     let open = try await query(

@@ -326,9 +326,14 @@ extension PostgresStore {
         return false
       }
       let busy = try await Self.execute(
-        tx, "SELECT 1 FROM restore_jobs WHERE archive_id = $1 AND state IN ('queued', 'running')",
+        tx,
+        "SELECT 1 FROM restore_jobs WHERE archive_id = $1 AND state IN ('queued', 'running', 'paused')",
         [id], logger: logger)
       if !busy.isEmpty { throw StoreRules.archiveBusy(id) }
+      _ = try await Self.execute(
+        tx,
+        "DELETE FROM restore_objects WHERE job_id IN (SELECT id FROM restore_jobs WHERE archive_id = $1)",
+        [id], logger: logger)
       for table in ["restore_jobs", "archive_batches", "archived_blocks", "archive_runs"] {
         _ = try await Self.execute(
           tx, "DELETE FROM \(table) WHERE archive_id = $1", [id], logger: logger)

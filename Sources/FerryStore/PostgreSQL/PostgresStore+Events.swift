@@ -162,7 +162,7 @@ extension PostgresStore {
   func blockCandidates(_ search: BlockSearch) async throws -> [BlockCandidate] {
     let rows = try await self.query(
       """
-      SELECT id, fetcher_id, min_time, max_time FROM event_blocks
+      SELECT id, fetcher_id, min_time, max_time, restore_job_id FROM event_blocks
       WHERE account_id = $1 AND max_time >= $2 AND min_time < $3
       ORDER BY max_time DESC, id DESC
       """,
@@ -173,7 +173,8 @@ extension PostgresStore {
           id: try row["id"].decode(Int64.self),
           fetcherID: try row["fetcher_id"].decode(String.self),
           minTime: try row["min_time"].decode(Int64.self),
-          maxTime: try row["max_time"].decode(Int64.self))
+          maxTime: try row["max_time"].decode(Int64.self),
+          restoreJobID: try row["restore_job_id"].decode(String?.self))
       }
     } catch {
       throw map(error)
@@ -230,7 +231,8 @@ extension PostgresStore {
           tx,
           """
           SELECT id, fetcher_id, source_etag, event_count, max_time FROM event_blocks
-          WHERE account_id = $1 AND min_time < $2 ORDER BY min_time LIMIT 64 FOR UPDATE
+          WHERE account_id = $1 AND min_time < $2 AND restore_job_id IS NULL
+          ORDER BY min_time LIMIT 64 FOR UPDATE
           """, [account.rawValue, cutoff.micros], logger: logger)
         var removed = 0
         for row in rows {
@@ -283,7 +285,8 @@ enum PostgresBlocks {
   /// Inserts a block unless its natural key is taken; returns its ID if it is new.
   @discardableResult
   static func insert(
-    _ tx: PostgresConnection, _ row: BlockRow, eTag: String, account: AccountID, logger: Logger
+    _ tx: PostgresConnection, _ row: BlockRow, eTag: String, account: AccountID,
+    restored: RestoredMark? = nil, logger: Logger
   ) async throws -> Int64? {
     let block = row.block
     var binds = PostgresBindings()
@@ -295,13 +298,25 @@ enum PostgresBlocks {
     }
     binds.append(ByteBuffer(bytes: block.filter))
     binds.append(ByteBuffer(bytes: block.data))
+    // Only restored blocks name the columns of schema v9: the v6 conversion runs before.
+    var restoreColumns = ""
+    if let restored {
+      restoreColumns = ", restore_job_id, expires_at"
+      binds.append(restored.jobID)
+      if let expiry = restored.expiresAt?.micros {
+        binds.append(expiry)
+      } else {
+        binds.appendNull()
+      }
+    }
     // One statement: the index row, then its filter and data, only if the row is new.
     let rows = try await tx.query(
       PostgresQuery(
         unsafeSQL: """
           WITH new AS (
             INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset, min_time, max_time,
-              event_count, raw_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+              event_count, raw_bytes\(restoreColumns))
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9\(restoreColumns.isEmpty ? "" : ", $12, $13"))
             ON CONFLICT (account_id, fetcher_id, source_key, source_etag, first_offset) DO NOTHING RETURNING id
           ), filter AS (
             INSERT INTO event_block_filters (block_id, filter) SELECT id, $10 FROM new

@@ -123,6 +123,18 @@ enum SQLiteSchema {
         last_run_at INTEGER NOT NULL);
       """
     ),
+    (
+      "v9-restores",
+      """
+      ALTER TABLE event_blocks ADD COLUMN restore_job_id TEXT;
+      ALTER TABLE event_blocks ADD COLUMN expires_at INTEGER;
+      CREATE INDEX event_blocks_restore ON event_blocks(restore_job_id) WHERE restore_job_id IS NOT NULL;
+      CREATE INDEX event_blocks_expiry ON event_blocks(account_id, expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE restore_objects (job_id TEXT NOT NULL REFERENCES restore_jobs(id), key TEXT NOT NULL,
+        state TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (job_id, key));
+      CREATE INDEX restore_objects_state ON restore_objects(job_id, state, key);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.

@@ -18,10 +18,13 @@ extension SQLiteStore {
     "b.id, b.fetcher_id, b.source_key, b.source_etag, b.min_time, b.max_time, b.event_count, b.raw_bytes"
 
   /// `AND b.fetcher_id IN (?, …)` for a non-empty list, with its arguments.
-  static func fetcherFilter(_ ids: [String]) -> (sql: String, arguments: StatementArguments) {
-    guard !ids.isEmpty else { return ("", []) }
+  /// The blocks an archive takes: its fetchers' (all when `ids` is empty), never restored
+  /// ones (they came from an archive).
+  static func archivableFilter(_ ids: [String]) -> (sql: String, arguments: StatementArguments) {
+    let restored = " AND b.restore_job_id IS NULL"
+    guard !ids.isEmpty else { return (restored, []) }
     return (
-      " AND b.fetcher_id IN (" + ids.map { _ in "?" }.joined(separator: ", ") + ")",
+      restored + " AND b.fetcher_id IN (" + ids.map { _ in "?" }.joined(separator: ", ") + ")",
       StatementArguments(ids)
     )
   }
@@ -30,7 +33,7 @@ extension SQLiteStore {
     archiveID: String, fetcherIDs: [String], of account: AccountID, limit: Int
   ) async throws -> [ArchivableBlock] {
     if let problem = ArchiveRows.limitProblem(limit) { throw problem }
-    let filter = Self.fetcherFilter(fetcherIDs)
+    let filter = Self.archivableFilter(fetcherIDs)
     return try await read { db in
       try Row.fetchAll(
         db,
@@ -177,7 +180,7 @@ extension SQLiteStore {
   public func archiveProgress(archiveID: String, fetcherIDs: [String], of account: AccountID)
     async throws -> ArchiveProgress
   {
-    let filter = Self.fetcherFilter(fetcherIDs)
+    let filter = Self.archivableFilter(fetcherIDs)
     return try await read { db in
       var progress = ArchiveProgress()
       guard try Self.record(db, Archive.self, archiveID, of: account) != nil else {

@@ -309,9 +309,13 @@ extension SQLiteStore {
       let busy = try Bool.fetchOne(
         db,
         sql:
-          "SELECT EXISTS (SELECT 1 FROM restore_jobs WHERE archive_id = ? AND state IN ('queued', 'running'))",
+          "SELECT EXISTS (SELECT 1 FROM restore_jobs WHERE archive_id = ? AND state IN ('queued', 'running', 'paused'))",
         arguments: [id])
       if busy == true { throw StoreRules.archiveBusy(id) }
+      try db.execute(
+        sql:
+          "DELETE FROM restore_objects WHERE job_id IN (SELECT id FROM restore_jobs WHERE archive_id = ?)",
+        arguments: [id])
       for table in ["restore_jobs", "archive_batches", "archived_blocks", "archive_runs"] {
         try db.execute(sql: "DELETE FROM \(table) WHERE archive_id = ?", arguments: [id])
       }

@@ -150,7 +150,7 @@ extension SQLiteStore {
       try Row.fetchAll(
         db,
         sql: """
-          SELECT id, fetcher_id, min_time, max_time FROM event_blocks
+          SELECT id, fetcher_id, min_time, max_time, restore_job_id FROM event_blocks
           WHERE account_id = ? AND max_time >= ? AND min_time < ?
           ORDER BY max_time DESC, id DESC
           """,
@@ -158,7 +158,7 @@ extension SQLiteStore {
       ).map { row in
         BlockCandidate(
           id: row["id"], fetcherID: row["fetcher_id"], minTime: row["min_time"],
-          maxTime: row["max_time"])
+          maxTime: row["max_time"], restoreJobID: row["restore_job_id"])
       }
     }
   }
@@ -211,7 +211,8 @@ extension SQLiteStore {
           db,
           sql: """
             SELECT id, fetcher_id, source_key, source_etag, first_offset, event_count, max_time
-            FROM event_blocks WHERE account_id = ? AND min_time < ? ORDER BY min_time LIMIT 64
+            FROM event_blocks WHERE account_id = ? AND min_time < ? AND restore_job_id IS NULL
+            ORDER BY min_time LIMIT 64
             """, arguments: [account.rawValue, cutoff.micros])
         var removed = 0
         for row in rows {
@@ -258,20 +259,26 @@ extension SQLiteStore: BlockReading {}
 enum SQLiteBlocks {
   /// Inserts a block unless its natural key is taken; returns its ID if it is new.
   @discardableResult
-  static func insert(_ db: Database, _ row: BlockRow, eTag: String, account: AccountID) throws
-    -> Int64?
-  {
+  static func insert(
+    _ db: Database, _ row: BlockRow, eTag: String, account: AccountID,
+    restored: RestoredMark? = nil
+  ) throws -> Int64? {
     let block = row.block
+    // Only restored blocks name the columns of schema v9: the v6 conversion runs before.
+    let restoreColumns = restored == nil ? "" : ", restore_job_id, expires_at"
+    let restoreValues = restored == nil ? "" : ", ?, ?"
+    var arguments: StatementArguments = [
+      account.rawValue, row.fetcherID, row.sourceKey, eTag, block.firstOffset,
+      block.minTime.micros, block.maxTime.micros, block.eventCount, block.rawBytes,
+    ]
+    if let restored { arguments += [restored.jobID, restored.expiresAt?.micros] }
     try db.execute(
       sql: """
         INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset, min_time, max_time,
-          event_count, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          event_count, raw_bytes\(restoreColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?\(restoreValues))
         ON CONFLICT (account_id, fetcher_id, source_key, source_etag, first_offset) DO NOTHING
         """,
-      arguments: [
-        account.rawValue, row.fetcherID, row.sourceKey, eTag, block.firstOffset,
-        block.minTime.micros, block.maxTime.micros, block.eventCount, block.rawBytes,
-      ])
+      arguments: arguments)
     guard db.changesCount > 0 else { return nil }
     let id = db.lastInsertedRowID
     try db.execute(

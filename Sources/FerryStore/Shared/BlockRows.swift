@@ -13,6 +13,13 @@ struct BlockRow: Sendable {
   var block: EncodedBlock
 }
 
+/// What marks a block that a restore brought back: the job, and when it leaves search
+/// (nil: kept).
+struct RestoredMark: Sendable {
+  var jobID: String
+  var expiresAt: Date?
+}
+
 enum BlockRows {
   struct GroupKey: Hashable {
     var fetcherID: String

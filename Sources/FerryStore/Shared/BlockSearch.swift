@@ -8,6 +8,8 @@ struct BlockCandidate: Sendable {
   var fetcherID: String
   var minTime: Int64
   var maxTime: Int64
+  /// The restore that brought the block back from an archive, if one did.
+  var restoreJobID: String?
 }
 
 /// The search both backends share. Blocks are read newest first (by their newest event),
@@ -135,6 +137,7 @@ struct BlockSearch {
       for hit in matched.prefix(limit + 1) {
         var event = view.event(hit.index, accountID: account, fetcherID: candidate.fetcherID)
         event.id = hit.id
+        event.restoredBy = candidate.restoreJobID
         found.append((event, hit.id))
       }
       found.sort { ($0.event.time.micros, $0.id) > ($1.event.time.micros, $1.id) }
