@@ -88,12 +88,14 @@ let package = Package(
       ]),
 
     // Archives in the customer's bucket: the layout (Hive partitions by account and hour),
-    // NDJSON records compressed with zstd, the manifests (docs/archive-format.md), and the
-    // writer that fills them exactly once (Write/, Run/).
+    // NDJSON records compressed with zstd, the manifests (docs/archive-format.md), the
+    // writer that fills them exactly once (Write/), the restorer that reads them back into
+    // search (Restore/), and their schedulers (Run/). It reads objects with the fetcher's
+    // streaming decompressors.
     .target(
       name: "FerryArchive",
       dependencies: [
-        "FerryCore", "FerryBlocks", "FerryPolicy",
+        "FerryCore", "FerryBlocks", "FerryPolicy", "FerryIngest",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),

@@ -21,7 +21,8 @@ struct Ferry: AsyncParsableCommand {
     version: FerryVersion.current,
     subcommands: [
       ServeCommand.self, LoginCommand.self, ConnectionInfoCommand.self, RolePolicyCommand.self,
-      ConnectionCommand.self, FetcherCommand.self, ArchiveCommand.self, SearchCommand.self,
+      ConnectionCommand.self, FetcherCommand.self, ArchiveCommand.self, RestoreCommand.self,
+      SearchCommand.self,
       AuditCommand.self,
       TokenCommand.self,
       UserCommand.self,

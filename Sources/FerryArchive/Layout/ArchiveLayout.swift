@@ -61,6 +61,26 @@ public struct ArchiveLayout: Sendable, Equatable {
       + "part-\(String(format: "%06d", sequence))-\(id).json.zst"
   }
 
+  /// The folder of an account's UTC day (its hours' partitions are under it), ending with
+  /// `/`.
+  public func dayFolder(account: AccountID, day: Date) -> String {
+    let c = Calendar.utc.dateComponents([.year, .month, .day], from: day)
+    return
+      "\(prefix)account=\(account.rawValue)/year=\(String(format: "%04d", c.year ?? 0))/month=\(String(format: "%02d", c.month ?? 0))/day=\(String(format: "%02d", c.day ?? 0))/"
+  }
+
+  /// The UTC days that meet `[from, to)`, as their midnights.
+  public static func days(from: Date, to: Date) -> [Date] {
+    var days: [Date] = []
+    var day = Calendar.utc.startOfDay(for: from)
+    while day < to {
+      days.append(day)
+      guard let next = Calendar.utc.date(byAdding: .day, value: 1, to: day) else { break }
+      day = next
+    }
+    return days
+  }
+
   public func manifestKey(account: AccountID, hour: Date) -> String {
     partition(account: account, hour: hour) + "manifest.json"
   }

@@ -12,6 +12,22 @@ public protocol ArchiveBucket: Sendable {
   func put(key: String, bytes: [UInt8], contentType: String) async throws(AWSFailure)
   /// An object's bytes; nil if there is no such key.
   func get(key: String) async throws(AWSFailure) -> [UInt8]?
+  /// Every object under `prefix`, in key order.
+  func list(prefix: String) async throws(AWSFailure) -> [ArchiveListing]
+}
+
+/// An object as a listing shows it.
+public struct ArchiveListing: Sendable, Equatable {
+  public var key: String
+  public var size: Int64
+  /// S3's storage class (STANDARD when the listing does not say).
+  public var storageClass: String
+
+  public init(key: String, size: Int64, storageClass: String?) {
+    self.key = key
+    self.size = size
+    self.storageClass = storageClass ?? "STANDARD"
+  }
 }
 
 /// Opens an archive's bucket through its connection's role.

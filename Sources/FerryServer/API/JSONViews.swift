@@ -1,3 +1,4 @@
+import FerryArchive
 import FerryCore
 import FerryPolicy
 import Foundation
@@ -85,6 +86,53 @@ enum JSONViews {
       ("sourceKey", .string(e.sourceKey)), ("sourceOffset", .number(Double(e.sourceOffset))),
       ("message", .string(e.message)),
       ("fields", .object(e.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+      ("restoredBy", optional(e.restoredBy)),
+    ])
+  }
+
+  static func restore(_ j: RestoreJob, problems: [RestoreObject]) -> JSONValue {
+    func number(_ n: Int) -> JSONValue { .number(Double(n)) }
+    return .object([
+      ("id", .string(j.id)), ("archiveId", .string(j.archiveID)), ("from", date(j.from)),
+      ("to", date(j.to)), ("query", optional(j.query)), ("state", .string(j.state.rawValue)),
+      ("requestedBy", .string(j.requestedBy)),
+      ("expiresAt", j.expiresAt.map(date) ?? .null),
+      (
+        "progress",
+        .object([
+          ("objectsTotal", j.objectsTotal.map(number) ?? .null),
+          ("bytesTotal", j.bytesTotal.map { .number(Double($0)) } ?? .null),
+          ("eventsTotal", j.eventsTotal.map(number) ?? .null),
+          ("objectsDone", number(j.objectsDone)), ("objectsFailed", number(j.objectsFailed)),
+          ("objectsFrozen", number(j.objectsFrozen)),
+          ("bytesRead", .number(Double(j.bytesRead))), ("eventsRead", number(j.eventsRead)),
+          ("eventsMatched", number(j.eventsMatched)),
+          ("eventsRestored", number(j.eventsRestored)),
+        ])
+      ),
+      ("problems", .array(problems.map(restoreObject))),
+      ("error", optional(j.error)), ("createdAt", date(j.createdAt)),
+      ("updatedAt", date(j.updatedAt)),
+    ])
+  }
+
+  static func restoreObject(_ o: RestoreObject) -> JSONValue {
+    .object([
+      ("key", .string(o.key)), ("state", .string(o.state.rawValue)),
+      ("storageClass", optional(o.storageClass)), ("events", .number(Double(o.events))),
+      ("bytes", .number(Double(o.bytes))), ("error", optional(o.error)),
+    ])
+  }
+
+  static func restoreEstimate(_ plan: RestorePlan, _ request: RestoreRoutes.Request) -> JSONValue {
+    .object([
+      ("archiveId", .string(request.archive.id)), ("from", date(request.from)),
+      ("to", date(request.to)), ("query", optional(request.query)),
+      ("objects", .number(Double(plan.readable.count))), ("bytes", .number(Double(plan.bytes))),
+      ("events", .number(Double(plan.events))),
+      ("frozenObjects", .number(Double(plan.frozen.count))),
+      ("frozenBytes", .number(Double(plan.frozen.reduce(0) { $0 + $1.bytes }))),
+      ("problems", .array((plan.problems + plan.frozen).prefix(100).map(restoreObject))),
     ])
   }
 

@@ -48,4 +48,20 @@ struct AWSArchiveBucket: ArchiveBucket {
       throw AWSFailure(error)
     }
   }
+
+  func list(prefix: String) async throws(AWSFailure) -> [ArchiveListing] {
+    var out: [ArchiveListing] = []
+    do {
+      for try await page in s3.listObjects(bucket: bucket, prefix: prefix) {
+        out += page.objects.map {
+          ArchiveListing(key: $0.key, size: $0.size, storageClass: $0.storageClass)
+        }
+      }
+    } catch let error as AWSError {
+      throw AWSFailure(error)
+    } catch {
+      throw AWSFailure(kind: .unreachable, operation: "S3.ListObjectsV2", message: "\(error)")
+    }
+    return out
+  }
 }

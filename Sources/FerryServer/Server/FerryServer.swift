@@ -60,6 +60,9 @@ public struct FerryServer: Sendable {
     SearchRoutes(store: store).add(to: api)
     fetchers.add(to: api)
     ArchiveRoutes(store: store).add(to: api)
+    RestoreRoutes(
+      store: store, open: archiveBucketOpener(), keepDays: configuration.restoreKeepDays
+    ).add(to: api)
     AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
     if web {
       WebRoutes(
@@ -101,20 +104,38 @@ public struct FerryServer: Sendable {
     let store = self.store
     let client = awsClient
     let credentials = platformCredentials
-    let holder = Self.leaseHolder()
     var settings = ArchiveSettings()
     settings.flushBytes = configuration.archiveFlushBytes
     settings.flushAge = Double(configuration.archiveFlushAge.components.seconds)
     settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
-    let multipart = settings.multipartBytes
-    return ArchiveScheduler(store: store, holder: holder, settings: settings, logger: logger) {
-      connection throws(AWSFailure) in
+    return ArchiveScheduler(
+      store: store, holder: Self.leaseHolder(), settings: settings, logger: logger,
+      open: archiveBucketOpener(multipartBytes: settings.multipartBytes))
+  }
+
+  /// The scheduler that runs this process's share of the restore jobs.
+  func restoreScheduler() -> RestoreScheduler {
+    RestoreScheduler(
+      store: store, holder: Self.leaseHolder(),
+      leaseTTL: Double(configuration.ingestLease.components.seconds), logger: logger,
+      open: archiveBucketOpener())
+  }
+
+  /// Opens an archive connection's bucket through its role, with the owning account's
+  /// external ID.
+  func archiveBucketOpener(multipartBytes: Int = ArchiveSettings().multipartBytes)
+    -> ArchiveBucketOpener
+  {
+    let store = self.store
+    let client = awsClient
+    let credentials = platformCredentials
+    return { connection throws(AWSFailure) in
       let account = try await CustomerS3.owner(of: connection, in: store)
       let s3 = try await CustomerS3.open(
         connection, account: account, client: client, platformCredentials: credentials)
       return AWSArchiveBucket(
         s3: s3, bucket: connection.bucket, kmsKeyARN: connection.kmsKeyARN,
-        multipartBytes: multipart)
+        multipartBytes: multipartBytes)
     }
   }
 
@@ -136,6 +157,10 @@ public struct FerryServer: Sendable {
     if configuration.archive {
       services.append(
         ArchiveService(scheduler: archiveScheduler(), tick: configuration.archiveTick))
+    }
+    if configuration.restore {
+      services.append(
+        RestoreService(scheduler: restoreScheduler(), tick: configuration.restoreTick))
     }
     let identity = self.identity
     let logger = self.logger

@@ -41,6 +41,12 @@ public struct ServerConfiguration: Sendable {
   public var archiveFlushBytes = 32 << 20
   /// ... or once events have waited this long.
   public var archiveFlushAge: Duration = .seconds(300)
+  /// Whether this process runs restore jobs (several nodes may; leases keep them apart).
+  public var restore = true
+  /// How often the restorer looks for restore jobs to run and restored events that expired.
+  public var restoreTick: Duration = .seconds(5)
+  /// How long restored events stay in search unless a restore asks otherwise, in days.
+  public var restoreKeepDays = 14
   /// How long a web UI sign-in lasts.
   public var sessionLifetime: Duration = .seconds(12 * 3600)
 

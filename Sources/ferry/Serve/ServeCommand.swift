@@ -102,6 +102,18 @@ struct ServeCommand: AsyncParsableCommand {
     help: "... or once events have waited this long (default 5m).")
   var archiveFlushAge: String?
   @Option(
+    name: .customLong("restore-interval"),
+    help:
+      "How often this process looks for restore jobs to run and restored events that expired: 5s (default), or off."
+  )
+  var restoreInterval: String?
+  @Option(
+    name: .customLong("restore-keep-days"),
+    help:
+      "Restored events leave search after this many days unless a restore asks otherwise or is kept (1 to 3650; default 14)."
+  )
+  var restoreKeepDays: Int?
+  @Option(
     name: .customLong("session-lifetime"),
     help: "How long a sign-in to the web UI lasts (default 12h).")
   var sessionLifetime: String?
@@ -173,6 +185,12 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.archiveFlushAge =
       try settings.interval("archive-flush-age", flag: archiveFlushAge, default: .seconds(300))
       ?? .seconds(300)
+    let restoreTick = try settings.interval(
+      "restore-interval", flag: restoreInterval, default: .seconds(5))
+    serverConfiguration.restore = restoreTick != nil
+    serverConfiguration.restoreTick = restoreTick ?? .seconds(5)
+    serverConfiguration.restoreKeepDays = try settings.int(
+      "restore-keep-days", flag: restoreKeepDays, default: 14, range: 1...3650)
     serverConfiguration.ingestChunkEvents = try settings.int(
       "ingest-chunk-events", flag: ingestChunkEvents, default: 10_000, range: 100...1_000_000)
     serverConfiguration.ingestConcurrency = try settings.int(

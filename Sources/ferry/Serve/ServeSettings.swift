@@ -51,7 +51,7 @@ struct ServeSettings {
     "recheck-interval", "checks-per-minute", "ingest-interval", "ingest-concurrency",
     "ingest-lease", "full-list-interval", "ingest-chunk-events", "log-format", "log-level",
     "external-id-prefix", "session-lifetime", "archive-interval", "archive-flush-mib",
-    "archive-flush-age",
+    "archive-flush-age", "restore-interval", "restore-keep-days",
   ]
 
   /// `FERRY_DATA_DIR` for `data-dir`.

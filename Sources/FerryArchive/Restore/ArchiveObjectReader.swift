@@ -1,0 +1,199 @@
+import Crypto
+import FerryCore
+import FerryIngest
+import Foundation
+
+/// Which archived events a restore brings back: those in its range that match its query.
+public struct RestoreFilter: Sendable {
+  public var from: Date
+  public var to: Date
+  public var query: LogQuery?
+
+  public init(from: Date, to: Date, query: LogQuery? = nil) {
+    self.from = from
+    self.to = to
+    self.query = query
+  }
+
+  public func matches(_ event: Event) -> Bool {
+    guard event.time >= from, event.time < to else { return false }
+    guard let query else { return true }
+    return query.matches(words: SearchText.words(event.message), fields: event.fields)
+  }
+}
+
+/// Reads one archive object back: checks it against its manifest entry (its SHA-256, then
+/// its event count) before anything of it is restored, then decompresses it a slice at a
+/// time and hands the matching events over in batches. An object that is missing, corrupt
+/// or disagrees with its manifest ends as a failed object with why; the restore goes on.
+public struct ArchiveObjectReader: Sendable {
+  public let bucket: any ArchiveBucket
+  public let account: AccountID
+  /// Events handed over per call.
+  public var batchSize = 5000
+  /// Compressed bytes decompressed per step.
+  static let slice = 1 << 20
+
+  public init(bucket: any ArchiveBucket, account: AccountID) {
+    self.bucket = bucket
+    self.account = account
+  }
+
+  public func read(
+    _ object: RestoreObject, filter: RestoreFilter,
+    restore: ([SourcedEvent]) async throws -> Void
+  ) async throws -> RestoreObjectOutcome {
+    let bytes: [UInt8]?
+    do {
+      bytes = try await bucket.get(key: object.key)
+    } catch {
+      return failed(
+        object,
+        ArchiveReadError(
+          step: "reading \(object.key)", permission: "s3:GetObject", failure: error,
+          bucket: bucket.name
+        ).description)
+    }
+    guard let bytes else {
+      return failed(
+        object,
+        "the object is gone: its manifest lists it, the bucket does not have it (deleted, or expired by a lifecycle rule). Its events cannot be restored; the others are"
+      )
+    }
+    let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    guard digest == object.sha256 else {
+      return failed(
+        object,
+        "the object is corrupt: its SHA-256 is \(digest), its manifest says \(object.sha256). Nothing of it was restored",
+        bytesRead: Int64(bytes.count))
+    }
+    // First the count, so that nothing of an object that disagrees with its manifest is
+    // restored.
+    var lines = 0
+    do {
+      try Self.decompress(bytes) { chunk in lines += chunk.count { $0 == UInt8(ascii: "\n") } }
+    } catch {
+      return failed(
+        object, "the object cannot be decompressed (\(error)). Nothing of it was restored",
+        bytesRead: Int64(bytes.count))
+    }
+    guard lines == object.events else {
+      return failed(
+        object,
+        "the object holds \(lines) events, its manifest says \(object.events): they disagree, so nothing of it was restored. The manifest or the object was changed outside Ferry",
+        bytesRead: Int64(bytes.count))
+    }
+
+    var read = 0
+    var matched = 0
+    var pending: [SourcedEvent] = []
+    var partial: [UInt8] = []
+    var problem: String?
+    var lineNumber = 0
+    var decompressor = try ZstdDecompressor()
+    var start = 0
+    while start < bytes.count, problem == nil {
+      let end = min(start + Self.slice, bytes.count)
+      try bytes[start..<end].withUnsafeBytes { input in
+        try decompressor.feed(input) { chunk in
+          var from = chunk.startIndex
+          while problem == nil, let newline = chunk[from...].firstIndex(of: UInt8(ascii: "\n")) {
+            partial.append(contentsOf: chunk[from..<newline])
+            from = newline + 1
+            lineNumber += 1
+            switch ArchivedLine.event(partial, account: account) {
+            case .success(let item):
+              read += 1
+              if filter.matches(item.event) {
+                matched += 1
+                pending.append(item)
+              }
+            case .failure(let why):
+              problem = "line \(lineNumber) is not an archived event (\(why))"
+            }
+            partial.removeAll(keepingCapacity: true)
+          }
+          partial.append(contentsOf: chunk[from...])
+        }
+      }
+      start = end
+      if pending.count >= batchSize || start >= bytes.count {
+        if !pending.isEmpty { try await restore(pending) }
+        pending.removeAll(keepingCapacity: true)
+      }
+    }
+    if let problem {
+      if !pending.isEmpty { try await restore(pending) }
+      return RestoreObjectOutcome(
+        state: .failed, bytesRead: Int64(bytes.count), eventsRead: read, eventsMatched: matched,
+        error: "the object is damaged: \(problem); the events before it were restored")
+    }
+    return RestoreObjectOutcome(
+      state: .done, bytesRead: Int64(bytes.count), eventsRead: read, eventsMatched: matched)
+  }
+
+  func failed(_ object: RestoreObject, _ why: String, bytesRead: Int64 = 0)
+    -> RestoreObjectOutcome
+  {
+    RestoreObjectOutcome(state: .failed, bytesRead: bytesRead, error: why)
+  }
+
+  /// Decompresses a whole object a slice at a time, handing each piece to `body`.
+  static func decompress(_ bytes: [UInt8], _ body: ([UInt8]) throws -> Void) throws {
+    var decompressor = try ZstdDecompressor()
+    var start = 0
+    while start < bytes.count {
+      let end = min(start + slice, bytes.count)
+      try bytes[start..<end].withUnsafeBytes { try decompressor.feed($0, emit: body) }
+      start = end
+    }
+    try decompressor.finish(emit: body)
+  }
+}
+
+/// One NDJSON line of an archive object, as ``ArchiveRecord`` writes it.
+struct ArchivedLine: Decodable {
+  var time: String
+  var eventId: String
+  var logType: String
+  var message: String
+  var fields: [String: String]
+  var source: Source
+  var fetcher: String
+
+  struct Source: Decodable {
+    var bucket: String
+    var key: String
+    var etag: String
+    var offset: Int64
+  }
+
+  struct Problem: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  private static let decoder = JSONDecoder()
+
+  /// The event a line holds, in `account`; a line whose event ID does not match its
+  /// content is refused (it was changed after it was written).
+  static func event(_ bytes: [UInt8], account: AccountID) -> Result<SourcedEvent, Problem> {
+    let line: ArchivedLine
+    do {
+      line = try decoder.decode(ArchivedLine.self, from: Data(bytes))
+    } catch {
+      return .failure(Problem(description: "it is not the JSON of an archived event"))
+    }
+    guard let time = try? Date(line.time, strategy: ArchiveRecord.timeFormat) else {
+      return .failure(Problem(description: "its time \(line.time) is not RFC 3339"))
+    }
+    let event = Event(
+      accountID: account, fetcherID: line.fetcher, logType: line.logType, time: time,
+      sourceKey: line.source.key, sourceOffset: line.source.offset, message: line.message,
+      fields: line.fields)
+    guard ArchiveRecord.eventID(event, eTag: line.source.etag) == line.eventId else {
+      return .failure(
+        Problem(description: "its eventId does not match its fetcher, source and offset"))
+    }
+    return .success(SourcedEvent(event: event, eTag: line.source.etag))
+  }
+}

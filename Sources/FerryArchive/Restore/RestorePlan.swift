@@ -1,0 +1,126 @@
+import FerryCore
+import Foundation
+
+/// What a restore will read, from the manifests alone: every archive object whose events
+/// meet the range, with its size and event count, so an admin sees the cost before
+/// starting. Objects in an archive storage class are listed as frozen (they need a
+/// `RestoreObject` first); a manifest that cannot be read is listed as failed, with why,
+/// and the rest of the plan stands.
+public struct RestorePlan: Sendable, Equatable {
+  public var objects: [RestoreObject]
+
+  public init(objects: [RestoreObject]) { self.objects = objects }
+
+  /// Objects to read, their stored bytes and their events (an hour the range covers only
+  /// in part counts whole: the events outside the range are read and left out).
+  public var readable: [RestoreObject] { objects.filter { $0.state == .planned } }
+  public var bytes: Int64 { readable.reduce(0) { $0 + $1.bytes } }
+  public var events: Int { readable.reduce(0) { $0 + $1.events } }
+  public var frozen: [RestoreObject] { objects.filter { $0.state == .frozen } }
+  public var problems: [RestoreObject] { objects.filter { $0.state == .failed } }
+
+  /// Lists the manifests of every hour in `[from, to)` of the account, day by day, and
+  /// the objects they name that meet the range.
+  public static func make(
+    bucket: any ArchiveBucket, layout: ArchiveLayout, account: AccountID, from: Date, to: Date
+  ) async throws(ArchiveReadError) -> RestorePlan {
+    var objects: [RestoreObject] = []
+    let firstHour = ArchiveLayout.hour(of: from)
+    for day in ArchiveLayout.days(from: from, to: to) {
+      let folder = layout.dayFolder(account: account, day: day)
+      let listing: [ArchiveListing]
+      do {
+        listing = try await bucket.list(prefix: folder)
+      } catch {
+        throw ArchiveReadError(
+          step: "listing \(folder) in \(bucket.name)", permission: "s3:ListBucket",
+          failure: error, bucket: bucket.name)
+      }
+      let classes = Dictionary(listing.map { ($0.key, $0.storageClass) }) { first, _ in first }
+      var hour = max(day, firstHour)
+      let dayEnd = day.addingTimeInterval(86_400)
+      while hour < min(dayEnd, to) {
+        let key = layout.manifestKey(account: account, hour: hour)
+        hour = hour.addingTimeInterval(3600)
+        guard classes[key] != nil else { continue }
+        objects += try await entries(
+          manifest: key, bucket: bucket, classes: classes, from: from, to: to)
+      }
+    }
+    return RestorePlan(objects: objects)
+  }
+
+  /// The objects a manifest names that meet the range, or one failed entry saying why the
+  /// manifest cannot be used.
+  static func entries(
+    manifest key: String, bucket: any ArchiveBucket, classes: [String: String], from: Date,
+    to: Date
+  ) async throws(ArchiveReadError) -> [RestoreObject] {
+    func problem(_ why: String) -> [RestoreObject] {
+      [
+        RestoreObject(
+          key: key, events: 0, bytes: 0, minTime: from, maxTime: from, sha256: "",
+          state: .failed, error: why)
+      ]
+    }
+    if let storageClass = classes[key], RestoreObject.frozenClasses.contains(storageClass) {
+      return problem(
+        "the manifest is in the \(storageClass) storage class, so its objects cannot be priced or read. Fix: move manifests to a storage class readable at once (a lifecycle rule can exclude manifest.json), or restore it in S3 and try again"
+      )
+    }
+    let bytes: [UInt8]?
+    do {
+      bytes = try await bucket.get(key: key)
+    } catch {
+      throw ArchiveReadError(
+        step: "reading \(key)", permission: "s3:GetObject", failure: error, bucket: bucket.name)
+    }
+    guard let bytes else { return problem("the manifest was deleted while the restore listed it") }
+    let manifest: ArchiveManifest
+    do {
+      manifest = try ArchiveManifest.decode(Data(bytes))
+    } catch {
+      return problem("the manifest cannot be read (\(error)); its hour is left out")
+    }
+    return manifest.objects.filter { $0.maxTime >= from && $0.minTime < to }.map { entry in
+      let storageClass = classes[entry.key]
+      let frozen = storageClass.map(RestoreObject.frozenClasses.contains) ?? false
+      return RestoreObject(
+        key: entry.key, events: entry.events, bytes: Int64(entry.bytes), minTime: entry.minTime,
+        maxTime: entry.maxTime, sha256: entry.sha256,
+        storageClass: storageClass == "STANDARD" ? nil : storageClass,
+        state: frozen ? .frozen : .planned,
+        error: frozen
+          ? "in the \(storageClass ?? "") storage class: S3 must restore it (RestoreObject) before it can be read"
+          : nil)
+    }
+  }
+}
+
+/// Why a restore could not go on with the bucket: the step, what AWS said, the fix.
+public struct ArchiveReadError: Error, Sendable, CustomStringConvertible {
+  public var step: String
+  public var failure: AWSFailure?
+  public var description: String
+
+  init(step: String, permission: String, failure: AWSFailure, bucket: String) {
+    self.step = step
+    self.failure = failure
+    if failure.isDenied {
+      description =
+        "\(step) was refused (\(failure)). The archive role may lack \(permission) on \(bucket), a bucket policy may deny it, or a KMS key may refuse it. Fix: run `ferry connection check` on the archive's connection; resume the restore once the role works"
+    } else if failure.code == "NoSuchBucket" {
+      description =
+        "\(step) failed: the bucket \(bucket) does not exist (\(failure)). Fix: restore from an archive whose bucket exists"
+    } else {
+      description = "\(step) failed (\(failure)); the restore tries again from where it stopped"
+    }
+  }
+
+  /// Whether trying again later may work (AWS did not answer, or answered a server error).
+  public var isTransient: Bool {
+    guard let failure else { return false }
+    return !failure.isDenied && failure.code != "NoSuchBucket"
+      && (failure.kind == .unreachable || (failure.statusCode ?? 0) >= 500)
+  }
+}

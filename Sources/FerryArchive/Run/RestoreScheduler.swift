@@ -1,0 +1,134 @@
+import FerryCore
+import Foundation
+import Logging
+import Metrics
+
+/// Runs every queued or running restore job of every account, one at a time, each under
+/// its lease (one restorer per job across nodes), and removes restored events whose
+/// expiry has passed. A job whose bucket AWS refuses fails with the step, the cause and
+/// the fix; one that AWS could not answer is tried again on a later sweep.
+public actor RestoreScheduler {
+  let store: any Store
+  let holder: String
+  let open: ArchiveBucketOpener
+  let leaseTTL: TimeInterval
+  let logger: Logger
+  /// When a job that could not reach AWS may be tried again.
+  private var retryAt: [String: Date] = [:]
+
+  public init(
+    store: any Store, holder: String, leaseTTL: TimeInterval = 60,
+    logger: Logger = Logger(label: "ferry.restore"), open: @escaping ArchiveBucketOpener
+  ) {
+    self.store = store
+    self.holder = holder
+    self.leaseTTL = leaseTTL
+    self.logger = logger
+    self.open = open
+  }
+
+  /// Runs sweeps every `tick` until cancelled.
+  public func run(tick: Duration = .seconds(5)) async {
+    while !Task.isCancelled {
+      await sweep()
+      try? await Task.sleep(for: tick)
+    }
+  }
+
+  /// One sweep: expired restored events go, then each runnable job runs.
+  public func sweep(now: Date = Date()) async {
+    var jobs: [RestoreJob] = []
+    do {
+      for account in try await store.accounts() {
+        let removed = try await store.deleteExpiredRestores(of: account.id, now: now)
+        if removed > 0 {
+          logger.info("restore: \(removed) restored events of \(account.id) expired")
+        }
+        jobs += try await store.restoreJobs(of: account.id).filter(ArchiveRestorer.isRunnable)
+      }
+    } catch {
+      logger.warning("restore: the store could not list restore jobs: \(error)")
+      return
+    }
+    // Oldest first.
+    for job in jobs.reversed() where (retryAt[job.id] ?? .distantPast) <= now {
+      if Task.isCancelled { return }
+      await runJob(job)
+    }
+  }
+
+  func runJob(_ job: RestoreJob) async {
+    let account = job.accountID
+    do {
+      guard
+        let lease = try await WorkLease.acquire(
+          "restore:" + job.id, holder: holder, store: store, ttl: leaseTTL)
+      else { return }
+      defer { Task { await lease.release() } }
+      guard
+        let archive = try await store.archives(of: account).first(where: { $0.id == job.archiveID }
+        ),
+        let connection = try await store.connection(archive.connectionID, of: account)
+      else {
+        await fail(job, "its archive \(job.archiveID) or the archive's connection no longer exists")
+        return
+      }
+      let bucket: any ArchiveBucket
+      do {
+        bucket = try await open(connection)
+      } catch {
+        let reason =
+          "Ferry could not assume the archive connection's role (\(error)). Fix: run `ferry connection check \(connection.id)` for the diagnosis, then start the restore again"
+        if error.kind == .unreachable {
+          await later(job, reason)
+        } else {
+          await fail(job, reason)
+        }
+        return
+      }
+      let restorer = ArchiveRestorer(
+        store: store, job: job, bucket: bucket, layout: try ArchiveLayout(prefix: connection.prefix)
+      ) {
+        try Task.checkCancellation()
+        try await lease.check()
+      }
+      let ending = try await restorer.run()
+      retryAt[job.id] = nil
+      if ending == .finished, let done = try await store.restoreJob(job.id, of: account) {
+        Counter(label: "ferry_restore_events_total").increment(by: done.eventsRestored)
+        logger.info(
+          "restore \(job.id): done: \(done.objectsDone) objects (\(done.objectsFailed) failed, \(done.objectsFrozen) frozen), \(done.eventsMatched) matching events, \(done.eventsRestored) stored"
+        )
+      }
+    } catch is LeaseLost {
+      logger.notice("restore \(job.id) lost its lease; another node goes on")
+    } catch is CancellationError {
+      return
+    } catch let error as ArchiveReadError where error.isTransient {
+      await later(job, error.description)
+    } catch {
+      await fail(job, "\(error)")
+    }
+  }
+
+  /// Ends a job with why it cannot go on.
+  func fail(_ job: RestoreJob, _ reason: String) async {
+    logger.error("restore \(job.id): \(reason)")
+    var running = job
+    if running.state == .queued {
+      running.state = .running
+      _ = try? await store.updateRestoreJob(running, of: job.accountID)
+    }
+    _ = try? await store.finishRestore(jobID: job.id, error: reason, of: job.accountID)
+  }
+
+  /// Records why a job waits, and tries it again in a minute.
+  func later(_ job: RestoreJob, _ reason: String) async {
+    logger.warning("restore \(job.id): \(reason)")
+    retryAt[job.id] = Date().addingTimeInterval(60)
+    if var current = try? await store.restoreJob(job.id, of: job.accountID) {
+      current.error = reason
+      _ = try? await store.updateRestoreJob(current, of: job.accountID)
+    }
+  }
+}

@@ -1,0 +1,281 @@
+import FerryCore
+import FerryStore
+import FerryTesting
+import Foundation
+import Testing
+
+/// Restores end to end, against the AWS emulator: `ferry serve` archives two days of events
+/// into the customer's bucket (the role made with Ferry's own script), the first day then
+/// leaves search (retention), and the customer's side damages three of its hours with the
+/// AWS CLI: one object deleted, one overwritten, one manifest that no longer agrees with
+/// its object. A dry run prices the restore from the manifests (the test sums them from the
+/// AWS CLI's copy); the restore, filtered by a query, brings back exactly the matching
+/// events of the undamaged hours, field by field as they were committed, marked as
+/// restored; each damaged hour ends in a clear error while the rest goes on; events still
+/// in search are not stored twice. (Restores run with IAM enforcement off, like the
+/// archive flow: moto cannot verify signatures of keys with `=`.)
+@Suite("ferry serve: restores from an archive (emulator)", .serialized)
+struct RestoreFlowTests {
+  /// 2026-11-29 00:00 UTC: the first day; the second follows.
+  static let dayA = Date(timeIntervalSince1970: 1_795_910_400)
+  static let dayB = dayA.addingTimeInterval(86_400)
+  static let perHour = 600
+  static let fetcherID = "fet_restoreflow0001"
+
+  /// Event `n` of an hour's object: every seventh fails with status 500.
+  static func event(_ account: AccountID, day: Date, hour: Int, n: Int) -> Event {
+    Event(
+      accountID: account, fetcherID: fetcherID, logType: "json",
+      time: day.addingTimeInterval(Double(hour * 3600 + n * 5)),
+      sourceKey: "app/\(Int(day.timeIntervalSince1970))/h\(hour).json",
+      sourceOffset: Int64(n * 200),
+      message: "GET /orders/\(n) answered \(n % 7 == 0 ? 500 : 200) in \(n % 40) ms",
+      fields: ["status": n % 7 == 0 ? "500" : "200", "hour": String(hour), "n": String(n)])
+  }
+
+  @Test func aFilteredRestoreBringsBackWhatWasArchivedAndReportsDamage() async throws {
+    let aws = try await OffPool.run { try EnforcedAWS.start() }
+    defer { aws.stop() }
+    let bucket = "archive-\(UUID().uuidString.prefix(8).lowercased())"
+    let made = try await aws.customerOffPool(["s3api", "create-bucket", "--bucket", bucket])
+    try #require(made.status == 0, "\(made.stderr)")
+    let data = try TestPaths.temporaryDirectory("ferry-restore-data")
+    let arguments =
+      ConnectWorld.serverArguments(aws) + [
+        "--data-dir", data.path, "--ingest-lease", "2s", "--archive-interval", "1s",
+        "--archive-flush-age", "1s", "--restore-interval", "1s",
+      ]
+    let server = try await ServerProcess.start(
+      arguments: arguments, environment: aws.platformEnvironment)
+    defer { _ = server.stop() }
+    let token = try #require(server.firstToken)
+    let api = API(server.url)
+    let role = try await ArchiveFlowTests().makeRole(
+      aws, api, token, purpose: "archive", bucket: bucket, prefix: "archive",
+      name: "ferry-restore-reader")
+    let connection = try await api.post(
+      "/api/v1/connections", token: token,
+      [
+        "purpose": "archive", "bucket": bucket, "region": "us-east-1", "prefix": "archive",
+        "roleArn": role,
+      ])
+    try #require(connection.status == 201, "\(connection.text)")
+    let connectionID = try #require(connection.json["id"] as? String)
+    let me = try await api.get("/api/v1/me", token: token)
+    let account = AccountID(
+      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
+    try await OffPool.run { try aws.disableEnforcement() }
+
+    // Two days in the store, one object per hour (the second day: four hours).
+    let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
+    var originals: [String: Event] = [:]
+    for (day, hours) in [(Self.dayA, 24), (Self.dayB, 4)] {
+      for hour in 0..<hours {
+        let events = (0..<Self.perHour).map {
+          Self.event(account, day: day, hour: hour, n: $0)
+        }
+        for e in events { originals["\(e.sourceKey)@\(e.sourceOffset)"] = e }
+        try await store.commitObject(
+          LedgerEntry(
+            fetcherID: Self.fetcherID, key: events[0].sourceKey, eTag: "\"e\(hour)\"", size: 1,
+            state: .ingested, events: Self.perHour), events: events, of: account)
+      }
+    }
+    let created = try await api.post(
+      "/api/v1/archives", token: token, ["connectionId": connectionID, "name": "all"])
+    try #require(created.status == 201, "\(created.text)")
+    let archiveID = try #require(created.json["id"] as? String)
+    try await eventually("both days are archived", seconds: 120, every: .milliseconds(250)) {
+      let shown = try await api.get("/api/v1/archives/\(archiveID)", token: token)
+      let status = shown.json["status"] as? [String: Any] ?? [:]
+      return status["pendingEvents"] as? Int == 0 && status["events"] as? Int == 28 * Self.perHour
+    }
+
+    func restore(_ id: String) async throws -> [String: Any] {
+      try await api.get("/api/v1/restores/\(id)", token: token).json
+    }
+    func finished(_ id: String) async throws -> [String: Any] {
+      var last: [String: Any] = [:]
+      try await eventually("restore \(id) ends", seconds: 120, every: .milliseconds(250)) {
+        last = try await restore(id)
+        return ["succeeded", "failed", "cancelled"].contains(last["state"] as? String ?? "")
+      }
+      return last
+    }
+
+    // Day B is still in search: restoring it stores nothing twice.
+    let again = try await api.post(
+      "/api/v1/restores", token: token,
+      ["archiveId": archiveID, "from": "2026-11-30T00:00:00Z", "to": "2026-12-01T00:00:00Z"])
+    try #require(again.status == 201, "\(again.text)")
+    let againDone = try await finished(try #require(again.json["id"] as? String))
+    let againProgress = againDone["progress"] as? [String: Any] ?? [:]
+    #expect(againDone["state"] as? String == "succeeded", "\(againDone)")
+    #expect(againProgress["eventsMatched"] as? Int == 4 * Self.perHour, "\(againProgress)")
+    #expect(againProgress["eventsRestored"] as? Int == 0, "\(againProgress)")
+
+    // Day A leaves search; then the customer's side damages three of its hours.
+    let removed = try await store.deleteEvents(of: account, olderThan: Self.dayB, batchSize: 10_000)
+    #expect(removed == 24 * Self.perHour)
+    let folder = "s3://\(bucket)/archive/account=\(account.rawValue)/year=2026/month=11/day=29/"
+    func keys(hour: Int) async throws -> [String] {
+      let listed = try await aws.customerOffPool([
+        "s3", "ls", folder + String(format: "hour=%02d/", hour),
+      ])
+      return listed.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last }
+        .map(String.init)
+    }
+    let deleted = try #require(try await keys(hour: 3).first { $0.hasSuffix(".json.zst") })
+    let rm = try await aws.customerOffPool(["s3", "rm", folder + "hour=03/" + deleted])
+    try #require(rm.status == 0, "\(rm.stderr)")
+    let corrupt = try #require(try await keys(hour: 5).first { $0.hasSuffix(".json.zst") })
+    let scratch = try TestPaths.temporaryDirectory("ferry-restore-scratch")
+    let garbage = scratch.appendingPathComponent("garbage")
+    try Data("not zstd at all".utf8).write(to: garbage)
+    let cp = try await aws.customerOffPool([
+      "s3", "cp", garbage.path, folder + "hour=05/" + corrupt,
+    ])
+    try #require(cp.status == 0, "\(cp.stderr)")
+    // Hour 07's manifest claims one event more than its first object holds.
+    let manifest = scratch.appendingPathComponent("manifest.json")
+    let got = try await aws.customerOffPool([
+      "s3", "cp", folder + "hour=07/manifest.json", manifest.path,
+    ])
+    try #require(got.status == 0, "\(got.stderr)")
+    var document = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: manifest)) as? [String: Any])
+    var objects = try #require(document["objects"] as? [[String: Any]])
+    objects[0]["events"] = (objects[0]["events"] as? Int ?? 0) + 1
+    document["objects"] = objects
+    try JSONSerialization.data(withJSONObject: document).write(to: manifest)
+    let put = try await aws.customerOffPool([
+      "s3", "cp", manifest.path, folder + "hour=07/manifest.json",
+    ])
+    try #require(put.status == 0, "\(put.stderr)")
+
+    // The dry run's figures are the manifests' (summed here from the AWS CLI's copy).
+    let copy = try TestPaths.temporaryDirectory("ferry-restore-copy")
+    let downloaded = try await aws.customerOffPool([
+      "s3", "cp", folder, copy.path, "--recursive", "--exclude", "*", "--include", "*manifest.json",
+    ])
+    try #require(downloaded.status == 0, "\(downloaded.stderr)")
+    var expected = (objects: 0, bytes: 0, events: 0)
+    for hour in 0..<24 {
+      let file = copy.appendingPathComponent(String(format: "hour=%02d/manifest.json", hour))
+      let m = try #require(
+        try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+      for o in m["objects"] as? [[String: Any]] ?? [] {
+        expected.objects += 1
+        expected.bytes += o["bytes"] as? Int ?? 0
+        expected.events += o["events"] as? Int ?? 0
+      }
+    }
+    let range: [String: Any] = [
+      "archiveId": archiveID, "from": "2026-11-29T00:00:00Z", "to": "2026-11-30T00:00:00Z",
+      "query": "status:500",
+    ]
+    let dry = try await api.post(
+      "/api/v1/restores", token: token, range.merging(["dryRun": true]) { $1 })
+    try #require(dry.status == 200, "\(dry.text)")
+    #expect(dry.json["objects"] as? Int == expected.objects, "\(dry.text)")
+    #expect(dry.json["bytes"] as? Int == expected.bytes, "\(dry.text)")
+    #expect(dry.json["events"] as? Int == expected.events, "\(dry.text)")
+    #expect(
+      try await api.get("/api/v1/restores", token: token).json["restores"].map {
+        ($0 as? [Any])?.count
+      } == 1,
+      "a dry run starts nothing")
+
+    // Bad input and members are refused.
+    let badQuery = try await api.post(
+      "/api/v1/restores", token: token, range.merging(["query": "status:(500"]) { $1 })
+    #expect(
+      badQuery.status == 400 && badQuery.json["field"] as? String == "query", "\(badQuery.text)")
+    let backwards = try await api.post(
+      "/api/v1/restores", token: token, range.merging(["to": "2026-11-28T00:00:00Z"]) { $1 })
+    #expect(backwards.status == 400, "\(backwards.text)")
+    let member = try await api.post(
+      "/api/v1/tokens", token: token, ["name": "reader", "role": "member"])
+    let memberToken = try #require(member.json["secret"] as? String, "\(member.text)")
+    #expect(try await api.post("/api/v1/restores", token: memberToken, range).status == 403)
+
+    // The restore, started with the CLI.
+    let cli = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable,
+      [
+        "restore", "start", "--archive", archiveID, "--from", "2026-11-29T00:00:00Z", "--to",
+        "2026-11-30T00:00:00Z", "--query", "status:500", "--json",
+      ],
+      environment: [
+        "FERRY_SERVER": server.url, "FERRY_TOKEN": token, "FERRY_CONFIG_DIR": data.path,
+      ])
+    try #require(cli.status == 0, "\(cli.stderr)")
+    let started = try #require(
+      try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [String: Any])
+    let jobID = try #require(started["id"] as? String)
+    let done = try await finished(jobID)
+    #expect(done["state"] as? String == "succeeded", "\(done)")
+    let progress = done["progress"] as? [String: Any] ?? [:]
+    #expect(progress["objectsTotal"] as? Int == expected.objects, "\(progress)")
+    #expect(progress["objectsFailed"] as? Int == 3, "\(progress)")
+    let problems = (done["problems"] as? [[String: Any]] ?? []).map {
+      ($0["key"] as? String ?? "", $0["error"] as? String ?? "")
+    }
+    #expect(problems.contains { $0.0.hasSuffix(deleted) && $0.1.contains("gone") }, "\(problems)")
+    #expect(
+      problems.contains { $0.0.hasSuffix(corrupt) && $0.1.contains("SHA-256") }, "\(problems)")
+    #expect(
+      problems.contains { $0.0.contains("hour=07") && $0.1.contains("disagree") }, "\(problems)")
+
+    // Search has exactly the matching events of the undamaged hours, as committed.
+    let wanted = originals.values.filter {
+      $0.time < Self.dayB && $0.fields["status"] == "500"
+        && !["3", "5", "7"].contains($0.fields["hour"] ?? "")
+    }
+    #expect(progress["eventsRestored"] as? Int == wanted.count, "\(progress)")
+    var found: [[String: Any]] = []
+    var cursor: String?
+    repeat {
+      var path =
+        "/api/v1/search?q=status:500&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z&limit=1000"
+      if let cursor { path += "&cursor=\(cursor)" }
+      let page = try await api.get(path, token: token)
+      try #require(page.status == 200, "\(page.text)")
+      found += page.json["events"] as? [[String: Any]] ?? []
+      cursor = page.json["nextCursor"] as? String
+    } while cursor != nil
+    #expect(found.count == wanted.count)
+    var mismatches: [String] = []
+    let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    for hit in found {
+      let key = "\(hit["sourceKey"] as? String ?? "")@\(hit["sourceOffset"] as? Int ?? -1)"
+      guard let original = originals[key] else {
+        mismatches.append("unexpected \(key)")
+        continue
+      }
+      let time = (hit["time"] as? String).flatMap { try? Date($0, strategy: format) }
+      if hit["message"] as? String != original.message
+        || hit["fields"] as? [String: String] != original.fields
+        || hit["logType"] as? String != original.logType
+        || hit["fetcherId"] as? String != original.fetcherID || time != original.time
+        || hit["restoredBy"] as? String != jobID
+      {
+        mismatches.append("\(key): \(hit)")
+      }
+    }
+    #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+
+    // A finished restore cannot be paused or resumed; it can be kept (audited).
+    #expect(try await api.post("/api/v1/restores/\(jobID)/pause", token: token, [:]).status == 409)
+    #expect(try await api.post("/api/v1/restores/\(jobID)/resume", token: token, [:]).status == 409)
+    let kept = try await api.post("/api/v1/restores/\(jobID)/keep", token: token, [:])
+    #expect(kept.status == 200 && kept.json["expiresAt"] is NSNull, "\(kept.text)")
+    let audit = try await api.get("/api/v1/audit?limit=50", token: token)
+    let actions = (audit.json["entries"] as? [[String: Any]] ?? []).compactMap {
+      $0["action"] as? String
+    }
+    #expect(actions.contains("restore.create") && actions.contains("restore.expiry"), "\(actions)")
+    #expect(!server.log.contains(token))
+    #expect(!server.log.contains(aws.platformSecretKey))
+  }
+}
