@@ -1,0 +1,107 @@
+import FerryCore
+import Foundation
+import Testing
+
+@testable import FerryArchive
+
+/// What a restore reads, without a bucket: archived lines come back as the events they
+/// were written from (times to the millisecond, as docs/archive-format.md says), a line
+/// whose event ID does not match its content is refused, the filter keeps the range and
+/// the query, days and hours of a range are the layout's. The AWS refusals the emulator
+/// cannot produce on Hive keys (S3's documented AccessDenied, 403, and NoSuchBucket, 404:
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html) are worded with
+/// the step, the cause and the fix.
+@Suite("Restore reading")
+struct RestoreReadingTests {
+  let account = AccountID(rawValue: "acct_r")
+
+  func event(_ offset: Int64, message: String, fields: [String: String]) -> Event {
+    Event(
+      accountID: AccountID(rawValue: "acct_elsewhere"), fetcherID: "fet_1", logType: "json",
+      time: Date(timeIntervalSince1970: 1_795_910_400.123), sourceKey: "app/a b/ü.json",
+      sourceOffset: offset, message: message, fields: fields)
+  }
+
+  @Test func anArchivedLineReadsBackAsItsEvent() throws {
+    let original = event(
+      4096, message: "quote \" backslash \\ tab \t newline-free ☃", fields: ["status": "500"])
+    let line = ArchiveRecord.line(original, eTag: "\"abc\"", sourceBucket: "logs")
+    #expect(line.hasSuffix("\n"))
+    let back = try ArchivedLine.event(Array(line.utf8.dropLast()), account: account).get()
+    #expect(back.eTag == "\"abc\"")
+    #expect(back.event.accountID == account, "restored into the job's account")
+    #expect(back.event.message == original.message && back.event.fields == original.fields)
+    #expect(back.event.sourceKey == original.sourceKey && back.event.sourceOffset == 4096)
+    #expect(back.event.fetcherID == "fet_1" && back.event.logType == "json")
+    #expect(abs(back.event.time.timeIntervalSince(original.time)) < 0.0005, "to the millisecond")
+  }
+
+  @Test func aChangedLineIsRefused() {
+    let line = ArchiveRecord.line(
+      event(10, message: "m", fields: [:]), eTag: "\"abc\"", sourceBucket: "logs")
+    let moved = line.replacingOccurrences(of: #""offset":10"#, with: #""offset":11"#)
+    #expect(moved != line)
+    guard case .failure(let problem) = ArchivedLine.event(Array(moved.utf8), account: account)
+    else {
+      Issue.record("a line whose offset changed was accepted")
+      return
+    }
+    #expect(problem.description.contains("eventId"))
+    guard case .failure = ArchivedLine.event(Array("{\"time\":1}".utf8), account: account) else {
+      Issue.record("a line that is not an archived event was accepted")
+      return
+    }
+  }
+
+  @Test func theFilterKeepsTheRangeAndTheQuery() throws {
+    let from = Date(timeIntervalSince1970: 1_795_910_400)
+    let filter = RestoreFilter(
+      from: from, to: from.addingTimeInterval(60), query: try LogQuery.parse("status:500 timeout"))
+    var e = event(1, message: "upstream timeout", fields: ["status": "500"])
+    e.time = from
+    #expect(filter.matches(e), "the start is in the range")
+    e.time = from.addingTimeInterval(60)
+    #expect(!filter.matches(e), "the end is not")
+    e.time = from.addingTimeInterval(1)
+    e.fields["status"] = "200"
+    #expect(!filter.matches(e))
+    e.fields["status"] = "500"
+    e.message = "fine"
+    #expect(!filter.matches(e))
+  }
+
+  @Test func aRangeIsReadDayByDay() throws {
+    let from = Date(timeIntervalSince1970: 1_795_910_400 + 23 * 3600)  // 2026-11-29 23:00
+    let days = ArchiveLayout.days(from: from, to: from.addingTimeInterval(3600 + 1))
+    #expect(days.map { $0.timeIntervalSince1970 } == [1_795_910_400, 1_795_996_800])
+    let layout = try ArchiveLayout(prefix: "archive")
+    #expect(
+      layout.dayFolder(account: account, day: from)
+        == "archive/account=acct_r/year=2026/month=11/day=29/")
+    #expect(
+      layout.manifestKey(account: account, hour: ArchiveLayout.hour(of: from))
+        .hasPrefix(layout.dayFolder(account: account, day: from)))
+  }
+
+  @Test func refusalsNameTheStepTheCauseAndTheFix() {
+    let denied = ArchiveReadError(
+      step: "listing archive/account=a/ in acme", permission: "s3:ListBucket",
+      failure: AWSFailure(
+        kind: .service, operation: "S3.ListObjectsV2", code: "AccessDenied",
+        message: "Access Denied", statusCode: 403), bucket: "acme")
+    #expect(denied.description.hasPrefix("listing archive/account=a/ in acme was refused"))
+    #expect(denied.description.contains("s3:ListBucket") && denied.description.contains("Fix:"))
+    #expect(!denied.isTransient)
+    let missing = ArchiveReadError(
+      step: "listing x", permission: "s3:ListBucket",
+      failure: AWSFailure(
+        kind: .service, operation: "S3.ListObjectsV2", code: "NoSuchBucket", message: "gone",
+        statusCode: 404), bucket: "acme")
+    #expect(missing.description.contains("does not exist") && !missing.isTransient)
+    let down = ArchiveReadError(
+      step: "listing x", permission: "s3:ListBucket",
+      failure: AWSFailure(kind: .unreachable, operation: "S3.ListObjectsV2", message: "timeout"),
+      bucket: "acme")
+    #expect(down.isTransient && down.description.contains("tries again"))
+  }
+}
