@@ -95,7 +95,7 @@ let package = Package(
     .target(
       name: "FerryArchive",
       dependencies: [
-        "FerryCore", "FerryBlocks", "FerryPolicy", "FerryIngest",
+        "FerryCore", "FerryBlocks", "FerryPolicy", "FerryIngest", "CZlib",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -148,7 +148,7 @@ let package = Package(
       name: "ferry-bench",
       dependencies: [
         "FerryPolicy", "FerryAWSSigning", "FerryAWS", "FerryCore", "FerryStore", "FerryBlocks",
-        "FerryIngest", "FerryServer",
+        "FerryIngest", "FerryServer", "FerryArchive",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       path: "Benchmarks/Sources/ferry-bench"

@@ -442,6 +442,23 @@ try:
     shot("11-audit")
     accessible("the audit log")
 
+    # 13b. Archives and restores: the page and its forms; a restore asked of an archive that
+    # does not exist is refused with the reason, the hostile query shown back as text.
+    driver.find_element(By.LINK_TEXT, "Archives").click()
+    wait.until(EC.url_contains("/archives"))
+    check("No archive yet" in text() and "No restore yet" in text(), "the archives page starts empty")
+    check(driver.find_elements(By.CSS_SELECTOR, "form[action='/archives']"), "an admin sees the add-an-archive form")
+    check(driver.find_elements(By.CSS_SELECTOR, "form[action='/restores'] button[value=estimate]"),
+          "an admin sees the restore form with its estimate button")
+    accessible("the archives page")
+    status, body = post_form("/restores", {"csrf": csrf_of_page(), "archiveId": "arc_missing", "from": "now-1d",
+                                           "to": "now", "query": XSS, "action": "estimate"})
+    check(status == 400 and "there is no archive arc_missing" in body, f"an unknown archive is refused ({status})")
+    check("&lt;img" in body and XSS not in body, "the hostile query is shown back escaped")
+    status, body = post_form("/restores/rst_missing/pause", {"csrf": csrf_of_page()})
+    check(status == 404, f"another account's or a missing restore is not found ({status})")
+    shot("11b-archives")
+
     # 14. A member's session: read-only pages, no admin controls, and refused anyway.
     driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
     wait.until(EC.url_contains("/sign-in"))
@@ -455,7 +472,10 @@ try:
           and not driver.find_elements(By.LINK_TEXT, "Audit log") and "Delete" not in page,
           "a member's pages have no admin controls")
     token = csrf_of_page()
-    for path in [f"/fetchers/{fetcher_id}/pause", f"/fetchers/{fetcher_id}/delete", "/access/tokens"]:
+    go("/archives")
+    check(not driver.find_elements(By.CSS_SELECTOR, "form[action='/restores']"), "a member sees no restore form")
+    for path in [f"/fetchers/{fetcher_id}/pause", f"/fetchers/{fetcher_id}/delete", "/access/tokens", "/restores",
+                 "/archives"]:
         status, body = post_form(path, {"csrf": token, "name": "x"})
         check(status == 403, f"a member's session cannot POST {path} ({status})")
     go("/audit")

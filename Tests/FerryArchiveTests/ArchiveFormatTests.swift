@@ -117,6 +117,29 @@ struct ArchiveFormatTests {
     #expect(try self.part(Array(events.dropLast())).entry.key != part.entry.key)
   }
 
+  @Test func theGzipOptionWritesObjectsThatGzipReads() async throws {
+    let events = (0..<500).map { Self.event($0) }
+    var writer = ArchivePartWriter(
+      account: Self.account, hour: ArchiveLayout.hour(of: events[0].time))
+    for event in events { writer.append(event, eTag: "\"e1\"", sourceBucket: "cust-logs") }
+    let part = try writer.finish(
+      layout: try ArchiveLayout(prefix: "arch"), sequence: 1, compression: .gzip)
+    #expect(part.entry.key.hasSuffix(".json.gz"), "\(part.entry.key)")
+    let file = try TestPaths.temporaryDirectory("ferry-archive-gzip").appendingPathComponent(
+      "part.json.gz")
+    try Data(part.bytes).write(to: file)
+    let unzipped = try await Subprocess.runOffPool("gzip", ["-dc", file.path])
+    try #require(unzipped.status == 0, "\(unzipped.stderr)")
+    let expected = events.map { ArchiveRecord.line($0, eTag: "\"e1\"", sourceBucket: "cust-logs") }
+      .joined()
+    #expect(unzipped.stdout == expected)
+    #expect(part.entry.rawBytes == expected.utf8.count && part.entry.bytes == part.bytes.count)
+    // A restore picks the decompressor by the key's end.
+    var back: [UInt8] = []
+    try ArchiveObjectReader.decompress(part.bytes, key: part.entry.key) { back += $0 }
+    #expect(String(decoding: back, as: UTF8.self) == expected)
+  }
+
   @Test func aManifestListsEachObjectOnceAndReadsBack() throws {
     let a = try part((0..<10).map { Self.event($0) })
     let b = try part((10..<30).map { Self.event($0) }, sequence: 2)

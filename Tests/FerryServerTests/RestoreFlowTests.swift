@@ -153,6 +153,14 @@ struct RestoreFlowTests {
     ])
     try #require(put.status == 0, "\(put.stderr)")
 
+    // Hour 10's object moves to Glacier Flexible Retrieval (a lifecycle rule would).
+    let frozenKey = try #require(try await keys(hour: 10).first { $0.hasSuffix(".json.zst") })
+    let glacier = try await aws.customerOffPool([
+      "s3", "cp", folder + "hour=10/" + frozenKey, folder + "hour=10/" + frozenKey,
+      "--storage-class", "GLACIER",
+    ])
+    try #require(glacier.status == 0, "\(glacier.stderr)")
+
     // The dry run's figures are the manifests' (summed here from the AWS CLI's copy).
     let copy = try TestPaths.temporaryDirectory("ferry-restore-copy")
     let downloaded = try await aws.customerOffPool([
@@ -160,6 +168,7 @@ struct RestoreFlowTests {
     ])
     try #require(downloaded.status == 0, "\(downloaded.stderr)")
     var expected = (objects: 0, bytes: 0, events: 0)
+    var frozen = (bytes: 0, events: 0)
     for hour in 0..<24 {
       let file = copy.appendingPathComponent(String(format: "hour=%02d/manifest.json", hour))
       let m = try #require(
@@ -168,6 +177,9 @@ struct RestoreFlowTests {
         expected.objects += 1
         expected.bytes += o["bytes"] as? Int ?? 0
         expected.events += o["events"] as? Int ?? 0
+        if (o["key"] as? String ?? "").hasSuffix(frozenKey) {
+          frozen = (o["bytes"] as? Int ?? 0, o["events"] as? Int ?? 0)
+        }
       }
     }
     let range: [String: Any] = [
@@ -177,9 +189,14 @@ struct RestoreFlowTests {
     let dry = try await api.post(
       "/api/v1/restores", token: token, range.merging(["dryRun": true]) { $1 })
     try #require(dry.status == 200, "\(dry.text)")
-    #expect(dry.json["objects"] as? Int == expected.objects, "\(dry.text)")
-    #expect(dry.json["bytes"] as? Int == expected.bytes, "\(dry.text)")
-    #expect(dry.json["events"] as? Int == expected.events, "\(dry.text)")
+    // The frozen object is listed apart, with what to do.
+    #expect(frozen.events == Self.perHour)
+    #expect(dry.json["objects"] as? Int == expected.objects - 1, "\(dry.text)")
+    #expect(dry.json["bytes"] as? Int == expected.bytes - frozen.bytes, "\(dry.text)")
+    #expect(dry.json["events"] as? Int == expected.events - frozen.events, "\(dry.text)")
+    #expect(
+      dry.json["frozenObjects"] as? Int == 1 && dry.json["frozenBytes"] as? Int == frozen.bytes)
+    #expect(dry.text.contains(frozenKey) && dry.text.contains("--thaw"), "\(dry.text)")
     #expect(
       try await api.get("/api/v1/restores", token: token).json["restores"].map {
         ($0 as? [Any])?.count
@@ -218,6 +235,7 @@ struct RestoreFlowTests {
     let progress = done["progress"] as? [String: Any] ?? [:]
     #expect(progress["objectsTotal"] as? Int == expected.objects, "\(progress)")
     #expect(progress["objectsFailed"] as? Int == 3, "\(progress)")
+    #expect(progress["objectsFrozen"] as? Int == 1, "\(progress)")
     let problems = (done["problems"] as? [[String: Any]] ?? []).map {
       ($0["key"] as? String ?? "", $0["error"] as? String ?? "")
     }
@@ -230,7 +248,7 @@ struct RestoreFlowTests {
     // Search has exactly the matching events of the undamaged hours, as committed.
     let wanted = originals.values.filter {
       $0.time < Self.dayB && $0.fields["status"] == "500"
-        && !["3", "5", "7"].contains($0.fields["hour"] ?? "")
+        && !["3", "5", "7", "10"].contains($0.fields["hour"] ?? "")
     }
     #expect(progress["eventsRestored"] as? Int == wanted.count, "\(progress)")
     var found: [[String: Any]] = []
@@ -264,6 +282,37 @@ struct RestoreFlowTests {
       }
     }
     #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+
+    // With thaw, Ferry asks S3 to restore the Glacier object and reads it once it has (the
+    // emulator makes the copy readable at once; S3 takes hours).
+    let thawed = try await api.post(
+      "/api/v1/restores", token: token,
+      [
+        "archiveId": archiveID, "from": "2026-11-29T10:00:00Z", "to": "2026-11-29T11:00:00Z",
+        "query": "status:500", "thaw": true,
+      ])
+    try #require(thawed.status == 201, "\(thawed.text)")
+    let thawDone = try await finished(try #require(thawed.json["id"] as? String))
+    let thawProgress = thawDone["progress"] as? [String: Any] ?? [:]
+    #expect(thawDone["state"] as? String == "succeeded", "\(thawDone)")
+    #expect(thawProgress["objectsFrozen"] as? Int == 0, "\(thawProgress)")
+    #expect(
+      thawProgress["eventsRestored"] as? Int
+        == originals.values.filter {
+          $0.time < Self.dayB && $0.fields["hour"] == "10" && $0.fields["status"] == "500"
+        }.count, "\(thawProgress)")
+
+    // Another tenant sees none of it and cannot restore from this account's archive.
+    let tenant = try await api.post("/api/v1/accounts", token: token, ["name": "Other tenant"])
+    let otherToken = try #require(tenant.json["adminToken"] as? String, "\(tenant.text)")
+    #expect(try await api.get("/api/v1/restores/\(jobID)", token: otherToken).status == 404)
+    #expect(
+      (try await api.get("/api/v1/restores", token: otherToken).json["restores"] as? [Any])?
+        .isEmpty == true)
+    let stolen = try await api.post("/api/v1/restores", token: otherToken, range)
+    #expect(stolen.status == 400 && stolen.text.contains("no archive"), "\(stolen.text)")
+    #expect(
+      try await api.post("/api/v1/restores/\(jobID)/cancel", token: otherToken, [:]).status == 404)
 
     // A finished restore cannot be paused or resumed; it can be kept (audited).
     #expect(try await api.post("/api/v1/restores/\(jobID)/pause", token: token, [:]).status == 409)

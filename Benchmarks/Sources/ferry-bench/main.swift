@@ -7,6 +7,7 @@
 //   ferry-bench download ENDPOINT BUCKET KEY
 //   ferry-bench store sqlite|postgres PATH|URL EVENTS
 //   ferry-bench ingest ENDPOINT BUCKET STORE_PATH json|cloudtrail KEY...
+//   ferry-bench archive STORE_PATH DIRECTORY EVENTS
 import Foundation
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -30,6 +31,10 @@ do {
   case ("encode", 2):
     guard let events = Int(args[1]) else { throw BenchError.usage }
     results = try encodeBreakdown(events: events)
+  case ("archive", 4):
+    guard let events = Int(args[3]) else { throw BenchError.usage }
+    results = try await archiveBenchmark(
+      storePath: args[1], directory: URL(fileURLWithPath: args[2]), events: events)
   case ("store", 4):
     guard let events = Int(args[3]) else { throw BenchError.usage }
     results = try await storeBenchmark(backend: args[1], location: args[2], events: events)

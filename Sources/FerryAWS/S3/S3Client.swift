@@ -33,6 +33,31 @@ public struct S3ObjectHead: Sendable, Equatable {
   /// `aws:kms` when the object is encrypted with a KMS key.
   public var serverSideEncryption: String?
   public var kmsKeyID: String?
+  /// `x-amz-storage-class` (absent for STANDARD).
+  public var storageClass: String? = nil
+  /// Where a restore of an archived (Glacier) copy stands, from `x-amz-restore`.
+  public var restore: S3RestoreStatus? = nil
+}
+
+/// The `x-amz-restore` header of an object in an archive storage class: absent until a
+/// `RestoreObject`, then `ongoing-request="true"` while S3 thaws it, and
+/// `ongoing-request="false", expiry-date="…"` once the temporary copy can be read
+/// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+public enum S3RestoreStatus: Sendable, Equatable {
+  case inProgress
+  case ready
+
+  public init?(header: String?) {
+    guard let header else { return nil }
+    let compact = header.replacingOccurrences(of: " ", with: "")
+    if compact.contains("ongoing-request=\"true\"") {
+      self = .inProgress
+    } else if compact.contains("ongoing-request=\"false\"") {
+      self = .ready
+    } else {
+      return nil
+    }
+  }
 }
 
 /// Amazon S3: list, read (streamed), write (single and multipart), and find a bucket's
@@ -167,7 +192,31 @@ public struct S3Client: Sendable {
       contentEncoding: headers.first(name: "Content-Encoding"),
       versionID: headers.first(name: "x-amz-version-id"),
       serverSideEncryption: headers.first(name: "x-amz-server-side-encryption"),
-      kmsKeyID: headers.first(name: "x-amz-server-side-encryption-aws-kms-key-id"))
+      kmsKeyID: headers.first(name: "x-amz-server-side-encryption-aws-kms-key-id"),
+      storageClass: headers.first(name: "x-amz-storage-class"),
+      restore: S3RestoreStatus(header: headers.first(name: "x-amz-restore")))
+  }
+
+  /// Asks S3 to make a temporary copy of an object in an archive storage class readable for
+  /// `days` (`POST /KEY?restore`, tier Standard: hours for Glacier Flexible Retrieval, up
+  /// to 12 for Deep Archive). Returns false when a restore is already under way (409
+  /// `RestoreAlreadyInProgress`).
+  @discardableResult
+  public func restoreObject(bucket: String, key: String, days: Int, tier: String = "Standard")
+    async throws(AWSError) -> Bool
+  {
+    let body = """
+      <RestoreRequest xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Days>\(days)</Days>\
+      <GlacierJobParameters><Tier>\(tier)</Tier></GlacierJobParameters></RestoreRequest>
+      """
+    do {
+      _ = try await send(
+        "S3.RestoreObject", .POST, bucket: bucket, key: key, query: [("restore", "")],
+        headers: [("Content-Type", "application/xml")], body: ByteBuffer(string: body))
+      return true
+    } catch  where error.code == "RestoreAlreadyInProgress" {
+      return false
+    }
   }
 
   /// Streams an object from byte `offset`. If the connection drops, the stream resumes

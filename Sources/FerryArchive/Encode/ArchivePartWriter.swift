@@ -37,15 +37,21 @@ public struct ArchivePartWriter: Sendable {
   }
 
   /// The finished object: its key in `layout`, its bytes and what the manifest records.
-  public func finish(layout: ArchiveLayout, sequence: Int, level: Int32 = 3) throws -> ArchivePart {
-    let compressed = try Zstd.compress(raw, level: level)
+  /// `level` is zstd's (1 to 19); gzip uses zlib's default level.
+  public func finish(
+    layout: ArchiveLayout, sequence: Int, level: Int32 = 3,
+    compression: ArchiveCompression = .zstd
+  ) throws -> ArchivePart {
+    let compressed =
+      compression == .zstd ? try Zstd.compress(raw, level: level) : try Gzip.compress(raw)
     // Named by content: the same events in the same order give the same key.
     var hasher = SHA256()
     hasher.update(data: Data((firstEventID ?? "").utf8))
     hasher.update(data: Data((lastEventID ?? "").utf8))
     hasher.update(data: Data(String(events).utf8))
     let id = hasher.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
-    let key = layout.objectKey(account: account, hour: hour, sequence: sequence, id: id)
+    let key = layout.objectKey(
+      account: account, hour: hour, sequence: sequence, id: id, compression: compression)
     let digest = SHA256.hash(data: compressed).map { String(format: "%02x", $0) }.joined()
     return ArchivePart(
       entry: ArchiveManifest.Object(

@@ -56,9 +56,12 @@ public struct ArchiveLayout: Sendable, Equatable {
   /// An archive object's key: its sequence in the partition and a short ID that names its
   /// content (the same events give the same key, so writing again after a crash replaces
   /// rather than duplicates).
-  public func objectKey(account: AccountID, hour: Date, sequence: Int, id: String) -> String {
+  public func objectKey(
+    account: AccountID, hour: Date, sequence: Int, id: String,
+    compression: ArchiveCompression = .zstd
+  ) -> String {
     partition(account: account, hour: hour)
-      + "part-\(String(format: "%06d", sequence))-\(id).json.zst"
+      + "part-\(String(format: "%06d", sequence))-\(id)\(compression.suffix)"
   }
 
   /// The folder of an account's UTC day (its hours' partitions are under it), ending with

@@ -71,7 +71,9 @@ public struct ArchiveObjectReader: Sendable {
     // restored.
     var lines = 0
     do {
-      try Self.decompress(bytes) { chunk in lines += chunk.count { $0 == UInt8(ascii: "\n") } }
+      try Self.decompress(bytes, key: object.key) { chunk in
+        lines += chunk.count { $0 == UInt8(ascii: "\n") }
+      }
     } catch {
       return failed(
         object, "the object cannot be decompressed (\(error)). Nothing of it was restored",
@@ -90,7 +92,7 @@ public struct ArchiveObjectReader: Sendable {
     var partial: [UInt8] = []
     var problem: String?
     var lineNumber = 0
-    var decompressor = try ZstdDecompressor()
+    var decompressor = try Self.decompressor(for: object.key)
     var start = 0
     while start < bytes.count, problem == nil {
       let end = min(start + Self.slice, bytes.count)
@@ -138,9 +140,17 @@ public struct ArchiveObjectReader: Sendable {
     RestoreObjectOutcome(state: .failed, bytesRead: bytesRead, error: why)
   }
 
+  /// The decompressor of an object, by its key's end (`.json.gz`: gzip; else zstd).
+  static func decompressor(for key: String) throws -> any Decompressor {
+    key.hasSuffix(ArchiveCompression.gzip.suffix)
+      ? try GzipDecompressor() : try ZstdDecompressor()
+  }
+
   /// Decompresses a whole object a slice at a time, handing each piece to `body`.
-  static func decompress(_ bytes: [UInt8], _ body: ([UInt8]) throws -> Void) throws {
-    var decompressor = try ZstdDecompressor()
+  static func decompress(_ bytes: [UInt8], key: String, _ body: ([UInt8]) throws -> Void)
+    throws
+  {
+    var decompressor = try decompressor(for: key)
     var start = 0
     while start < bytes.count {
       let end = min(start + slice, bytes.count)

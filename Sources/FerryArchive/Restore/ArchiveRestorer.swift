@@ -35,7 +35,12 @@ public struct ArchiveRestorer: Sendable {
     case finished
     /// The job was paused, cancelled or removed meanwhile.
     case stopped
+    /// Everything readable was read; these objects wait for S3 to thaw them.
+    case thawing(objects: Int)
   }
+
+  /// Days a thawed copy stays readable in S3.
+  public static let thawDays = 7
 
   /// Runs the job until it is finished or stopped. Throws ``ArchiveReadError`` when the
   /// bucket cannot be listed (the caller decides whether to fail the job or try later).
@@ -75,8 +80,53 @@ public struct ArchiveRestorer: Sendable {
         after = object.key
       }
     }
+    if try await store.restoreJob(jobID, of: account)?.thaw == true {
+      let waiting = try await thawFrozen(reader: reader, filter: filter)
+      if waiting > 0 { return .thawing(objects: waiting) }
+    }
     return try await store.finishRestore(jobID: jobID, error: nil, of: account)
       ? .finished : .stopped
+  }
+
+  /// Asks S3 to thaw each frozen object (once) and reads those whose copy is readable;
+  /// returns how many still wait.
+  func thawFrozen(reader: ArchiveObjectReader, filter: RestoreFilter) async throws -> Int {
+    var waiting = 0
+    var after: String?
+    while true {
+      let page = try await store.restoreObjects(
+        jobID: jobID, state: .frozen, afterKey: after, limit: 100, of: account)
+      guard let last = page.last else { return waiting }
+      after = last.key
+      for object in page {
+        try await check()
+        var state: ThawState
+        do {
+          state = try await bucket.thaw(key: object.key, days: Self.thawDays)
+          // S3 may make a copy at once (a small object, a fast tier): look again.
+          if state == .requested {
+            state = try await bucket.thaw(key: object.key, days: Self.thawDays)
+          }
+        } catch {
+          let why = ArchiveReadError(
+            step: "restoring \(object.key) from its archive storage class",
+            permission: "s3:RestoreObject", failure: error, bucket: bucket.name)
+          _ = try await store.finishRestoreObject(
+            jobID: jobID, key: object.key,
+            outcome: RestoreObjectOutcome(state: .failed, error: why.description), of: account)
+          continue
+        }
+        guard state == .ready else {
+          waiting += 1
+          continue
+        }
+        let outcome = try await reader.read(object, filter: filter) { events in
+          _ = try await store.commitRestored(events, jobID: jobID, of: account)
+        }
+        _ = try await store.finishRestoreObject(
+          jobID: jobID, key: object.key, outcome: outcome, of: account)
+      }
+    }
   }
 
   /// Whether the restorer takes the job up: queued or running (a paused or finished job

@@ -91,7 +91,7 @@ public struct RestorePlan: Sendable, Equatable {
         storageClass: storageClass == "STANDARD" ? nil : storageClass,
         state: frozen ? .frozen : .planned,
         error: frozen
-          ? "in the \(storageClass ?? "") storage class: S3 must restore it (RestoreObject) before it can be read"
+          ? "in the \(storageClass ?? "") storage class: S3 must restore a copy (RestoreObject) before it can be read. Fix: start the restore with thaw (ferry restore start --thaw): Ferry asks S3 and reads it once S3 has (hours for Glacier Flexible Retrieval, up to 12 for Deep Archive)"
           : nil)
     }
   }

@@ -12,17 +12,21 @@ public actor RestoreScheduler {
   let holder: String
   let open: ArchiveBucketOpener
   let leaseTTL: TimeInterval
+  /// How long a job whose objects S3 is thawing waits before it looks again.
+  let thawRecheck: TimeInterval
   let logger: Logger
   /// When a job that could not reach AWS may be tried again.
   private var retryAt: [String: Date] = [:]
 
   public init(
     store: any Store, holder: String, leaseTTL: TimeInterval = 60,
-    logger: Logger = Logger(label: "ferry.restore"), open: @escaping ArchiveBucketOpener
+    thawRecheck: TimeInterval = 300, logger: Logger = Logger(label: "ferry.restore"),
+    open: @escaping ArchiveBucketOpener
   ) {
     self.store = store
     self.holder = holder
     self.leaseTTL = leaseTTL
+    self.thawRecheck = thawRecheck
     self.logger = logger
     self.open = open
   }
@@ -94,6 +98,10 @@ public actor RestoreScheduler {
       }
       let ending = try await restorer.run()
       retryAt[job.id] = nil
+      if case .thawing(let objects) = ending {
+        logger.info("restore \(job.id): \(objects) objects wait for S3 to thaw them")
+        retryAt[job.id] = Date().addingTimeInterval(thawRecheck)
+      }
       if ending == .finished, let done = try await store.restoreJob(job.id, of: account) {
         Counter(label: "ferry_restore_events_total").increment(by: done.eventsRestored)
         logger.info(
@@ -114,10 +122,12 @@ public actor RestoreScheduler {
   /// Ends a job with why it cannot go on.
   func fail(_ job: RestoreJob, _ reason: String) async {
     logger.error("restore \(job.id): \(reason)")
-    var running = job
-    if running.state == .queued {
-      running.state = .running
-      _ = try? await store.updateRestoreJob(running, of: job.accountID)
+    // The job as it is now (this run may have moved its counters), running so it can end.
+    if var current = try? await store.restoreJob(job.id, of: job.accountID),
+      current.state == .queued
+    {
+      current.state = .running
+      _ = try? await store.updateRestoreJob(current, of: job.accountID)
     }
     _ = try? await store.finishRestore(jobID: job.id, error: reason, of: job.accountID)
   }

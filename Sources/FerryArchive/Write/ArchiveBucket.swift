@@ -14,6 +14,19 @@ public protocol ArchiveBucket: Sendable {
   func get(key: String) async throws(AWSFailure) -> [UInt8]?
   /// Every object under `prefix`, in key order.
   func list(prefix: String) async throws(AWSFailure) -> [ArchiveListing]
+  /// Where an object in an archive storage class stands, asking S3 to restore a readable
+  /// copy for `days` if nobody has yet.
+  func thaw(key: String, days: Int) async throws(AWSFailure) -> ThawState
+}
+
+/// An object in an archive storage class, as a restore sees it.
+public enum ThawState: Sendable, Equatable {
+  /// Its temporary copy can be read.
+  case ready
+  /// S3 is restoring it (hours): read it later.
+  case inProgress
+  /// Ferry has just asked S3 to restore it.
+  case requested
 }
 
 /// An object as a listing shows it.

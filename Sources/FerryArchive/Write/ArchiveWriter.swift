@@ -134,7 +134,8 @@ public struct ArchiveWriter: Sendable {
     var entries: [(hour: Date, entry: ArchiveManifest.Object)] = []
     for (hour, i) in index.sorted(by: { $0.key < $1.key }) {
       let part = try writers[i].finish(
-        layout: layout, sequence: batch.sequence, level: settings.level)
+        layout: layout, sequence: batch.sequence, level: settings.level,
+        compression: archive.compression)
       try await check()
       do {
         try await bucket.put(

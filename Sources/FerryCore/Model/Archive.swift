@@ -11,6 +11,8 @@ public struct Archive: Sendable, Equatable, Codable {
   public var enabled: Bool
   /// The fetchers whose events are archived; empty for every fetcher of the account.
   public var fetcherIDs: [String]
+  /// How the archive's objects are compressed.
+  public var compression: ArchiveCompression
   /// The newest event time written to the bucket so far (the writer's watermark; events
   /// that arrive late are still written, under their own hour); nil until the first flush.
   public var archivedThrough: Date?
@@ -18,9 +20,10 @@ public struct Archive: Sendable, Equatable, Codable {
 
   public init(
     id: String = Archive.newID(), accountID: AccountID, connectionID: String, name: String,
-    enabled: Bool = true, fetcherIDs: [String] = [], archivedThrough: Date? = nil,
-    createdAt: Date = Date()
+    enabled: Bool = true, fetcherIDs: [String] = [], compression: ArchiveCompression = .zstd,
+    archivedThrough: Date? = nil, createdAt: Date = Date()
   ) {
+    self.compression = compression
     self.id = id
     self.accountID = accountID
     self.connectionID = connectionID
@@ -32,10 +35,12 @@ public struct Archive: Sendable, Equatable, Codable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case id, accountID, connectionID, name, enabled, fetcherIDs, archivedThrough, createdAt
+    case id, accountID, connectionID, name, enabled, fetcherIDs, compression, archivedThrough
+    case createdAt
   }
 
-  /// Archives stored before `fetcherIDs` existed archive every fetcher.
+  /// Archives stored before `fetcherIDs` existed archive every fetcher, and those stored
+  /// before `compression` existed use zstd.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     id = try c.decode(String.self, forKey: .id)
@@ -44,12 +49,22 @@ public struct Archive: Sendable, Equatable, Codable {
     name = try c.decode(String.self, forKey: .name)
     enabled = try c.decode(Bool.self, forKey: .enabled)
     fetcherIDs = try c.decodeIfPresent([String].self, forKey: .fetcherIDs) ?? []
+    compression = try c.decodeIfPresent(ArchiveCompression.self, forKey: .compression) ?? .zstd
     archivedThrough = try c.decodeIfPresent(Date.self, forKey: .archivedThrough)
     createdAt = try c.decode(Date.self, forKey: .createdAt)
   }
 
   /// A new random archive ID.
   public static func newID() -> String { "arc_" + RandomText.alphanumeric(16) }
+}
+
+/// How archive objects are compressed: zstd (the default: smaller and faster) or gzip
+/// (for readers that have no zstd).
+public enum ArchiveCompression: String, Sendable, Codable, CaseIterable {
+  case zstd, gzip
+
+  /// The end of an object's key.
+  public var suffix: String { self == .zstd ? ".json.zst" : ".json.gz" }
 }
 
 /// A block of committed events as the archive writer sees it: which object version it came

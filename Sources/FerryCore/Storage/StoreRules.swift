@@ -272,6 +272,9 @@ extension StoreRules {
     after.bytesTotal = objects.reduce(0) { $0 + $1.bytes }
     after.eventsTotal = objects.reduce(0) { $0 + $1.events }
     after.objectsFrozen = objects.filter { $0.state == .frozen }.count
+    // Manifests that could not be read are listed as failed at once.
+    after.objectsFailed = objects.filter { $0.state == .failed }.count
+    after.objectsDone = after.objectsFailed
     after.updatedAt = Date()
     return after
   }

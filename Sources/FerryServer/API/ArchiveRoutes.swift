@@ -20,7 +20,7 @@ struct ArchiveRoutes {
     api.post("archives/{id}/resume", use: resume)
   }
 
-  static let archiveFields: Set<String> = ["connectionId", "name", "fetcherIds"]
+  static let archiveFields: Set<String> = ["connectionId", "name", "fetcherIds", "compression"]
 
   /// Adds the archive `body` describes (admins only; audited).
   func createArchive(_ body: RequestBody, caller: Caller) async throws -> Archive {
@@ -28,6 +28,12 @@ struct ArchiveRoutes {
     let connectionID = try body.requiredString("connectionId", example: "con_0123456789abcdef")
     let name = try body.requiredString("name", example: "all-logs")
     let fetcherIDs = try body.strings("fetcherIds") ?? []
+    let compressionName = try body.string("compression") ?? "zstd"
+    guard let compression = ArchiveCompression(rawValue: compressionName) else {
+      throw APIProblem.badInput(
+        field: "compression", "\"\(compressionName)\" is not a compression Ferry writes",
+        fix: "Use zstd (the default: smaller, faster) or gzip (for readers without zstd).")
+    }
     let account = caller.account.id
     guard let connection = try await store.connection(connectionID, of: account) else {
       throw APIProblem.badInput(
@@ -60,7 +66,7 @@ struct ArchiveRoutes {
     }
     let archive = Archive(
       accountID: account, connectionID: connectionID, name: name,
-      fetcherIDs: Array(Set(fetcherIDs)).sorted())
+      fetcherIDs: Array(Set(fetcherIDs)).sorted(), compression: compression)
     try await StoreTimer.time("addArchive") {
       try await store.addArchive(archive, of: account, actor: caller.actor)
     }

@@ -96,7 +96,7 @@ enum JSONViews {
       ("id", .string(j.id)), ("archiveId", .string(j.archiveID)), ("from", date(j.from)),
       ("to", date(j.to)), ("query", optional(j.query)), ("state", .string(j.state.rawValue)),
       ("requestedBy", .string(j.requestedBy)),
-      ("expiresAt", j.expiresAt.map(date) ?? .null),
+      ("expiresAt", j.expiresAt.map(date) ?? .null), ("thaw", .bool(j.thaw)),
       (
         "progress",
         .object([
@@ -205,6 +205,7 @@ enum JSONViews {
       ("id", .string(a.id)), ("name", .string(a.name)), ("connectionId", .string(a.connectionID)),
       ("bucket", optional(connection?.bucket)), ("prefix", optional(connection?.prefix)),
       ("fetcherIds", .array(a.fetcherIDs.map(JSONValue.string))), ("enabled", .bool(a.enabled)),
+      ("compression", .string(a.compression.rawValue)),
       ("archivedThrough", a.archivedThrough.map(date) ?? .null),
       ("createdAt", date(a.createdAt)),
     ]

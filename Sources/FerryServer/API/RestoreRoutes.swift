@@ -26,7 +26,9 @@ struct RestoreRoutes {
     api.post("restores/{id}/keep", use: keep)
   }
 
-  static let fields: Set<String> = ["archiveId", "from", "to", "query", "dryRun", "keepDays"]
+  static let fields: Set<String> = [
+    "archiveId", "from", "to", "query", "dryRun", "keepDays", "thaw",
+  ]
 
   /// What a request asks to restore, checked.
   struct Request: Sendable {
@@ -36,6 +38,7 @@ struct RestoreRoutes {
     var to: Date
     var query: String?
     var keepDays: Int?
+    var thaw: Bool
   }
 
   func request(_ body: RequestBody, caller: Caller) async throws -> Request {
@@ -80,7 +83,7 @@ struct RestoreRoutes {
     }
     return Request(
       archive: archive, connection: connection, from: from, to: to, query: query,
-      keepDays: try body.int("keepDays", range: 0...3650))
+      keepDays: try body.int("keepDays", range: 0...3650), thaw: try body.bool("thaw") ?? false)
   }
 
   /// The dry run's answer: what the restore would read, from the manifests.
@@ -121,7 +124,8 @@ struct RestoreRoutes {
     let job = RestoreJob(
       accountID: caller.account.id, archiveID: request.archive.id, from: request.from,
       to: request.to, query: request.query, requestedBy: caller.actor,
-      expiresAt: days == 0 ? nil : Date().addingTimeInterval(Double(days) * 86_400))
+      expiresAt: days == 0 ? nil : Date().addingTimeInterval(Double(days) * 86_400),
+      thaw: request.thaw)
     try await StoreTimer.time("createRestoreJob") {
       try await store.createRestoreJob(job, of: caller.account.id, actor: caller.actor)
     }

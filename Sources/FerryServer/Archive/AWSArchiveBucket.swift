@@ -49,6 +49,21 @@ struct AWSArchiveBucket: ArchiveBucket {
     }
   }
 
+  func thaw(key: String, days: Int) async throws(AWSFailure) -> ThawState {
+    do {
+      let head = try await s3.headObject(bucket: bucket, key: key)
+      switch head.restore {
+      case .ready: return .ready
+      case .inProgress: return .inProgress
+      case nil:
+        return try await s3.restoreObject(bucket: bucket, key: key, days: days)
+          ? .requested : .inProgress
+      }
+    } catch {
+      throw AWSFailure(error)
+    }
+  }
+
   func list(prefix: String) async throws(AWSFailure) -> [ArchiveListing] {
     var out: [ArchiveListing] = []
     do {

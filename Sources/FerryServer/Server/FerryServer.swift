@@ -59,14 +59,16 @@ public struct FerryServer: Sendable {
     AccessRoutes(store: store).add(to: api)
     SearchRoutes(store: store).add(to: api)
     fetchers.add(to: api)
-    ArchiveRoutes(store: store).add(to: api)
-    RestoreRoutes(
-      store: store, open: archiveBucketOpener(), keepDays: configuration.restoreKeepDays
-    ).add(to: api)
+    let archives = ArchiveRoutes(store: store)
+    let restores = RestoreRoutes(
+      store: store, open: archiveBucketOpener(), keepDays: configuration.restoreKeepDays)
+    archives.add(to: api)
+    restores.add(to: api)
     AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
     if web {
       WebRoutes(
-        store: store, connections: connections, fetchers: fetchers,
+        store: store, connections: connections, fetchers: fetchers, archives: archives,
+        restores: restores,
         sessionLifetime: Double(configuration.sessionLifetime.components.seconds)
       ).add(to: router)
     }

@@ -10,6 +10,8 @@ struct WebRoutes {
   let store: any Store
   let connections: ConnectionRoutes
   let fetchers: FetcherRoutes
+  let archives: ArchiveRoutes
+  let restores: RestoreRoutes
   /// How long a browser session lasts.
   let sessionLifetime: TimeInterval
 
@@ -27,12 +29,13 @@ struct WebRoutes {
     router.get("static/{file}") { _, context in try Self.asset(context, pages: pages) }
     let web = router.group().add(middleware: WebRequestMiddleware(store: store, pages: pages))
     let handlers = WebPages(
-      store: store, connections: connections, fetchers: fetchers, pages: pages,
-      sessionLifetime: sessionLifetime)
+      store: store, connections: connections, fetchers: fetchers, archives: archives,
+      restores: restores, pages: pages, sessionLifetime: sessionLifetime)
     handlers.addSignIn(to: web)
     handlers.addConnect(to: web)
     handlers.addBuckets(to: web)
     handlers.addSearch(to: web)
+    handlers.addArchives(to: web)
     handlers.addAdmin(to: web)
   }
 
@@ -54,6 +57,8 @@ struct WebPages: Sendable {
   let store: any Store
   let connections: ConnectionRoutes
   let fetchers: FetcherRoutes
+  let archives: ArchiveRoutes
+  let restores: RestoreRoutes
   let pages: PageRenderer
   let sessionLifetime: TimeInterval
 

@@ -30,11 +30,14 @@ struct ArchiveCreate: AsyncParsableCommand {
     name: .customLong("fetcher"),
     help: "Archive only this fetcher's events (repeat for several; default: every fetcher).")
   var fetchers: [String] = []
+  @Option(help: "zstd (default: smaller, faster) or gzip (for readers without zstd).")
+  var compression: String?
 
   func run() async throws {
     var body: [(key: String, value: JSONValue)] = [
       ("connectionId", .string(connection)), ("name", .string(name)),
     ]
+    if let compression { body.append(("compression", .string(compression))) }
     if !fetchers.isEmpty { body.append(("fetcherIds", .array(fetchers.map(JSONValue.string)))) }
     let answer = try await server.client().call(.POST, "/api/v1/archives", body: .object(body))
     if server.json { return Output.json(answer) }
@@ -58,6 +61,7 @@ enum ArchiveText {
         "s3://\(a["bucket"]?.stringValue ?? "?")/\(a["prefix"]?.stringValue ?? "")",
       ],
       ["Fetchers", fetchers.isEmpty ? "all" : fetchers.joined(separator: ", ")],
+      ["Compression", a["compression"]?.stringValue ?? "zstd"],
       ["State", a["enabled"]?.boolValue == true ? "running" : "paused"],
       ["Objects written", number("objects")], ["Events written", number("events")],
       ["Bytes written", number("bytes")], ["Flushes", number("flushes")],

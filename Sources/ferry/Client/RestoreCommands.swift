@@ -67,6 +67,7 @@ enum RestoreText {
       ["Events matching", String(number("eventsMatched"))],
       ["Events restored", String(number("eventsRestored"))],
       ["Leave search", r["expiresAt"]?.stringValue ?? "never (kept)"],
+      ["Thaw Glacier objects", r["thaw"]?.boolValue == true ? "yes" : "no"],
       ["Error", r["error"]?.stringValue ?? "none"],
     ]
   }
@@ -122,10 +123,16 @@ struct RestoreStart: AsyncParsableCommand {
     help: "Restored events leave search after this many days (0: keep them; default: the server's)."
   )
   var keepDays: Int?
+  @Flag(
+    help:
+      "Ask S3 to restore objects in Glacier storage classes, and read them once it has (hours)."
+  )
+  var thaw = false
 
   func run() async throws {
     var body = range.body
     if let keepDays { body.append(("keepDays", .number(Double(keepDays)))) }
+    if thaw { body.append(("thaw", .bool(true))) }
     let answer = try await server.client().call(.POST, "/api/v1/restores", body: .object(body))
     if server.json { return Output.json(answer) }
     let id = answer["id"]?.stringValue ?? ""

@@ -7,13 +7,14 @@ import HTTPTypes
 enum WebPage {
   /// The navigation's sections.
   enum Section: String, CaseIterable {
-    case connect, buckets, search, audit, access
+    case connect, buckets, search, archives, audit, access
 
     var label: String {
       switch self {
       case .connect: "Connection info"
       case .buckets: "Buckets"
       case .search: "Search"
+      case .archives: "Archives"
       case .audit: "Audit log"
       case .access: "Tokens & users"
       }
@@ -23,6 +24,7 @@ enum WebPage {
       case .connect: "/connect"
       case .buckets: "/buckets"
       case .search: "/search"
+      case .archives: "/archives"
       case .audit: "/audit"
       case .access: "/access"
       }
