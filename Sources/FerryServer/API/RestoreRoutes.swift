@@ -186,18 +186,55 @@ struct RestoreRoutes {
     return JSONResponse.make(try await view(job, caller: caller))
   }
 
-  /// Runs an admin's change on a job, then answers with the job; a change that does not
-  /// apply to the job's state is a 409 that says why.
-  func change(
-    _ context: FerryRequestContext, verb: String,
-    _ body: (RestoreJob, Caller) async throws -> Bool
-  ) async throws -> Response {
-    let (caller, job) = try await owned(context)
+  /// What an admin can do to a restore, for the API and the web UI alike.
+  enum Action: String, CaseIterable {
+    case pause, resume, cancel, keep
+
+    /// Why it did not apply, after "it cannot be".
+    var refusal: String {
+      switch self {
+      case .pause: "paused"
+      case .resume: "resumed (only a paused restore is)"
+      case .cancel: "cancelled (it has finished)"
+      case .keep: "kept"
+      }
+    }
+
+    /// What happened, for the web UI's notice.
+    var done: String {
+      switch self {
+      case .pause: "Paused the restore; resuming goes on where it stopped."
+      case .resume: "Resumed the restore."
+      case .cancel: "Cancelled the restore; what it restored stays until it expires."
+      case .keep: "The restored events stay in search for good."
+      }
+    }
+  }
+
+  /// Applies an admin's action to a job (audited by the store); false when it does not
+  /// apply to the job's state.
+  func apply(_ action: Action, to job: RestoreJob, caller: Caller) async throws -> Bool {
     try caller.requireAdmin()
-    guard try await body(job, caller) else {
+    let account = caller.account.id
+    switch action {
+    case .pause, .resume:
+      return try await store.setRestorePaused(
+        action == .pause, jobID: job.id, of: account, actor: caller.actor)
+    case .cancel:
+      return try await store.cancelRestoreJob(job.id, of: account, actor: caller.actor)
+    case .keep:
+      return try await store.setRestoreExpiry(nil, jobID: job.id, of: account, actor: caller.actor)
+    }
+  }
+
+  /// Runs an action on the job of the path, then answers with the job; an action that does
+  /// not apply to the job's state is a 409 that says why.
+  func change(_ context: FerryRequestContext, _ action: Action) async throws -> Response {
+    let (caller, job) = try await owned(context)
+    guard try await apply(action, to: job, caller: caller) else {
       throw APIProblem(
         status: .conflict, name: "rejected", title: "The change was refused",
-        detail: "restore \(job.id) is \(job.state.rawValue): it cannot be \(verb)")
+        detail: "restore \(job.id) is \(job.state.rawValue): it cannot be \(action.refusal)")
     }
     let after = try await store.restoreJob(job.id, of: caller.account.id) ?? job
     return JSONResponse.make(try await view(after, caller: caller))
@@ -205,36 +242,17 @@ struct RestoreRoutes {
 
   @Sendable func pause(_ request: Hummingbird.Request, context: FerryRequestContext) async throws
     -> Response
-  {
-    try await change(context, verb: "paused") { job, caller in
-      try await store.setRestorePaused(
-        true, jobID: job.id, of: caller.account.id, actor: caller.actor)
-    }
-  }
+  { try await change(context, .pause) }
 
   @Sendable func resume(_ request: Hummingbird.Request, context: FerryRequestContext) async throws
     -> Response
-  {
-    try await change(context, verb: "resumed (only a paused restore is)") { job, caller in
-      try await store.setRestorePaused(
-        false, jobID: job.id, of: caller.account.id, actor: caller.actor)
-    }
-  }
+  { try await change(context, .resume) }
 
   @Sendable func cancel(_ request: Hummingbird.Request, context: FerryRequestContext) async throws
     -> Response
-  {
-    try await change(context, verb: "cancelled (it has finished)") { job, caller in
-      try await store.cancelRestoreJob(job.id, of: caller.account.id, actor: caller.actor)
-    }
-  }
+  { try await change(context, .cancel) }
 
   @Sendable func keep(_ request: Hummingbird.Request, context: FerryRequestContext) async throws
     -> Response
-  {
-    try await change(context, verb: "kept") { job, caller in
-      try await store.setRestoreExpiry(
-        nil, jobID: job.id, of: caller.account.id, actor: caller.actor)
-    }
-  }
+  { try await change(context, .keep) }
 }

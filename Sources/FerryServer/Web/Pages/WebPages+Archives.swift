@@ -173,31 +173,11 @@ extension WebPages {
     -> Response
   {
     let (caller, job) = try await restores.owned(context)
-    try caller.requireAdmin()
-    let account = caller.account.id
-    let changed: Bool
-    let done: String
-    switch context.parameters.get("action") ?? "" {
-    case "pause":
-      changed = try await store.setRestorePaused(
-        true, jobID: job.id, of: account, actor: caller.actor)
-      done = "Paused the restore; resuming goes on where it stopped."
-    case "resume":
-      changed = try await store.setRestorePaused(
-        false, jobID: job.id, of: account, actor: caller.actor)
-      done = "Resumed the restore."
-    case "cancel":
-      changed = try await store.cancelRestoreJob(job.id, of: account, actor: caller.actor)
-      done = "Cancelled the restore; what it restored stays until it expires."
-    case "keep":
-      changed = try await store.setRestoreExpiry(
-        nil, jobID: job.id, of: account, actor: caller.actor)
-      done = "The restored events stay in search for good."
-    default:
-      throw HTTPError(.notFound)
-    }
+    guard let action = RestoreRoutes.Action(rawValue: context.parameters.get("action") ?? "")
+    else { throw HTTPError(.notFound) }
+    let changed = try await restores.apply(action, to: job, caller: caller)
     return WebRequestMiddleware.redirect(
       to: "/restores/\(job.id)",
-      notice: changed ? done : "Nothing changed: the restore is \(job.state.rawValue).")
+      notice: changed ? action.done : "Nothing changed: the restore is \(job.state.rawValue).")
   }
 }
