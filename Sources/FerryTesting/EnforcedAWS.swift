@@ -100,6 +100,18 @@ public struct EnforcedAWS: Sendable {
   /// the AWS CLI included; real S3 accepts them), and Hive-style partitions are all `=`.
   /// Roles, trust policies and external IDs set up before still exist; they are no longer
   /// checked.
+  /// Switches IAM enforcement on again (`reset-auth` with 0), after
+  /// ``disableEnforcement()``: for the calls of a test that has no key with `=`.
+  public func enableEnforcement() throws {
+    let out = try Subprocess.run(
+      "curl",
+      [
+        "-sf", "-X", "POST", "-H", "Content-Type: text/plain", "--data", "0",
+        emulator.url.absoluteString + "/moto-api/reset-auth",
+      ])
+    guard out.status == 0 else { throw TestSetupError("reset-auth: \(out.stderr)") }
+  }
+
   public func disableEnforcement() throws {
     let out = try Subprocess.run(
       "curl",

@@ -319,6 +319,29 @@ struct RestoreFlowTests {
     #expect(try await api.post("/api/v1/restores/\(jobID)/resume", token: token, [:]).status == 409)
     let kept = try await api.post("/api/v1/restores/\(jobID)/keep", token: token, [:])
     #expect(kept.status == 200 && kept.json["expiresAt"] is NSNull, "\(kept.text)")
+    // The customer breaks the role (its trust no longer names Ferry), with enforcement on
+    // again (these calls have no key with `=`): the dry run and a new restore end in the
+    // step, the cause and the fix.
+    let untrusted = try await aws.customerOffPool([
+      "iam", "update-assume-role-policy", "--role-name", "ferry-restore-reader",
+      "--policy-document",
+      #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+    ])
+    try #require(untrusted.status == 0, "\(untrusted.stderr)")
+    try await OffPool.run { try aws.enableEnforcement() }
+    let refusedDry = try await api.post(
+      "/api/v1/restores", token: token, range.merging(["dryRun": true]) { $1 })
+    #expect(refusedDry.status == 502, "\(refusedDry.text)")
+    #expect(
+      refusedDry.text.contains("could not assume") && refusedDry.text.contains("AccessDenied")
+        && refusedDry.text.contains("ferry connection check"), "\(refusedDry.text)")
+    let broken = try await api.post("/api/v1/restores", token: token, range)
+    try #require(broken.status == 201, "\(broken.text)")
+    let brokenDone = try await finished(try #require(broken.json["id"] as? String))
+    #expect(brokenDone["state"] as? String == "failed", "\(brokenDone)")
+    let why = brokenDone["error"] as? String ?? ""
+    #expect(why.contains("could not assume") && why.contains("Fix:"), "\(why)")
+
     let audit = try await api.get("/api/v1/audit?limit=50", token: token)
     let actions = (audit.json["entries"] as? [[String: Any]] ?? []).compactMap {
       $0["action"] as? String

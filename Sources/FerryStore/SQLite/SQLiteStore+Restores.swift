@@ -153,6 +153,16 @@ extension SQLiteStore {
   }
 
   public func deleteExpiredRestores(of account: AccountID, now: Date) async throws -> Int {
+    // Most sweeps find nothing: a read, not a write transaction, says so.
+    let any = try await read { db in
+      try Bool.fetchOne(
+        db,
+        sql: """
+          SELECT EXISTS (SELECT 1 FROM event_blocks
+            WHERE account_id = ? AND expires_at IS NOT NULL AND expires_at < ?)
+          """, arguments: [account.rawValue, now.micros]) ?? false
+    }
+    guard any else { return 0 }
     var total = 0
     while true {
       let removed = try await write { db -> Int in
