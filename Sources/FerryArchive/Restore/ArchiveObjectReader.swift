@@ -33,6 +33,9 @@ public struct ArchiveObjectReader: Sendable {
   public var batchSize = 5000
   /// Compressed bytes decompressed per step.
   static let slice = 1 << 20
+  /// The longest line read: an event of the fetcher's longest record, with its fields,
+  /// all JSON-escaped at six bytes a character, fits.
+  static let maxLineBytes = 16 * ParseLimits.maxRecordBytes
 
   public init(bucket: any ArchiveBucket, account: AccountID) {
     self.bucket = bucket
@@ -89,21 +92,21 @@ public struct ArchiveObjectReader: Sendable {
     var read = 0
     var matched = 0
     var pending: [SourcedEvent] = []
-    var partial: [UInt8] = []
+    var splitter = LineSplitter(limit: Self.maxLineBytes)
     var problem: String?
-    var lineNumber = 0
     var decompressor = try Self.decompressor(for: object.key)
     var start = 0
     while start < bytes.count, problem == nil {
       let end = min(start + Self.slice, bytes.count)
       try bytes[start..<end].withUnsafeBytes { input in
         try decompressor.feed(input) { chunk in
-          var from = chunk.startIndex
-          while problem == nil, let newline = chunk[from...].firstIndex(of: UInt8(ascii: "\n")) {
-            partial.append(contentsOf: chunk[from..<newline])
-            from = newline + 1
-            lineNumber += 1
-            switch ArchivedLine.event(partial, account: account) {
+          try splitter.feed(chunk) { line, _, cut in
+            guard problem == nil else { return }
+            guard !cut else {
+              problem = "line \(read + 1) is longer than any event Ferry writes"
+              return
+            }
+            switch ArchivedLine.event(Array(line), account: account) {
             case .success(let item):
               read += 1
               if filter.matches(item.event) {
@@ -111,14 +114,13 @@ public struct ArchiveObjectReader: Sendable {
                 pending.append(item)
               }
             case .failure(let why):
-              problem = "line \(lineNumber) is not an archived event (\(why))"
+              problem = "line \(read + 1) is not an archived event (\(why))"
             }
-            partial.removeAll(keepingCapacity: true)
           }
-          partial.append(contentsOf: chunk[from...])
         }
       }
       start = end
+      // Matching events go into search a batch at a time, between slices.
       if pending.count >= batchSize || start >= bytes.count {
         if !pending.isEmpty { try await restore(pending) }
         pending.removeAll(keepingCapacity: true)

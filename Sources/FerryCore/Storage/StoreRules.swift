@@ -340,34 +340,41 @@ extension StoreRules {
   }
 
   /// The restored events of `events` that are not stored yet, given the offsets already
-  /// stored for each object version (`stored`), grouped by object version in order.
-  public static func unstored(
-    _ events: [SourcedEvent],
-    stored: (_ fetcherID: String, _ key: String, _ eTag: String) throws
-      -> Set<Int64>
-  ) rethrows -> [(eTag: String, events: [Event])] {
+  /// stored for each object version they came from, grouped by object version in order.
+  public static func unstored(_ events: [SourcedEvent], stored: [RestoredSource: Set<Int64>])
+    -> [(eTag: String, events: [Event])]
+  {
     var order: [RestoredSource] = []
     var groups: [RestoredSource: [Event]] = [:]
     for item in events {
-      let source = RestoredSource(
-        fetcherID: item.event.fetcherID, key: item.event.sourceKey, eTag: item.eTag)
+      let source = RestoredSource(item)
       if groups[source] == nil { order.append(source) }
       groups[source, default: []].append(item.event)
     }
-    var out: [(eTag: String, events: [Event])] = []
-    for source in order {
-      let have = try stored(source.fetcherID, source.key, source.eTag)
-      var seen = have
+    return order.compactMap { source in
+      var seen = stored[source] ?? []
       let fresh = (groups[source] ?? []).filter { seen.insert($0.sourceOffset).inserted }
-      if !fresh.isEmpty { out.append((source.eTag, fresh)) }
+      return fresh.isEmpty ? nil : (source.eTag, fresh)
     }
-    return out
   }
 }
 
-/// One object version restored events came from.
-struct RestoredSource: Hashable {
-  var fetcherID: String
-  var key: String
-  var eTag: String
+/// One object version restored events came from: where a store looks for the offsets it
+/// holds already.
+public struct RestoredSource: Hashable, Sendable {
+  public var fetcherID: String
+  public var key: String
+  public var eTag: String
+
+  public init(_ item: SourcedEvent) {
+    fetcherID = item.event.fetcherID
+    key = item.event.sourceKey
+    eTag = item.eTag
+  }
+
+  /// The object versions `events` came from, each once, in order.
+  public static func of(_ events: [SourcedEvent]) -> [RestoredSource] {
+    var seen = Set<RestoredSource>()
+    return events.map(RestoredSource.init).filter { seen.insert($0).inserted }
+  }
 }

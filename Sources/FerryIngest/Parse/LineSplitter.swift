@@ -1,19 +1,19 @@
 /// Cuts bytes into lines (`\n`, with a `\r` before it dropped), tracking each line's
 /// offset in the stream and cutting lines longer than the limit without holding them.
-struct LineSplitter {
+public struct LineSplitter {
   let limit: Int
   private var line: [UInt8] = []
   private var lineStart: Int64 = 0
   private var position: Int64 = 0
   /// Bytes of the current line past the limit, skipped.
   private var skipping = false
-  private(set) var cutLines = 0
+  public private(set) var cutLines = 0
 
-  init(limit: Int = ParseLimits.maxRecordBytes) { self.limit = limit }
+  public init(limit: Int = ParseLimits.maxRecordBytes) { self.limit = limit }
 
   /// Calls `body` with each complete line (without its end), its offset and whether it
   /// was cut.
-  mutating func feed(
+  public mutating func feed(
     _ bytes: [UInt8],
     _ body: (_ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool) throws
       -> Void
@@ -54,7 +54,7 @@ struct LineSplitter {
     }
   }
 
-  mutating func finish(
+  public mutating func finish(
     _ body: (_ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool) throws -> Void
   ) throws {
     if !line.isEmpty || skipping {

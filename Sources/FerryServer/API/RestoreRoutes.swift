@@ -132,15 +132,22 @@ struct RestoreRoutes {
     return job
   }
 
-  /// A job's JSON view with the objects that could not be read (the first 100) and those
-  /// that wait in an archive storage class.
+  /// The objects of a job that could not be read, then those that wait in an archive
+  /// storage class, the first `limit` of each (for the API and the web UI).
+  func problems(of job: RestoreJob, caller: Caller, limit: Int = 100) async throws
+    -> [RestoreObject]
+  {
+    var out: [RestoreObject] = []
+    for state in [RestoreObjectState.failed, .frozen] {
+      out += try await store.restoreObjects(
+        jobID: job.id, state: state, afterKey: nil, limit: limit, of: caller.account.id)
+    }
+    return out
+  }
+
+  /// A job's JSON view, with its ``problems(of:caller:limit:)``.
   func view(_ job: RestoreJob, caller: Caller) async throws -> JSONValue {
-    let account = caller.account.id
-    let failed = try await store.restoreObjects(
-      jobID: job.id, state: .failed, afterKey: nil, limit: 100, of: account)
-    let frozen = try await store.restoreObjects(
-      jobID: job.id, state: .frozen, afterKey: nil, limit: 100, of: account)
-    return JSONViews.restore(job, problems: failed + frozen)
+    JSONViews.restore(job, problems: try await problems(of: job, caller: caller))
   }
 
   @Sendable func list(_ request: Hummingbird.Request, context: FerryRequestContext) async throws

@@ -154,15 +154,22 @@ public struct FerryServer: Sendable {
       services.append(RecheckService(checker: checker, interval: interval, logger: logger))
     }
     if configuration.ingest {
-      services.append(IngestService(scheduler: ingestScheduler(), tick: configuration.ingestTick))
+      services.append(
+        SchedulerService(tick: configuration.ingestTick) { [scheduler = ingestScheduler()] in
+          await scheduler.run(tick: $0)
+        })
     }
     if configuration.archive {
       services.append(
-        ArchiveService(scheduler: archiveScheduler(), tick: configuration.archiveTick))
+        SchedulerService(tick: configuration.archiveTick) { [scheduler = archiveScheduler()] in
+          await scheduler.run(tick: $0)
+        })
     }
     if configuration.restore {
       services.append(
-        RestoreService(scheduler: restoreScheduler(), tick: configuration.restoreTick))
+        SchedulerService(tick: configuration.restoreTick) { [scheduler = restoreScheduler()] in
+          await scheduler.run(tick: $0)
+        })
     }
     let identity = self.identity
     let logger = self.logger

@@ -65,8 +65,8 @@ extension PostgresStore {
       let job = try await Self.record(tx, RestoreJob.self, jobID, of: account, logger: logger)
       if let problem = RestoreRows.problem(job: job, id: jobID) { throw problem }
       guard var job else { return 0 }
-      var stored: [RestoreRows.Source: [[UInt8]]] = [:]
-      for source in RestoreRows.sources(events) {
+      var stored: [RestoredSource: [[UInt8]]] = [:]
+      for source in RestoredSource.of(events) {
         let rows = try await Self.execute(
           tx,
           """
@@ -78,9 +78,7 @@ extension PostgresStore {
           return buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
         }
       }
-      let rows = try RestoreRows.make(events) { fetcher, key, eTag in
-        stored[RestoreRows.Source(fetcherID: fetcher, key: key, eTag: eTag)] ?? []
-      }
+      let rows = try RestoreRows.make(events, storedBlocks: stored)
       var count = 0
       let mark = RestoredMark(jobID: jobID, expiresAt: job.expiresAt)
       for (eTag, row) in rows {

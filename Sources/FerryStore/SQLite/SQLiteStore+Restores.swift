@@ -57,15 +57,17 @@ extension SQLiteStore {
       let job = try Self.record(db, RestoreJob.self, jobID, of: account)
       if let problem = RestoreRows.problem(job: job, id: jobID) { throw problem }
       guard var job else { return 0 }
-      let rows = try RestoreRows.make(events) { fetcher, key, eTag in
-        try Data.fetchAll(
+      var blocks: [RestoredSource: [[UInt8]]] = [:]
+      for source in RestoredSource.of(events) {
+        blocks[source] = try Data.fetchAll(
           db,
           sql: """
             SELECT d.data FROM event_blocks b JOIN event_block_data d ON d.block_id = b.id
             WHERE b.account_id = ? AND b.fetcher_id = ? AND b.source_key = ? AND b.source_etag = ?
-            """, arguments: [account.rawValue, fetcher, key, eTag]
+            """, arguments: [account.rawValue, source.fetcherID, source.key, source.eTag]
         ).map { [UInt8]($0) }
       }
+      let rows = try RestoreRows.make(events, storedBlocks: blocks)
       var stored = 0
       let mark = RestoredMark(jobID: jobID, expiresAt: job.expiresAt)
       for (eTag, row) in rows

@@ -19,35 +19,17 @@ enum RestoreRows {
     return out
   }
 
-  /// The blocks to insert for `events`, given how to read the blocks stored for an object
-  /// version (fetcher, key, ETag), with the ETag each goes under.
-  static func make(
-    _ events: [SourcedEvent], storedBlocks: (String, String, String) throws -> [[UInt8]]
-  ) throws -> [(eTag: String, row: BlockRow)] {
-    let groups = try StoreRules.unstored(events) { fetcher, key, eTag in
-      try offsets(try storedBlocks(fetcher, key, eTag))
-    }
+  /// The blocks to insert for `events`, given the data of the blocks stored for each
+  /// object version they came from, with the ETag each goes under.
+  static func make(_ events: [SourcedEvent], storedBlocks: [RestoredSource: [[UInt8]]]) throws
+    -> [(eTag: String, row: BlockRow)]
+  {
+    let stored = try storedBlocks.mapValues(offsets)
     var out: [(eTag: String, row: BlockRow)] = []
-    for group in groups {
+    for group in StoreRules.unstored(events, stored: stored) {
       for row in try BlockRows.make(group.events) { out.append((group.eTag, row)) }
     }
     return out
-  }
-
-  /// One object version restored events came from.
-  struct Source: Hashable, Sendable {
-    var fetcherID: String
-    var key: String
-    var eTag: String
-  }
-
-  /// The object versions `events` came from, each once.
-  static func sources(_ events: [SourcedEvent]) -> [Source] {
-    var seen = Set<Source>()
-    return events.compactMap {
-      let source = Source(fetcherID: $0.event.fetcherID, key: $0.event.sourceKey, eTag: $0.eTag)
-      return seen.insert(source).inserted ? source : nil
-    }
   }
 
   static func problem(job: RestoreJob?, id: String) -> StoreError? {

@@ -153,11 +153,7 @@ extension WebPages {
     -> Response
   {
     let (caller, job) = try await restores.owned(context)
-    let account = caller.account.id
-    let problems =
-      try await store.restoreObjects(
-        jobID: job.id, state: .failed, afterKey: nil, limit: 200, of: account)
-      + store.restoreObjects(jobID: job.id, state: .frozen, afterKey: nil, limit: 200, of: account)
+    let problems = try await restores.problems(of: job, caller: caller, limit: 200)
     return try pages.page(
       "restore", title: "Restore \(job.id)", context: context,
       data: [
