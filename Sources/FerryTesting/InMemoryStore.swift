@@ -40,6 +40,7 @@ public final class InMemoryStore: Store {
     var restoreObjects: [String: [String: RestoreObject]] = [:]
     var restoredKeys: [EventKey: Int64] = [:]
     var restoreExpiry: [String: Date?] = [:]
+    var migrations: [Migration] = []
 
     mutating func record(_ entry: AuditEntry) {
       var entry = entry
@@ -1019,6 +1020,104 @@ public final class InMemoryStore: Store {
   }
 
   // MARK: Audit
+
+  // MARK: Migrations
+
+  public func accountsUsingRole(_ roleARN: String) async throws -> Int {
+    tables.withLock { Set($0.connections.filter { $0.roleARN == roleARN }.map(\.accountID)).count }
+  }
+
+  public func recordMigration(_ migration: Migration, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    if let problem = StoreRules.problem(with: migration) { throw problem }
+    let m = StoreRules.placed(migration, in: account)
+    return try tables.withLock { t throws(StoreError) in
+      guard let owner = t.accounts.first(where: { $0.id == account }) else {
+        throw StoreRules.noSuchAccount(account)
+      }
+      var changes: [(Int, Connection)] = []
+      for change in m.switches {
+        guard
+          let i = t.connections.firstIndex(where: {
+            $0.id == change.connectionID && $0.accountID == account
+          }), StoreRules.isBefore(t.connections[i], change)
+        else { return false }
+        changes.append((i, StoreRules.switched(t.connections[i], change, in: owner)))
+      }
+      for (i, after) in changes {
+        let before = t.connections[i]
+        t.connections[i] = after
+        t.connectionChecks[after.id] = nil
+        t.record(
+          AuditEntry(
+            accountID: account, actor: actor, action: "connection.migrate", target: after.id,
+            before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      }
+      t.migrations.append(m)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "migration.apply", target: m.id,
+          after: StoreJSON.encode(m)))
+      return true
+    }
+  }
+
+  public func revertMigration(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    tables.withLock { t in
+      guard let at = t.migrations.firstIndex(where: { $0.id == id && $0.accountID == account }),
+        let owner = t.accounts.first(where: { $0.id == account })
+      else { return false }
+      let m = t.migrations[at]
+      var changes: [(Int, Connection)] = []
+      for change in m.switches {
+        guard
+          let i = t.connections.firstIndex(where: {
+            $0.id == change.connectionID && $0.accountID == account
+          }), StoreRules.isAfter(t.connections[i], change, in: owner)
+        else { return false }
+        changes.append((i, StoreRules.reverted(t.connections[i], change)))
+      }
+      for (i, back) in changes {
+        let now = t.connections[i]
+        t.connections[i] = back
+        t.connectionChecks[back.id] = nil
+        t.record(
+          AuditEntry(
+            accountID: account, actor: actor, action: "connection.migrate-revert",
+            target: back.id, before: StoreJSON.encode(now), after: StoreJSON.encode(back)))
+      }
+      t.migrations.remove(at: at)
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "migration.revert", target: id,
+          before: StoreJSON.encode(m)))
+      return true
+    }
+  }
+
+  public func migrations(of account: AccountID) async throws -> [Migration] {
+    tables.withLock { $0.migrations.filter { $0.accountID == account }.reversed() }
+  }
+
+  public func finishMigration(_ id: String, of account: AccountID, at: Date, actor: String)
+    async throws -> Bool
+  {
+    tables.withLock { t in
+      guard let i = t.migrations.firstIndex(where: { $0.id == id && $0.accountID == account })
+      else { return false }
+      let before = t.migrations[i]
+      t.migrations[i].state = .finished
+      t.migrations[i].finishedAt = at
+      t.record(
+        AuditEntry(
+          accountID: account, actor: actor, action: "migration.finish", target: id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(t.migrations[i])))
+      return true
+    }
+  }
 
   public func auditLog(of account: AccountID, limit: Int) async throws -> [AuditEntry] {
     tables.withLock { Array($0.audit.filter { $0.accountID == account }.reversed().prefix(limit)) }

@@ -6,7 +6,7 @@ import Foundation
 /// tenant data names the account, and a record passed in is stored under that account
 /// whatever account it names itself: there is no way to read or write across tenants.
 public typealias Store = StoreSchema & AccountStore & ConfigurationStore & ConnectionCheckStore
-  & EventStore & ArchiveProgressStore & RestoreProgressStore
+  & EventStore & ArchiveProgressStore & RestoreProgressStore & MigrationStore
   & AuditStore & LeaseStore & SessionStore
 
 /// The store's schema version.

@@ -378,3 +378,63 @@ public struct RestoredSource: Hashable, Sendable {
     return events.map(RestoredSource.init).filter { seen.insert($0).inserted }
   }
 }
+
+extension StoreRules {
+  /// A migration as it is stored in `account`: in that account, switched now.
+  public static func placed(_ migration: Migration, in account: AccountID) -> Migration {
+    var placed = migration
+    placed.accountID = account
+    placed.state = .switched
+    placed.finishedAt = nil
+    return placed
+  }
+
+  /// Why a migration cannot be recorded (nil: it can).
+  public static func problem(with migration: Migration) -> StoreError? {
+    if migration.switches.isEmpty {
+      return .rejected("a migration needs at least one connection to switch")
+    }
+    if Set(migration.switches.map(\.connectionID)).count != migration.switches.count {
+      return .rejected("a migration switches each connection once")
+    }
+    return nil
+  }
+
+  /// A connection after its switch: on the new role with the account's generated ID.
+  public static func switched(
+    _ connection: Connection, _ change: ConnectionSwitch, in account: Account
+  )
+    -> Connection
+  {
+    var after = connection
+    after.roleARN = change.toRoleARN
+    after.externalID = account.externalID
+    after.usesLegacyExternalID = false
+    return after
+  }
+
+  /// A connection put back as it was before its switch.
+  public static func reverted(_ connection: Connection, _ change: ConnectionSwitch) -> Connection {
+    var before = connection
+    before.roleARN = change.fromRoleARN
+    before.externalID = change.fromExternalID
+    before.usesLegacyExternalID = true
+    return before
+  }
+
+  /// Whether `connection` is still exactly what `change` switches from.
+  public static func isBefore(_ connection: Connection, _ change: ConnectionSwitch) -> Bool {
+    connection.usesLegacyExternalID && connection.roleARN == change.fromRoleARN
+      && connection.externalID == change.fromExternalID
+  }
+
+  /// Whether `connection` is still exactly what `change` switched it to.
+  public static func isAfter(
+    _ connection: Connection, _ change: ConnectionSwitch, in account: Account
+  )
+    -> Bool
+  {
+    !connection.usesLegacyExternalID && connection.roleARN == change.toRoleARN
+      && connection.externalID == account.externalID
+  }
+}

@@ -11,9 +11,18 @@ public enum PolicyGenerator {
             resource: StringList(grant.resources), condition: grant.condition)
         })
     }
+    return permissionsPolicy(for: [scope])
+  }
+
+  /// One permissions policy for several bucket scopes (a role that serves a fetcher and an
+  /// archive): every permission each needs, once.
+  public static func permissionsPolicy(for scopes: [AccessScope]) -> PolicyDocument {
+    var seen: Set<RequiredPermission> = []
+    let permissions = scopes.filter { $0.purpose != .metrics }.flatMap(\.requiredPermissions)
+      .filter { seen.insert($0).inserted }
     // One statement per resource: actions on the same resource share a statement.
     var statements: [Statement] = []
-    for permission in scope.requiredPermissions {
+    for permission in permissions {
       if let i = statements.firstIndex(where: {
         $0.resource?.values == [permission.resource] && $0.condition == permission.condition
       }) {
@@ -40,14 +49,30 @@ public enum PolicyGenerator {
   public static func trustPolicy(principal: PlatformPrincipal, externalID: String)
     throws(InputError) -> PolicyDocument
   {
-    try ExternalID.validate(externalID, field: "external-id")
+    try trustPolicy(principal: principal, acceptingAnyOf: [externalID])
+  }
+
+  /// A trust policy that accepts any of `externalIDs` (`StringEquals` matches when the
+  /// request's value equals one of the listed values): the transition policy of a
+  /// migration, accepting the legacy and the generated ID while configurations move.
+  public static func trustPolicy(principal: PlatformPrincipal, acceptingAnyOf externalIDs: [String])
+    throws(InputError) -> PolicyDocument
+  {
+    guard !externalIDs.isEmpty else {
+      throw InputError(
+        field: "external-id", problem: "a trust policy needs an external ID",
+        fix: "Give the account's external ID.")
+    }
+    for id in externalIDs { try ExternalID.validate(id, field: "external-id") }
     let arn = try principal.arn()
     return PolicyDocument(statements: [
       Statement(
         effect: .allow, principal: .aws(StringList([arn], isSingle: true)),
         action: "sts:AssumeRole",
         condition: ConditionBlock([
-          .init(.stringEquals, "sts:ExternalId", [.string(externalID)], isSingle: true)
+          .init(
+            .stringEquals, "sts:ExternalId", externalIDs.map(ConditionValue.string),
+            isSingle: externalIDs.count == 1)
         ]))
     ])
   }

@@ -2,6 +2,8 @@
 /// template that create the same role with the same two policies.
 public struct RoleSetup: Sendable {
   public let scope: AccessScope
+  /// Every scope the role serves (`scope` is the first).
+  public let scopes: [AccessScope]
   public let permissions: PolicyDocument
   public let trust: PolicyDocument
   public let roleName: String
@@ -20,8 +22,26 @@ public struct RoleSetup: Sendable {
   public init(
     scope: AccessScope, principal: PlatformPrincipal, externalID: String, roleName: String? = nil
   ) throws(InputError) {
+    try self.init(scopes: [scope], principal: principal, externalID: externalID, roleName: roleName)
+  }
+
+  /// A role for several scopes at once (a migration's new role, serving every configuration
+  /// that used the old one): one permissions policy with what each needs.
+  public init(
+    scopes: [AccessScope], principal: PlatformPrincipal, externalID: String,
+    roleName: String? = nil
+  ) throws(InputError) {
+    guard let scope = scopes.first else {
+      throw InputError(
+        field: "scope", problem: "a role needs at least one bucket to reach",
+        fix: "Give the bucket and purpose the role is for.")
+    }
     self.scope = scope
-    self.permissions = PolicyGenerator.permissionsPolicy(for: scope)
+    self.scopes = scopes
+    self.permissions =
+      scopes.count == 1
+      ? PolicyGenerator.permissionsPolicy(for: scope)
+      : PolicyGenerator.permissionsPolicy(for: scopes)
     self.trust = try PolicyGenerator.trustPolicy(principal: principal, externalID: externalID)
     let name = roleName ?? scope.purpose.defaultRoleName
     try IAMName.validateRoleName(name, field: "role-name")
@@ -29,7 +49,11 @@ public struct RoleSetup: Sendable {
   }
 
   var summary: String {
-    switch scope.purpose {
+    if scopes.count > 1 {
+      return "lets Ferry reach "
+        + scopes.map { "\($0.location) (\($0.purpose.rawValue))" }.joined(separator: ", ")
+    }
+    return switch scope.purpose {
     case .fetcher: "lets Ferry read log files from \(scope.location)"
     case .archive: "lets Ferry write and restore archives in \(scope.location)"
     case .metrics: "lets Ferry set up metric shipping"

@@ -135,6 +135,15 @@ enum SQLiteSchema {
       CREATE INDEX restore_objects_state ON restore_objects(job_id, state, key);
       """
     ),
+    (
+      "v10-migrations",
+      """
+      CREATE TABLE migrations (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        role_arn TEXT NOT NULL, switched_at INTEGER NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX migrations_account ON migrations(account_id, switched_at);
+      CREATE INDEX connections_role ON connections(role_arn);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.

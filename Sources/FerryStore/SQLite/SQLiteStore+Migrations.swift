@@ -1,0 +1,141 @@
+import FerryCore
+import Foundation
+import GRDB
+
+/// Migrations to the generated external ID: the switch of a role's connections in one
+/// transaction, its undo, and the record of it.
+extension SQLiteStore {
+  public func accountsUsingRole(_ roleARN: String) async throws -> Int {
+    try await read { db in
+      try Int.fetchOne(
+        db, sql: "SELECT COUNT(DISTINCT account_id) FROM connections WHERE role_arn = ?",
+        arguments: [roleARN]) ?? 0
+    }
+  }
+
+  public func recordMigration(_ migration: Migration, of account: AccountID, actor: String)
+    async throws -> Bool
+  {
+    if let problem = StoreRules.problem(with: migration) { throw problem }
+    let m = StoreRules.placed(migration, in: account)
+    return try await write { db in
+      guard
+        let owner = try Row.fetchOne(
+          db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [account.rawValue]
+        ).map(Self.account)
+      else { throw StoreRules.noSuchAccount(account) }
+      var pairs: [(Connection, Connection)] = []
+      for change in m.switches {
+        guard let before = try Self.connection(db, change.connectionID, of: account),
+          StoreRules.isBefore(before, change)
+        else { return false }
+        pairs.append((before, StoreRules.switched(before, change, in: owner)))
+      }
+      for (before, after) in pairs {
+        try Self.save(db, after)
+        try db.execute(
+          sql: "DELETE FROM connection_checks WHERE connection_id = ?", arguments: [after.id])
+        try Self.audit(
+          db,
+          AuditEntry(
+            accountID: account, actor: actor, action: "connection.migrate", target: after.id,
+            before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      }
+      try db.execute(
+        sql:
+          "INSERT INTO migrations (id, account_id, role_arn, switched_at, body) VALUES (?, ?, ?, ?, ?)",
+        arguments: [
+          m.id, account.rawValue, m.roleARN, m.switchedAt.micros, StoreJSON.encode(m),
+        ])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "migration.apply", target: m.id,
+          after: StoreJSON.encode(m)))
+      return true
+    }
+  }
+
+  public func revertMigration(_ id: String, of account: AccountID, actor: String) async throws
+    -> Bool
+  {
+    try await write { db in
+      guard let m = try Self.migration(db, id, of: account),
+        let owner = try Row.fetchOne(
+          db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [account.rawValue]
+        ).map(Self.account)
+      else { return false }
+      var pairs: [(Connection, Connection)] = []
+      for change in m.switches {
+        guard let now = try Self.connection(db, change.connectionID, of: account),
+          StoreRules.isAfter(now, change, in: owner)
+        else { return false }
+        pairs.append((now, StoreRules.reverted(now, change)))
+      }
+      for (now, back) in pairs {
+        try Self.save(db, back)
+        try db.execute(
+          sql: "DELETE FROM connection_checks WHERE connection_id = ?", arguments: [back.id])
+        try Self.audit(
+          db,
+          AuditEntry(
+            accountID: account, actor: actor, action: "connection.migrate-revert",
+            target: back.id, before: StoreJSON.encode(now), after: StoreJSON.encode(back)))
+      }
+      try db.execute(
+        sql: "DELETE FROM migrations WHERE id = ? AND account_id = ?",
+        arguments: [id, account.rawValue])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "migration.revert", target: id,
+          before: StoreJSON.encode(m)))
+      return true
+    }
+  }
+
+  public func migrations(of account: AccountID) async throws -> [Migration] {
+    try await read { db in
+      try String.fetchAll(
+        db,
+        sql: "SELECT body FROM migrations WHERE account_id = ? ORDER BY switched_at DESC, id DESC",
+        arguments: [account.rawValue]
+      ).map { try StoreJSON.decode(Migration.self, $0, table: "migrations") }
+    }
+  }
+
+  public func finishMigration(_ id: String, of account: AccountID, at: Date, actor: String)
+    async throws -> Bool
+  {
+    try await write { db in
+      guard var m = try Self.migration(db, id, of: account) else { return false }
+      let before = m
+      m.state = .finished
+      m.finishedAt = at
+      try db.execute(
+        sql: "UPDATE migrations SET body = ? WHERE id = ? AND account_id = ?",
+        arguments: [StoreJSON.encode(m), id, account.rawValue])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "migration.finish", target: id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(m)))
+      return true
+    }
+  }
+
+  static func migration(_ db: Database, _ id: String, of account: AccountID) throws -> Migration? {
+    try String.fetchOne(
+      db, sql: "SELECT body FROM migrations WHERE id = ? AND account_id = ?",
+      arguments: [id, account.rawValue]
+    ).map { try StoreJSON.decode(Migration.self, $0, table: "migrations") }
+  }
+
+  /// Writes a connection's role and external ID (all a migration changes).
+  static func save(_ db: Database, _ c: Connection) throws {
+    try db.execute(
+      sql:
+        "UPDATE connections SET role_arn = ?, external_id = ?, legacy = ? WHERE id = ? AND account_id = ?",
+      arguments: [c.roleARN, c.externalID, c.usesLegacyExternalID, c.id, c.accountID.rawValue])
+  }
+}
