@@ -42,6 +42,28 @@ public final class InMemoryStore: Store {
     var restoreExpiry: [String: Date?] = [:]
     var migrations: [Migration] = []
 
+    /// Rewrites a migration's connections one way, each audited; false, changing nothing,
+    /// when one is not as the migration expects.
+    mutating func rewrite(
+      _ m: Migration, _ direction: StoreRules.MigrationDirection, owner: Account, actor: String
+    ) -> Bool {
+      let ids = Set(m.switches.map(\.connectionID))
+      let current = connections.filter { ids.contains($0.id) && $0.accountID == owner.id }
+      guard let pairs = StoreRules.rewrites(of: m, direction, current: current, in: owner) else {
+        return false
+      }
+      for (before, after) in pairs {
+        guard let i = connections.firstIndex(where: { $0.id == after.id }) else { continue }
+        connections[i] = after
+        connectionChecks[after.id] = nil
+        record(
+          AuditEntry(
+            accountID: owner.id, actor: actor, action: direction.auditAction, target: after.id,
+            before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      }
+      return true
+    }
+
     mutating func record(_ entry: AuditEntry) {
       var entry = entry
       entry.id = nextAuditID
@@ -1036,24 +1058,7 @@ public final class InMemoryStore: Store {
       guard let owner = t.accounts.first(where: { $0.id == account }) else {
         throw StoreRules.noSuchAccount(account)
       }
-      var changes: [(Int, Connection)] = []
-      for change in m.switches {
-        guard
-          let i = t.connections.firstIndex(where: {
-            $0.id == change.connectionID && $0.accountID == account
-          }), StoreRules.isBefore(t.connections[i], change)
-        else { return false }
-        changes.append((i, StoreRules.switched(t.connections[i], change, in: owner)))
-      }
-      for (i, after) in changes {
-        let before = t.connections[i]
-        t.connections[i] = after
-        t.connectionChecks[after.id] = nil
-        t.record(
-          AuditEntry(
-            accountID: account, actor: actor, action: "connection.migrate", target: after.id,
-            before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
-      }
+      guard t.rewrite(m, .apply, owner: owner, actor: actor) else { return false }
       t.migrations.append(m)
       t.record(
         AuditEntry(
@@ -1071,24 +1076,7 @@ public final class InMemoryStore: Store {
         let owner = t.accounts.first(where: { $0.id == account })
       else { return false }
       let m = t.migrations[at]
-      var changes: [(Int, Connection)] = []
-      for change in m.switches {
-        guard
-          let i = t.connections.firstIndex(where: {
-            $0.id == change.connectionID && $0.accountID == account
-          }), StoreRules.isAfter(t.connections[i], change, in: owner)
-        else { return false }
-        changes.append((i, StoreRules.reverted(t.connections[i], change)))
-      }
-      for (i, back) in changes {
-        let now = t.connections[i]
-        t.connections[i] = back
-        t.connectionChecks[back.id] = nil
-        t.record(
-          AuditEntry(
-            accountID: account, actor: actor, action: "connection.migrate-revert",
-            target: back.id, before: StoreJSON.encode(now), after: StoreJSON.encode(back)))
-      }
+      guard t.rewrite(m, .revert, owner: owner, actor: actor) else { return false }
       t.migrations.remove(at: at)
       t.record(
         AuditEntry(

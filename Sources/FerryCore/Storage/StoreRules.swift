@@ -400,8 +400,42 @@ extension StoreRules {
     return nil
   }
 
+  /// Which way a migration rewrites its connections.
+  public enum MigrationDirection: Sendable {
+    /// From the legacy role and ID to the new role and the generated ID.
+    case apply
+    /// Back, as they were.
+    case revert
+
+    /// The audit action of each connection it rewrites.
+    public var auditAction: String {
+      self == .apply ? "connection.migrate" : "connection.migrate-revert"
+    }
+  }
+
+  /// Each connection a migration rewrites, as it is now and as it becomes; nil when one is
+  /// missing from `current` or no longer as the migration expects (then nothing changes).
+  public static func rewrites(
+    of migration: Migration, _ direction: MigrationDirection, current: [Connection],
+    in account: Account
+  ) -> [(before: Connection, after: Connection)]? {
+    var out: [(before: Connection, after: Connection)] = []
+    for change in migration.switches {
+      guard let now = current.first(where: { $0.id == change.connectionID }) else { return nil }
+      switch direction {
+      case .apply:
+        guard isBefore(now, change) else { return nil }
+        out.append((now, switched(now, change, in: account)))
+      case .revert:
+        guard isAfter(now, change, in: account) else { return nil }
+        out.append((now, reverted(now, change)))
+      }
+    }
+    return out
+  }
+
   /// A connection after its switch: on the new role with the account's generated ID.
-  public static func switched(
+  static func switched(
     _ connection: Connection, _ change: ConnectionSwitch, in account: Account
   )
     -> Connection
@@ -414,7 +448,7 @@ extension StoreRules {
   }
 
   /// A connection put back as it was before its switch.
-  public static func reverted(_ connection: Connection, _ change: ConnectionSwitch) -> Connection {
+  static func reverted(_ connection: Connection, _ change: ConnectionSwitch) -> Connection {
     var before = connection
     before.roleARN = change.fromRoleARN
     before.externalID = change.fromExternalID
@@ -423,13 +457,13 @@ extension StoreRules {
   }
 
   /// Whether `connection` is still exactly what `change` switches from.
-  public static func isBefore(_ connection: Connection, _ change: ConnectionSwitch) -> Bool {
+  static func isBefore(_ connection: Connection, _ change: ConnectionSwitch) -> Bool {
     connection.usesLegacyExternalID && connection.roleARN == change.fromRoleARN
       && connection.externalID == change.fromExternalID
   }
 
   /// Whether `connection` is still exactly what `change` switched it to.
-  public static func isAfter(
+  static func isAfter(
     _ connection: Connection, _ change: ConnectionSwitch, in account: Account
   )
     -> Bool

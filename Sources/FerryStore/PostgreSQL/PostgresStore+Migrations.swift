@@ -26,22 +26,8 @@ extension PostgresStore {
           logger: logger
         ).first.map({ try self.account($0) })
       else { throw StoreRules.noSuchAccount(account) }
-      var pairs: [(Connection, Connection)] = []
-      for change in m.switches {
-        guard
-          let before = try await Self.lockedConnection(
-            tx, change.connectionID, of: account, logger),
-          StoreRules.isBefore(before, change)
-        else { return false }
-        pairs.append((before, StoreRules.switched(before, change, in: owner)))
-      }
-      for (before, after) in pairs {
-        try await Self.save(tx, after, logger)
-        try await Self.audit(
-          tx,
-          AuditEntry(
-            accountID: account, actor: actor, action: "connection.migrate", target: after.id,
-            before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+      guard try await Self.rewrite(tx, m, .apply, owner: owner, actor: actor, logger) else {
+        return false
       }
       _ = try await Self.execute(
         tx,
@@ -67,22 +53,8 @@ extension PostgresStore {
           tx, "SELECT * FROM accounts WHERE id = $1", [account.rawValue], logger: logger
         ).first.map({ try self.account($0) })
       else { return false }
-      var pairs: [(Connection, Connection)] = []
-      for change in m.switches {
-        guard
-          let now = try await Self.lockedConnection(tx, change.connectionID, of: account, logger),
-          StoreRules.isAfter(now, change, in: owner)
-        else { return false }
-        pairs.append((now, StoreRules.reverted(now, change)))
-      }
-      for (now, back) in pairs {
-        try await Self.save(tx, back, logger)
-        try await Self.audit(
-          tx,
-          AuditEntry(
-            accountID: account, actor: actor, action: "connection.migrate-revert",
-            target: back.id, before: StoreJSON.encode(now), after: StoreJSON.encode(back)),
-          logger: logger)
+      guard try await Self.rewrite(tx, m, .revert, owner: owner, actor: actor, logger) else {
+        return false
       }
       _ = try await Self.execute(
         tx, "DELETE FROM migrations WHERE id = $1 AND account_id = $2", [id, account.rawValue],
@@ -140,6 +112,32 @@ extension PostgresStore {
     else { return nil }
     return try StoreJSON.decode(
       Migration.self, try row["body"].decode(String.self), table: "migrations")
+  }
+
+  /// Rewrites a migration's connections one way (see ``StoreRules/rewrites(of:_:current:in:)``),
+  /// each audited; false, changing nothing, when one is not as the migration expects.
+  static func rewrite(
+    _ tx: PostgresConnection, _ m: Migration, _ direction: StoreRules.MigrationDirection,
+    owner: Account, actor: String, _ logger: Logger
+  ) async throws -> Bool {
+    var current: [Connection] = []
+    for change in m.switches {
+      if let c = try await lockedConnection(tx, change.connectionID, of: owner.id, logger) {
+        current.append(c)
+      }
+    }
+    guard let pairs = StoreRules.rewrites(of: m, direction, current: current, in: owner) else {
+      return false
+    }
+    for (before, after) in pairs {
+      try await save(tx, after, logger)
+      try await audit(
+        tx,
+        AuditEntry(
+          accountID: owner.id, actor: actor, action: direction.auditAction, target: after.id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+    }
+    return true
   }
 
   static func lockedConnection(

@@ -24,23 +24,7 @@ extension SQLiteStore {
           db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [account.rawValue]
         ).map(Self.account)
       else { throw StoreRules.noSuchAccount(account) }
-      var pairs: [(Connection, Connection)] = []
-      for change in m.switches {
-        guard let before = try Self.connection(db, change.connectionID, of: account),
-          StoreRules.isBefore(before, change)
-        else { return false }
-        pairs.append((before, StoreRules.switched(before, change, in: owner)))
-      }
-      for (before, after) in pairs {
-        try Self.save(db, after)
-        try db.execute(
-          sql: "DELETE FROM connection_checks WHERE connection_id = ?", arguments: [after.id])
-        try Self.audit(
-          db,
-          AuditEntry(
-            accountID: account, actor: actor, action: "connection.migrate", target: after.id,
-            before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
-      }
+      guard try Self.rewrite(db, m, .apply, owner: owner, actor: actor) else { return false }
       try db.execute(
         sql:
           "INSERT INTO migrations (id, account_id, role_arn, switched_at, body) VALUES (?, ?, ?, ?, ?)",
@@ -65,23 +49,7 @@ extension SQLiteStore {
           db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [account.rawValue]
         ).map(Self.account)
       else { return false }
-      var pairs: [(Connection, Connection)] = []
-      for change in m.switches {
-        guard let now = try Self.connection(db, change.connectionID, of: account),
-          StoreRules.isAfter(now, change, in: owner)
-        else { return false }
-        pairs.append((now, StoreRules.reverted(now, change)))
-      }
-      for (now, back) in pairs {
-        try Self.save(db, back)
-        try db.execute(
-          sql: "DELETE FROM connection_checks WHERE connection_id = ?", arguments: [back.id])
-        try Self.audit(
-          db,
-          AuditEntry(
-            accountID: account, actor: actor, action: "connection.migrate-revert",
-            target: back.id, before: StoreJSON.encode(now), after: StoreJSON.encode(back)))
-      }
+      guard try Self.rewrite(db, m, .revert, owner: owner, actor: actor) else { return false }
       try db.execute(
         sql: "DELETE FROM migrations WHERE id = ? AND account_id = ?",
         arguments: [id, account.rawValue])
@@ -131,8 +99,31 @@ extension SQLiteStore {
     ).map { try StoreJSON.decode(Migration.self, $0, table: "migrations") }
   }
 
-  /// Writes a connection's role and external ID (all a migration changes).
+  /// Rewrites a migration's connections one way (see ``StoreRules/rewrites(of:_:current:in:)``),
+  /// each audited; false, changing nothing, when one is not as the migration expects.
+  static func rewrite(
+    _ db: Database, _ m: Migration, _ direction: StoreRules.MigrationDirection, owner: Account,
+    actor: String
+  ) throws -> Bool {
+    let current = try m.switches.compactMap { try connection(db, $0.connectionID, of: owner.id) }
+    guard let pairs = StoreRules.rewrites(of: m, direction, current: current, in: owner) else {
+      return false
+    }
+    for (before, after) in pairs {
+      try save(db, after)
+      try audit(
+        db,
+        AuditEntry(
+          accountID: owner.id, actor: actor, action: direction.auditAction, target: after.id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+    }
+    return true
+  }
+
+  /// Writes a connection's role and external ID (all a migration changes) and forgets its
+  /// last check, which was of the old ones.
   static func save(_ db: Database, _ c: Connection) throws {
+    try db.execute(sql: "DELETE FROM connection_checks WHERE connection_id = ?", arguments: [c.id])
     try db.execute(
       sql:
         "UPDATE connections SET role_arn = ?, external_id = ?, legacy = ? WHERE id = ? AND account_id = ?",
