@@ -14,14 +14,8 @@ struct DiagnosisRules {
   var roleAccount: String {
     (try? ARN.parseRole(connection.roleARN).account) ?? ""
   }
-  var roleName: String {
-    connection.roleARN.split(separator: "/").last.map(String.init) ?? "ROLE"
-  }
-  var scope: AccessScope? {
-    try? AccessScope(
-      purpose: connection.purpose == .fetcher ? .fetcher : .archive, bucket: connection.bucket,
-      prefix: connection.prefix, kmsKeyARN: connection.kmsKeyARN)
-  }
+  var roleName: String { connection.roleName }
+  var scope: AccessScope? { connection.accessScope }
   var location: String { "s3://\(connection.bucket)/\(connection.prefix)" }
   var trustPolicyJSON: String {
     (try? PolicyGenerator.trustPolicy(

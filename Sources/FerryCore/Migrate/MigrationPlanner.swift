@@ -63,7 +63,7 @@ public enum MigrationPlanner {
     _ role: RoleInventory, account: Account, principal: PlatformPrincipal
   ) throws(InputError) -> RolePlan? {
     guard role.needsMigration else { return nil }
-    let roleName = role.roleARN.split(separator: "/").last.map(String.init) ?? "ROLE"
+    let roleName = role.connections.first?.roleName ?? "ROLE"
     let configurations =
       role.fetchers.map { "fetcher \"\($0.name)\"" }
       + role.archives.map { "archive \"\($0.name)\"" }
@@ -88,11 +88,8 @@ public enum MigrationPlanner {
               "The transition trust policy accepts the legacy ID (\(role.legacyExternalIDs.joined(separator: ", "))) and the generated one, so \(used) keep working while Ferry switches.",
             policy: transition, awsCLI: updateTrust(roleName, transition, file: "trust-transition"),
             cloudFormation: trustChange(transition)),
-          MigrationStep(
-            actor: .ferry, title: "Switch Ferry's configurations",
-            detail:
-              "Ferry assumes the role with the generated ID and checks every configuration with it, then re-points them all in one step, keeping each fetcher's position and each archive's watermark; if a check fails, nothing changes.",
-            ferryCommand: "ferry migrate apply --role \(role.roleARN)"),
+          switchStep(
+            "Switch Ferry's configurations", command: "ferry migrate apply --role \(role.roleARN)"),
           MigrationStep(
             actor: .customer, title: "Remove the legacy external ID",
             detail:
@@ -106,11 +103,7 @@ public enum MigrationPlanner {
             ferryCommand: "ferry migrate status"),
         ])
     }
-    let scopes = role.connections.compactMap { c in
-      try? AccessScope(
-        purpose: c.purpose == .fetcher ? .fetcher : .archive, bucket: c.bucket, prefix: c.prefix,
-        kmsKeyARN: c.kmsKeyARN)
-    }
+    let scopes = role.connections.compactMap(\.accessScope)
     let name = newRoleName(roleName, account: account.id)
     let setup = try RoleSetup(
       scopes: scopes, principal: principal, externalID: account.externalID, roleName: name)
@@ -128,11 +121,9 @@ public enum MigrationPlanner {
             "A new role \(name) that trusts Ferry only with this account's generated ID and grants what \(used) need.",
           policy: setup.trust, awsCLI: setup.awsCLIScript,
           cloudFormation: setup.cloudFormationTemplate),
-        MigrationStep(
-          actor: .ferry, title: "Switch Ferry's configurations to the new role",
-          detail:
-            "Ferry assumes the new role with the generated ID and checks every configuration with it, then re-points them all in one step, keeping each fetcher's position and each archive's watermark; if a check fails, nothing changes.",
-          ferryCommand:
+        switchStep(
+          "Switch Ferry's configurations to the new role",
+          command:
             "ferry migrate apply --role \(role.roleARN) --new-role-arn arn:aws:iam::\(account12):role/\(name)"
         ),
         MigrationStep(
@@ -141,6 +132,15 @@ public enum MigrationPlanner {
             "\(others) other Ferry account\(others == 1 ? "" : "s") still use\(others == 1 ? "s" : "") \(role.roleARN): do not change it. Once no account uses it, delete it."
         ),
       ])
+  }
+
+  /// Ferry's step of either procedure: check with the generated ID, then switch.
+  static func switchStep(_ title: String, command: String) -> MigrationStep {
+    MigrationStep(
+      actor: .ferry, title: title,
+      detail:
+        "Ferry assumes the role with the generated ID and checks every configuration with it, then re-points them all in one step, keeping each fetcher's position and each archive's watermark; if a check fails, nothing changes.",
+      ferryCommand: command)
   }
 
   /// `<old name>-<account suffix>`, within IAM's 64 characters.

@@ -1,3 +1,4 @@
+import FerryPolicy
 import Foundation
 
 /// What a role binding is used for.
@@ -51,6 +52,21 @@ public struct Connection: Sendable, Equatable, Codable {
     self.externalID = externalID
     self.usesLegacyExternalID = usesLegacyExternalID
     self.createdAt = createdAt
+  }
+}
+
+extension Connection {
+  /// What the connection's role must reach (nil for a record whose bucket or prefix no
+  /// longer passes the scope's rules).
+  public var accessScope: AccessScope? {
+    try? AccessScope(
+      purpose: purpose == .fetcher ? .fetcher : .archive, bucket: bucket, prefix: prefix,
+      kmsKeyARN: kmsKeyARN)
+  }
+
+  /// The role's name, the last part of its ARN.
+  public var roleName: String {
+    roleARN.split(separator: "/").last.map(String.init) ?? "ROLE"
   }
 }
 
