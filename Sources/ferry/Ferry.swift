@@ -22,6 +22,7 @@ struct Ferry: AsyncParsableCommand {
     subcommands: [
       ServeCommand.self, LoginCommand.self, ConnectionInfoCommand.self, RolePolicyCommand.self,
       ConnectionCommand.self, FetcherCommand.self, ArchiveCommand.self, RestoreCommand.self,
+      MigrateCommand.self,
       SearchCommand.self,
       AuditCommand.self,
       TokenCommand.self,

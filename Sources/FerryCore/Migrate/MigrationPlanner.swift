@@ -74,8 +74,6 @@ public enum MigrationPlanner {
     if role.accountsUsingRole <= 1 {
       let transition = try PolicyGenerator.trustPolicy(
         principal: principal, acceptingAnyOf: role.legacyExternalIDs + [account.externalID])
-      let final = try PolicyGenerator.trustPolicy(
-        principal: principal, externalID: account.externalID)
       return RolePlan(
         role: role, procedure: .sameRole,
         reason:
@@ -90,12 +88,7 @@ public enum MigrationPlanner {
             cloudFormation: trustChange(transition)),
           switchStep(
             "Switch Ferry's configurations", command: "ferry migrate apply --role \(role.roleARN)"),
-          MigrationStep(
-            actor: .customer, title: "Remove the legacy external ID",
-            detail:
-              "The final trust policy requires the generated ID alone. Apply it only after the switch: before it, configurations still on the legacy ID stop working.",
-            policy: final, awsCLI: updateTrust(roleName, final, file: "trust"),
-            cloudFormation: trustChange(final)),
+          try finalStep(roleName: roleName, principal: principal, externalID: account.externalID),
           MigrationStep(
             actor: .ferry, title: "Confirm",
             detail:
@@ -141,6 +134,20 @@ public enum MigrationPlanner {
       detail:
         "Ferry assumes the role with the generated ID and checks every configuration with it, then re-points them all in one step, keeping each fetcher's position and each archive's watermark; if a check fails, nothing changes.",
       ferryCommand: command)
+  }
+
+  /// The same-role procedure's last customer step: the trust policy that requires the
+  /// generated ID alone.
+  public static func finalStep(
+    roleName: String, principal: PlatformPrincipal, externalID: String
+  ) throws(InputError) -> MigrationStep {
+    let final = try PolicyGenerator.trustPolicy(principal: principal, externalID: externalID)
+    return MigrationStep(
+      actor: .customer, title: "Remove the legacy external ID",
+      detail:
+        "The final trust policy requires the generated ID alone. Apply it only after the switch: before it, configurations still on the legacy ID stop working.",
+      policy: final, awsCLI: updateTrust(roleName, final, file: "trust"),
+      cloudFormation: trustChange(final))
   }
 
   /// `<old name>-<account suffix>`, within IAM's 64 characters.

@@ -65,7 +65,10 @@ extension Connection {
   }
 
   /// The role's name, the last part of its ARN.
-  public var roleName: String {
+  public var roleName: String { Self.roleName(of: roleARN) }
+
+  /// A role's name, the last part of its ARN.
+  public static func roleName(of roleARN: String) -> String {
     roleARN.split(separator: "/").last.map(String.init) ?? "ROLE"
   }
 }

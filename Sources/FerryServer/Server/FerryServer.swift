@@ -65,10 +65,12 @@ public struct FerryServer: Sendable {
     archives.add(to: api)
     restores.add(to: api)
     AccountRoutes(store: store, externalIDPrefix: configuration.externalIDPrefix).add(to: api)
+    let migration = MigrationRoutes(store: store, checker: checker, identity: identity)
+    migration.add(to: api)
     if web {
       WebRoutes(
         store: store, connections: connections, fetchers: fetchers, archives: archives,
-        restores: restores,
+        restores: restores, migration: migration,
         sessionLifetime: Double(configuration.sessionLifetime.components.seconds)
       ).add(to: router)
     }

@@ -12,6 +12,7 @@ struct WebRoutes {
   let fetchers: FetcherRoutes
   let archives: ArchiveRoutes
   let restores: RestoreRoutes
+  let migration: MigrationRoutes
   /// How long a browser session lasts.
   let sessionLifetime: TimeInterval
 
@@ -30,12 +31,13 @@ struct WebRoutes {
     let web = router.group().add(middleware: WebRequestMiddleware(store: store, pages: pages))
     let handlers = WebPages(
       store: store, connections: connections, fetchers: fetchers, archives: archives,
-      restores: restores, pages: pages, sessionLifetime: sessionLifetime)
+      restores: restores, migration: migration, pages: pages, sessionLifetime: sessionLifetime)
     handlers.addSignIn(to: web)
     handlers.addConnect(to: web)
     handlers.addBuckets(to: web)
     handlers.addSearch(to: web)
     handlers.addArchives(to: web)
+    handlers.addMigration(to: web)
     handlers.addAdmin(to: web)
   }
 
@@ -59,6 +61,7 @@ struct WebPages: Sendable {
   let fetchers: FetcherRoutes
   let archives: ArchiveRoutes
   let restores: RestoreRoutes
+  let migration: MigrationRoutes
   let pages: PageRenderer
   let sessionLifetime: TimeInterval
 

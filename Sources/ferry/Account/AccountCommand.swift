@@ -8,7 +8,7 @@ struct AccountCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "account",
     abstract: "Create and list accounts (tenants); each gets its own external ID.",
-    subcommands: [AccountCreate.self, AccountList.self, AccountShow.self]
+    subcommands: [AccountCreate.self, AccountList.self, AccountShow.self, AccountImportLegacy.self]
   )
 }
 
@@ -187,5 +187,63 @@ enum TextTable {
           ? cell : cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
       }.joined()
     }.joined(separator: "\n")
+  }
+}
+
+/// `ferry account import-legacy`: an operator brings in a configuration made before Ferry
+/// generated external IDs, over the API (Ferry checks it with the customer's own ID first).
+struct AccountImportLegacy: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "import-legacy",
+    abstract:
+      "Import a connection that uses a customer-chosen (legacy) external ID into an account (operators).",
+    discussion: """
+      The only way a connection gets an external ID other than its account's generated one. \
+      Ferry assumes the role with the legacy ID and proves each permission before saving; \
+      the connection is flagged legacy and listed by ferry migrate inventory until it is \
+      migrated. Runs over the API of the server ferry login signed in to, with an \
+      operator's token. Exit status 1 when the check fails (nothing is saved).
+      """)
+  @Argument(help: "The account's ID (ferry account list --api).") var account: String
+  @Option(help: "The S3 bucket.") var bucket: String
+  @Option(help: "The bucket's region.") var region = "us-east-1"
+  @Option(help: "The key prefix, if the logs are under one.") var prefix: String?
+  @Option(name: .customLong("role-arn"), help: "The ARN of the customer's role.") var roleARN:
+    String
+  @Option(name: .customLong("external-id"), help: "The external ID the customer chose.")
+  var externalID: String
+  @Option(help: "fetcher or archive.") var purpose = "fetcher"
+  @Option(name: .customLong("kms-key-arn"), help: "The KMS key the objects are encrypted with.")
+  var kmsKeyARN: String?
+  @OptionGroup var server: ServerOptions
+
+  func run() async throws {
+    var body: [(key: String, value: JSONValue)] = [
+      ("purpose", .string(purpose)), ("bucket", .string(bucket)), ("region", .string(region)),
+      ("roleArn", .string(roleARN)), ("externalId", .string(externalID)),
+    ]
+    if let prefix { body.append(("prefix", .string(prefix))) }
+    if let kmsKeyARN { body.append(("kmsKeyArn", .string(kmsKeyARN))) }
+    let (status, answer) = try await server.client().send(
+      .POST, "/api/v1/accounts/\(Output.pathSegment(account))/legacy-connections",
+      body: .object(body))
+    if status == 422 {
+      if server.json {
+        Output.json(answer)
+      } else {
+        print("Ferry cannot use the role with that external ID. Nothing was saved.")
+        if let check = answer["check"] { Output.check(check) }
+      }
+      throw ExitCode(ExitStatus.findings)
+    }
+    guard (200..<300).contains(status) else {
+      throw CLIError.server(
+        status: status, APIClient.problemText(answer, status: status), problem: answer)
+    }
+    if server.json { return Output.json(answer) }
+    print(
+      Terminal.safe(
+        "Imported \(answer["id"]?.stringValue ?? "") (s3://\(bucket)/\(prefix ?? "")) with its legacy external ID; migrate it with ferry migrate plan."
+      ))
   }
 }

@@ -7,7 +7,7 @@ import HTTPTypes
 enum WebPage {
   /// The navigation's sections.
   enum Section: String, CaseIterable {
-    case connect, buckets, search, archives, audit, access
+    case connect, buckets, search, archives, migration, audit, access
 
     var label: String {
       switch self {
@@ -15,6 +15,7 @@ enum WebPage {
       case .buckets: "Buckets"
       case .search: "Search"
       case .archives: "Archives"
+      case .migration: "Migration"
       case .audit: "Audit log"
       case .access: "Tokens & users"
       }
@@ -25,11 +26,12 @@ enum WebPage {
       case .buckets: "/buckets"
       case .search: "/search"
       case .archives: "/archives"
+      case .migration: "/migration"
       case .audit: "/audit"
       case .access: "/access"
       }
     }
-    var adminOnly: Bool { self == .audit || self == .access }
+    var adminOnly: Bool { self == .audit || self == .access || self == .migration }
   }
 
   static func base(context: FerryRequestContext, title: String, section: Section?)
