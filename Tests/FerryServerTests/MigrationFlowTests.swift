@@ -260,8 +260,13 @@ struct MigrationFlowTests {
     defer { aws.stop() }
     let bucket = "shared-\(UUID().uuidString.prefix(8).lowercased())"
     try await Self.bucket(aws, bucket)
+    let sample = try TestPaths.temporaryDirectory("ferry-migrate-sample")
+      .appendingPathComponent("app-1.log")
+    try ChildProcess.withSpawnLock {
+      try "2026-12-01T00:00:00Z hello\n".write(to: sample, atomically: true, encoding: .utf8)
+    }
     let put = try await aws.customerOffPool([
-      "s3api", "put-object", "--bucket", bucket, "--key", "app-1.log", "--body", "/dev/null",
+      "s3api", "put-object", "--bucket", bucket, "--key", "app-1.log", "--body", sample.path,
     ])
     try #require(put.status == 0, "\(put.stderr)")
     let data = try TestPaths.temporaryDirectory("ferry-migrate-shared")
