@@ -38,6 +38,7 @@ PLATFORM_ACCOUNT = os.environ["FERRY_PLATFORM_ACCOUNT"]
 CUSTOMER_ACCOUNT = os.environ["FERRY_CUSTOMER_ACCOUNT"]
 SHOTS = os.environ["FERRY_SCREENSHOTS"]
 CUSTOMER_ENV = json.loads(os.environ["FERRY_CUSTOMER_ENV"])
+PLATFORM_PRINCIPAL = os.environ["FERRY_PLATFORM_PRINCIPAL"]
 os.makedirs(SHOTS, exist_ok=True)
 
 # What a hostile value would do if it ran: set this global.
@@ -459,6 +460,64 @@ try:
     check(status == 404, f"another account's or a missing restore is not found ({status})")
     shot("11b-archives")
 
+    # 13c. Migration: a legacy configuration (imported by the operator, on a role that trusts
+    # Ferry with an ID the customer chose) planned, refused before the transition policy,
+    # switched after it, and the status that says the final policy is still to do.
+    def customer_aws(*args):
+        env = dict(os.environ)
+        env.update(CUSTOMER_ENV)
+        ran = subprocess.run(["aws", *args], env=env, capture_output=True, text=True, timeout=120)
+        check(ran.returncode == 0, f"aws {args[0]} {args[1]} ({ran.stderr[-300:]})")
+    legacy_id = "ui-chosen-2019"
+    customer_aws("iam", "create-role", "--role-name", "ui-legacy", "--assume-role-policy-document", json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                               "Principal": {"AWS": PLATFORM_PRINCIPAL},
+                                               "Condition": {"StringEquals": {"sts:ExternalId": legacy_id}}}]}))
+    customer_aws("iam", "put-role-policy", "--role-name", "ui-legacy", "--policy-name", "read", "--policy-document",
+                 json.dumps({"Version": "2012-10-17", "Statement": [
+                     {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"},
+                     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    legacy_role = f"arn:aws:iam::{CUSTOMER_ACCOUNT}:role/ui-legacy"
+    status, me = api("/api/v1/me")
+    status, imported = api(f"/api/v1/accounts/{me['account']['id']}/legacy-connections", body={
+        "purpose": "fetcher", "bucket": BUCKET, "region": "us-east-1", "prefix": PREFIX, "roleArn": legacy_role,
+        "externalId": legacy_id})
+    check(status == 201 and imported["legacyExternalId"] is True, f"the operator imports a legacy connection ({status})")
+    driver.find_element(By.LINK_TEXT, "Migration").click()
+    wait.until(EC.url_contains("/migration"))
+    page = text()
+    check(legacy_role in page and legacy_id in page, "the migration page lists the role and its legacy external ID")
+    check("same-role" in page and "Let the role accept both external IDs" in page and "Remove the legacy external ID" in page,
+          "the plan is the same-role procedure with its steps")
+    accessible("the migration page")
+    shot("15-migration-plan")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/migration/apply'] button").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#apply-problem")))
+    check("Check with the generated external ID failed" in text() and "transition trust policy" in text(),
+          "a switch before the transition policy is refused with the fix")
+    status, plans = api("/api/v1/migration/plan")
+    script = plans["plans"][0]["steps"][0]["awsCli"]
+    folder = os.path.join(SHOTS, "migration-step")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "step.sh"), "w") as f:
+        f.write(script)
+    env = dict(os.environ)
+    env.update(CUSTOMER_ENV)
+    ran = subprocess.run(["bash", "step.sh"], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    check(ran.returncode == 0, f"the customer applies the transition trust policy with the plan's script ({ran.stderr[-300:]})")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/migration/apply'] button").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#applied")))
+    check("Switched 1 configuration(s)" in text(), "the switch goes through once the role accepts both IDs")
+    check("Nothing to migrate" in text(), "no plan is left")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/migration/status'] button").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#status")))
+    check("still accepts the legacy external ID" in text(), "the status says the final trust policy is still to do")
+    accessible("the migration status")
+    shot("16-migration-status")
+    status, connection = api(f"/api/v1/connections/{imported['id']}")
+    check(connection["legacyExternalId"] is False and connection["externalId"] == me["account"]["externalId"],
+          "the connection now uses the account's generated external ID")
+
     # 14. A member's session: read-only pages, no admin controls, and refused anyway.
     driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
     wait.until(EC.url_contains("/sign-in"))
@@ -475,11 +534,13 @@ try:
     go("/archives")
     check(not driver.find_elements(By.CSS_SELECTOR, "form[action='/restores']"), "a member sees no restore form")
     for path in [f"/fetchers/{fetcher_id}/pause", f"/fetchers/{fetcher_id}/delete", "/access/tokens", "/restores",
-                 "/archives"]:
+                 "/archives", "/migration/apply", "/migration/status"]:
         status, body = post_form(path, {"csrf": token, "name": "x"})
         check(status == 403, f"a member's session cannot POST {path} ({status})")
     go("/audit")
     check("Not allowed" in text(), "a member's session cannot open the audit log")
+    go("/migration")
+    check("Not allowed" in text(), "a member's session cannot open the migration page")
     go("/buckets/new")
     check("Not allowed" in text(), "a member's session cannot open Add a bucket")
     status, fetcher = api(f"/api/v1/fetchers/{fetcher_id}")
@@ -538,7 +599,7 @@ try:
 
     # 16. A 390 px wide screen: no sideways scrolling of the page.
     driver.set_window_size(390, 844)
-    for path in ["/buckets", "/search?q=" + WORD, "/connect", "/buckets/new?bucket=" + BUCKET]:
+    for path in ["/buckets", "/search?q=" + WORD, "/connect", "/buckets/new?bucket=" + BUCKET, "/migration"]:
         go(path)
         width = driver.execute_script("return document.documentElement.scrollWidth")
         check(width <= 390, f"{path} fits a 390 px screen (page is {width} px wide)")

@@ -90,6 +90,7 @@ struct WebUIBrowserTests {
         "FERRY_OBJECTS": String(objects.count), "FERRY_HOSTILE_WORD": hostileWord,
         "FERRY_PLATFORM_ACCOUNT": aws.platformAccountID,
         "FERRY_CUSTOMER_ACCOUNT": aws.customerAccount, "FERRY_SCREENSHOTS": screenshots.path,
+        "FERRY_PLATFORM_PRINCIPAL": aws.platformUserARN,
         "FERRY_CUSTOMER_ENV": customer ?? "{}", "SE_OFFLINE": "true",
       ])
     let lines = ran.stdout.split(separator: "\n")

@@ -83,7 +83,7 @@ public enum MigrationPlanner {
           MigrationStep(
             actor: .customer, title: "Let the role accept both external IDs",
             detail:
-              "The transition trust policy accepts the legacy ID (\(role.legacyExternalIDs.joined(separator: ", "))) and the generated one, so \(used) keep working while Ferry switches.",
+              "The transition trust policy accepts the legacy ID (\(role.legacyExternalIDs.joined(separator: ", "))) and the generated one, so \(configurations.isEmpty ? "the role's connections keep" : "\(used) keep") working while Ferry switches.",
             policy: transition, awsCLI: updateTrust(roleName, transition, file: "trust-transition"),
             cloudFormation: trustChange(transition)),
           switchStep(
