@@ -290,19 +290,40 @@ struct MigrationFlowTests {
     let shared = try await Self.makeRole(
       aws, name: "ferry-shared", externalIDs: [legacyID], bucket: bucket)
     var legacy: [String: String] = [:]
-    for (name, account) in [
-      ("alpha", try #require(alpha["id"] as? String)),
-      ("beta", try #require(made.json["id"] as? String)),
-    ] {
-      let imported = try await api.post(
-        "/api/v1/accounts/\(account)/legacy-connections", token: operatorToken,
-        [
-          "purpose": "fetcher", "bucket": bucket, "region": "us-east-1", "prefix": "app",
-          "roleArn": shared, "externalId": legacyID,
-        ])
-      try #require(imported.status == 201, "\(imported.text)")
-      legacy[name] = imported.json["id"] as? String
-    }
+    // Alpha's over the API, beta's with the CLI, both by the operator.
+    let imported = try await api.post(
+      "/api/v1/accounts/\(try #require(alpha["id"] as? String))/legacy-connections",
+      token: operatorToken,
+      [
+        "purpose": "fetcher", "bucket": bucket, "region": "us-east-1", "prefix": "app",
+        "roleArn": shared, "externalId": legacyID,
+      ])
+    try #require(imported.status == 201, "\(imported.text)")
+    legacy["alpha"] = imported.json["id"] as? String
+    let operatorCLI = [
+      "FERRY_SERVER": server.url, "FERRY_TOKEN": operatorToken, "FERRY_CONFIG_DIR": data.path,
+    ]
+    let betaAccount = try #require(made.json["id"] as? String)
+    let cliImport = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable,
+      [
+        "account", "import-legacy", betaAccount, "--bucket", bucket, "--prefix", "app",
+        "--role-arn", shared, "--external-id", legacyID, "--json",
+      ], environment: operatorCLI)
+    try #require(cliImport.status == 0, "\(cliImport.stdout)\(cliImport.stderr)")
+    let cliAnswer =
+      try JSONSerialization.jsonObject(with: Data(cliImport.stdout.utf8)) as? [String: Any]
+    #expect(cliAnswer?["legacyExternalId"] as? Bool == true)
+    legacy["beta"] = cliAnswer?["id"] as? String
+    // An ID that fails the rules is refused before anything is asked of AWS.
+    let badID = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable,
+      [
+        "account", "import-legacy", betaAccount, "--bucket", bucket, "--role-arn", shared,
+        "--external-id", "x",
+      ], environment: operatorCLI)
+    #expect(badID.status == 2, "\(badID.stdout)\(badID.stderr)")
+    #expect(badID.stderr.contains("externalId"), "\(badID.stderr)")
     let betaFetcher = try await api.post(
       "/api/v1/fetchers", token: beta,
       ["connectionId": try #require(legacy["beta"]), "name": "beta-app", "logType": "auto"])
