@@ -125,19 +125,7 @@ struct ConnectionRoutes {
           "Leave externalId out; GET /api/v1/connection-info shows the ID to put in the role's trust policy."
       )
     }
-    let platform = try await platform()
-    let connection: Connection
-    do {
-      connection = try ConnectionRules.newConnection(
-        purpose: try body.string("purpose"), bucket: try body.string("bucket"),
-        region: try body.string("region"), prefix: try body.string("prefix"),
-        roleARN: try body.requiredString(
-          "roleArn", example: "arn:aws:iam::123456789012:role/ferry-s3-fetcher"),
-        bucketOwner: try body.string("bucketOwner"), kmsKeyARN: try body.string("kmsKeyArn"),
-        account: caller.account, platformAccount: platform.accountID)
-    } catch let error as InputError {
-      throw APIProblem.badInput(error)
-    }
+    let connection = try await newConnection(body, of: caller.account)
     let check = try await checker.check(connection, of: caller.account, onStep: onStep)
     guard check.succeeded else { return (connection, check) }
     try await StoreTimer.time("addConnection") {
@@ -145,6 +133,23 @@ struct ConnectionRoutes {
     }
     _ = try await store.recordConnectionCheck(check, of: caller.account.id)
     return (connection, check)
+  }
+
+  /// The connection `body` describes for `account`, on the account's generated external ID,
+  /// or the problem with its first wrong field.
+  func newConnection(_ body: RequestBody, of account: Account) async throws -> Connection {
+    let platform = try await platform()
+    do {
+      return try ConnectionRules.newConnection(
+        purpose: try body.string("purpose"), bucket: try body.string("bucket"),
+        region: try body.string("region"), prefix: try body.string("prefix"),
+        roleARN: try body.requiredString(
+          "roleArn", example: "arn:aws:iam::123456789012:role/ferry-s3-fetcher"),
+        bucketOwner: try body.string("bucketOwner"), kmsKeyARN: try body.string("kmsKeyArn"),
+        account: account, platformAccount: platform.accountID)
+    } catch let error as InputError {
+      throw APIProblem.badInput(error)
+    }
   }
 
   /// The problem a failed check answers in the API.

@@ -139,19 +139,9 @@ struct MigrationRoutes {
           "Give the ID the customer chose in the old setup; a connection on the generated ID is made by the account's admin with POST /api/v1/connections."
       )
     }
-    let platform = try await identity.resolveForRequest()
-    var connection: Connection
-    do {
-      connection = try ConnectionRules.newConnection(
-        purpose: try body.string("purpose"), bucket: try body.string("bucket"),
-        region: try body.string("region"), prefix: try body.string("prefix"),
-        roleARN: try body.requiredString(
-          "roleArn", example: "arn:aws:iam::123456789012:role/ferry-s3-fetcher"),
-        bucketOwner: try body.string("bucketOwner"), kmsKeyARN: try body.string("kmsKeyArn"),
-        account: account, platformAccount: platform.accountID)
-    } catch let error as InputError {
-      throw APIProblem.badInput(error)
-    }
+    var connection = try await ConnectionRoutes(
+      store: store, checker: checker, identity: identity
+    ).newConnection(body, of: account)
     connection.externalID = legacyID
     connection.usesLegacyExternalID = true
     let check = try await checker.check(connection, of: account)

@@ -224,22 +224,9 @@ struct AccountImportLegacy: AsyncParsableCommand {
     ]
     if let prefix { body.append(("prefix", .string(prefix))) }
     if let kmsKeyARN { body.append(("kmsKeyArn", .string(kmsKeyARN))) }
-    let (status, answer) = try await server.client().send(
-      .POST, "/api/v1/accounts/\(Output.pathSegment(account))/legacy-connections",
-      body: .object(body))
-    if status == 422 {
-      if server.json {
-        Output.json(answer)
-      } else {
-        print("Ferry cannot use the role with that external ID. Nothing was saved.")
-        if let check = answer["check"] { Output.check(check) }
-      }
-      throw ExitCode(ExitStatus.findings)
-    }
-    guard (200..<300).contains(status) else {
-      throw CLIError.server(
-        status: status, APIClient.problemText(answer, status: status), problem: answer)
-    }
+    let answer = try await server.postChecked(
+      "/api/v1/accounts/\(Output.pathSegment(account))/legacy-connections", body: body,
+      refused: "Ferry cannot use the role with that external ID. Nothing was saved.")
     if server.json { return Output.json(answer) }
     print(
       Terminal.safe(

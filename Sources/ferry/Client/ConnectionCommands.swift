@@ -104,21 +104,9 @@ struct ConnectionCreate: AsyncParsableCommand {
     if let prefix { body.append(("prefix", .string(prefix))) }
     if let bucketOwner { body.append(("bucketOwner", .string(bucketOwner))) }
     if let kmsKeyARN { body.append(("kmsKeyArn", .string(kmsKeyARN))) }
-    let client = try server.client()
-    let (status, answer) = try await client.send(.POST, "/api/v1/connections", body: .object(body))
-    if status == 422 {
-      if server.json {
-        Output.json(answer)
-      } else if let check = answer["check"] {
-        print("Ferry cannot use the role yet. Nothing was saved.")
-        Output.check(check)
-      }
-      throw ExitCode(ExitStatus.findings)
-    }
-    guard (200..<300).contains(status) else {
-      throw CLIError.server(
-        status: status, APIClient.problemText(answer, status: status), problem: answer)
-    }
+    let answer = try await server.postChecked(
+      "/api/v1/connections", body: body,
+      refused: "Ferry cannot use the role yet. Nothing was saved.")
     if server.json { return Output.json(answer) }
     print(
       Terminal.safe(
@@ -194,5 +182,29 @@ struct ConnectionDelete: AsyncParsableCommand {
   func run() async throws {
     try await server.client().call(.DELETE, "/api/v1/connections/\(Output.pathSegment(id))")
     if !server.json { print(Terminal.safe("Removed \(id).")) }
+  }
+}
+
+extension ServerOptions {
+  /// POSTs a request whose answer is a connection check: a failed check (422) prints the
+  /// steps and the diagnosis (or the JSON) and exits 1; any other refusal is an error.
+  func postChecked(
+    _ path: String, body: [(key: String, value: JSONValue)], refused: String
+  ) async throws -> JSONValue {
+    let (status, answer) = try await client().send(.POST, path, body: .object(body))
+    if status == 422 {
+      if json {
+        Output.json(answer)
+      } else if let check = answer["check"] {
+        print(refused)
+        Output.check(check)
+      }
+      throw ExitCode(ExitStatus.findings)
+    }
+    guard (200..<300).contains(status) else {
+      throw CLIError.server(
+        status: status, APIClient.problemText(answer, status: status), problem: answer)
+    }
+    return answer
   }
 }
