@@ -95,6 +95,43 @@ struct GeneratorTests {
       ])
   }
 
+  @Test func aNotificationQueueAddsWhatReadingItNeedsOnThatQueueAlone() throws {
+    let queue = "arn:aws:sqs:us-east-1:111122223333:ferry-s3-events"
+    let policy = PolicyGenerator.permissionsPolicy(
+      for: try AccessScope(purpose: .fetcher, bucket: "b-1", prefix: "app/", queueARN: queue))
+    func allowed(_ action: String, _ resource: String) -> Bool {
+      PolicyEvaluator.evaluate(policy, request: .init(action: action, resource: resource))
+        .decision == .allow
+    }
+    // What a fetcher calls on its queue (AWS's SQS actions reference): receive, delete,
+    // extend visibility; nothing else, and nothing on another queue.
+    for action in ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"] {
+      #expect(allowed(action, queue), "\(action)")
+      #expect(!allowed(action, "arn:aws:sqs:us-east-1:111122223333:other-queue"), "\(action)")
+    }
+    for action in [
+      "sqs:SendMessage", "sqs:PurgeQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes",
+    ] {
+      #expect(!allowed(action, queue), "\(action)")
+    }
+    #expect(allowed("s3:GetObject", "arn:aws:s3:::b-1/app/x.log"))
+    // Only a fetcher reads a queue; a FIFO queue (which S3 cannot notify) and a queue URL
+    // in place of its ARN are refused with the fix.
+    #expect(throws: InputError.self) {
+      try AccessScope(purpose: .archive, bucket: "b-1", queueARN: queue)
+    }
+    #expect(throws: InputError.self) {
+      try AccessScope(
+        purpose: .fetcher, bucket: "b-1",
+        queueARN: "arn:aws:sqs:us-east-1:111122223333:events.fifo")
+    }
+    #expect(throws: InputError.self) {
+      try AccessScope(
+        purpose: .fetcher, bucket: "b-1",
+        queueARN: "https://sqs.us-east-1.amazonaws.com/111122223333/ferry-s3-events")
+    }
+  }
+
   @Test func metricShippingHasOneStatementPerServiceWithTheGuidesActions() throws {
     let policy = PolicyGenerator.permissionsPolicy(
       for: try AccessScope(purpose: .metrics, bucket: nil))

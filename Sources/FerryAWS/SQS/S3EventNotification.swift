@@ -68,6 +68,16 @@ public enum S3EventNotification {
     throw .unknownShape
   }
 
+  /// Whether the body is S3's `s3:TestEvent` (directly or wrapped by SNS).
+  public static func isTestEvent(_ body: String) -> Bool {
+    guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+    else { return false }
+    if json["Type"] as? String == "Notification", let message = json["Message"] as? String {
+      return isTestEvent(message)
+    }
+    return json["Event"] as? String == "s3:TestEvent"
+  }
+
   /// Notification keys are form-encoded: `+` is a space, `%XX` a byte.
   static func decodeKey(_ key: String) -> String {
     key.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? key

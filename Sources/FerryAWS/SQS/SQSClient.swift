@@ -64,6 +64,14 @@ public struct SQSClient: Sendable {
     return failed
   }
 
+  /// Deletes one message (authorized as `sqs:DeleteMessage`, like the batch call in AWS;
+  /// the emulator wants `sqs:DeleteMessageBatch` for the batch, which no role of Ferry's
+  /// policy has).
+  public func deleteMessage(queueURL: String, receiptHandle: String) async throws(AWSError) {
+    _ = try await call(
+      "DeleteMessage", ["QueueUrl": queueURL, "ReceiptHandle": receiptHandle])
+  }
+
   /// Keeps a message hidden from other consumers for `seconds` more (while it is processed).
   public func changeVisibility(queueURL: String, receiptHandle: String, seconds: Int)
     async throws(AWSError)

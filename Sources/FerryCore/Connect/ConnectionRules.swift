@@ -47,7 +47,10 @@ public enum ConnectionRules {
 
   /// The purpose (default `fetcher`) and what the role must reach, with the API's field
   /// names in errors.
-  public static func scope(purpose: String?, bucket: String?, prefix: String?, kmsKeyARN: String?)
+  public static func scope(
+    purpose: String?, bucket: String?, prefix: String?, kmsKeyARN: String?,
+    queueARN: String? = nil
+  )
     throws(InputError) -> (ConnectionPurpose, AccessScope)
   {
     let text = purpose ?? "fetcher"
@@ -59,7 +62,8 @@ public enum ConnectionRules {
     do {
       let scope = try AccessScope(
         purpose: purpose == .fetcher ? .fetcher : .archive, bucket: bucket, prefix: prefix,
-        kmsKeyARN: kmsKeyARN?.isEmpty == true ? nil : kmsKeyARN)
+        kmsKeyARN: kmsKeyARN?.isEmpty == true ? nil : kmsKeyARN,
+        queueARN: queueARN?.isEmpty == true ? nil : queueARN)
       return (purpose, scope)
     } catch {
       throw error.named(apiField(error.field))
@@ -81,6 +85,7 @@ public enum ConnectionRules {
   public static func apiField(_ field: String) -> String {
     switch field {
     case "kms-key", "kms-key-arn", "KMS key ARN": "kmsKeyArn"
+    case "queue-arn": "queueArn"
     case "--bucket": "bucket"
     case "--prefix": "prefix"
     default: field.hasPrefix("--") ? String(field.dropFirst(2)) : field
@@ -96,5 +101,36 @@ public enum ConnectionRules {
     return parts.dropLast().allSatisfy {
       !$0.isEmpty && $0.allSatisfy { $0.isLowercase && $0.isASCII }
     }
+  }
+}
+
+/// The URL of an SQS queue, as `aws sqs get-queue-url` prints it:
+/// `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`. Ferry sends its SQS calls to the AWS
+/// endpoint of the connection's region and names the queue by this URL, so the host is
+/// not where Ferry connects; the path must name an account and a queue.
+public enum QueueURL {
+  public static func validate(_ text: String, field: String = "queueUrl") throws(InputError)
+    -> String
+  {
+    let example = "https://sqs.us-east-1.amazonaws.com/123456789012/ferry-s3-events"
+    guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+      scheme == "https" || scheme == "http", url.host?.isEmpty == false
+    else {
+      throw InputError(
+        field: field, problem: "\"\(text)\" is not a queue URL",
+        fix: "Give the queue's URL (aws sqs get-queue-url --queue-name NAME), e.g. \(example).")
+    }
+    let parts = url.path.split(separator: "/").map(String.init)
+    guard parts.count == 2, parts[0].count == 12, parts[0].allSatisfy(\.isASCII),
+      parts[0].allSatisfy(\.isNumber)
+    else {
+      throw InputError(
+        field: field,
+        problem:
+          "\"\(text)\" does not end in /ACCOUNT/QUEUE (a 12-digit account, then the queue's name)",
+        fix: "Give the queue's URL as SQS prints it, e.g. \(example).")
+    }
+    try QueueName.validate(parts[1], field: field)
+    return text
   }
 }

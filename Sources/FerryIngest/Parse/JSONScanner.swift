@@ -56,6 +56,37 @@ struct JSONScanner {
     }
   }
 
+  /// Where each element of the array whose bytes are `array` (from `[` to `]`) lies;
+  /// empty if it is not an array. Objects and arrays are skipped whole, strings with
+  /// their quotes.
+  static func elements(_ bytes: UnsafeBufferPointer<UInt8>, _ array: Range<Int>) -> [Range<Int>] {
+    var i = skipSpace(bytes, array.lowerBound)
+    guard i < array.upperBound, bytes[i] == UInt8(ascii: "[") else { return [] }
+    i += 1
+    var out: [Range<Int>] = []
+    while true {
+      i = skipSpace(bytes, i)
+      guard i < array.upperBound else { return out }
+      switch bytes[i] {
+      case UInt8(ascii: "]"): return out
+      case UInt8(ascii: ","): i += 1
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        guard let end = containerEnd(bytes, i), end <= array.upperBound else { return out }
+        out.append(i..<end)
+        i = end
+      case UInt8(ascii: "\""):
+        guard let end = stringEnd(bytes, i + 1) else { return out }
+        out.append(i..<(end + 1))
+        i = end + 1
+      default:
+        var end = i
+        while end < array.upperBound, !isDelimiter(bytes[end]) { end += 1 }
+        out.append(i..<end)
+        i = max(end, i + 1)
+      }
+    }
+  }
+
   @inline(__always) static func isDelimiter(_ b: UInt8) -> Bool {
     b == UInt8(ascii: ",") || b == UInt8(ascii: "}") || b == UInt8(ascii: "]") || b == 0x20
       || b == 0x09 || b == 0x0A || b == 0x0D

@@ -18,9 +18,12 @@ public enum LogFormat: String, Sendable, CaseIterable {
   case vpcflow
   /// CloudFront standard logs (W3C, `#Fields:`).
   case cloudfront
+  /// CloudWatch Logs subscription payloads (`logEvents`), as Firehose writes them to S3.
+  case cloudWatchLogs = "cloudwatch"
 
   /// The format of a decompressed object from its first bytes: `{"Records":` is
-  /// CloudTrail, `{` a JSON object per line, a first line laid out as one of AWS's access
+  /// CloudTrail, an object naming `logGroup` and `messageType` in its first KiB a
+  /// CloudWatch Logs subscription payload, `{` a JSON object per line, a first line laid out as one of AWS's access
   /// logs is that log, anything else text. Never the key's name.
   public static func detect(_ prefix: [UInt8]) -> LogFormat {
     var i = 0
@@ -33,9 +36,14 @@ public enum LogFormat: String, Sendable, CaseIterable {
       }
         ?? .text
     }
-    let head = String(decoding: prefix[i..<min(prefix.count, i + 64)], as: UTF8.self)
+    let head = String(decoding: prefix[i..<min(prefix.count, i + 1024)], as: UTF8.self)
     let compact = head.filter { !$0.isWhitespace }
-    return compact.hasPrefix("{\"Records\":") ? .cloudTrail : .jsonLines
+    if compact.hasPrefix("{\"Records\":") { return .cloudTrail }
+    // A subscription payload names its log group and message type before its events.
+    if compact.contains("\"logGroup\":"), compact.contains("\"messageType\":") {
+      return .cloudWatchLogs
+    }
+    return .jsonLines
   }
 
   /// A parser for this format; `fallbackTime` is for records without a time of their own.
@@ -50,6 +58,7 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case .s3access: return AccessLogParser(.s3access)
     case .vpcflow: return AccessLogParser(.vpcflow)
     case .cloudfront: return AccessLogParser(.cloudfront)
+    case .cloudWatchLogs: return CloudWatchLogsParser()
     }
   }
 

@@ -91,6 +91,13 @@ enum LogTime {
     return Date(timeIntervalSince1970: Double(seconds) + fraction)
   }
 
+  /// Milliseconds since 1970, as CloudWatch Logs writes `timestamp`.
+  static func epochMilliseconds(_ b: UnsafeBufferPointer<UInt8>) -> Date? {
+    guard let number = Double(String(decoding: b, as: UTF8.self)), number.isFinite, number >= 0
+    else { return nil }
+    return Date(timeIntervalSince1970: number / 1000)
+  }
+
   /// Seconds (10 digits, with an optional fraction) or milliseconds (13 digits) since 1970.
   static func epoch(_ b: UnsafeBufferPointer<UInt8>) -> Date? {
     guard let number = Double(String(decoding: b, as: UTF8.self)), number.isFinite, number > 0

@@ -14,6 +14,12 @@ public struct IngestSettings: Sendable {
   public var fullListEvery: TimeInterval = 3600
   /// The lease's time to live; renewed at a third of it while the work goes on.
   public var leaseTTL: TimeInterval = 60
+  /// A queue pass receives messages until the queue is empty or this much time has gone.
+  public var queuePassSeconds: TimeInterval = 60
+  /// Long polling: how long one receive waits for a message (SQS allows 0 to 20).
+  public var queueWaitSeconds = 5
+  /// How long a received message stays hidden; extended while its object is read.
+  public var queueVisibilitySeconds = 120
 
   public init() {}
 }

@@ -7,6 +7,10 @@ import Metrics
 /// AWS layer, always with the owning account's external ID).
 public typealias SourceOpener = @Sendable (Connection) async throws(AWSFailure) -> any ObjectSource
 
+/// Opens a fetcher's notification queue (its URL) through its connection's role.
+public typealias QueueOpener =
+  @Sendable (Connection, String) async throws(AWSFailure) -> any S3NotificationQueue
+
 /// Runs every enabled fetcher of every account when it is due (its poll interval after
 /// its last run), a few at a time, each under its lease, so that several nodes share the
 /// work and none reads a fetcher another is reading.
@@ -14,6 +18,7 @@ public actor IngestScheduler {
   let store: any Store
   let holder: String
   let open: SourceOpener
+  let openQueue: QueueOpener?
   let settings: IngestSettings
   let concurrency: Int
   let logger: Logger
@@ -22,11 +27,12 @@ public actor IngestScheduler {
   public init(
     store: any Store, holder: String, settings: IngestSettings = IngestSettings(),
     concurrency: Int = 4, logger: Logger = Logger(label: "ferry.ingest"),
-    open: @escaping SourceOpener
+    openQueue: QueueOpener? = nil, open: @escaping SourceOpener
   ) {
     self.store = store
     self.holder = holder
     self.open = open
+    self.openQueue = openQueue
     self.settings = settings
     self.concurrency = max(1, concurrency)
     self.logger = logger
@@ -85,8 +91,16 @@ public actor IngestScheduler {
         return
       }
       let source: any ObjectSource
+      var queue: (any S3NotificationQueue)?
       do {
         source = try await open(connection)
+        if let url = fetcher.queueURL {
+          guard let openQueue else {
+            await record(fetcher, error: "this Ferry does not read notification queues")
+            return
+          }
+          queue = try await openQueue(connection, url)
+        }
       } catch {
         guard FetcherPass.breaksRole(error) else {
           // Unreachable, or Ferry's own credentials: not the customer's role; try again.
@@ -106,9 +120,16 @@ public actor IngestScheduler {
         store: store, fetcher: fetcher, connection: connection, source: source, lease: lease,
         settings: settings)
       let store = self.store
-      let (report, status) = try await pass.run { partial in
-        _ = try? await store.recordFetcherRun(fetcher.id, of: account, status: partial)
-      }
+      let (report, status) =
+        if let queue {
+          try await pass.runQueue(queue) { partial in
+            _ = try? await store.recordFetcherRun(fetcher.id, of: account, status: partial)
+          }
+        } else {
+          try await pass.run { partial in
+            _ = try? await store.recordFetcherRun(fetcher.id, of: account, status: partial)
+          }
+        }
       _ = try await store.recordFetcherRun(fetcher.id, of: account, status: status)
       Counter(label: "ferry_ingest_objects_total", dimensions: labels + [("outcome", "ingested")])
         .increment(by: report.objectsIngested)

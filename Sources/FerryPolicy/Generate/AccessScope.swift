@@ -37,11 +37,22 @@ public struct AccessScope: Sendable, Hashable {
   /// The key prefix without a leading slash; empty for the whole bucket.
   public let prefix: String
   public let kmsKeyARN: String?
+  /// The SQS queue that receives the bucket's S3 event notifications, for a fetcher that
+  /// discovers new objects from them instead of listing.
+  public let queueARN: String?
 
-  public init(purpose: Purpose, bucket: String?, prefix: String? = nil, kmsKeyARN: String? = nil)
-    throws(InputError)
-  {
+  public init(
+    purpose: Purpose, bucket: String?, prefix: String? = nil, kmsKeyARN: String? = nil,
+    queueARN: String? = nil
+  ) throws(InputError) {
     self.purpose = purpose
+    if let queueARN, !queueARN.isEmpty, purpose != .fetcher {
+      throw InputError(
+        field: "queue-arn",
+        problem:
+          "only a fetcher reads S3 event notifications from a queue, not the \(purpose.rawValue) purpose",
+        fix: "Leave out --queue-arn, or use --purpose fetcher.")
+    }
     if purpose == .metrics {
       for (field, value) in [("bucket", bucket), ("prefix", prefix), ("kms-key", kmsKeyARN)] {
         if let value, !value.isEmpty {
@@ -54,6 +65,7 @@ public struct AccessScope: Sendable, Hashable {
       self.bucket = ""
       self.prefix = ""
       self.kmsKeyARN = nil
+      self.queueARN = nil
       return
     }
     guard let bucket, !bucket.isEmpty else {
@@ -69,6 +81,12 @@ public struct AccessScope: Sendable, Hashable {
       self.kmsKeyARN = kmsKeyARN
     } else {
       self.kmsKeyARN = nil
+    }
+    if let queueARN, !queueARN.isEmpty {
+      _ = try ARN.parseQueue(queueARN, field: "queue-arn")
+      self.queueARN = queueARN
+    } else {
+      self.queueARN = nil
     }
   }
 

@@ -176,6 +176,14 @@ extension AccessScope {
           objectPermission(
             "s3:AbortMultipartUpload", reason: "clean up an interrupted multipart upload"))
       }
+      if let queue = queueARN {
+        for (action, reason) in Self.queueActions {
+          out.append(
+            RequiredPermission(
+              action: action, resource: queue, reason: reason,
+              probes: [AuthorizationRequest(action: action, resource: queue)]))
+        }
+      }
       if let key = kmsKeyARN {
         out.append(
           kmsPermission(
@@ -190,6 +198,14 @@ extension AccessScope {
       return out
     }
   }
+
+  /// What a fetcher does with its queue of S3 event notifications (AWS: "Amazon SQS API
+  /// permissions: Actions and resources reference").
+  static let queueActions: [(String, String)] = [
+    ("sqs:ReceiveMessage", "receive the bucket's S3 event notifications"),
+    ("sqs:DeleteMessage", "delete a notification once its object is stored"),
+    ("sqs:ChangeMessageVisibility", "keep a notification hidden while a large object is read"),
+  ]
 
   private var listPermission: RequiredPermission {
     var condition: ConditionBlock?

@@ -75,6 +75,26 @@ public struct ARN: Sendable, Hashable, CustomStringConvertible {
     return arn
   }
 
+  static let queueExample = "arn:aws:sqs:us-east-1:123456789012:ferry-s3-events"
+
+  /// Parses an SQS queue ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`): a name of 1 to 80
+  /// letters, digits, `-` and `_` (a FIFO queue's ends in `.fifo`, and S3 cannot notify
+  /// one, so it is refused).
+  public static func parseQueue(_ text: String, field: String = "queue ARN") throws(InputError)
+    -> ARN
+  {
+    let arn = try parse(text, field: field, example: queueExample)
+    guard arn.service == "sqs", !arn.region.isEmpty, !arn.account.isEmpty else {
+      throw InputError(
+        field: field, problem: "\"\(text)\" is not an SQS queue ARN",
+        fix:
+          "Use the queue's ARN (aws sqs get-queue-attributes --queue-url URL --attribute-names QueueArn), e.g. \(queueExample)."
+      )
+    }
+    try QueueName.validate(arn.resource, field: field)
+    return arn
+  }
+
   static let kmsKeyExample =
     "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -102,5 +122,23 @@ public struct ARN: Sendable, Hashable, CustomStringConvertible {
         fix: "Use the key's full ARN, e.g. \(kmsKeyExample).")
     }
     return arn
+  }
+}
+
+/// SQS queue names as S3 event notifications can target them.
+public enum QueueName {
+  public static func validate(_ name: String, field: String = "queue") throws(InputError) {
+    if name.hasSuffix(".fifo") {
+      throw InputError(
+        field: field,
+        problem: "\"\(name)\" is a FIFO queue, and S3 cannot send event notifications to one",
+        fix: "Create a standard queue for the bucket's notifications.")
+    }
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+    guard (1...80).contains(name.count), name.allSatisfy({ allowed.contains($0) }) else {
+      throw InputError(
+        field: field, problem: "\"\(name)\" is not an SQS queue name",
+        fix: "A queue's name has 1 to 80 letters, digits, hyphens and underscores.")
+    }
   }
 }

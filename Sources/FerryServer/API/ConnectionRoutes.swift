@@ -36,7 +36,9 @@ struct ConnectionRoutes {
   }
 
   /// The fields the role-policy request reads (the web UI's "Add a bucket" form too).
-  static let roleSetupFields: Set<String> = ["bucket", "region", "prefix", "purpose", "kmsKeyArn"]
+  static let roleSetupFields: Set<String> = [
+    "bucket", "region", "prefix", "purpose", "kmsKeyArn", "queueArn",
+  ]
 
   /// What a customer creates in AWS for a bucket: the policies and the scripts.
   struct RoleSetupAnswer {
@@ -48,16 +50,16 @@ struct ConnectionRoutes {
 
   /// The role setup that `body` asks for, for the caller's account.
   func roleSetup(_ body: RequestBody, caller: Caller) async throws -> RoleSetupAnswer {
-    let (purposeText, bucket, prefix, key, regionText) = (
+    let (purposeText, bucket, prefix, key, regionText, queue) = (
       try body.string("purpose"), try body.string("bucket"), try body.string("prefix"),
-      try body.string("kmsKeyArn"), try body.string("region")
+      try body.string("kmsKeyArn"), try body.string("region"), try body.string("queueArn")
     )
     let purpose: ConnectionPurpose
     let scope: AccessScope
     let region: String
     do {
       (purpose, scope) = try ConnectionRules.scope(
-        purpose: purposeText, bucket: bucket, prefix: prefix, kmsKeyARN: key)
+        purpose: purposeText, bucket: bucket, prefix: prefix, kmsKeyARN: key, queueARN: queue)
       region = try ConnectionRules.region(regionText ?? "us-east-1")
     } catch {
       throw APIProblem.badInput(error)

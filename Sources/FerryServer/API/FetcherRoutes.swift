@@ -97,11 +97,11 @@ struct FetcherRoutes {
   /// Adds the fetcher `body` describes (admins only; audited).
   func createFetcher(_ body: RequestBody, caller: Caller) async throws -> Fetcher {
     try caller.requireAdmin()
-    if try body.string("queueUrl") != nil {
-      throw APIProblem.badInput(
-        field: "queueUrl",
-        "SQS discovery is not available in this version of Ferry; fetchers discover new objects by listing their prefix",
-        fix: "Leave queueUrl out.")
+    let queueURL: String?
+    do {
+      queueURL = try (try body.string("queueUrl")).map { try QueueURL.validate($0) }
+    } catch let error as InputError {
+      throw APIProblem.badInput(error)
     }
     let logType = try body.string("logType") ?? "auto"
     guard FerryIngest.LogFormat.choices.contains(logType) else {
@@ -114,6 +114,7 @@ struct FetcherRoutes {
     let name = try body.requiredString("name", example: "cloudtrail-main")
     let fetcher = Fetcher(
       accountID: caller.account.id, connectionID: connectionID, name: name, logType: logType,
+      queueURL: queueURL,
       pollInterval: try body.int("pollIntervalSeconds", range: 10...86_400) ?? 300)
     guard try await store.connection(connectionID, of: caller.account.id) != nil else {
       throw APIProblem.badInput(

@@ -34,6 +34,19 @@ enum CustomerS3 {
     _ connection: Connection, account: Account, client: AWSClient,
     platformCredentials: any CredentialProvider
   ) async throws(AWSFailure) -> S3Client {
+    S3Client(
+      client: client,
+      credentials: try await roleCredentials(
+        connection, account: account, client: client, platformCredentials: platformCredentials),
+      region: connection.region, expectedBucketOwner: connection.bucketOwner)
+  }
+
+  /// The connection's role's credentials, assumed once now (so a broken role is reported
+  /// at once) and refreshed before they expire.
+  static func roleCredentials(
+    _ connection: Connection, account: Account, client: AWSClient,
+    platformCredentials: any CredentialProvider
+  ) async throws(AWSFailure) -> any CredentialProvider {
     // The external ID is always the owning account's (a legacy import keeps its own).
     let externalID = connection.usesLegacyExternalID ? connection.externalID : account.externalID
     let sts = STSClient(client: client, credentials: platformCredentials)
@@ -50,8 +63,6 @@ enum CustomerS3 {
     } catch {
       throw AWSFailure(error)
     }
-    return S3Client(
-      client: client, credentials: credentials, region: connection.region,
-      expectedBucketOwner: connection.bucketOwner)
+    return credentials
   }
 }

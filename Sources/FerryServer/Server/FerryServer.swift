@@ -90,7 +90,13 @@ public struct FerryServer: Sendable {
     return IngestScheduler(
       store: store, holder: holder, settings: settings,
       concurrency: configuration.ingestConcurrency,
-      logger: logger
+      logger: logger,
+      openQueue: { connection, url throws(AWSFailure) in
+        let account = try await CustomerS3.owner(of: connection, in: store)
+        return try await AWSNotificationQueue.open(
+          connection, queueURL: url, account: account, client: client,
+          platformCredentials: credentials)
+      }
     ) { connection throws(AWSFailure) in
       let account = try await CustomerS3.owner(of: connection, in: store)
       return try await AWSObjectSource.open(

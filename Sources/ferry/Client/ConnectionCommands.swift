@@ -36,6 +36,12 @@ struct RolePolicyCommand: AsyncParsableCommand {
     "fetcher"
   @Option(name: .customLong("kms-key-arn"), help: "The KMS key the objects are encrypted with.")
   var kmsKeyARN: String?
+  @Option(
+    name: .customLong("queue-arn"),
+    help:
+      "The SQS queue that receives the bucket's S3 event notifications, for a fetcher that reads them."
+  )
+  var queueARN: String?
   @Option(help: "What to print: all (default), permissions, trust, cli or cloudformation.")
   var format = "all"
 
@@ -45,6 +51,7 @@ struct RolePolicyCommand: AsyncParsableCommand {
     ]
     if let prefix { body.append(("prefix", .string(prefix))) }
     if let kmsKeyARN { body.append(("kmsKeyArn", .string(kmsKeyARN))) }
+    if let queueARN { body.append(("queueArn", .string(queueARN))) }
     let answer = try await server.client().call(.POST, "/api/v1/role-policy", body: .object(body))
     if server.json { return Output.json(answer) }
     switch format {

@@ -23,18 +23,29 @@ struct FetcherCreate: AsyncParsableCommand {
   @Option(help: "A name, unique in the account.") var name: String
   @Option(
     name: .customLong("log-type"),
-    help: "auto (default: told from each object's content), json, cloudtrail or text.")
+    help:
+      "auto (default: told from each object's content), json, cloudtrail, cloudwatch, text, alb, elb, nlb, s3access, vpcflow or cloudfront."
+  )
   var logType = "auto"
   @Option(
     name: .customLong("poll-interval"),
-    help: "Seconds between listings of the prefix for new objects (10 to 86400; default 300).")
+    help:
+      "Seconds between listings of the prefix, or reads of the queue, for new objects (10 to 86400; default 300)."
+  )
   var pollInterval: Int?
+  @Option(
+    name: .customLong("queue-url"),
+    help:
+      "Read new objects from this SQS queue of the bucket's S3 event notifications instead of listing the prefix."
+  )
+  var queueURL: String?
 
   func run() async throws {
     var body: [(key: String, value: JSONValue)] = [
       ("connectionId", .string(connection)), ("name", .string(name)), ("logType", .string(logType)),
     ]
     if let pollInterval { body.append(("pollIntervalSeconds", .number(Double(pollInterval)))) }
+    if let queueURL { body.append(("queueUrl", .string(queueURL))) }
     let answer = try await server.client().call(.POST, "/api/v1/fetchers", body: .object(body))
     if server.json { return Output.json(answer) }
     let id = answer["id"]?.stringValue ?? ""

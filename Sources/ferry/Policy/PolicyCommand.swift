@@ -28,17 +28,28 @@ struct ScopeOptions: ParsableArguments {
     name: .customLong("kms-key"), help: "ARN of the KMS key that encrypts the objects (SSE-KMS).")
   var kmsKey: String?
 
+  @Option(
+    name: .customLong("queue-arn"),
+    help:
+      "ARN of the SQS queue that receives the bucket's S3 event notifications (fetchers that discover objects from them)."
+  )
+  var queueARN: String?
+
   /// The validated scope; notes on how the prefix is read go to standard error.
   func scope() throws(CLIError) -> AccessScope {
-    try Self.scope(purpose: purpose, bucket: bucket, prefix: prefix, kmsKey: kmsKey)
+    try Self.scope(
+      purpose: purpose, bucket: bucket, prefix: prefix, kmsKey: kmsKey, queueARN: queueARN)
   }
 
-  static func scope(purpose: String, bucket: String?, prefix: String?, kmsKey: String?)
+  static func scope(
+    purpose: String, bucket: String?, prefix: String?, kmsKey: String?, queueARN: String? = nil
+  )
     throws(CLIError) -> AccessScope
   {
     let scope = try validated { () throws(InputError) in
       try AccessScope(
-        purpose: Purpose.parse(purpose), bucket: bucket, prefix: prefix, kmsKeyARN: kmsKey)
+        purpose: Purpose.parse(purpose), bucket: bucket, prefix: prefix, kmsKeyARN: kmsKey,
+        queueARN: queueARN)
     }
     for note in KeyPrefix.notes(for: prefix) { Terminal.note(note) }
     return scope

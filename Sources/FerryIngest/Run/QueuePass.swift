@@ -1,0 +1,117 @@
+import FerryCore
+import Foundation
+
+extension FetcherPass {
+  /// One pass of a fetcher that discovers objects from S3 event notifications: receive
+  /// messages (long polling) until the queue is empty or the pass has run
+  /// `settings.queuePassSeconds`; read each object they name that the ledger does not have
+  /// yet, keeping the message hidden while it is read; delete a message only once every
+  /// object it names is stored (or failed for good). A message whose object must be tried
+  /// again is left in the queue, and comes back after its visibility timeout.
+  public func runQueue(
+    _ queue: any S3NotificationQueue, now: Date = Date(),
+    progress: (FetcherStatus) async -> Void = { _ in }
+  ) async throws -> (PassReport, FetcherStatus) {
+    var report = PassReport()
+    var status = fetcher.status
+    status.lastRunAt = now
+    let ingest = ObjectIngest(
+      store: store, account: fetcher.accountID, fetcher: fetcher,
+      chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
+      fence: { [lease] in try await lease.check() })
+    let started = Date()
+    var newest: Date?
+    var unreadable = 0
+    do {
+      while Date().timeIntervalSince(started) < settings.queuePassSeconds {
+        try await lease.check()
+        let messages = try await queue.receive(
+          max: 10, waitSeconds: settings.queueWaitSeconds,
+          visibility: settings.queueVisibilitySeconds)
+        if messages.isEmpty { break }
+        var done: [String] = []
+        for message in messages {
+          switch message.content {
+          case .testEvent:
+            done.append(message.receipt)
+          case .unreadable(let why):
+            unreadable += 1
+            report.problems.append(
+              "a queue message was not an S3 event notification (\(why)); it was deleted")
+            done.append(message.receipt)
+          case .notices(let notices):
+            var complete = true
+            for object in QueueDiscovery.objects(in: notices, of: connection) {
+              try await lease.check()
+              let entry = try await store.ledgerEntry(
+                of: fetcher.accountID, fetcherID: fetcher.id, key: object.key, eTag: object.eTag)
+              var standing = standing(entry, now: Date())
+              if standing == .due {
+                standing = try await whileHidden(message.receipt, in: queue) {
+                  try await read(object, previous: entry, ingest: ingest, report: &report)
+                }
+                if standing == .done { newest = Date() }
+              }
+              if standing != .done {
+                complete = false
+                report.objectsPending += 1
+              }
+            }
+            if complete { done.append(message.receipt) }
+          }
+        }
+        if !done.isEmpty { try await queue.delete(done) }
+        var partial = status
+        try await count(into: &partial)
+        partial.objectsPending = report.objectsPending
+        await progress(partial)
+      }
+    } catch let failure as AWSFailure where failure.operation.hasPrefix("SQS.") {
+      if Self.breaksRole(failure) {
+        report.roleProblem = Self.queueProblem(failure, fetcher: fetcher, connection: connection)
+      } else {
+        report.problems.append(
+          "reading the queue \(fetcher.queueURL ?? "") failed (\(failure)); the next poll tries again"
+        )
+      }
+    }
+    try await count(into: &status)
+    status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
+    status.objectsPending = report.objectsPending
+    if newest != nil { status.lagSeconds = 0 }
+    if let problem = report.roleProblem {
+      status.lastError = problem
+    } else {
+      status.lastError = report.problems.last
+      if report.problems.isEmpty || unreadable == report.problems.count {
+        status.lastSuccessAt = now
+      }
+    }
+    return (report, status)
+  }
+
+  /// Runs `work` while extending the message's visibility every third of its timeout, so
+  /// that a large object is never handed to another reader while it is still being read.
+  func whileHidden<T: Sendable>(
+    _ receipt: String, in queue: any S3NotificationQueue,
+    _ work: () async throws -> T
+  ) async throws -> T {
+    let seconds = settings.queueVisibilitySeconds
+    let heartbeat = Task {
+      while !Task.isCancelled {
+        try? await Task.sleep(for: .seconds(max(1, seconds / 3)))
+        if Task.isCancelled { return }
+        try? await queue.extendVisibility(receipt, seconds: seconds)
+      }
+    }
+    defer { heartbeat.cancel() }
+    return try await work()
+  }
+
+  /// A refused queue: the role no longer works for this fetcher.
+  static func queueProblem(_ failure: AWSFailure, fetcher: Fetcher, connection: Connection)
+    -> String
+  {
+    "reading the queue \(fetcher.queueURL ?? "") was refused (\(failure)). The fetcher is paused so that it does not retry in a loop. Fix: the role needs sqs:ReceiveMessage, sqs:DeleteMessage and sqs:ChangeMessageVisibility on the queue (ferry role-policy --queue-arn ARN writes them), then `ferry fetcher resume \(fetcher.id)`."
+  }
+}
