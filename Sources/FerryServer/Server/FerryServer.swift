@@ -87,21 +87,21 @@ public struct FerryServer: Sendable {
     settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
     settings.fullListEvery = Double(configuration.fullListInterval.components.seconds)
     settings.chunkEvents = configuration.ingestChunkEvents
-    return IngestScheduler(
-      store: store, holder: holder, settings: settings,
-      concurrency: configuration.ingestConcurrency,
-      logger: logger,
-      openQueue: { connection, url throws(AWSFailure) in
-        let account = try await CustomerS3.owner(of: connection, in: store)
-        return try await AWSNotificationQueue.open(
-          connection, queueURL: url, account: account, client: client,
-          platformCredentials: credentials)
-      }
-    ) { connection throws(AWSFailure) in
+    let openQueue: QueueOpener = { connection, url throws(AWSFailure) in
+      let account = try await CustomerS3.owner(of: connection, in: store)
+      return try await AWSNotificationQueue.open(
+        connection, queueURL: url, account: account, client: client,
+        platformCredentials: credentials)
+    }
+    let open: SourceOpener = { connection throws(AWSFailure) in
       let account = try await CustomerS3.owner(of: connection, in: store)
       return try await AWSObjectSource.open(
         connection, account: account, client: client, platformCredentials: credentials)
     }
+    return IngestScheduler(
+      store: store, holder: holder, settings: settings,
+      concurrency: configuration.ingestConcurrency, logger: logger, openQueue: openQueue,
+      open: open)
   }
 
   /// This process's name on the leases it takes: host, process ID and a random part.
