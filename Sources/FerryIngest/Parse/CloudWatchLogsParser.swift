@@ -25,7 +25,6 @@ public struct CloudWatchLogsParser: RecordParser {
   var escaped = false
   var skipping = false
   var skippedDocuments = 0
-  var controlMessages = 0
   var strayBytes = 0
   var cutDocuments = 0
 
@@ -115,10 +114,10 @@ public struct CloudWatchLogsParser: RecordParser {
   }
 
   /// The log events of the document held, in order.
-  mutating func events(_ emit: (ParsedRecord) throws -> Void) throws {
+  func events(_ emit: (ParsedRecord) throws -> Void) throws {
     let start = documentStart
-    var control = false
     try document.withUnsafeBufferPointer { bytes in
+      var control = false
       guard let members = JSONScanner.members(bytes) else { return }
       var common: [String: String] = [:]
       var logEvents: Range<Int>?
@@ -165,6 +164,5 @@ public struct CloudWatchLogsParser: RecordParser {
         try emit(record)
       }
     }
-    if control { controlMessages += 1 }
   }
 }

@@ -91,10 +91,7 @@ public struct FetcherPass: Sendable {
     var blocked = false
     var newest: Date?
     var reported = Date()
-    let ingest = ObjectIngest(
-      store: store, account: fetcher.accountID, fetcher: fetcher,
-      chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
-      fence: { [lease] in try await lease.check() })
+    let ingest = objectIngest()
     do {
       try await discovery.objects(from: source) { objects in
         for (index, object) in objects.enumerated() {
@@ -146,6 +143,14 @@ public struct FetcherPass: Sendable {
       if report.problems.isEmpty { status.lastSuccessAt = now }
     }
     return (report, status)
+  }
+
+  /// Reads and commits one object under the fetcher's lease (fenced before each commit).
+  func objectIngest() -> ObjectIngest {
+    ObjectIngest(
+      store: store, account: fetcher.accountID, fetcher: fetcher,
+      chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
+      fence: { [lease] in try await lease.check() })
   }
 
   /// Counts from the ledger itself, so a reprocessed object is not counted twice.

@@ -3,13 +3,23 @@ import Foundation
 import Logging
 import Metrics
 
-/// Opens a fetcher's bucket through its connection's role (the server does this over the
-/// AWS layer, always with the owning account's external ID).
-public typealias SourceOpener = @Sendable (Connection) async throws(AWSFailure) -> any ObjectSource
+/// What a fetcher reads through its connection's role: the bucket, and the queue of the
+/// bucket's S3 event notifications when the fetcher has one.
+public struct FetcherSources: Sendable {
+  public var bucket: any ObjectSource
+  public var queue: (any S3NotificationQueue)?
 
-/// Opens a fetcher's notification queue (its URL) through its connection's role.
-public typealias QueueOpener =
-  @Sendable (Connection, String) async throws(AWSFailure) -> any S3NotificationQueue
+  public init(bucket: any ObjectSource, queue: (any S3NotificationQueue)? = nil) {
+    self.bucket = bucket
+    self.queue = queue
+  }
+}
+
+/// Opens a fetcher's bucket, and its queue when it has a URL, through its connection's role
+/// (the server does this over the AWS layer, one role session for both, always with the
+/// owning account's external ID).
+public typealias SourceOpener =
+  @Sendable (Connection, _ queueURL: String?) async throws(AWSFailure) -> FetcherSources
 
 /// Runs every enabled fetcher of every account when it is due (its poll interval after
 /// its last run), a few at a time, each under its lease, so that several nodes share the
@@ -18,7 +28,6 @@ public actor IngestScheduler {
   let store: any Store
   let holder: String
   let open: SourceOpener
-  let openQueue: QueueOpener?
   let settings: IngestSettings
   let concurrency: Int
   let logger: Logger
@@ -27,12 +36,11 @@ public actor IngestScheduler {
   public init(
     store: any Store, holder: String, settings: IngestSettings = IngestSettings(),
     concurrency: Int = 4, logger: Logger = Logger(label: "ferry.ingest"),
-    openQueue: QueueOpener? = nil, open: @escaping SourceOpener
+    open: @escaping SourceOpener
   ) {
     self.store = store
     self.holder = holder
     self.open = open
-    self.openQueue = openQueue
     self.settings = settings
     self.concurrency = max(1, concurrency)
     self.logger = logger
@@ -90,17 +98,9 @@ public actor IngestScheduler {
         await pause(fetcher, because: "its connection \(fetcher.connectionID) no longer exists")
         return
       }
-      let source: any ObjectSource
-      var queue: (any S3NotificationQueue)?
+      let sources: FetcherSources
       do {
-        source = try await open(connection)
-        if let url = fetcher.queueURL {
-          guard let openQueue else {
-            await record(fetcher, error: "this Ferry does not read notification queues")
-            return
-          }
-          queue = try await openQueue(connection, url)
-        }
+        sources = try await open(connection, fetcher.queueURL)
       } catch {
         guard FetcherPass.breaksRole(error) else {
           // Unreachable, or Ferry's own credentials: not the customer's role; try again.
@@ -117,11 +117,12 @@ public actor IngestScheduler {
         return
       }
       let pass = FetcherPass(
-        store: store, fetcher: fetcher, connection: connection, source: source, lease: lease,
+        store: store, fetcher: fetcher, connection: connection, source: sources.bucket,
+        lease: lease,
         settings: settings)
       let store = self.store
       let (report, status) =
-        if let queue {
+        if let queue = sources.queue {
           try await pass.runQueue(queue) { partial in
             _ = try? await store.recordFetcherRun(fetcher.id, of: account, status: partial)
           }

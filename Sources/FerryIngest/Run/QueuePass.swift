@@ -15,10 +15,7 @@ extension FetcherPass {
     var report = PassReport()
     var status = fetcher.status
     status.lastRunAt = now
-    let ingest = ObjectIngest(
-      store: store, account: fetcher.accountID, fetcher: fetcher,
-      chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
-      fence: { [lease] in try await lease.check() })
+    let ingest = objectIngest()
     let started = Date()
     var newest: Date?
     var unreadable = 0

@@ -34,11 +34,21 @@ enum CustomerS3 {
     _ connection: Connection, account: Account, client: AWSClient,
     platformCredentials: any CredentialProvider
   ) async throws(AWSFailure) -> S3Client {
-    S3Client(
-      client: client,
+    s3(
+      connection,
       credentials: try await roleCredentials(
         connection, account: account, client: client, platformCredentials: platformCredentials),
-      region: connection.region, expectedBucketOwner: connection.bucketOwner)
+      client: client)
+  }
+
+  /// S3 in the connection's region with the role's credentials, every call sending the
+  /// expected bucket owner.
+  static func s3(_ connection: Connection, credentials: any CredentialProvider, client: AWSClient)
+    -> S3Client
+  {
+    S3Client(
+      client: client, credentials: credentials, region: connection.region,
+      expectedBucketOwner: connection.bucketOwner)
   }
 
   /// The connection's role's credentials, assumed once now (so a broken role is reported

@@ -12,17 +12,6 @@ struct AWSNotificationQueue: S3NotificationQueue {
   let sqs: SQSClient
   let queueURL: String
 
-  static func open(
-    _ connection: Connection, queueURL: String, account: Account, client: AWSClient,
-    platformCredentials: any CredentialProvider
-  ) async throws(AWSFailure) -> AWSNotificationQueue {
-    let credentials = try await CustomerS3.roleCredentials(
-      connection, account: account, client: client, platformCredentials: platformCredentials)
-    return AWSNotificationQueue(
-      sqs: SQSClient(client: client, credentials: credentials, region: connection.region),
-      queueURL: queueURL)
-  }
-
   func receive(max: Int, waitSeconds: Int, visibility: Int) async throws(AWSFailure)
     -> [QueueMessage]
   {

@@ -18,16 +18,6 @@ public struct AWSObjectSource: ObjectSource {
     self.bucket = bucket
   }
 
-  /// Opens the connection's bucket through its role (``CustomerS3/open``).
-  static func open(
-    _ connection: Connection, account: Account, client: AWSClient,
-    platformCredentials: any CredentialProvider
-  ) async throws(AWSFailure) -> AWSObjectSource {
-    let s3 = try await CustomerS3.open(
-      connection, account: account, client: client, platformCredentials: platformCredentials)
-    return AWSObjectSource(s3: s3, bucket: connection.bucket)
-  }
-
   public func list(prefix: String, startAfter: String?, continuation: String?)
     async throws(AWSFailure)
     -> (objects: [SourceObject], next: String?)

@@ -87,21 +87,24 @@ public struct FerryServer: Sendable {
     settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
     settings.fullListEvery = Double(configuration.fullListInterval.components.seconds)
     settings.chunkEvents = configuration.ingestChunkEvents
-    let openQueue: QueueOpener = { connection, url throws(AWSFailure) in
+    let open: SourceOpener = { connection, queueURL throws(AWSFailure) in
       let account = try await CustomerS3.owner(of: connection, in: store)
-      return try await AWSNotificationQueue.open(
-        connection, queueURL: url, account: account, client: client,
-        platformCredentials: credentials)
-    }
-    let open: SourceOpener = { connection throws(AWSFailure) in
-      let account = try await CustomerS3.owner(of: connection, in: store)
-      return try await AWSObjectSource.open(
+      // One role session serves the bucket and the queue.
+      let role = try await CustomerS3.roleCredentials(
         connection, account: account, client: client, platformCredentials: credentials)
+      return FetcherSources(
+        bucket: AWSObjectSource(
+          s3: CustomerS3.s3(connection, credentials: role, client: client),
+          bucket: connection.bucket),
+        queue: queueURL.map {
+          AWSNotificationQueue(
+            sqs: SQSClient(client: client, credentials: role, region: connection.region),
+            queueURL: $0)
+        })
     }
     return IngestScheduler(
       store: store, holder: holder, settings: settings,
-      concurrency: configuration.ingestConcurrency, logger: logger, openQueue: openQueue,
-      open: open)
+      concurrency: configuration.ingestConcurrency, logger: logger, open: open)
   }
 
   /// This process's name on the leases it takes: host, process ID and a random part.

@@ -44,11 +44,13 @@ extension WebPages {
     let roles = try await runner.inventory(of: caller.account)
     let principal = PlatformPrincipal.arn(runner.platform.principalARN)
     let statuses = try await store.connectionStatuses(of: caller.account.id)
+    var planOfRole: [String: RolePlan] = [:]
     var plans: [[String: Any]] = []
     for role in roles {
       guard
         let plan = try MigrationPlanner.plan(role, account: caller.account, principal: principal)
       else { continue }
+      planOfRole[role.roleARN] = plan
       plans.append([
         "roleArn": role.roleARN, "procedure": plan.procedure.rawValue, "reason": plan.reason,
         "newRole": plan.procedure == .newRole,
@@ -66,9 +68,7 @@ extension WebPages {
             fetchers: role.fetchers.filter { $0.connectionID == c.id },
             archives: role.archives.filter { $0.connectionID == c.id }),
           "cause": diagnosis.cause,
-          "fix": MigrationRunner.fix(
-            diagnosis, connection: c,
-            plan: try? MigrationPlanner.plan(role, account: caller.account, principal: principal)),
+          "fix": MigrationRunner.fix(diagnosis, connection: c, plan: planOfRole[role.roleARN]),
           "checkedAt": WebPage.time(check.checkedAt),
         ]
       }
