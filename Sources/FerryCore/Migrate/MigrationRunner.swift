@@ -322,6 +322,26 @@ public struct MigrationRunner: Sendable {
       "The role's trust policy was changed to the generated ID before Ferry switched: switch now with ferry migrate apply --role \(connection.roleARN) (the role already takes the generated ID, so the check passes and the configuration resumes where it stopped)."
   }
 
+  /// Whether the role still takes one of the migration's legacy IDs: true, false, or
+  /// AWS's failure when it answered something other than access denied.
+  private func legacyIDStillAccepted(by migration: Migration, account: Account) async
+    -> Result<Bool, AWSFailure>
+  {
+    let owner = (try? ARN.parseRole(migration.roleARN))?.account ?? ""
+    let sessionName = ConnectionVerifier.sessionName(for: account)
+    for legacyID in migration.legacyExternalIDs {
+      do {
+        _ = try await aws.assumeRole(
+          roleARN: migration.roleARN, externalID: legacyID, sessionName: sessionName,
+          region: "us-east-1", expectedBucketOwner: owner)
+        return .success(true)
+      } catch {
+        guard error.isDenied else { return .failure(error) }
+      }
+    }
+    return .success(false)
+  }
+
   func progress(of migration: Migration, account: Account, actor: String) async throws
     -> MigrationReport.Entry
   {
@@ -332,23 +352,15 @@ public struct MigrationRunner: Sendable {
         : "done: \(migration.roleARN) refuses the legacy external ID"
       return .init(migration: migration, legacyStillAccepted: false, note: note)
     }
-    var accepted = false
-    for legacyID in migration.legacyExternalIDs {
-      do {
-        _ = try await aws.assumeRole(
-          roleARN: migration.roleARN, externalID: legacyID,
-          sessionName: ConnectionVerifier.sessionName(for: account), region: "us-east-1",
-          expectedBucketOwner: (try? ARN.parseRole(migration.roleARN).account) ?? "")
-        accepted = true
-      } catch {
-        guard error.isDenied else {
-          return .init(
-            migration: migration, legacyStillAccepted: nil,
-            note:
-              "Ferry could not ask AWS whether \(migration.roleARN) still takes the legacy ID: \(error.message)"
-          )
-        }
-      }
+    let accepted: Bool
+    switch await legacyIDStillAccepted(by: migration, account: account) {
+    case .success(let answer): accepted = answer
+    case .failure(let error):
+      return .init(
+        migration: migration, legacyStillAccepted: nil,
+        note:
+          "Ferry could not ask AWS whether \(migration.roleARN) still takes the legacy ID: \(error.message)"
+      )
     }
     if accepted {
       let role = Connection.roleName(of: migration.roleARN)
