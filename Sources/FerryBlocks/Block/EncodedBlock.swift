@@ -110,18 +110,30 @@ public enum BlockCodec {
     var previousTime: Int64 = 0
     var previousOffset: Int64 = 0
     var previousLogType: String?
+    var logTypeIndex: UInt64 = 0
+    var previousSourceKey: String?
+    var sourceKeyIndex: UInt64 = 0
+    // The previous event's field names with their indexes: events of one object nearly
+    // always have the same names in the same order, so most lookups are one comparison.
+    var previousNames: [(name: String, index: UInt64)] = []
+    var currentNames: [(name: String, index: UInt64)] = []
     for event in events {
       if event.logType != previousLogType {
         words.insert(TokenHash.field("logtype", event.logType))
         previousLogType = event.logType
+        logTypeIndex = index(event.logType)
+      }
+      if event.sourceKey != previousSourceKey {
+        previousSourceKey = event.sourceKey
+        sourceKeyIndex = index(event.sourceKey)
       }
       let time = event.time.micros
       Varint.write(Varint.zigzag(time &- previousTime), to: &headers)
       previousTime = time
       Varint.write(Varint.zigzag(event.sourceOffset &- previousOffset), to: &headers)
       previousOffset = event.sourceOffset
-      Varint.write(index(event.logType), to: &headers)
-      Varint.write(index(event.sourceKey), to: &headers)
+      Varint.write(logTypeIndex, to: &headers)
+      Varint.write(sourceKeyIndex, to: &headers)
       var message = event.message
       let ascii = Tokenizer.addTokenHashes(message, to: &words)
       message.withUTF8 { bytes in
@@ -132,15 +144,22 @@ public enum BlockCodec {
       Varint.write(UInt64(event.fields.count), to: &headers)
       // In the dictionary's order: a block need not be byte-identical to another
       // written from the same events (a repeated commit is recognised by its key).
+      currentNames.removeAll(keepingCapacity: true)
       for (key, value) in event.fields {
         words.insert(TokenHash.field(key, value))
-        Varint.write(index(key), to: &headers)
+        let position = currentNames.count
+        let keyIndex =
+          position < previousNames.count && previousNames[position].name == key
+          ? previousNames[position].index : index(key)
+        currentNames.append((key, keyIndex))
+        Varint.write(keyIndex, to: &headers)
         var value = value
         value.withUTF8 { bytes in
           Varint.write(UInt64(bytes.count), to: &headers)
           values.append(contentsOf: bytes)
         }
       }
+      swap(&previousNames, &currentNames)
     }
     var out = magic
     out.reserveCapacity(64 + headers.count + values.count + messages.count)

@@ -122,18 +122,29 @@ public enum StoreRules {
     }
   }
 
+  /// Text as the store keeps it: NUL bytes replaced with U+FFFD (PostgreSQL's text cannot
+  /// hold them; both backends keep the same).
+  public static func storable(_ text: String) -> String {
+    hasNUL(text) ? String(text.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }) : text
+  }
+
+  /// `event` as the store keeps it (``storable(_:)-String`` for every text); the event
+  /// itself, uncopied, when it holds no NUL byte, as nearly every event.
   public static func storable(_ event: Event) -> Event {
-    func clean(_ text: String) -> String {
-      hasNUL(text) ? String(text.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }) : text
-    }
+    let fieldsHaveNUL = event.fields.contains(where: { hasNUL($0.key) || hasNUL($0.value) })
+    guard
+      fieldsHaveNUL || hasNUL(event.message) || hasNUL(event.sourceKey)
+        || hasNUL(event.logType) || hasNUL(event.fetcherID)
+    else { return event }
     var out = event
-    out.message = clean(event.message)
-    out.sourceKey = clean(event.sourceKey)
-    out.logType = clean(event.logType)
-    out.fetcherID = clean(event.fetcherID)
-    if event.fields.contains(where: { hasNUL($0.key) || hasNUL($0.value) }) {
+    out.message = storable(event.message)
+    out.sourceKey = storable(event.sourceKey)
+    out.logType = storable(event.logType)
+    out.fetcherID = storable(event.fetcherID)
+    if fieldsHaveNUL {
       out.fields = Dictionary(
-        event.fields.map { (clean($0.key), clean($0.value)) }, uniquingKeysWith: { a, _ in a })
+        event.fields.map { (storable($0.key), storable($0.value)) },
+        uniquingKeysWith: { a, _ in a })
     }
     return out
   }

@@ -1,4 +1,3 @@
-import FerryCore
 import Foundation
 
 /// The lease a long piece of work runs under (a fetcher's pass, an archive's flush, a

@@ -27,56 +27,57 @@ enum BlockRows {
   }
 
   static func make(_ events: [Event]) throws -> [BlockRow] {
-    var groups: [GroupKey: [Event]] = [:]
+    // Indexes are grouped and sorted, not events, which are large to copy. Events come in
+    // runs of one object (one commit is one object, nearly always): the dictionary is
+    // touched once per run.
+    var groups: [GroupKey: [Int]] = [:]
     var order: [GroupKey] = []
-    // Events come in runs of one object: the dictionary is touched once per run.
-    var run: (key: GroupKey, events: [Event])?
+    var runKey: GroupKey?
+    var run: [Int] = []
     func endRun() {
-      guard let current = run else { return }
-      if groups[current.key] == nil { order.append(current.key) }
-      groups[current.key, default: []].append(contentsOf: current.events)
-      run = nil
+      guard let key = runKey else { return }
+      if groups[key] == nil { order.append(key) }
+      groups[key, default: []].append(contentsOf: run)
+      run.removeAll(keepingCapacity: true)
     }
-    for original in events {
-      let event = StoreRules.storable(original)
+    for (i, event) in events.enumerated() {
       if event.logType.isEmpty {
         throw StoreError.rejected(
           "an event of \(event.sourceKey) at offset \(event.sourceOffset) has no log type: every event needs one (e.g. cloudtrail)"
         )
       }
-      if let current = run?.key, current.fetcherID == event.fetcherID,
-        current.sourceKey == event.sourceKey
-      {
-        run?.events.append(event)
+      if let key = runKey, key.fetcherID == event.fetcherID, key.sourceKey == event.sourceKey {
+        run.append(i)
       } else {
         endRun()
-        run = (GroupKey(fetcherID: event.fetcherID, sourceKey: event.sourceKey), [event])
+        runKey = GroupKey(fetcherID: event.fetcherID, sourceKey: event.sourceKey)
+        run = [i]
       }
     }
     endRun()
     var rows: [BlockRow] = []
     for key in order {
-      guard let group = groups[key], let first = group.first else { continue }
+      guard let group = groups[key] else { continue }
       // One event per offset (the first given), then in time order, so that each block
       // covers a short span and a search that wants the newest events reads few blocks;
-      // ties keep offset order, so the same events always make the same blocks. Indexes
-      // are sorted, not events, which are large to move.
-      var order = Array(group.indices)
-      order.sort { (group[$0].sourceOffset, $0) < (group[$1].sourceOffset, $1) }
+      // ties keep offset order, so the same events always make the same blocks.
+      var byOffset = group
+      byOffset.sort { (events[$0].sourceOffset, $0) < (events[$1].sourceOffset, $1) }
       var kept: [Int] = []
-      kept.reserveCapacity(order.count)
-      for i in order where kept.last.map({ group[$0].sourceOffset }) != group[i].sourceOffset {
+      kept.reserveCapacity(byOffset.count)
+      for i in byOffset where kept.last.map({ events[$0].sourceOffset }) != events[i].sourceOffset {
         kept.append(i)
       }
       kept.sort {
-        (group[$0].time.micros, group[$0].sourceOffset)
-          < (group[$1].time.micros, group[$1].sourceOffset)
+        (events[$0].time.micros, events[$0].sourceOffset)
+          < (events[$1].time.micros, events[$1].sourceOffset)
       }
-      let unique = kept.map { group[$0] }
+      let unique = kept.map { StoreRules.storable(events[$0]) }
+      let fetcherID = StoreRules.storable(key.fetcherID)
+      let sourceKey = StoreRules.storable(key.sourceKey)
       do {
         for block in try BlockCodec.encode(unique) {
-          rows.append(
-            BlockRow(fetcherID: first.fetcherID, sourceKey: first.sourceKey, block: block))
+          rows.append(BlockRow(fetcherID: fetcherID, sourceKey: sourceKey, block: block))
         }
       } catch {
         throw StoreError.rejected("the events could not be packed into a block: \(error)")
