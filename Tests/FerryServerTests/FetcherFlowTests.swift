@@ -6,7 +6,7 @@ import Testing
 
 /// The S3 fetcher end to end, against the AWS emulator with IAM enforcement on: a bucket
 /// written by boto3 (gzip JSON lines, a two-member gzip, gzip CloudTrail, plain text, a
-/// 3 MiB line, and four objects that cannot be read) is ingested through a role made by
+/// 100 MiB line, and four objects that cannot be read) is ingested through a role made by
 /// Ferry's own generated script; the server is killed with SIGKILL 20 times at random
 /// moments of the ingest and started again each time; then every event the generator wrote must be in search exactly once (count and
 /// a SHA-256 of the sorted messages, computed by the generator), the bad objects recorded
@@ -164,11 +164,19 @@ struct FetcherFlowTests {
       messages.count == manifest.count,
       "every event once: \(messages.count) stored, \(manifest.count) written")
     #expect(digest(messages) == manifest.sha256, "the stored events are the written ones")
-    // The 3 MiB line: cut at 1 MiB, kept, marked.
+    // The 100 MiB line: cut at 1 MiB, kept, marked, the cut noted in its ledger row.
     let long = events.filter { key($0).hasPrefix("app/long/") }
     #expect(long.count == 1)
     #expect((long.first?["message"] as? String)?.utf8.count == 1 << 20)
     #expect((long.first?["fields"] as? [String: Any])?["ferry.truncated"] as? String == "true")
+    let longRows = try await api.get(
+      "/api/v1/fetchers/\(fetcherID)/objects?state=ingested&after=app/jsonl&limit=5", token: token)
+    let longRow = (longRows.json["objects"] as? [[String: Any]] ?? []).first {
+      $0["key"] as? String == "app/long/one-line.log.gz"
+    }
+    #expect(
+      (longRow?["error"] as? String)?.contains("longer than 1048576 bytes and were cut") == true,
+      "\(longRows.text.prefix(800))")
     // Nothing from the corrupt or binary objects; from the cut one, only real lines.
     #expect(
       !events.contains { key($0) == "app/bad/corrupt.json.gz" || key($0) == "app/bad/binary.bin" })
@@ -243,6 +251,69 @@ struct FetcherFlowTests {
     let paused = try await api.call(.POST, "/api/v1/fetchers/\(fetcherID)/pause", token: token)
     #expect(paused.status == 200)
     #expect(paused.json["enabled"] as? Bool == false)
+
+    // Text whose events span lines: a second fetcher, on its own prefix (without "/":
+    // ConnectWorld.prefix says why), joins each stack trace to the line that logged it.
+    let javaLog = """
+      2024-11-24T10:00:01Z ERROR OrderService - order 17 failed
+      java.lang.IllegalStateException: stock is negative
+      \tat com.shop.Stock.take(Stock.java:42)
+      2024-11-24T10:00:02Z INFO  OrderService - order 18 received
+
+      """
+    let logFile = scriptFile.deletingLastPathComponent().appendingPathComponent("app.log")
+    try ChildProcess.withSpawnLock {
+      try javaLog.write(to: logFile, atomically: true, encoding: .utf8)
+    }
+    let put = try await aws.customerOffPool([
+      "s3api", "put-object", "--bucket", bucket, "--key", "appjava/2024/11/24/app.log",
+      "--body", logFile.path,
+    ])
+    try #require(put.status == 0, "\(put.stderr)")
+    let javaConnection = try await api.post(
+      "/api/v1/connections", token: token,
+      [
+        "purpose": "fetcher", "bucket": bucket, "region": "us-east-1", "prefix": "appjava",
+        "roleArn": "arn:aws:iam::\(aws.customerAccount):role/ferry-fetch-test",
+      ])
+    try #require(javaConnection.status == 201, "\(javaConnection.text)")
+    let javaConnectionID = try #require(javaConnection.json["id"] as? String)
+    let notARegex = try await api.post(
+      "/api/v1/fetchers", token: token,
+      [
+        "connectionId": javaConnectionID, "name": "java", "logType": "text",
+        "multilineStart": "^(\\d{4}",
+      ])
+    #expect(notARegex.status == 400, "\(notARegex.text)")
+    #expect(notARegex.json["field"] as? String == "multilineStart")
+    let notText = try await api.post(
+      "/api/v1/fetchers", token: token,
+      [
+        "connectionId": javaConnectionID, "name": "java", "logType": "cloudtrail",
+        "multilineStart": "^\\d{4}",
+      ])
+    #expect(notText.status == 400, "\(notText.text)")
+    let javaFetcher = try await api.post(
+      "/api/v1/fetchers", token: token,
+      [
+        "connectionId": javaConnectionID, "name": "java", "logType": "text",
+        "multilineStart": "^\\d{4}-\\d{2}-\\d{2}T", "pollIntervalSeconds": 10,
+      ])
+    try #require(javaFetcher.status == 201, "\(javaFetcher.text)")
+    #expect(javaFetcher.json["multilineStart"] as? String == "^\\d{4}-\\d{2}-\\d{2}T")
+    var javaEvents: [[String: Any]] = []
+    try await eventually("the Java log is searchable", seconds: 90) {
+      javaEvents = try await allEvents(api, token).filter { key($0).hasPrefix("appjava/") }
+      return javaEvents.count >= 2
+    }
+    #expect(
+      Set(javaEvents.compactMap { $0["message"] as? String }) == [
+        "2024-11-24T10:00:01Z ERROR OrderService - order 17 failed\njava.lang.IllegalStateException: stock is negative\n\tat com.shop.Stock.take(Stock.java:42)",
+        "2024-11-24T10:00:02Z INFO  OrderService - order 18 received",
+      ])
+    let trace = try await allEvents(api, token, query: "IllegalStateException")
+    #expect(trace.count == 1)
+    #expect((trace.first?["time"] as? String)?.hasPrefix("2024-11-24T10:00:01") == true)
     for secret in [aws.platformSecretKey, aws.customerEnvironment["AWS_SECRET_ACCESS_KEY"] ?? "-"] {
       #expect(!server.log.contains(secret))
     }

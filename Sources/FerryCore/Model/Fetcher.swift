@@ -13,6 +13,9 @@ public struct Fetcher: Sendable, Equatable, Codable {
   /// An SQS queue that receives the bucket's S3 notifications; nil to discover new objects
   /// by listing the prefix every `pollInterval` seconds.
   public var queueURL: String?
+  /// For text logs: a regular expression that begins an event; the lines after a match
+  /// that do not match are joined to it (stack traces). nil: one event per line.
+  public var multilineStart: String?
   public var pollInterval: Int
   /// A disabled fetcher keeps its ledger and resumes where it stopped when enabled.
   public var enabled: Bool
@@ -22,9 +25,11 @@ public struct Fetcher: Sendable, Equatable, Codable {
 
   public init(
     id: String = Fetcher.newID(), accountID: AccountID, connectionID: String, name: String,
-    logType: String, queueURL: String? = nil, pollInterval: Int = 300, enabled: Bool = true,
-    createdAt: Date = Date(), status: FetcherStatus = FetcherStatus()
+    logType: String, queueURL: String? = nil, multilineStart: String? = nil,
+    pollInterval: Int = 300, enabled: Bool = true, createdAt: Date = Date(),
+    status: FetcherStatus = FetcherStatus()
   ) {
+    self.multilineStart = multilineStart
     self.id = id
     self.accountID = accountID
     self.connectionID = connectionID

@@ -93,7 +93,10 @@ public struct ObjectIngest: Sendable {
         if let problem = Self.binaryProblem(head) { throw ParseError(problem) }
         let chosen = format(for: head)
         logType = chosen.rawValue
-        parser = chosen.parser()
+        parser = chosen.parser(
+          multilineStart: try fetcher.multilineStart.map { pattern throws(ParseError) in
+            try MultilineStart(pattern)
+          })
         let first = head
         head = []
         try parser?.feed(first, emit: event)

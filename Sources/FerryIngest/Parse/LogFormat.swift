@@ -46,12 +46,15 @@ public enum LogFormat: String, Sendable, CaseIterable {
     return .jsonLines
   }
 
-  /// A parser for this format; `fallbackTime` is for records without a time of their own.
-  public func parser() -> any RecordParser {
+  /// A parser for this format; text with a multiline start pattern joins the lines of an
+  /// event (other formats have their own record boundaries and ignore it).
+  public func parser(multilineStart: MultilineStart? = nil) -> any RecordParser {
     switch self {
     case .jsonLines: return JSONLinesParser()
     case .cloudTrail: return CloudTrailParser()
-    case .text: return TextLinesParser()
+    case .text:
+      if let multilineStart { return MultilineTextParser(start: multilineStart) }
+      return TextLinesParser()
     case .alb: return AccessLogParser(.alb)
     case .elb: return AccessLogParser(.elb)
     case .nlb: return AccessLogParser(.nlb)

@@ -91,7 +91,7 @@ struct FetcherRoutes {
 
   /// The fields a new fetcher reads.
   static let fetcherFields: Set<String> = [
-    "connectionId", "name", "logType", "pollIntervalSeconds", "queueUrl",
+    "connectionId", "name", "logType", "pollIntervalSeconds", "queueUrl", "multilineStart",
   ]
 
   /// Adds the fetcher `body` describes (admins only; audited).
@@ -110,11 +110,29 @@ struct FetcherRoutes {
         "\"\(logType)\" is not a log type Ferry reads; it reads \(FerryIngest.LogFormat.choices.joined(separator: ", "))",
         fix: "Use auto to tell the format from each object's content.")
     }
+    let multilineStart = try body.string("multilineStart")
+    if let multilineStart {
+      guard logType == "text" || logType == "auto" else {
+        throw APIProblem.badInput(
+          field: "multilineStart",
+          "a multiline start pattern joins the lines of text logs; \(logType) records have their own boundaries",
+          fix: "Use logType text (or auto), or leave multilineStart out.")
+      }
+      do {
+        _ = try MultilineStart(multilineStart)
+      } catch {
+        throw APIProblem.badInput(
+          field: "multilineStart", error.description,
+          fix:
+            "Give a regular expression that matches the first line of each event, e.g. ^\\d{4}-\\d{2}-\\d{2} for lines that start with a date."
+        )
+      }
+    }
     let connectionID = try body.requiredString("connectionId", example: "con_0123456789abcdef")
     let name = try body.requiredString("name", example: "cloudtrail-main")
     let fetcher = Fetcher(
       accountID: caller.account.id, connectionID: connectionID, name: name, logType: logType,
-      queueURL: queueURL,
+      queueURL: queueURL, multilineStart: multilineStart,
       pollInterval: try body.int("pollIntervalSeconds", range: 10...86_400) ?? 300)
     guard try await store.connection(connectionID, of: caller.account.id) != nil else {
       throw APIProblem.badInput(

@@ -178,7 +178,7 @@ enum JSONViews {
       ("id", .string(f.id)), ("name", .string(f.name)), ("connectionId", .string(f.connectionID)),
       ("logType", .string(f.logType)), ("enabled", .bool(f.enabled)),
       ("pollIntervalSeconds", .number(Double(f.pollInterval))), ("createdAt", date(f.createdAt)),
-      ("queueUrl", optional(f.queueURL)),
+      ("queueUrl", optional(f.queueURL)), ("multilineStart", optional(f.multilineStart)),
       (
         "status",
         .object([

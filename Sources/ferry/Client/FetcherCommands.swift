@@ -39,6 +39,14 @@ struct FetcherCreate: AsyncParsableCommand {
       "Read new objects from this SQS queue of the bucket's S3 event notifications instead of listing the prefix."
   )
   var queueURL: String?
+  @Option(
+    name: .customLong("multiline-start"),
+    help: ArgumentHelp(
+      "For text logs: a regular expression that begins an event; the lines after it that do not match are joined to it (stack traces).",
+      discussion: "Searched in each line; anchor it with ^, e.g. '^\\d{4}-\\d{2}-\\d{2}'.",
+      valueName: "pattern")
+  )
+  var multilineStart: String?
 
   func run() async throws {
     var body: [(key: String, value: JSONValue)] = [
@@ -46,6 +54,7 @@ struct FetcherCreate: AsyncParsableCommand {
     ]
     if let pollInterval { body.append(("pollIntervalSeconds", .number(Double(pollInterval)))) }
     if let queueURL { body.append(("queueUrl", .string(queueURL))) }
+    if let multilineStart { body.append(("multilineStart", .string(multilineStart))) }
     let answer = try await server.client().call(.POST, "/api/v1/fetchers", body: .object(body))
     if server.json { return Output.json(answer) }
     let id = answer["id"]?.stringValue ?? ""
@@ -92,6 +101,8 @@ enum FetcherText {
       ["ID", f["id"]?.stringValue ?? ""], ["Name", f["name"]?.stringValue ?? ""],
       ["Connection", f["connectionId"]?.stringValue ?? ""],
       ["Log type", f["logType"]?.stringValue ?? ""],
+      ["Discovery", f["queueUrl"]?.stringValue.map { "SQS \($0)" } ?? "listing the prefix"],
+      ["Multiline start", f["multilineStart"]?.stringValue ?? "none (one event per line)"],
       ["State", f["enabled"]?.boolValue == true ? "running" : "paused"],
       ["Poll interval", "\(f["pollIntervalSeconds"]?.intValue ?? 0) s"],
       ["Objects ingested", number("objectsIngested")], ["Objects failed", number("objectsFailed")],
