@@ -39,6 +39,7 @@ extension WebPages {
       "lag": s.lagSeconds.map(WebPage.duration) ?? "none",
       "stateBytes": WebPage.bytes(Int64(s.ledgerBytes ?? 0)),
     ]
+    if let multiline = f.multilineStart { data["multilineStart"] = multiline }
     if let error = s.lastError { data["lastError"] = error }
     if let connection { data["location"] = "s3://\(connection.bucket)/\(connection.prefix)" }
     return data
@@ -152,10 +153,16 @@ extension WebPages {
   {
     let (caller, connection) = try await ownedConnection(context)
     let form = try await WebForm.read(request, context: context)
-    let body = WebForm(pairs: [
+    var pairs = [
       ("connectionId", connection.id), ("name", form.value("name") ?? connection.bucket),
       ("logType", form.value("logType") ?? "auto"),
-    ]).body(known: ["connectionId", "name", "logType"])
+    ]
+    if let multiline = form.value("multilineStart"), !multiline.isEmpty {
+      pairs.append(("multilineStart", multiline))
+    }
+    let body = WebForm(pairs: pairs).body(known: [
+      "connectionId", "name", "logType", "multilineStart",
+    ])
     let fetcher = try await fetchers.createFetcher(body, caller: caller)
     return WebRequestMiddleware.redirect(to: "/fetchers/\(fetcher.id)")
   }
