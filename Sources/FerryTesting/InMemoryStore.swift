@@ -779,12 +779,36 @@ public final class InMemoryStore: Store {
         count += 1
       }
       let before = t.fetchers[i]
-      t.fetchers[i] = StoreRules.relisting(before)
+      t.fetchers[i] = StoreRules.reprocessing(before, keys: keys)
       t.record(
         AuditEntry(
           accountID: account, actor: actor, action: "fetcher.reprocess", target: fetcherID,
           before: nil, after: StoreRules.reprocessAudit(keys, objects: count)))
       return count
+    }
+  }
+
+  public func compactLedger(
+    of account: AccountID, fetcherID: String, throughKey: String?, updatedBefore: Date,
+    limit: Int
+  ) async throws -> LedgerCompaction {
+    tables.withLock { t in
+      guard let i = t.fetchers.firstIndex(where: { $0.id == fetcherID && $0.accountID == account })
+      else { return LedgerCompaction() }
+      let doomed = t.ledger.filter { key, entry in
+        key.account == account && key.fetcherID == fetcherID && entry.state == .ingested
+          && entry.updatedAt < updatedBefore && throughKey.map { key.key <= $0 } ?? true
+      }
+      .sorted { ($0.key.key, $0.key.eTag) < ($1.key.key, $1.key.eTag) }
+      .prefix(max(0, limit))
+      var removed = LedgerCompaction()
+      for (key, entry) in doomed {
+        t.ledger[key] = nil
+        removed.objects += 1
+        removed.events += entry.events
+      }
+      t.fetchers[i] = StoreRules.compacted(t.fetchers[i], by: removed)
+      return removed
     }
   }
 

@@ -71,6 +71,13 @@ public struct FetcherStatus: Sendable, Equatable, Codable {
   /// Seconds between the newest object ingested being written to the bucket and Ferry
   /// having committed it.
   public var lagSeconds: Double?
+  /// Ledger rows removed by compaction (object versions ingested long ago, behind the
+  /// cursor) and the events they held: counted in the totals, no longer stored one by one.
+  public var compactedObjects: Int?
+  public var compactedEvents: Int?
+  /// Keys an admin asked to have read again: the next full listing reads the keys in it
+  /// even where compaction removed their rows (nil: none).
+  public var reprocessKeys: KeySpan?
 
   public init(
     lastRunAt: Date? = nil, lastSuccessAt: Date? = nil, lastError: String? = nil,
@@ -81,5 +88,23 @@ public struct FetcherStatus: Sendable, Equatable, Codable {
     self.lastError = lastError
     self.objectsIngested = objectsIngested
     self.eventsIngested = eventsIngested
+  }
+}
+
+/// A span of keys, both ends included (a JSON-friendly `ClosedRange<String>`).
+public struct KeySpan: Sendable, Equatable, Codable {
+  public var from: String
+  public var to: String
+
+  public init(from: String, to: String) {
+    self.from = min(from, to)
+    self.to = max(from, to)
+  }
+
+  public func contains(_ key: String) -> Bool { from <= key && key <= to }
+
+  /// The smallest span that holds both.
+  public func union(_ other: KeySpan) -> KeySpan {
+    KeySpan(from: min(from, other.from), to: max(to, other.to))
   }
 }

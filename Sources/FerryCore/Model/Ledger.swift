@@ -45,6 +45,18 @@ public struct LedgerEntry: Sendable, Equatable, Codable {
 }
 
 /// How a fetcher's ledger stands.
+/// What a compaction of a fetcher's ledger removed: rows of object versions, and the
+/// events those objects held (still stored; only the rows go).
+public struct LedgerCompaction: Sendable, Equatable {
+  public var objects: Int
+  public var events: Int
+
+  public init(objects: Int = 0, events: Int = 0) {
+    self.objects = objects
+    self.events = events
+  }
+}
+
 public struct LedgerSummary: Sendable, Equatable {
   public var objects: [LedgerState: Int]
   /// Events of the objects in the ledger.

@@ -22,6 +22,14 @@ public protocol EventStore: Sendable {
   func reprocess(
     fetcherID: String, keys: ClosedRange<String>, of account: AccountID, actor: String
   ) async throws -> Int?
+  /// Removes at most `limit` rows of a fetcher's object versions that were ingested before
+  /// `updatedBefore` and whose keys sort at or before `throughKey` (nil: any key), oldest
+  /// keys first; failed and pending rows stay. In the same transaction the fetcher's status
+  /// counts them (``StoreRules/compacted(_:by:)``). Returns what was removed.
+  func compactLedger(
+    of account: AccountID, fetcherID: String, throughKey: String?, updatedBefore: Date,
+    limit: Int
+  ) async throws -> LedgerCompaction
   /// Records an object and its events in one transaction: both or neither.
   func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID) async throws
   func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage

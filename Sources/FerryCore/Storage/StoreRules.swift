@@ -104,12 +104,22 @@ public enum StoreRules {
       ? nil : .rejected("a ledger page holds 1 to 1000 objects, not \(limit)")
   }
 
-  /// The fetcher after a reprocess: its next pass lists the whole prefix (the keys may be
-  /// behind its cursor).
-  public static func relisting(_ fetcher: Fetcher) -> Fetcher {
+  /// A fetcher asked to read `keys` again: its next pass lists the whole prefix and reads
+  /// the keys in the span even where compaction removed their rows; its cursor stays, so
+  /// the keys before it that were written long ago are not all read again.
+  public static func reprocessing(_ fetcher: Fetcher, keys: ClosedRange<String>) -> Fetcher {
     var out = fetcher
     out.status.lastFullListAt = nil
-    out.status.listCursor = nil
+    let span = KeySpan(from: keys.lowerBound, to: keys.upperBound)
+    out.status.reprocessKeys = out.status.reprocessKeys.map { $0.union(span) } ?? span
+    return out
+  }
+
+  /// A fetcher whose ledger compaction removed `removed`: its totals keep them.
+  public static func compacted(_ fetcher: Fetcher, by removed: LedgerCompaction) -> Fetcher {
+    var out = fetcher
+    out.status.compactedObjects = (out.status.compactedObjects ?? 0) + removed.objects
+    out.status.compactedEvents = (out.status.compactedEvents ?? 0) + removed.events
     return out
   }
 

@@ -12,6 +12,17 @@ public struct IngestSettings: Sendable {
   public var retryBackoff: TimeInterval = 60
   /// How often the whole prefix is listed again, behind the cursor.
   public var fullListEvery: TimeInterval = 3600
+  /// How far back a full listing looks behind the cursor: objects written before this
+  /// window, behind the cursor, are done, so their ledger rows are compacted away and a
+  /// full listing passes them without a lookup. Never less than twice `fullListEvery`
+  /// (a key that arrives late must be seen by a full listing while it is in the window).
+  public var relistWindow: TimeInterval = 86_400
+  /// Ledger rows removed per compaction batch, and batches per pass at most.
+  public var compactionBatch = 5_000
+  public var compactionBatchesPerPass = 20
+
+  /// The window in force: ``relistWindow``, at least twice ``fullListEvery``.
+  public var effectiveRelistWindow: TimeInterval { max(relistWindow, 2 * fullListEvery) }
   /// The lease's time to live; renewed at a third of it while the work goes on.
   public var leaseTTL: TimeInterval = 60
   /// A queue pass receives messages until the queue is empty or this much time has gone.
@@ -88,6 +99,17 @@ public struct FetcherPass: Sendable {
     let discovery = ListingDiscovery(
       prefix: connection.prefix, status: status, fullListEvery: settings.fullListEvery, now: now)
     var cursor = status.listCursor
+    // Behind the cursor, objects written before the window are done: passed without a
+    // lookup (their rows may be compacted away), unless an admin asked for them again.
+    let windowStart = now.addingTimeInterval(-settings.effectiveRelistWindow)
+    let startCursor = status.listCursor
+    let reprocessKeys = status.reprocessKeys
+    let settled = { (object: SourceObject) -> Bool in
+      guard let behind = startCursor, object.key <= behind,
+        let modified = object.lastModified, modified < windowStart
+      else { return false }
+      return !(reprocessKeys?.contains(object.key) ?? false)
+    }
     var blocked = false
     var newest: Date?
     var reported = Date()
@@ -95,6 +117,7 @@ public struct FetcherPass: Sendable {
     do {
       try await discovery.objects(from: source) { objects in
         for (index, object) in objects.enumerated() {
+          if settled(object) { continue }
           try await lease.check()
           let entry = try await store.ledgerEntry(
             of: fetcher.accountID, fetcherID: fetcher.id, key: object.key, eTag: object.eTag)
@@ -131,7 +154,14 @@ public struct FetcherPass: Sendable {
       }
     }
     status.listCursor = cursor
-    if discovery.fullList && report.roleProblem == nil { status.lastFullListAt = now }
+    if discovery.fullList && report.roleProblem == nil {
+      status.lastFullListAt = now
+      // The reprocessed keys were all read (none waits for a retry).
+      if report.objectsPending == 0 { status.reprocessKeys = nil }
+    }
+    if report.roleProblem == nil, let cursor {
+      try await compact(through: cursor, now: now, status: &status)
+    }
     try await count(into: &status)
     status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
     status.objectsPending = report.objectsPending
@@ -153,12 +183,29 @@ public struct FetcherPass: Sendable {
       fence: { [lease] in try await lease.check() })
   }
 
-  /// Counts from the ledger itself, so a reprocessed object is not counted twice.
+  /// Removes the ledger rows of objects ingested before the re-list window (behind the
+  /// cursor when there is one), in batches under the lease, so what a fetcher keeps to
+  /// know what is new stays bounded; the totals keep what they held.
+  func compact(through cursor: String?, now: Date, status: inout FetcherStatus) async throws {
+    let before = now.addingTimeInterval(-settings.effectiveRelistWindow)
+    for _ in 0..<settings.compactionBatchesPerPass {
+      try await lease.check()
+      let removed = try await store.compactLedger(
+        of: fetcher.accountID, fetcherID: fetcher.id, throughKey: cursor, updatedBefore: before,
+        limit: settings.compactionBatch)
+      status.compactedObjects = (status.compactedObjects ?? 0) + removed.objects
+      status.compactedEvents = (status.compactedEvents ?? 0) + removed.events
+      if removed.objects < settings.compactionBatch { return }
+    }
+  }
+
+  /// Counts from the ledger itself (and what compaction removed from it), so a
+  /// reprocessed object is not counted twice.
   func count(into status: inout FetcherStatus) async throws {
     let summary = try await store.ledgerSummary(of: fetcher.accountID, fetcherID: fetcher.id)
-    status.objectsIngested = summary.objects[.ingested] ?? 0
+    status.objectsIngested = (summary.objects[.ingested] ?? 0) + (status.compactedObjects ?? 0)
     status.objectsFailed = summary.objects[.failed] ?? 0
-    status.eventsIngested = summary.events
+    status.eventsIngested = summary.events + (status.compactedEvents ?? 0)
     status.ledgerRows = summary.rows
     status.ledgerBytes = summary.bytes
   }

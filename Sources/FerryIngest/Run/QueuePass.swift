@@ -72,6 +72,9 @@ extension FetcherPass {
         )
       }
     }
+    // A notification names its object version: rows older than the window only answer
+    // duplicates that no longer come, so age alone decides.
+    if report.roleProblem == nil { try await compact(through: nil, now: now, status: &status) }
     try await count(into: &status)
     status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
     status.objectsPending = report.objectsPending

@@ -86,6 +86,7 @@ public struct FerryServer: Sendable {
     var settings = IngestSettings()
     settings.leaseTTL = Double(configuration.ingestLease.components.seconds)
     settings.fullListEvery = Double(configuration.fullListInterval.components.seconds)
+    settings.relistWindow = Double(configuration.relistWindow.components.seconds)
     settings.chunkEvents = configuration.ingestChunkEvents
     let open: SourceOpener = { connection, queueURL throws(AWSFailure) in
       let account = try await CustomerS3.owner(of: connection, in: store)

@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
   /// How often a fetcher lists its whole prefix again, to find keys that arrived behind
   /// its cursor and objects replaced by a new version.
   public var fullListInterval: Duration = .seconds(3600)
+  /// How far back a full listing looks behind the cursor (``IngestSettings/relistWindow``).
+  public var relistWindow: Duration = .seconds(86_400)
   /// Events per commit of a large object (work cut short resumes after the last one).
   public var ingestChunkEvents = 10_000
   /// Whether this process writes archives (several nodes may; leases keep them apart).

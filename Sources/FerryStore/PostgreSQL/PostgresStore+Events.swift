@@ -110,7 +110,7 @@ extension PostgresStore {
       }
       _ = try await Self.execute(
         tx, "UPDATE fetchers SET body = $1 WHERE id = $2",
-        [StoreJSON.encode(StoreRules.relisting(fetcher)), fetcherID], logger: logger)
+        [StoreJSON.encode(StoreRules.reprocessing(fetcher, keys: keys)), fetcherID], logger: logger)
       try await Self.audit(
         tx,
         AuditEntry(
@@ -118,6 +118,44 @@ extension PostgresStore {
           before: nil, after: StoreRules.reprocessAudit(keys, objects: rows.count)),
         logger: logger)
       return rows.count
+    }
+  }
+
+  public func compactLedger(
+    of account: AccountID, fetcherID: String, throughKey: String?, updatedBefore: Date,
+    limit: Int
+  ) async throws -> LedgerCompaction {
+    let logger = self.logger
+    return try await transaction { tx in
+      guard
+        let fetcher = try await PostgresStore.record(
+          tx, Fetcher.self, fetcherID, of: account, logger: logger)
+      else { return LedgerCompaction() }
+      // Keys compare as bytes (COLLATE "C"), as S3 sorts them.
+      let rows = try await Self.execute(
+        tx,
+        """
+        DELETE FROM ledger WHERE (account_id, fetcher_id, key, etag) IN (
+          SELECT account_id, fetcher_id, key, etag FROM ledger
+          WHERE account_id = $1 AND fetcher_id = $2 AND state = 'ingested' AND updated_at < $3
+            AND ($4::text IS NULL OR key COLLATE "C" <= $4::text COLLATE "C")
+          ORDER BY key COLLATE "C", etag COLLATE "C" LIMIT $5 FOR UPDATE)
+        RETURNING events
+        """,
+        [account.rawValue, fetcherID, updatedBefore.micros, throughKey, max(0, limit)],
+        logger: logger)
+      var removed = LedgerCompaction()
+      for row in rows {
+        removed.objects += 1
+        removed.events += try row["events"].decode(Int.self)
+      }
+      if removed.objects > 0 {
+        _ = try await Self.execute(
+          tx, "UPDATE fetchers SET body = $1 WHERE id = $2",
+          [StoreJSON.encode(StoreRules.compacted(fetcher, by: removed)), fetcherID],
+          logger: logger)
+      }
+      return removed
     }
   }
 

@@ -99,13 +99,44 @@ extension SQLiteStore {
       }
       try db.execute(
         sql: "UPDATE fetchers SET body = ? WHERE id = ?",
-        arguments: [StoreJSON.encode(StoreRules.relisting(fetcher)), fetcherID])
+        arguments: [StoreJSON.encode(StoreRules.reprocessing(fetcher, keys: keys)), fetcherID])
       try Self.audit(
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "fetcher.reprocess", target: fetcherID,
           before: nil, after: StoreRules.reprocessAudit(keys, objects: rows.count)))
       return rows.count
+    }
+  }
+
+  public func compactLedger(
+    of account: AccountID, fetcherID: String, throughKey: String?, updatedBefore: Date,
+    limit: Int
+  ) async throws -> LedgerCompaction {
+    try await write { db in
+      guard let fetcher = try Self.record(db, Fetcher.self, fetcherID, of: account) else {
+        return LedgerCompaction()
+      }
+      // Keys compare as bytes (SQLite's BINARY collation), as S3 sorts them.
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          DELETE FROM ledger WHERE rowid IN (
+            SELECT rowid FROM ledger WHERE account_id = ? AND fetcher_id = ? AND state = 'ingested'
+              AND updated_at < ? AND (? IS NULL OR key <= ?) ORDER BY key, etag LIMIT ?)
+          RETURNING events
+          """,
+        arguments: [
+          account.rawValue, fetcherID, updatedBefore.micros, throughKey, throughKey, max(0, limit),
+        ])
+      let removed = LedgerCompaction(
+        objects: rows.count, events: rows.reduce(0) { $0 + ($1["events"] as Int) })
+      if removed.objects > 0 {
+        try db.execute(
+          sql: "UPDATE fetchers SET body = ? WHERE id = ?",
+          arguments: [StoreJSON.encode(StoreRules.compacted(fetcher, by: removed)), fetcherID])
+      }
+      return removed
     }
   }
 

@@ -82,6 +82,12 @@ struct ServeCommand: AsyncParsableCommand {
   )
   var fullListInterval: String?
   @Option(
+    name: .customLong("relist-window"),
+    help:
+      "How far back a full listing looks for late keys (default 24h, at least twice --full-list-interval); the ledger rows of older objects behind the cursor are compacted away."
+  )
+  var relistWindow: String?
+  @Option(
     name: .customLong("ingest-chunk-events"),
     help:
       "Events per commit of a large object (default 10000); work cut short resumes after the last commit."
@@ -172,6 +178,9 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.fullListInterval =
       try settings.interval("full-list-interval", flag: fullListInterval, default: .seconds(3600))
       ?? .seconds(3600)
+    serverConfiguration.relistWindow =
+      try settings.interval("relist-window", flag: relistWindow, default: .seconds(86_400))
+      ?? .seconds(86_400)
     serverConfiguration.sessionLifetime =
       try settings.interval("session-lifetime", flag: sessionLifetime, default: .seconds(43_200))
       ?? .seconds(43_200)

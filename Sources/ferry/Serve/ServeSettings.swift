@@ -49,7 +49,8 @@ struct ServeSettings {
     "host", "port", "data-dir", "database-url", "first-account", "first-admin-email",
     "aws-endpoint", "aws-region", "platform-account-id", "platform-principal-arn",
     "recheck-interval", "checks-per-minute", "ingest-interval", "ingest-concurrency",
-    "ingest-lease", "full-list-interval", "ingest-chunk-events", "log-format", "log-level",
+    "ingest-lease", "full-list-interval", "relist-window", "ingest-chunk-events", "log-format",
+    "log-level",
     "external-id-prefix", "session-lifetime", "archive-interval", "archive-flush-mib",
     "archive-flush-age", "restore-interval", "restore-keep-days",
   ]
