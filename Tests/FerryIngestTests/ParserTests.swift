@@ -76,6 +76,23 @@ struct ParserTests {
     }
   }
 
+  /// JSON allows a key written with escapes; it names the same member (RFC 8259, 7), so
+  /// the fields are the same as for the plain spelling, and a null is no value.
+  @Test func cloudTrailKeysWrittenWithEscapesAreTheSameKeys() throws {
+    let document = #"""
+      {"Records":[{"event\u004eame":"GetObject","userIdentity":{"\u0074ype":"Root","arn":"arn:aws:iam::123456789012:root"},"eventTime":"2024-11-24T10:00:00Z","errorCode":null,"requestParameters":{"eventName":"not this"}}]}
+      """#
+    var parser = CloudTrailParser()
+    let records = try parse(&parser, Array(document.utf8), piece: 7)
+    #expect(records.count == 1)
+    #expect(
+      records.first?.fields == [
+        "eventName": "GetObject", "userIdentity.type": "Root",
+        "userIdentity.arn": "arn:aws:iam::123456789012:root", "eventTime": "2024-11-24T10:00:00Z",
+      ])
+    #expect(records.first?.time == ISO8601DateFormatter().date(from: "2024-11-24T10:00:00Z"))
+  }
+
   @Test func aCloudTrailFileCutShortIsAnErrorAndAnotherDocumentIsNotCloudTrail() throws {
     let file = #"{"Records":[{"eventName":"A","eventTime":"2024-01-01T00:00:00Z"},{"eventName":"B""#
     var parser = CloudTrailParser()

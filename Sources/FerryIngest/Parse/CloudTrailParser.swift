@@ -146,6 +146,12 @@ public struct CloudTrailParser: RecordParser {
   }
 
   /// One record's event.
+  /// The names kept, as bytes beside the strings that become field names: a member's key
+  /// is compared as bytes, so no string is made for the members that are not kept.
+  static let keptNames = NameTable(fieldNames.map { ($0, $0) })
+  static let keptIdentityNames = NameTable(identityNames.map { ($0, "userIdentity." + $0) })
+  static let userIdentity = Array("userIdentity".utf8)
+
   static func parse(_ record: [UInt8], offset: Int64, cut: Bool) -> ParsedRecord {
     record.withUnsafeBufferPointer { bytes in
       var out = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
@@ -154,26 +160,53 @@ public struct CloudTrailParser: RecordParser {
         return out
       }
       out.fields.reserveCapacity(24)
-      for member in JSONScanner.members(bytes) ?? [] {
-        if member.key == "userIdentity", member.kind == .object {
-          let inner = UnsafeBufferPointer(rebasing: bytes[member.value])
-          for identity in JSONScanner.members(inner) ?? []
-          where identityNames.contains(identity.key) && identity.kind != .object
-            && identity.kind != .array
-          {
-            out.fields["userIdentity." + identity.key] = JSONScanner.text(inner, identity)
+      _ = JSONScanner.forEachMember(bytes) { keyRange, kind, value in
+        let key = UnsafeBufferPointer(rebasing: bytes[keyRange])
+        if kind == .object, key.elementsEqual(userIdentity) {
+          let inner = UnsafeBufferPointer(rebasing: bytes[value])
+          _ = JSONScanner.forEachMember(inner) { keyRange, kind, value in
+            guard kind != .object, kind != .array,
+              let name = keptIdentityNames.name(UnsafeBufferPointer(rebasing: inner[keyRange]))
+            else { return }
+            out.fields[name] = JSONScanner.text(inner, .init(key: name, kind: kind, value: value))
           }
-          continue
+          return
         }
-        guard fieldNames.contains(member.key), member.kind != .object, member.kind != .array,
-          member.kind != .literal || bytes[member.value.lowerBound] != UInt8(ascii: "n")
-        else { continue }
-        let value = JSONScanner.text(bytes, member)
-        out.fields[member.key] = value
-        if member.key == "eventTime" { out.time = LogTime.parse(value) }
+        guard kind != .object, kind != .array,
+          kind != .literal || bytes[value.lowerBound] != UInt8(ascii: "n"),
+          let name = keptNames.name(key)
+        else { return }
+        let text = JSONScanner.text(bytes, .init(key: name, kind: kind, value: value))
+        out.fields[name] = text
+        if name == "eventTime" { out.time = LogTime.parse(text) }
       }
       return out
     }
+  }
+}
+
+/// Names looked up by their UTF-8 bytes, as they appear in JSON (a key written with
+/// escapes is decoded first, so it is found as well).
+struct NameTable: Sendable {
+  /// By length: each name's bytes and the string it stands for.
+  private let byLength: [Int: [([UInt8], String)]]
+  private let maxLength: Int
+
+  init(_ names: [(key: String, name: String)]) {
+    var table: [Int: [([UInt8], String)]] = [:]
+    for (key, name) in names { table[key.utf8.count, default: []].append((Array(key.utf8), name)) }
+    byLength = table
+    maxLength = table.keys.max() ?? 0
+  }
+
+  func name(_ key: UnsafeBufferPointer<UInt8>) -> String? {
+    if key.contains(UInt8(ascii: "\\")) {
+      let decoded = JSONScanner.decodeString(key, 0..<key.count)
+      return byLength[decoded.utf8.count]?.first { $0.0.elementsEqual(decoded.utf8) }?.1
+    }
+    guard key.count <= maxLength, let candidates = byLength[key.count] else { return nil }
+    for (bytes, name) in candidates where bytes.elementsEqual(key) { return name }
+    return nil
   }
 }
 

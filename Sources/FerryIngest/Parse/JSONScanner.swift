@@ -15,42 +15,56 @@ struct JSONScanner {
   /// The top-level members of the object in `bytes`, or nil if it is not a JSON object
   /// (malformed input is not an error here: the record is kept as text).
   static func members(_ bytes: UnsafeBufferPointer<UInt8>) -> [Member]? {
-    var i = skipSpace(bytes, 0)
-    guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
-    i += 1
     var out: [Member] = []
+    let complete = forEachMember(bytes) { keyRange, kind, value in
+      out.append(Member(key: decodeString(bytes, keyRange), kind: kind, value: value))
+    }
+    return complete ? out : nil
+  }
+
+  /// Calls `body` with each top-level member of the object in `bytes`: its key's bytes
+  /// (still escaped), its kind and its value's bytes, making no string. False if `bytes`
+  /// is not a JSON object (the members before the fault were given).
+  @inline(__always)
+  static func forEachMember(
+    _ bytes: UnsafeBufferPointer<UInt8>,
+    _ body: (_ key: Range<Int>, _ kind: Kind, _ value: Range<Int>) -> Void
+  ) -> Bool {
+    var i = skipSpace(bytes, 0)
+    guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return false }
+    i += 1
     while true {
       i = skipSpace(bytes, i)
-      guard i < bytes.count else { return nil }
-      if bytes[i] == UInt8(ascii: "}") { return out }
+      guard i < bytes.count else { return false }
+      if bytes[i] == UInt8(ascii: "}") { return true }
       if bytes[i] == UInt8(ascii: ",") {
         i += 1
         continue
       }
       guard bytes[i] == UInt8(ascii: "\""), let keyEnd = stringEnd(bytes, i + 1) else {
-        return nil
+        return false
       }
-      let key = decodeString(bytes, (i + 1)..<keyEnd)
+      let key = (i + 1)..<keyEnd
       i = skipSpace(bytes, keyEnd + 1)
-      guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+      guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return false }
       i = skipSpace(bytes, i + 1)
-      guard i < bytes.count else { return nil }
+      guard i < bytes.count else { return false }
       switch bytes[i] {
       case UInt8(ascii: "\""):
-        guard let end = stringEnd(bytes, i + 1) else { return nil }
-        out.append(Member(key: key, kind: .string, value: (i + 1)..<end))
+        guard let end = stringEnd(bytes, i + 1) else { return false }
+        body(key, .string, (i + 1)..<end)
         i = end + 1
       case UInt8(ascii: "{"), UInt8(ascii: "["):
         let kind: Kind = bytes[i] == UInt8(ascii: "{") ? .object : .array
-        guard let end = containerEnd(bytes, i) else { return nil }
-        out.append(Member(key: key, kind: kind, value: i..<end))
+        guard let end = containerEnd(bytes, i) else { return false }
+        body(key, kind, i..<end)
         i = end
       default:
         var end = i
         while end < bytes.count, !isDelimiter(bytes[end]) { end += 1 }
         let first = bytes[i]
         let kind: Kind = (first == UInt8(ascii: "-") || first &- 0x30 < 10) ? .number : .literal
-        out.append(Member(key: key, kind: kind, value: i..<end))
+        body(key, kind, i..<end)
         i = end
       }
     }
