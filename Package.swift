@@ -73,16 +73,18 @@ let package = Package(
     // field values, and the tokenizer every search shares.
     .target(name: "FerryBlocks", dependencies: ["FerryCore", "CZstd"]),
 
-    // zlib and bzip2 from Debian (zlib1g-dev, libbz2-dev; scripts/install-test-tools).
+    // zlib, bzip2 and ISA-L from Debian (zlib1g-dev, libbz2-dev, libisal-dev;
+    // scripts/install-test-tools).
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"])]),
+    .systemLibrary(name: "CIsal", providers: [.apt(["libisal-dev"])]),
 
     // The S3 fetcher's pipeline, laid out as the data flows: Discovery → Download →
     // Decompress → Parse → Commit, and Run (passes, leases, the scheduler).
     .target(
       name: "FerryIngest",
       dependencies: [
-        "FerryCore", "CZstd", "CZlib", "CBzip2",
+        "FerryCore", "CZstd", "CZlib", "CBzip2", "CIsal",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
       ]),

@@ -103,6 +103,42 @@ struct DecompressionTests {
     }
   }
 
+  /// One decoder over `data` in pieces of `piece` bytes.
+  func decode(_ decoder: some Decompressor, _ data: [UInt8], piece: Int) throws -> [UInt8] {
+    var d = decoder
+    var out: [UInt8] = []
+    var i = 0
+    while i < data.count {
+      try Array(data[i..<min(i + piece, data.count)]).withUnsafeBytes { raw in
+        try d.feed(raw) { out += $0 }
+      }
+      i += piece
+    }
+    try d.finish { out += $0 }
+    return out
+  }
+
+  /// ISA-L (the fetcher's gzip decoder) and zlib (its fallback) read what `gzip` wrote,
+  /// member by member, and both refuse a member whose CRC-32 is wrong (RFC 1952, 2.3.1).
+  @Test(arguments: [1, 7, 65_536])
+  func isalAndZlibReadTheSameGzipAndCheckItsCRC(piece: Int) async throws {
+    let fixtures = try await Self.fixtures.get()
+    for name in ["gzip", "gzip, two members"] {
+      let data = try #require(fixtures[name])
+      #expect(try decode(IsalGzipDecompressor(), data, piece: piece) == Self.text, "\(name)")
+      #expect(try decode(GzipDecompressor(), data, piece: piece) == Self.text, "\(name)")
+    }
+    // The trailer's CRC-32 is the 4 bytes before the last 4 (the length).
+    var wrongCRC = try #require(fixtures["gzip"])
+    wrongCRC[wrongCRC.count - 8] ^= 0xFF
+    #expect(throws: DecompressionError.self, "ISA-L") {
+      _ = try decode(IsalGzipDecompressor(), wrongCRC, piece: piece)
+    }
+    #expect(throws: DecompressionError.self, "zlib") {
+      _ = try decode(GzipDecompressor(), wrongCRC, piece: piece)
+    }
+  }
+
   @Test func textShorterThanAGzipHeaderComesOutOfItsGzip() async throws {
     // Fewer than 4 bytes of text: too short to be gzip inside gzip, so it is the text.
     for text in ["ab\n", "x", "{}\n\n"] {

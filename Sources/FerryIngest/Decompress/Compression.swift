@@ -1,3 +1,5 @@
+import Foundation
+
 /// How an object's bytes are compressed, told by their first bytes (magic numbers), never
 /// by the key's name: a `.gz` key may hold plain text and a `.log` key gzip.
 public enum Compression: String, Sendable, Equatable, CaseIterable {
@@ -55,7 +57,16 @@ public struct AutoDecompressor {
   var probe: [UInt8] = []
   var probing: Bool
   /// The second layer, for gzip inside gzip.
-  var nested: GzipDecompressor?
+  var nested: (any Decompressor)?
+
+  /// zlib instead of ISA-L for gzip, when `FERRY_GZIP=zlib` (a fallback, should ISA-L
+  /// ever refuse a file that zlib reads).
+  static let gzipThroughZlib = ProcessInfo.processInfo.environment["FERRY_GZIP"] == "zlib"
+
+  /// The gzip decoder: ISA-L, or zlib as the fallback.
+  static func gzipDecoder() throws -> any Decompressor {
+    gzipThroughZlib ? try GzipDecompressor() : IsalGzipDecompressor()
+  }
 
   public init() { self.init(allowNested: true) }
   init(allowNested: Bool) { probing = allowNested }
@@ -89,7 +100,7 @@ public struct AutoDecompressor {
     let kind = Compression.detect(head)
     compression = kind
     switch kind {
-    case .gzip: inner = try GzipDecompressor()
+    case .gzip: inner = try Self.gzipDecoder()
     case .zstd: inner = try ZstdDecompressor()
     case .bzip2: inner = try Bzip2Decompressor()
     case .none: inner = PlainBytes()
@@ -116,7 +127,7 @@ public struct AutoDecompressor {
       probing = false
       let first = probe
       probe = []
-      if Compression.detect(first) == .gzip { nested = try GzipDecompressor() }
+      if Compression.detect(first) == .gzip { nested = try Self.gzipDecoder() }
       return try pass(first, emit: emit)
     }
     guard nested != nil else { return try emit(chunk) }
