@@ -109,6 +109,10 @@ enum FetcherText {
       ["Objects pending", number("objectsPending")], ["Events", number("eventsIngested")],
       ["Bytes (decompressed)", number("bytesIngested")],
       ["Lag", seconds(s["lagSeconds"])],
+      [
+        "State kept",
+        "\(number("ledgerRows")) ledger rows, about \(number("ledgerBytes")) bytes (older rows behind the cursor are compacted)",
+      ],
       ["Last run", s["lastRunAt"]?.stringValue ?? "never"],
       ["Last error", s["lastError"]?.stringValue ?? "none"],
     ]
