@@ -27,15 +27,8 @@ struct MultilineTextTests {
     records: [ParsedRecord], notes: String?
   ) {
     var parser = MultilineTextParser(start: try MultilineStart(pattern))
-    let bytes = Array(text.utf8)
-    var out: [ParsedRecord] = []
-    var i = 0
-    while i < bytes.count {
-      try parser.feed(Array(bytes[i..<min(i + piece, bytes.count)])) { out.append($0) }
-      i += piece
-    }
-    try parser.finish { out.append($0) }
-    return (out, parser.notes)
+    let records = try ParserTests().parse(&parser, Array(text.utf8), piece: piece)
+    return (records, parser.notes)
   }
 
   func offset(of line: String, in text: String) throws -> Int64 {

@@ -168,7 +168,7 @@ public struct CloudTrailParser: RecordParser {
             guard kind != .object, kind != .array,
               let name = keptIdentityNames.name(UnsafeBufferPointer(rebasing: inner[keyRange]))
             else { return }
-            out.fields[name] = JSONScanner.text(inner, .init(key: name, kind: kind, value: value))
+            out.fields[name] = JSONScanner.text(inner, kind, value)
           }
           return
         }
@@ -176,7 +176,7 @@ public struct CloudTrailParser: RecordParser {
           kind != .literal || bytes[value.lowerBound] != UInt8(ascii: "n"),
           let name = keptNames.name(key)
         else { return }
-        let text = JSONScanner.text(bytes, .init(key: name, kind: kind, value: value))
+        let text = JSONScanner.text(bytes, kind, value)
         out.fields[name] = text
         if name == "eventTime" { out.time = LogTime.parse(text) }
       }

@@ -210,8 +210,15 @@ struct JSONScanner {
 
   /// A member's value as text: a string decoded, a number or literal as written.
   static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ member: Member) -> String {
-    member.kind == .string
-      ? decodeString(bytes, member.value)
-      : String(decoding: UnsafeBufferPointer(rebasing: bytes[member.value]), as: UTF8.self)
+    text(bytes, member.kind, member.value)
+  }
+
+  /// A value as text, from its kind and bytes (as ``forEachMember`` gives them).
+  static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ kind: Kind, _ value: Range<Int>)
+    -> String
+  {
+    kind == .string
+      ? decodeString(bytes, value)
+      : String(decoding: UnsafeBufferPointer(rebasing: bytes[value]), as: UTF8.self)
   }
 }
