@@ -15,7 +15,7 @@ import Testing
 struct RestoreReadingTests {
   let account = AccountID(rawValue: "acct_r")
 
-  func event(_ offset: Int64, message: String, fields: [String: String]) -> Event {
+  func event(_ offset: Int64, message: String, fields: Fields) -> Event {
     Event(
       accountID: AccountID(rawValue: "acct_elsewhere"), fetcherID: "fet_1", logType: "json",
       time: Date(timeIntervalSince1970: 1_795_910_400.123), sourceKey: "app/a b/ü.json",

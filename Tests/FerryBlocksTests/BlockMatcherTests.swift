@@ -26,7 +26,7 @@ struct BlockMatcherTests {
     "error42 error 42",
     "a-b-c a_b",
   ]
-  static let fieldSets: [[String: String]] = [
+  static let fieldSets: [Fields] = [
     [:], ["status": "500"], ["status": "200", "level": "ERROR"], ["level": "error"],
     ["level": "Érror"], ["user": "Alice Smith"],
   ]

@@ -72,7 +72,7 @@ struct LogQueryTests {
 
   @Test func matchingFollowsTheWordsAndFields() throws {
     let words = SearchText.words("GET /api/v1/items 500 connection reset by peer")
-    let fields = ["status": "500", "user": "Alice", "latency": "0.31"]
+    let fields: Fields = ["status": "500", "user": "Alice", "latency": "0.31"]
     func matches(_ text: String) throws -> Bool {
       try LogQuery.parse(text).matches(words: words, fields: fields)
     }

@@ -273,7 +273,7 @@ struct RestoreFlowTests {
       }
       let time = (hit["time"] as? String).flatMap { try? Date($0, strategy: format) }
       if hit["message"] as? String != original.message
-        || hit["fields"] as? [String: String] != original.fields
+        || hit["fields"] as? [String: String] != original.fields.dictionary
         || hit["logType"] as? String != original.logType
         || hit["fetcherId"] as? String != original.fetcherID || time != original.time
         || hit["restoredBy"] as? String != jobID

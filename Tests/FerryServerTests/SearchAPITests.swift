@@ -28,7 +28,7 @@ struct SearchAPITests {
     for i in 0..<300 {
       let failed = i % 10 == 0
       let message = failed ? "payment failed for order \(i)" : "request ok \(i)"
-      let fields = ["status": failed ? "502" : "200", "service": "checkout"]
+      let fields: Fields = ["status": failed ? "502" : "200", "service": "checkout"]
       events.append(
         Event(
           accountID: account, fetcherID: "f1", logType: "app",

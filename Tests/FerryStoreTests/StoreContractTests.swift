@@ -36,7 +36,7 @@ struct StoreContractTests {
   static let base = Date(timeIntervalSince1970: 1_732_400_000)
 
   func event(
-    _ account: AccountID, _ minutes: Int, _ message: String, fields: [String: String] = [:],
+    _ account: AccountID, _ minutes: Int, _ message: String, fields: Fields = [:],
     logType: String = "alb"
   ) -> Event {
     Event(
@@ -243,7 +243,7 @@ struct StoreContractTests {
     #expect(try await store.eventCount(of: a) == 12_000)
   }
 
-  static let corpus: [(minutes: Int, message: String, fields: [String: String])] = [
+  static let corpus: [(minutes: Int, message: String, fields: Fields)] = [
     (1, "GET /api/users 200 12ms", ["status": "200", "method": "GET"]),
     (2, "POST /api/login 500 upstream timeout", ["status": "500", "method": "POST"]),
     (3, "GET /health 200 1ms", ["status": "200", "method": "GET"]),
@@ -554,7 +554,7 @@ struct EventContractTests {
   }
 
   func event(
-    _ account: AccountID, _ minutes: Int, _ message: String, fields: [String: String] = [:]
+    _ account: AccountID, _ minutes: Int, _ message: String, fields: Fields = [:]
   )
     -> Event
   {

@@ -70,7 +70,7 @@ struct LogGenerator {
         Event(
           accountID: account, fetcherID: trail ? "trail" : "app",
           logType: trail ? "cloudtrail" : "json", time: time, sourceKey: key,
-          sourceOffset: offset, message: event.message, fields: event.fields))
+          sourceOffset: offset, message: event.message, fields: Fields(event.fields)))
       offset += Int64(event.message.utf8.count + 1)
     }
     return (key, events)

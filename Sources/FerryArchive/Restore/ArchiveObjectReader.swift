@@ -169,7 +169,7 @@ struct ArchivedLine: Decodable {
   var eventId: String
   var logType: String
   var message: String
-  var fields: [String: String]
+  var fields: Fields
   var source: Source
   var fetcher: String
 

@@ -103,10 +103,14 @@ public struct BlockView: Sendable {
 
   public func message(_ i: Int) -> String { text(messageStarts[i], messageLengths[i]) }
 
-  public func fields(_ i: Int) -> [String: String] {
-    var out: [String: String] = [:]
-    for f in Int(firstField[i])..<Int(firstField[i + 1]) {
-      out[dictionary[Int(fieldNames[f])]] = text(fieldStarts[f], fieldLengths[f])
+  /// Event `i`'s fields, in the order they were written (a block holds each key once per
+  /// event).
+  public func fields(_ i: Int) -> Fields {
+    var out = Fields()
+    let range = Int(firstField[i])..<Int(firstField[i + 1])
+    out.reserveCapacity(range.count)
+    for f in range {
+      out.appendNew(dictionary[Int(fieldNames[f])], text(fieldStarts[f], fieldLengths[f]))
     }
     return out
   }

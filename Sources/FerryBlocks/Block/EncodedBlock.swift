@@ -142,8 +142,8 @@ public enum BlockCodec {
         messages.append(contentsOf: bytes)
       }
       Varint.write(UInt64(event.fields.count), to: &headers)
-      // In the dictionary's order: a block need not be byte-identical to another
-      // written from the same events (a repeated commit is recognised by its key).
+      // In the event's order, which is the log's: one object's events give their names
+      // in the same order, so the previous event's names nearly always match.
       currentNames.removeAll(keepingCapacity: true)
       for (key, value) in event.fields {
         words.insert(TokenHash.field(key, value))
@@ -219,7 +219,7 @@ public enum BlockCodec {
       let sourceKey = try reader.string()
       let message = try reader.string()
       let fieldCount = try reader.int()
-      var fields: [String: String] = [:]
+      var fields = Fields()
       for _ in 0..<fieldCount {
         let key = try reader.string()
         fields[key] = try reader.string()

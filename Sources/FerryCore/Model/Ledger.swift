@@ -88,13 +88,13 @@ public struct Event: Sendable, Equatable, Codable {
   public var sourceKey: String
   public var sourceOffset: Int64
   public var message: String
-  public var fields: [String: String]
+  public var fields: Fields
   /// The restore job that read the event back from an archive; nil for ingested events.
   public var restoredBy: String?
 
   public init(
     id: Int64? = nil, accountID: AccountID, fetcherID: String, logType: String, time: Date,
-    sourceKey: String, sourceOffset: Int64, message: String, fields: [String: String] = [:],
+    sourceKey: String, sourceOffset: Int64, message: String, fields: Fields = [:],
     restoredBy: String? = nil
   ) {
     self.restoredBy = restoredBy

@@ -58,7 +58,7 @@ public struct LogQueryError: Error, Sendable, Equatable, CustomStringConvertible
 
 extension LogQuery {
   /// Whether an event matches. `words` are the message's words in order (``SearchText``).
-  public func matches(words: [String], fields: [String: String]) -> Bool {
+  public func matches(words: [String], fields: Fields) -> Bool {
     switch self {
     case .all: return true
     case .word(let word, let prefix):

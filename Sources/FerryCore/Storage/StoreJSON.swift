@@ -21,7 +21,7 @@ public enum StoreJSON {
 
   private static let decoder = JSONDecoder()
 
-  public static func decodeFields(_ text: String) -> [String: String] {
-    (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+  public static func decodeFields(_ text: String) -> Fields {
+    (try? JSONDecoder().decode(Fields.self, from: Data(text.utf8))) ?? [:]
   }
 }

@@ -152,9 +152,8 @@ public enum StoreRules {
     out.logType = storable(event.logType)
     out.fetcherID = storable(event.fetcherID)
     if fieldsHaveNUL {
-      out.fields = Dictionary(
-        event.fields.map { (storable($0.key), storable($0.value)) },
-        uniquingKeysWith: { a, _ in a })
+      out.fields = Fields(
+        event.fields.lazy.map { (key: storable($0.key), value: storable($0.value)) })
     }
     return out
   }

@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 /// The space-separated access logs of AWS services, one record per line, each field named
@@ -119,7 +120,7 @@ public struct AccessLogParser: RecordParser {
     }
   }
 
-  func time(_ fields: [String: String]) -> Date? {
+  func time(_ fields: Fields) -> Date? {
     switch layout {
     case .cloudfront:
       guard let date = fields["date"], let time = fields["time"] else { return nil }

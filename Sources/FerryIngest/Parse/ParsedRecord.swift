@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 /// One record of a log, as a parser reads it: where it starts in the decompressed object
@@ -8,9 +9,9 @@ public struct ParsedRecord: Sendable, Equatable {
   public var text: String
   /// From the record; nil when it has none (the object's time is used).
   public var time: Date?
-  public var fields: [String: String]
+  public var fields: Fields
 
-  public init(offset: Int64, text: String, time: Date? = nil, fields: [String: String] = [:]) {
+  public init(offset: Int64, text: String, time: Date? = nil, fields: Fields = [:]) {
     self.offset = offset
     self.text = text
     self.time = time
