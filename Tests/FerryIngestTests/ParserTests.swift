@@ -115,6 +115,8 @@ struct ParserTests {
       "not json at all",
       "",
       #"{"unterminated": "x"#,
+      #"{"ts":"2024-11-24T10:00:01Z","cut":"#,
+      #"{"a":"1","b":"x","a":"2"}"#,
     ]
     let text = lines.joined(separator: "\r\n") + "\n"
     var parser = JSONLinesParser()
@@ -147,6 +149,16 @@ struct ParserTests {
     #expect(records[0].fields["nested.a"] == "1")
     #expect(records[1].fields["level"] == "error")
     #expect(records[5].fields.isEmpty)
+    // Fields come in the line's order.
+    #expect(records[0].fields.keys == ["ts", "level", "msg", "n", "ok", "nested.a"])
+    // A line that is not a whole JSON object: kept as text, no time, no fields.
+    #expect(records[6].time == nil)
+    #expect(records[6].fields.isEmpty)
+    // A repeated key holds its last value, as JSONSerialization reads it.
+    let repeated = try #require(
+      try JSONSerialization.jsonObject(with: Data(lines[8].utf8)) as? [String: String])
+    #expect(records[7].fields["a"] == repeated["a"])
+    #expect(records[7].fields.count == 2)
   }
 
   @Test func aLineLongerThanTheLimitIsCutAndMarked() throws {

@@ -13,9 +13,9 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
   public typealias Key = String
   public typealias Value = String
 
-  private var pairs: [Element]
+  @usableFromInline var pairs: [Element]
 
-  public init() { pairs = [] }
+  @inlinable public init() { pairs = [] }
 
   /// From a dictionary (its order is arbitrary: sorted by key here, so that the same
   /// dictionary always gives the same fields).
@@ -34,12 +34,14 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
     self.init(elements.lazy.map { (key: $0.0, value: $0.1) })
   }
 
-  public var startIndex: Int { pairs.startIndex }
-  public var endIndex: Int { pairs.endIndex }
-  public subscript(position: Int) -> Element { pairs[position] }
+  @inlinable public var startIndex: Int { pairs.startIndex }
+  @inlinable public var endIndex: Int { pairs.endIndex }
+  @inlinable public subscript(position: Int) -> Element { pairs[position] }
+  @inlinable public var count: Int { pairs.count }
+  @inlinable public var isEmpty: Bool { pairs.isEmpty }
 
   /// The value of `key`; setting nil removes it, setting a new key appends it.
-  public subscript(key: String) -> String? {
+  @inlinable public subscript(key: String) -> String? {
     get {
       for pair in pairs where pair.key == key { return pair.value }
       return nil
@@ -54,11 +56,11 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
   }
 
   /// Appends a pair whose key the caller knows is not there yet (a parser that checked).
-  public mutating func appendNew(_ key: String, _ value: String) {
+  @inlinable public mutating func appendNew(_ key: String, _ value: String) {
     pairs.append((key, value))
   }
 
-  public mutating func reserveCapacity(_ n: Int) { pairs.reserveCapacity(n) }
+  @inlinable public mutating func reserveCapacity(_ n: Int) { pairs.reserveCapacity(n) }
 
   public var keys: [String] { pairs.map(\.key) }
   public var values: [String] { pairs.map(\.value) }

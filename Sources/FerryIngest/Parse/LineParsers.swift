@@ -1,3 +1,4 @@
+import FerryCore
 import Foundation
 
 /// One JSON object per line. The event's time comes from the first of the usual time
@@ -9,44 +10,46 @@ import Foundation
 public enum JSONLines: LineFormat {
   static let timeKeys = ["@timestamp", "timestamp", "time", "ts", "eventTime", "date", "datetime"]
   static let maxFields = 32
-  /// The first bytes of the time keys: most members are passed over by one test.
-  static let timeKeyStarts = Set(timeKeys.compactMap(\.utf8.first))
+  /// Whether a byte is the first of a time key: most members are passed over by one load.
+  static let timeKeyStarts: [Bool] = (0..<256).map { byte in
+    timeKeys.contains { $0.utf8.first == UInt8(byte) }
+  }
 
   public static func record(_ line: ArraySlice<UInt8>, offset: Int64) -> ParsedRecord? {
     guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return nil }
     return line.withUnsafeBufferPointer { bytes in
       var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
-      guard let members = JSONScanner.members(bytes) else { return record }
-      record.fields.reserveCapacity(min(maxFields, members.count + 4))
+      var fields = Fields()
+      fields.reserveCapacity(16)
       var timeRank = timeKeys.count
-      for member in members {
-        if let first = member.key.utf8.first, timeKeyStarts.contains(first),
-          let rank = timeKeys.firstIndex(of: member.key), rank < timeRank,
-          member.kind == .string || member.kind == .number
+      let isObject = JSONScanner.forEachMember(bytes) { keyRange, kind, value in
+        let key = JSONScanner.decodeString(bytes, keyRange)
+        if let first = key.utf8.first, timeKeyStarts[Int(first)],
+          kind == .string || kind == .number,
+          let rank = timeKeys.firstIndex(of: key), rank < timeRank,
+          let time = LogTime.parse(UnsafeBufferPointer(rebasing: bytes[value]))
         {
-          let slice = UnsafeBufferPointer(rebasing: bytes[member.value])
-          if let time = LogTime.parse(slice) {
-            record.time = time
-            timeRank = rank
-          }
+          record.time = time
+          timeRank = rank
         }
-        guard record.fields.count < maxFields, member.key.utf8.count <= 64,
-          member.kind != .array
-        else { continue }
-        if member.kind == .object {
+        guard fields.count < maxFields, key.utf8.count <= 64, kind != .array else { return }
+        if kind == .object {
           // One level down (WAF's httpRequest.clientIp): scalars as parent.child.
-          let inner = UnsafeBufferPointer(rebasing: bytes[member.value])
-          for child in JSONScanner.members(inner) ?? []
-          where record.fields.count < maxFields && child.kind != .object && child.kind != .array
-            && child.value.count <= 256 && child.key.utf8.count <= 64
-          {
-            record.fields[member.key + "." + child.key] = JSONScanner.text(inner, child)
+          let inner = UnsafeBufferPointer(rebasing: bytes[value])
+          _ = JSONScanner.forEachMember(inner) { childKey, childKind, childValue in
+            guard fields.count < maxFields, childKind != .object, childKind != .array,
+              childValue.count <= 256, childKey.count <= 64
+            else { return }
+            let name = key + "." + JSONScanner.decodeString(inner, childKey)
+            fields[name] = JSONScanner.text(inner, childKind, childValue)
           }
-          continue
+          return
         }
-        guard member.value.count <= 256 else { continue }
-        record.fields[member.key] = JSONScanner.text(bytes, member)
+        guard value.count <= 256 else { return }
+        fields[key] = JSONScanner.text(bytes, kind, value)
       }
+      // A line that is not a JSON object is kept as text, without fields or a time.
+      if isObject { record.fields = fields } else { record.time = nil }
       return record
     }
   }
