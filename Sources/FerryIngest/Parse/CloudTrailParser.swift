@@ -148,8 +148,11 @@ public struct CloudTrailParser: RecordParser {
   /// One record's event.
   /// The names kept, as bytes beside the strings that become field names: a member's key
   /// is compared as bytes, so no string is made for the members that are not kept.
-  static let keptNames = NameTable(fieldNames.map { ($0, $0) })
-  static let keptIdentityNames = NameTable(identityNames.map { ($0, "userIdentity." + $0) })
+  static let keptNames = NameTable(fieldNames.sorted().map { ($0, $0) })
+  static let keptIdentityNames = NameTable(
+    identityNames.sorted().map { ($0, "userIdentity." + $0) }, firstID: keptNames.count)
+  static let eventTimeID =
+    Array("eventTime".utf8).withUnsafeBufferPointer { keptNames.name($0)?.id } ?? -1
   static let userIdentity = Array("userIdentity".utf8)
 
   static func parse(_ record: [UInt8], offset: Int64, cut: Bool) -> ParsedRecord {
@@ -160,25 +163,36 @@ public struct CloudTrailParser: RecordParser {
         return out
       }
       out.fields.reserveCapacity(24)
+      // The names already set (by number, fewer than 64 in the two tables): a repeated
+      // key replaces its value, any other is appended without comparing strings.
+      var seen: UInt64 = 0
+      func set(_ id: Int, _ name: String, _ text: String) {
+        if seen & (1 << UInt64(id)) != 0 {
+          out.fields[name] = text
+        } else {
+          seen |= 1 << UInt64(id)
+          out.fields.appendNew(name, text)
+        }
+      }
       _ = JSONScanner.forEachMember(bytes) { keyRange, kind, value in
         let key = UnsafeBufferPointer(rebasing: bytes[keyRange])
         if kind == .object, key.elementsEqual(userIdentity) {
           let inner = UnsafeBufferPointer(rebasing: bytes[value])
           _ = JSONScanner.forEachMember(inner) { keyRange, kind, value in
             guard kind != .object, kind != .array,
-              let name = keptIdentityNames.name(UnsafeBufferPointer(rebasing: inner[keyRange]))
+              let kept = keptIdentityNames.name(UnsafeBufferPointer(rebasing: inner[keyRange]))
             else { return }
-            out.fields[name] = JSONScanner.text(inner, kind, value)
+            set(kept.id, kept.name, JSONScanner.text(inner, kind, value))
           }
           return
         }
         guard kind != .object, kind != .array,
           kind != .literal || bytes[value.lowerBound] != UInt8(ascii: "n"),
-          let name = keptNames.name(key)
+          let kept = keptNames.name(key)
         else { return }
         let text = JSONScanner.text(bytes, kind, value)
-        out.fields[name] = text
-        if name == "eventTime" { out.time = LogTime.parse(text) }
+        set(kept.id, kept.name, text)
+        if kept.id == eventTimeID { out.time = LogTime.parse(text) }
       }
       return out
     }
@@ -186,26 +200,43 @@ public struct CloudTrailParser: RecordParser {
 }
 
 /// Names looked up by their UTF-8 bytes, as they appear in JSON (a key written with
-/// escapes is decoded first, so it is found as well).
+/// escapes is decoded first, so it is found as well). Each name has a number (from
+/// `firstID` on), so a parser can tell which it has already seen without comparing strings.
 struct NameTable: Sendable {
-  /// By length: each name's bytes and the string it stands for.
-  private let byLength: [Int: [([UInt8], String)]]
-  private let maxLength: Int
+  struct Entry: Sendable {
+    var bytes: [UInt8]
+    var name: String
+    var id: Int
+  }
+  /// By length: the entries whose key has that many bytes.
+  private let byLength: [[Entry]]
 
-  init(_ names: [(key: String, name: String)]) {
-    var table: [Int: [([UInt8], String)]] = [:]
-    for (key, name) in names { table[key.utf8.count, default: []].append((Array(key.utf8), name)) }
+  init(_ names: [(key: String, name: String)], firstID: Int = 0) {
+    var table: [[Entry]] = Array(repeating: [], count: (names.map(\.key.utf8.count).max() ?? 0) + 1)
+    for (i, (key, name)) in names.enumerated() {
+      table[key.utf8.count].append(Entry(bytes: Array(key.utf8), name: name, id: firstID + i))
+    }
     byLength = table
-    maxLength = table.keys.max() ?? 0
   }
 
-  func name(_ key: UnsafeBufferPointer<UInt8>) -> String? {
+  var count: Int { byLength.reduce(0) { $0 + $1.count } }
+
+  func name(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, name: String)? {
     if key.contains(UInt8(ascii: "\\")) {
-      let decoded = JSONScanner.decodeString(key, 0..<key.count)
-      return byLength[decoded.utf8.count]?.first { $0.0.elementsEqual(decoded.utf8) }?.1
+      var decoded = JSONScanner.decodeString(key, 0..<key.count)
+      return decoded.withUTF8 { find($0) }
     }
-    guard key.count <= maxLength, let candidates = byLength[key.count] else { return nil }
-    for (bytes, name) in candidates where bytes.elementsEqual(key) { return name }
+    return find(key)
+  }
+
+  private func find(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, name: String)? {
+    guard key.count < byLength.count, let base = key.baseAddress else { return nil }
+    for entry in byLength[key.count]
+    where entry.bytes.withUnsafeBufferPointer({
+      $0.baseAddress.map { memcmp($0, base, key.count) == 0 } ?? false
+    }) {
+      return (entry.id, entry.name)
+    }
     return nil
   }
 }
