@@ -9,7 +9,7 @@ import NIOCore
 
 /// `ferry-bench ingest ENDPOINT BUCKET STORE_PATH KIND KEY...`: the objects through the
 /// fetcher's pipeline (download → decompress → parse → commit) into a SQLite store, one
-/// after another; then, as the baseline, zlib alone decompressing the same objects from
+/// after another (or `FERRY_BENCH_IN_FLIGHT` at once); then, as the baseline, zlib alone decompressing the same objects from
 /// memory in this process.
 func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: String, keys: [String])
   async throws -> [String: Double]
@@ -22,10 +22,18 @@ func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: Str
   let account = try await store.createAccount(
     name: "bench-\(kind)", externalIDPrefix: "ferry", retentionDays: 3650, actor: "bench"
   ).id
-  let fetcher = Fetcher(
-    accountID: account, connectionID: "bench", name: kind,
-    logType: kind == "json" ? "json" : "cloudtrail")
-  let ingest = ObjectIngest(store: store, account: account, fetcher: fetcher, fence: {})
+  // FERRY_BENCH_IN_FLIGHT objects are read at once (default 1, one after another), each
+  // by its own fetcher, as the server's scheduler runs several fetchers side by side.
+  let inFlight = max(
+    1, Int(ProcessInfo.processInfo.environment["FERRY_BENCH_IN_FLIGHT"] ?? "") ?? 1)
+  let ingests = (0..<inFlight).map { n in
+    ObjectIngest(
+      store: store, account: account,
+      fetcher: Fetcher(
+        accountID: account, connectionID: "bench", name: "\(kind)-\(n)",
+        logType: kind == "json" ? "json" : "cloudtrail"),
+      fence: {})
+  }
   // S3 with the emulator's credentials (no role: what is measured is the pipeline).
   let source = AWSObjectSource(s3: s3, bucket: bucket)
   let clock = ContinuousClock()
@@ -33,14 +41,31 @@ func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: Str
   let start = clock.now
   var events = 0
   var bytes: Int64 = 0
-  for key in keys {
-    let outcome = try await ingest.run(
-      SourceObject(key: key, eTag: "", size: 0, lastModified: Date()), from: source, previous: nil)
-    guard outcome.entry.state == .ingested else {
-      throw BenchError.failed("\(key): \(outcome.entry.error ?? "not ingested")")
+  try await withThrowingTaskGroup(of: (slot: Int, events: Int, bytes: Int64).self) { group in
+    // Each fetcher reads one object at a time: a finished task gives its fetcher back.
+    var free = Array((0..<inFlight).reversed())
+    for key in keys {
+      if free.isEmpty, let done = try await group.next() {
+        events += done.events
+        bytes += done.bytes
+        free.append(done.slot)
+      }
+      guard let slot = free.popLast() else { break }
+      let ingest = ingests[slot]
+      group.addTask {
+        let outcome = try await ingest.run(
+          SourceObject(key: key, eTag: "", size: 0, lastModified: Date()), from: source,
+          previous: nil)
+        guard outcome.entry.state == .ingested else {
+          throw BenchError.failed("\(key): \(outcome.entry.error ?? "not ingested")")
+        }
+        return (slot, outcome.entry.events, outcome.bytes)
+      }
     }
-    events += outcome.entry.events
-    bytes += outcome.bytes
+    for try await done in group {
+      events += done.events
+      bytes += done.bytes
+    }
   }
   let seconds = (clock.now - start).seconds
   let cpu = processCPUSeconds() - cpuStart
@@ -48,7 +73,7 @@ func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: Str
     "events": Double(events), "seconds": seconds, "cpu_seconds": cpu,
     "events_per_second": Double(events) / seconds, "events_per_cpu_second": Double(events) / cpu,
     "uncompressed_mb_per_second": Double(bytes) / 1e6 / seconds,
-    "peak_rss_mib": Double(peakResidentKiB()) / 1024,
+    "peak_rss_mib": Double(peakResidentKiB()) / 1024, "in_flight": Double(inFlight),
   ]
   // Baseline: zlib alone over the same compressed bytes, already in memory.
   var compressed: [[UInt8]] = []
