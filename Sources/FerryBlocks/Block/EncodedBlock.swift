@@ -49,6 +49,14 @@ public enum BlockCodec {
   public static func encode(_ events: [Event], targetBytes: Int = targetBytes) throws(BlockError)
     -> [EncodedBlock]
   {
+    try encode(EventsInOrder(events, order: Array(events.indices)), targetBytes: targetBytes)
+  }
+
+  /// The events at `order`'s indexes, in that order, in blocks of about `targetBytes` each:
+  /// the store puts one object's events in time order without copying them.
+  public static func encode(_ events: EventsInOrder, targetBytes: Int = targetBytes)
+    throws(BlockError) -> [EncodedBlock]
+  {
     var blocks: [EncodedBlock] = []
     var start = 0
     while start < events.count {
@@ -64,7 +72,7 @@ public enum BlockCodec {
     return blocks
   }
 
-  static func encodeBlock(_ events: ArraySlice<Event>) throws(BlockError) -> EncodedBlock {
+  static func encodeBlock(_ events: Slice<EventsInOrder>) throws(BlockError) -> EncodedBlock {
     var hashes = HashSet64(capacity: events.count * 16)
     var minTime = Int64.max
     var maxTime = Int64.min
@@ -91,15 +99,21 @@ public enum BlockCodec {
   /// The uncompressed `FRB2` payload of `events`; what the block's filter holds goes into
   /// `filterEntries`: the hash of every word of every message, of every `field=value` and
   /// of each `logtype=…`.
-  static func payload(_ events: ArraySlice<Event>, filterEntries words: inout HashSet64)
+  static func payload<Events: Collection<Event>>(
+    _ events: Events, filterEntries words: inout HashSet64
+  )
     -> [UInt8]
   {
     var dictionary: [String: Int] = [:]
     var names: [String] = []
+    // Per dictionary entry, the filter's hash state after `name=` (0: not computed yet):
+    // a field's key is hashed once per block, not once per event.
+    var keyStates: [UInt64] = []
     func index(_ name: String) -> UInt64 {
       if let known = dictionary[name] { return UInt64(known) }
       dictionary[name] = names.count
       names.append(name)
+      keyStates.append(0)
       return UInt64(names.count - 1)
     }
     var headers: [UInt8] = []
@@ -146,11 +160,16 @@ public enum BlockCodec {
       // in the same order, so the previous event's names nearly always match.
       currentNames.removeAll(keepingCapacity: true)
       for (key, value) in event.fields {
-        words.insert(TokenHash.field(key, value))
         let position = currentNames.count
         let keyIndex =
           position < previousNames.count && previousNames[position].name == key
           ? previousNames[position].index : index(key)
+        var keyState = keyStates[Int(keyIndex)]
+        if keyState == 0 {
+          keyState = TokenHash.keyState(key)
+          keyStates[Int(keyIndex)] = keyState
+        }
+        words.insert(TokenHash.field(keyState, value))
         currentNames.append((key, keyIndex))
         Varint.write(keyIndex, to: &headers)
         var value = value
@@ -233,5 +252,23 @@ public enum BlockCodec {
       throw BlockError("the block has \(raw.count - reader.position) bytes after its events")
     }
     return events
+  }
+}
+
+/// Events of an array read in another order, by index, without copying them.
+public struct EventsInOrder: RandomAccessCollection {
+  public let events: [Event]
+  public let order: [Int]
+
+  /// - Parameter order: indexes of `events`.
+  public init(_ events: [Event], order: [Int]) {
+    self.events = events
+    self.order = order
+  }
+
+  public var startIndex: Int { order.startIndex }
+  public var endIndex: Int { order.endIndex }
+  public subscript(position: Int) -> Event {
+    _read { yield events[order[position]] }
   }
 }

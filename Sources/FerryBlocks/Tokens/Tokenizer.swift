@@ -101,13 +101,25 @@ public enum TokenHash {
   /// The hash of a field's value, as a block's filter knows it: `key=value`, the key as it
   /// is, the value lowercased.
   public static func field(_ key: String, _ value: String) -> UInt64 {
+    field(keyState(key), value)
+  }
+
+  /// The hash state after `key=`: computed once per name, it is where each of that
+  /// name's values starts (``field(_:_:)-(UInt64,String)``).
+  public static func keyState(_ key: String) -> UInt64 {
     var key = key
-    var value = value
-    var hash = key.withUTF8 { bytes in
+    return key.withUTF8 { bytes in
       var hash = seed
       for byte in bytes { hash = step(hash, byte) }
       return step(hash, UInt8(ascii: "="))
     }
+  }
+
+  /// The hash of `key=value` from the key's ``keyState(_:)``.
+  @inline(__always)
+  public static func field(_ keyState: UInt64, _ value: String) -> UInt64 {
+    var value = value
+    var hash = keyState
     let ascii = value.withUTF8 { bytes -> Bool in
       var folded = hash
       for byte in bytes {

@@ -138,14 +138,18 @@ public enum StoreRules {
     hasNUL(text) ? String(text.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }) : text
   }
 
+  /// Whether a text of `event` holds a NUL byte, which ``storable(_:)-Event`` replaces.
+  public static func needsCleaning(_ event: Event) -> Bool {
+    hasNUL(event.message) || hasNUL(event.sourceKey) || hasNUL(event.logType)
+      || hasNUL(event.fetcherID)
+      || event.fields.contains(where: { hasNUL($0.key) || hasNUL($0.value) })
+  }
+
   /// `event` as the store keeps it (``storable(_:)-String`` for every text); the event
   /// itself, uncopied, when it holds no NUL byte, as nearly every event.
   public static func storable(_ event: Event) -> Event {
+    guard needsCleaning(event) else { return event }
     let fieldsHaveNUL = event.fields.contains(where: { hasNUL($0.key) || hasNUL($0.value) })
-    guard
-      fieldsHaveNUL || hasNUL(event.message) || hasNUL(event.sourceKey)
-        || hasNUL(event.logType) || hasNUL(event.fetcherID)
-    else { return event }
     var out = event
     out.message = storable(event.message)
     out.sourceKey = storable(event.sourceKey)
