@@ -222,10 +222,14 @@ public struct S3Client: Sendable {
   /// Streams an object from byte `offset`. If the connection drops, the stream resumes
   /// from the last byte received, pinned to the object's ETag so that a changed object is
   /// reported rather than spliced.
+  /// - Parameter readAhead: bytes read ahead of the consumer at most (memory per download;
+  ///   a consumer slower than the network, like ingest, needs little).
   public func getObject(
-    bucket: String, key: String, offset: Int64 = 0, maxResumes: Int = 5
+    bucket: String, key: String, offset: Int64 = 0, maxResumes: Int = 5,
+    readAhead: Int = 8 << 20
   ) async throws(AWSError) -> S3ObjectStream {
-    let response = try await openObject(bucket: bucket, key: key, offset: offset, eTag: nil)
+    let response = try await openObject(
+      bucket: bucket, key: key, offset: offset, eTag: nil, readAhead: readAhead)
     var head = Self.head(response.headers)
     // The bytes still to come: from Content-Range's total on a ranged read, else from
     // Content-Length; unknown (nil) when the server said neither.
@@ -235,20 +239,21 @@ public struct S3Client: Sendable {
     if let total = range?.total { head.size = total }
     return S3ObjectStream(
       s3: self, bucket: bucket, key: key, eTag: head.eTag, start: offset, length: remaining,
-      body: response.body, maxResumes: maxResumes, head: head)
+      body: response.body, maxResumes: maxResumes, readAhead: readAhead, head: head)
   }
 
   /// Opens the object from `offset`. A read from an offset must come back as `206 Partial
   /// Content` starting exactly there: a server that ignores `Range` sends the whole object,
   /// which must not be appended to the bytes already received.
-  func openObject(bucket: String, key: String, offset: Int64, eTag: String?) async throws(AWSError)
-    -> StreamedResponse
-  {
+  func openObject(
+    bucket: String, key: String, offset: Int64, eTag: String?, readAhead: Int = 8 << 20
+  ) async throws(AWSError) -> StreamedResponse {
     var headers: [(String, String)] = []
     if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }
     if let eTag { headers.append(("If-Match", eTag)) }
     let request = try makeRequest("S3.GetObject", .GET, bucket: bucket, key: key, headers: headers)
-    let response = try await client.stream(request, credentials: credentials)
+    let response = try await client.stream(
+      request, credentials: credentials, readAhead: readAhead)
     if offset > 0 {
       let range = ContentRange(response.headers.first(name: "Content-Range") ?? "")
       guard response.status.code == 206, let range, range.first == offset else {

@@ -18,6 +18,8 @@ public struct S3ObjectStream: AsyncSequence, Sendable {
   public let length: Int64?
   let body: ResponseBody
   let maxResumes: Int
+  /// Bytes read ahead of the consumer at most, for a resumed read too.
+  let readAhead: Int
   /// The object's metadata, from the first response.
   public let head: S3ObjectHead
 
@@ -54,7 +56,8 @@ public struct S3ObjectStream: AsyncSequence, Sendable {
           resumes += 1
           let offset = stream.start + received
           let response = try await stream.s3.openObject(
-            bucket: stream.bucket, key: stream.key, offset: offset, eTag: stream.eTag)
+            bucket: stream.bucket, key: stream.key, offset: offset, eTag: stream.eTag,
+            readAhead: stream.readAhead)
           body = response.body
         }
       }

@@ -11,8 +11,11 @@ public struct ObjectIngest: Sendable {
   public let store: any Store
   public let account: AccountID
   public let fetcher: Fetcher
-  /// Events per commit.
+  /// Events per commit at most.
   public let chunkEvents: Int
+  /// Bytes of event text per commit, about (a commit holds its events in memory: with
+  /// several objects in flight, this bounds what each holds, whatever its records' size).
+  public let chunkBytes: Int
   /// Called before every commit; throws when this node no longer holds the fetcher's
   /// lease (fencing: another node may be reading the object now).
   public let fence: @Sendable () async throws -> Void
@@ -23,8 +26,10 @@ public struct ObjectIngest: Sendable {
 
   public init(
     store: any Store, account: AccountID, fetcher: Fetcher, chunkEvents: Int = 10_000,
-    finalAttempts: Int = 5, fence: @escaping @Sendable () async throws -> Void
+    chunkBytes: Int = 4 << 20, finalAttempts: Int = 5,
+    fence: @escaping @Sendable () async throws -> Void
   ) {
+    self.chunkBytes = max(1, chunkBytes)
     self.finalAttempts = finalAttempts
     self.store = store
     self.account = account
@@ -63,6 +68,7 @@ public struct ObjectIngest: Sendable {
     var parser: (any RecordParser)?
     var head: [UInt8] = []
     var batch: [Event] = []
+    var batchBytes = 0
     var total: Int64 = 0
     var logType = fetcher.logType
 
@@ -74,10 +80,12 @@ public struct ObjectIngest: Sendable {
       entry.updatedAt = Date()
       try await store.commitObject(entry, events: batch, of: account)
       batch.removeAll(keepingCapacity: true)
+      batchBytes = 0
     }
 
     func event(_ record: ParsedRecord) {
       guard record.offset >= resumeAt else { return }
+      batchBytes += record.text.utf8.count
       batch.append(
         Event(
           accountID: account, fetcherID: fetcher.id, logType: logType,
@@ -111,7 +119,7 @@ public struct ObjectIngest: Sendable {
           total += Int64(out.count)
           try parse(out, final: false)
         }
-        if batch.count >= chunkEvents { try await commit(.pending) }
+        if batch.count >= chunkEvents || batchBytes >= chunkBytes { try await commit(.pending) }
       }
       try decompressor.finish { out in
         total += Int64(out.count)
