@@ -63,6 +63,6 @@ struct FieldsTests {
   @Test func fromADictionaryInKeyOrderSoTheSameDictionaryGivesTheSameFields() {
     let fields = Fields(["c": "3", "a": "1", "b": "2"])
     #expect(fields.keys == ["a", "b", "c"])
-    #expect(fields.mapValues { $0 + "!" }.values == ["1!", "2!", "3!"])
+    #expect(fields.values == ["1", "2", "3"])
   }
 }

@@ -97,6 +97,9 @@ public final class AWSClient: Sendable {
 
   public var endpoint: AWSEndpoint { configuration.endpoint }
 
+  /// Bytes a streamed response reads ahead of its consumer, unless the call says otherwise.
+  public static let defaultReadAhead = 8 << 20
+
   var now: Date { Date().addingTimeInterval(clockOffset.withLock { $0 }) }
 
   /// Sends a request and collects its response body; retries what is worth retrying.
@@ -129,7 +132,8 @@ public final class AWSClient: Sendable {
   /// deadline. While the body streams (for as long as it takes), the read timeout guards
   /// silence.
   func stream(
-    _ request: AWSRequest, credentials: (any CredentialProvider)?, readAhead: Int = 8 << 20
+    _ request: AWSRequest, credentials: (any CredentialProvider)?,
+    readAhead: Int = AWSClient.defaultReadAhead
   ) async throws(AWSError) -> StreamedResponse {
     let deadline = ContinuousClock.now + configuration.requestTimeout
     return try await withRetries(request, deadline: deadline) {

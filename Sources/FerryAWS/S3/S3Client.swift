@@ -226,7 +226,7 @@ public struct S3Client: Sendable {
   ///   a consumer slower than the network, like ingest, needs little).
   public func getObject(
     bucket: String, key: String, offset: Int64 = 0, maxResumes: Int = 5,
-    readAhead: Int = 8 << 20
+    readAhead: Int = AWSClient.defaultReadAhead
   ) async throws(AWSError) -> S3ObjectStream {
     let response = try await openObject(
       bucket: bucket, key: key, offset: offset, eTag: nil, readAhead: readAhead)
@@ -246,7 +246,8 @@ public struct S3Client: Sendable {
   /// Content` starting exactly there: a server that ignores `Range` sends the whole object,
   /// which must not be appended to the bytes already received.
   func openObject(
-    bucket: String, key: String, offset: Int64, eTag: String?, readAhead: Int = 8 << 20
+    bucket: String, key: String, offset: Int64, eTag: String?,
+    readAhead: Int = AWSClient.defaultReadAhead
   ) async throws(AWSError) -> StreamedResponse {
     var headers: [(String, String)] = []
     if offset > 0 { headers.append(("Range", "bytes=\(offset)-")) }

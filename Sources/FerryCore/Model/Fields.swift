@@ -70,12 +70,6 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
     Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
   }
 
-  public func mapValues(_ transform: (String) throws -> String) rethrows -> Fields {
-    var out = self
-    for i in out.pairs.indices { out.pairs[i].value = try transform(out.pairs[i].value) }
-    return out
-  }
-
   public static func == (lhs: Fields, rhs: Fields) -> Bool {
     guard lhs.pairs.count == rhs.pairs.count else { return false }
     // Nearly always in the same order: compare in place first.

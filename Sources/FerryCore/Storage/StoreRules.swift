@@ -149,16 +149,13 @@ public enum StoreRules {
   /// itself, uncopied, when it holds no NUL byte, as nearly every event.
   public static func storable(_ event: Event) -> Event {
     guard needsCleaning(event) else { return event }
-    let fieldsHaveNUL = event.fields.contains(where: { hasNUL($0.key) || hasNUL($0.value) })
     var out = event
     out.message = storable(event.message)
     out.sourceKey = storable(event.sourceKey)
     out.logType = storable(event.logType)
     out.fetcherID = storable(event.fetcherID)
-    if fieldsHaveNUL {
-      out.fields = Fields(
-        event.fields.lazy.map { (key: storable($0.key), value: storable($0.value)) })
-    }
+    out.fields = Fields(
+      event.fields.lazy.map { (key: storable($0.key), value: storable($0.value)) })
     return out
   }
 
