@@ -38,20 +38,11 @@ struct ChunkCommitTests {
   }
 
   func ingest(chunkBytes: Int) async throws -> (commits: Int, entry: LedgerEntry) {
-    let store = InMemoryStore()
-    let account = try await store.createAccount(
-      name: "acme", externalIDPrefix: "ferry", retentionDays: 3650, actor: "test")
-    let connection = Connection(
-      accountID: account.id, purpose: .fetcher, bucket: "logs", region: "us-east-1",
-      prefix: "app", roleARN: "arn:aws:iam::123456789012:role/r", externalID: account.externalID,
-      usesLegacyExternalID: false)
-    try await store.addConnection(connection, of: account.id, actor: "test")
-    let fetcher = Fetcher(
-      accountID: account.id, connectionID: connection.id, name: "app", logType: "json")
-    try await store.addFetcher(fetcher, of: account.id, actor: "test")
+    let world = try await IngestWorld()
     let commits = Mutex(0)
     let ingest = ObjectIngest(
-      store: store, account: account.id, fetcher: fetcher, chunkBytes: chunkBytes,
+      store: world.store, account: world.account.id, fetcher: world.fetcher,
+      chunkBytes: chunkBytes,
       fence: { commits.withLock { $0 += 1 } })
     let text = Self.lines.joined(separator: "\n") + "\n"
     let source = Pieces(Array(text.utf8), pieceSize: 64 << 10)

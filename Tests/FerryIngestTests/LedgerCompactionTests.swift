@@ -68,17 +68,9 @@ struct LedgerCompactionTests {
   }
 
   @Test func rowsBehindTheCursorGoAndOnlyWhatIsNewIsReadAgain() async throws {
-    let store = InMemoryStore()
-    let account = try await store.createAccount(
-      name: "acme", externalIDPrefix: "ferry", retentionDays: 3650, actor: "test")
-    let connection = Connection(
-      accountID: account.id, purpose: .fetcher, bucket: "logs", region: "us-east-1",
-      prefix: "app/", roleARN: "arn:aws:iam::123456789012:role/r", externalID: account.externalID,
-      usesLegacyExternalID: false)
-    try await store.addConnection(connection, of: account.id, actor: "test")
-    var fetcher = Fetcher(
-      accountID: account.id, connectionID: connection.id, name: "app", logType: "json")
-    try await store.addFetcher(fetcher, of: account.id, actor: "test")
+    let world = try await IngestWorld()
+    let (store, account, connection) = (world.store, world.account, world.connection)
+    var fetcher = world.fetcher
 
     let start = Date()
     let day: TimeInterval = 86_400

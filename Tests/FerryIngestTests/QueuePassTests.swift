@@ -73,18 +73,11 @@ struct QueuePassTests {
   }
 
   @Test func aMessageIsDeletedOnlyOnceItsObjectIsStoredAndKeptHiddenWhileRead() async throws {
-    let store = InMemoryStore()
-    let account = try await store.createAccount(
-      name: "acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
-    let connection = Connection(
-      accountID: account.id, purpose: .fetcher, bucket: "logs", region: "us-east-1",
-      prefix: "app/", roleARN: "arn:aws:iam::123456789012:role/r", externalID: account.externalID,
-      usesLegacyExternalID: false)
-    try await store.addConnection(connection, of: account.id, actor: "test")
-    let fetcher = Fetcher(
-      accountID: account.id, connectionID: connection.id, name: "q", logType: "json",
+    let world = try await IngestWorld(
+      retentionDays: 30, fetcherName: "q",
       queueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/q")
-    try await store.addFetcher(fetcher, of: account.id, actor: "test")
+    let (store, account, connection, fetcher) =
+      (world.store, world.account, world.connection, world.fetcher)
     func notice(_ key: String, bucket: String = "logs") -> ObjectNotice {
       ObjectNotice(bucket: bucket, key: key, eTag: "e-\(key)", size: 10, isCreation: true)
     }
