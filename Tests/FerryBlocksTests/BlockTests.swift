@@ -132,6 +132,35 @@ struct BlockTests {
     #expect(decoded.map(\.fields.keys) == events.map(\.fields.keys))
   }
 
+  /// The store's fast path: a block is encoded in place unless one of its texts holds a
+  /// NUL byte, wherever that byte is; then the store replaces it first.
+  @Test func encodingRefusesANULByteInAnyTextAndOnlyThen() throws {
+    func events(_ change: (inout Event) -> Void = { _ in }) -> EventsInOrder {
+      var list = (0..<50).map { i in
+        Event(
+          accountID: AccountID(rawValue: "a"), fetcherID: "f", logType: "app",
+          time: Date(timeIntervalSince1970: Double(i)), sourceKey: "logs/1.gz",
+          sourceOffset: Int64(i * 10), message: "line \(i) ok", fields: ["user": "u\(i)"])
+      }
+      change(&list[37])
+      return EventsInOrder(list, order: Array(list.indices))
+    }
+    let clean = try #require(try BlockCodec.encodeRefusingNUL(events()))
+    #expect(clean == (try BlockCodec.encode(events())))
+    let dirty: [(String, (inout Event) -> Void)] = [
+      ("message", { $0.message = "a\u{0}b" }),
+      ("field value", { $0.fields["user"] = "\u{0}" }),
+      ("field name", { $0.fields["us\u{0}er"] = "x" }),
+      ("log type", { $0.logType = "app\u{0}" }),
+      ("source key", { $0.sourceKey = "logs/\u{0}.gz" }),
+    ]
+    for (place, change) in dirty {
+      #expect(try BlockCodec.encodeRefusingNUL(events(change)) == nil, "a NUL in the \(place)")
+      // Allowed, the plain encoder keeps it (the store never calls it with one).
+      #expect(try BlockCodec.encode(events(change)).count == 1, "\(place)")
+    }
+  }
+
   @Test func aDamagedBlockIsAnErrorNotGarbage() throws {
     let events = [
       Event(

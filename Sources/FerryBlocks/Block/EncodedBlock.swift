@@ -57,6 +57,23 @@ public enum BlockCodec {
   public static func encode(_ events: EventsInOrder, targetBytes: Int = targetBytes)
     throws(BlockError) -> [EncodedBlock]
   {
+    // Never nil: NUL bytes are allowed here.
+    try encode(events, targetBytes: targetBytes, refusingNUL: false) ?? []
+  }
+
+  /// The events in blocks, as ``encode(_:targetBytes:)-(EventsInOrder,_)`` packs them, or
+  /// nil as soon as a message, field name, field value, log type or source key holds a
+  /// NUL byte (the store replaces those first). One check per block's columns instead of
+  /// one per text: nearly no event has a NUL byte.
+  public static func encodeRefusingNUL(_ events: EventsInOrder, targetBytes: Int = targetBytes)
+    throws(BlockError) -> [EncodedBlock]?
+  {
+    try encode(events, targetBytes: targetBytes, refusingNUL: true)
+  }
+
+  static func encode(_ events: EventsInOrder, targetBytes: Int, refusingNUL: Bool)
+    throws(BlockError) -> [EncodedBlock]?
+  {
     var blocks: [EncodedBlock] = []
     var start = 0
     while start < events.count {
@@ -66,13 +83,18 @@ public enum BlockCodec {
         size += events[end].message.utf8.count + 64
         end += 1
       }
-      blocks.append(try encodeBlock(events[start..<end]))
+      guard let block = try encodeBlock(events[start..<end], refusingNUL: refusingNUL) else {
+        return nil
+      }
+      blocks.append(block)
       start = end
     }
     return blocks
   }
 
-  static func encodeBlock(_ events: Slice<EventsInOrder>) throws(BlockError) -> EncodedBlock {
+  static func encodeBlock(_ events: Slice<EventsInOrder>, refusingNUL: Bool = false)
+    throws(BlockError) -> EncodedBlock?
+  {
     var hashes = HashSet64(capacity: events.count * 16)
     var minTime = Int64.max
     var maxTime = Int64.min
@@ -81,7 +103,9 @@ public enum BlockCodec {
       minTime = min(minTime, time)
       maxTime = max(maxTime, time)
     }
-    let raw = payload(events, filterEntries: &hashes)
+    var holdsNUL = false
+    let raw = payload(events, filterEntries: &hashes, holdsNUL: &holdsNUL)
+    if refusingNUL && holdsNUL { return nil }
     var filter = BloomFilter(capacity: hashes.count)
     hashes.visit { filter.insert($0) }
     let data: [UInt8]
@@ -99,8 +123,9 @@ public enum BlockCodec {
   /// The uncompressed `FRB2` payload of `events`; what the block's filter holds goes into
   /// `filterEntries`: the hash of every word of every message, of every `field=value` and
   /// of each `logtype=…`.
+  /// `holdsNUL` is set when a text of the payload (name, value or message) holds a NUL byte.
   static func payload<Events: Collection<Event>>(
-    _ events: Events, filterEntries words: inout HashSet64
+    _ events: Events, filterEntries words: inout HashSet64, holdsNUL: inout Bool
   )
     -> [UInt8]
   {
@@ -180,6 +205,8 @@ public enum BlockCodec {
       }
       swap(&previousNames, &currentNames)
     }
+    holdsNUL =
+      hasNUL(values) || hasNUL(messages) || names.contains { name in hasNUL(Array(name.utf8)) }
     var out = magic
     out.reserveCapacity(64 + headers.count + values.count + messages.count)
     Varint.write(UInt64(events.count), to: &out)
@@ -189,6 +216,13 @@ public enum BlockCodec {
     out += values
     out += messages
     return out
+  }
+
+  static func hasNUL(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { raw in
+      guard let base = raw.baseAddress else { return false }
+      return memchr(base, 0, raw.count) != nil
+    }
   }
 
   /// A block's columns, decompressed, for a search to scan.
@@ -203,7 +237,9 @@ public enum BlockCodec {
     if Array(raw[0..<4]) == legacyMagic {
       let events = try legacyEvents(raw)
       var unused = HashSet64(capacity: 0)
-      return try BlockView(raw: payload(events[...], filterEntries: &unused))
+      var unusedNUL = false
+      return try BlockView(
+        raw: payload(events[...], filterEntries: &unused, holdsNUL: &unusedNUL))
     }
     guard Array(raw[0..<4]) == magic else {
       throw BlockError("the block does not start with FRB2 (or FRB1)")

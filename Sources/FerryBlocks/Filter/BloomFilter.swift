@@ -25,7 +25,9 @@ public struct BloomFilter: Sendable, Equatable {
 
   /// Little-endian words, for storage.
   public var bytes: [UInt8] {
-    words.map(\.littleEndian).withUnsafeBytes { Array($0) }
+    // A closure, not a key path: `map(\.littleEndian)` went through the runtime's key path
+    // machinery per word (2% of ingest).
+    words.map { $0.littleEndian }.withUnsafeBytes { Array($0) }
   }
 
   var bitCount: UInt64 { UInt64(words.count * 64) }

@@ -72,16 +72,16 @@ enum BlockRows {
         (events[$0].time.micros, events[$0].sourceOffset)
           < (events[$1].time.micros, events[$1].sourceOffset)
       }
-      // Read in place, in their new order; copied only where a NUL byte must go first
-      // (nearly never).
-      let ordered =
-        kept.contains { StoreRules.needsCleaning(events[$0]) }
-        ? EventsInOrder(kept.map { StoreRules.storable(events[$0]) }, order: Array(kept.indices))
-        : EventsInOrder(events, order: kept)
+      // Read in place, in their new order; copied only where a NUL byte must be replaced
+      // first (nearly never: the encoder's check of each block's columns says so).
       let fetcherID = StoreRules.storable(key.fetcherID)
       let sourceKey = StoreRules.storable(key.sourceKey)
       do {
-        for block in try BlockCodec.encode(ordered) {
+        let blocks =
+          try BlockCodec.encodeRefusingNUL(EventsInOrder(events, order: kept))
+          ?? BlockCodec.encode(
+            EventsInOrder(kept.map { StoreRules.storable(events[$0]) }, order: Array(kept.indices)))
+        for block in blocks {
           rows.append(BlockRow(fetcherID: fetcherID, sourceKey: sourceKey, block: block))
         }
       } catch {
