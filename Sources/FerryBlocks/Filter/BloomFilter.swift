@@ -6,11 +6,14 @@ public struct BloomFilter: Sendable, Equatable {
   public static let probes = 6
   /// The filter's bits, 64 to a word.
   public private(set) var words: [UInt64]
+  /// The bit count, as a divisor.
+  private let bits: FastModulo
 
   /// A filter sized for `entries` distinct entries.
   public init(capacity entries: Int) {
     let bits = max(64, entries * Self.bitsPerEntry)
     words = [UInt64](repeating: 0, count: (bits + 63) / 64)
+    self.bits = FastModulo(UInt64(words.count * 64))
   }
 
   /// A filter read back from ``bytes``; nil if they are not one.
@@ -21,6 +24,7 @@ public struct BloomFilter: Sendable, Equatable {
         UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))
       }
     }
+    bits = FastModulo(UInt64(bytes.count * 8))
   }
 
   /// Little-endian words, for storage.
@@ -30,14 +34,14 @@ public struct BloomFilter: Sendable, Equatable {
     words.map { $0.littleEndian }.withUnsafeBytes { Array($0) }
   }
 
-  var bitCount: UInt64 { UInt64(words.count * 64) }
+  var bitCount: UInt64 { bits.divisor }
 
   /// Double hashing: probe i is h1 + i * h2, with h2 odd.
   @inline(__always) public mutating func insert(_ hash: UInt64) {
     let h2 = (hash >> 32 | hash << 32) | 1
     var probe = hash
     for _ in 0..<Self.probes {
-      let bit = probe % bitCount
+      let bit = bits.remainder(probe)
       words[Int(bit >> 6)] |= 1 << (bit & 63)
       probe &+= h2
     }
@@ -48,7 +52,7 @@ public struct BloomFilter: Sendable, Equatable {
     let h2 = (hash >> 32 | hash << 32) | 1
     var probe = hash
     for _ in 0..<Self.probes {
-      let bit = probe % bitCount
+      let bit = bits.remainder(probe)
       if words[Int(bit >> 6)] & (1 << (bit & 63)) == 0 { return false }
       probe &+= h2
     }
