@@ -97,6 +97,33 @@ struct ParserTests {
     #expect(records.first?.time == ISO8601DateFormatter().date(from: "2024-11-24T10:00:00Z"))
   }
 
+  /// A record read whole in its piece and one read across pieces give the same event:
+  /// strings holding brackets, quotes and backslashes, nested arrays, and a malformed
+  /// record (kept as text with the fields before its fault), fed whole and byte by byte.
+  @Test func cloudTrailRecordsReadTheSameWholeOrInPieces() throws {
+    let document = #"""
+      {"Records":[{"eventName":"A}]","n":[1,[2,{"x":"]"}]],"eventTime":"2024-11-24T10:00:00Z"},
+      {"eventName":"B\\","userAgent":"say \"hi\" {not} [json]","userIdentity":{"type":"Root"}},
+      {"eventName":"C","awsRegion" "us-east-1"},
+      {"eventName":"D","awsRegion":"eu-west-1"}]}
+      """#
+    var whole = CloudTrailParser()
+    let fast = try parse(&whole, Array(document.utf8), piece: 1 << 20)
+    var bytewise = CloudTrailParser()
+    let slow = try parse(&bytewise, Array(document.utf8), piece: 1)
+    #expect(fast == slow)
+    #expect(fast.map { $0.fields["eventName"] } == ["A}]", #"B\"#, "C", "D"])
+    #expect(fast[1].fields["userAgent"] == #"say "hi" {not} [json]"#)
+    #expect(fast[1].fields["userIdentity.type"] == "Root")
+    #expect(fast[2].fields["awsRegion"] == nil, "read up to its fault only")
+    #expect(fast[3].fields["awsRegion"] == "eu-west-1")
+    // The well-formed records' texts are what a general JSON parser reads as the records.
+    for i in [0, 1, 3] {
+      let object = try JSONSerialization.jsonObject(with: Data(fast[i].text.utf8))
+      #expect((object as? [String: Any])?["eventName"] as? String == fast[i].fields["eventName"])
+    }
+  }
+
   @Test func aCloudTrailFileCutShortIsAnErrorAndAnotherDocumentIsNotCloudTrail() throws {
     let file = #"{"Records":[{"eventName":"A","eventTime":"2024-01-01T00:00:00Z"},{"eventName":"B""#
     var parser = CloudTrailParser()

@@ -103,6 +103,17 @@ public struct CloudTrailParser: RecordParser {
           sawRecords = true
           afterRecordsKey = false
         } else if inRecords && depth == 3 && byte == UInt8(ascii: "{") {
+          // Nearly every record lies whole in one piece: read it there, in one pass.
+          let start = i
+          if let whole = bytes.withUnsafeBufferPointer({
+            Self.parseWhole(
+              UnsafeBufferPointer(rebasing: $0[start...]), offset: base + Int64(start))
+          }) {
+            depth -= 1
+            try emit(whole.record)
+            i += whole.length
+            continue
+          }
           capturing = true
           cut = false
           record.removeAll(keepingCapacity: true)
@@ -162,39 +173,60 @@ public struct CloudTrailParser: RecordParser {
         out.fields["ferry.truncated"] = "true"
         return out
       }
-      out.fields.reserveCapacity(24)
-      // The names already set (by number, fewer than 64 in the two tables): a repeated
-      // key replaces its value, any other is appended without comparing strings.
-      var seen: UInt64 = 0
-      func set(_ id: Int, _ name: String, _ text: String) {
-        if seen & (1 << UInt64(id)) != 0 {
-          out.fields[name] = text
-        } else {
-          seen |= 1 << UInt64(id)
-          out.fields.appendNew(name, text)
-        }
-      }
-      _ = JSONScanner.forEachMember(bytes) { keyRange, kind, value in
-        let key = UnsafeBufferPointer(rebasing: bytes[keyRange])
-        if kind == .object, key.elementsEqual(userIdentity) {
-          let inner = UnsafeBufferPointer(rebasing: bytes[value])
-          _ = JSONScanner.forEachMember(inner) { keyRange, kind, value in
-            guard kind != .object, kind != .array,
-              let kept = keptIdentityNames.name(UnsafeBufferPointer(rebasing: inner[keyRange]))
-            else { return }
-            set(kept.id, kept.name, JSONScanner.text(inner, kind, value))
-          }
-          return
-        }
-        guard kind != .object, kind != .array,
-          kind != .literal || bytes[value.lowerBound] != UInt8(ascii: "n"),
-          let kept = keptNames.name(key)
-        else { return }
-        let text = JSONScanner.text(bytes, kind, value)
-        set(kept.id, kept.name, text)
-        if kept.id == eventTimeID { out.time = LogTime.parse(text) }
-      }
+      // A malformed record keeps the fields read before the fault.
+      _ = scan(bytes, into: &out)
       return out
+    }
+  }
+
+  /// The record that starts at the first of `bytes`, if they hold all of it and it is a
+  /// well-formed object: its event and its length in bytes. The bytes are read once, in
+  /// place; nil leaves the record to the byte-by-byte path.
+  static func parseWhole(_ bytes: UnsafeBufferPointer<UInt8>, offset: Int64) -> (
+    record: ParsedRecord, length: Int
+  )? {
+    var out = ParsedRecord(offset: offset, text: "")
+    guard let end = scan(bytes, into: &out), end <= ParseLimits.maxRecordBytes else {
+      return nil
+    }
+    out.text = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
+    return (out, end)
+  }
+
+  /// Reads the kept members of the record at the start of `bytes` into `out`'s fields and
+  /// time; answers where the record ends (nil: not a whole object).
+  static func scan(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout ParsedRecord) -> Int? {
+    out.fields.reserveCapacity(24)
+    // The names already set (by number, fewer than 64 in the two tables): a repeated
+    // key replaces its value, any other is appended without comparing strings.
+    var seen: UInt64 = 0
+    func set(_ id: Int, _ name: String, _ text: String) {
+      if seen & (1 << UInt64(id)) != 0 {
+        out.fields[name] = text
+      } else {
+        seen |= 1 << UInt64(id)
+        out.fields.appendNew(name, text)
+      }
+    }
+    return JSONScanner.objectEnd(bytes) { keyRange, kind, value in
+      let key = UnsafeBufferPointer(rebasing: bytes[keyRange])
+      if kind == .object, key.elementsEqual(userIdentity) {
+        let inner = UnsafeBufferPointer(rebasing: bytes[value])
+        _ = JSONScanner.forEachMember(inner) { keyRange, kind, value in
+          guard kind != .object, kind != .array,
+            let kept = keptIdentityNames.name(UnsafeBufferPointer(rebasing: inner[keyRange]))
+          else { return }
+          set(kept.id, kept.name, JSONScanner.text(inner, kind, value))
+        }
+        return
+      }
+      guard kind != .object, kind != .array,
+        kind != .literal || bytes[value.lowerBound] != UInt8(ascii: "n"),
+        let kept = keptNames.name(key)
+      else { return }
+      let text = JSONScanner.text(bytes, kind, value)
+      set(kept.id, kept.name, text)
+      if kept.id == eventTimeID { out.time = LogTime.parse(text) }
     }
   }
 }

@@ -30,33 +30,44 @@ struct JSONScanner {
     _ bytes: UnsafeBufferPointer<UInt8>,
     _ body: (_ key: Range<Int>, _ kind: Kind, _ value: Range<Int>) -> Void
   ) -> Bool {
+    objectEnd(bytes, forEachMember: body) != nil
+  }
+
+  /// ``forEachMember(_:_:)``, answering where the object ends (the index just past its
+  /// `}`): the object may be followed by more bytes. Nil if the bytes do not hold a whole
+  /// JSON object from their start.
+  @inline(__always)
+  static func objectEnd(
+    _ bytes: UnsafeBufferPointer<UInt8>,
+    forEachMember body: (_ key: Range<Int>, _ kind: Kind, _ value: Range<Int>) -> Void
+  ) -> Int? {
     var i = skipSpace(bytes, 0)
-    guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return false }
+    guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
     i += 1
     while true {
       i = skipSpace(bytes, i)
-      guard i < bytes.count else { return false }
-      if bytes[i] == UInt8(ascii: "}") { return true }
+      guard i < bytes.count else { return nil }
+      if bytes[i] == UInt8(ascii: "}") { return i + 1 }
       if bytes[i] == UInt8(ascii: ",") {
         i += 1
         continue
       }
       guard bytes[i] == UInt8(ascii: "\""), let keyEnd = stringEnd(bytes, i + 1) else {
-        return false
+        return nil
       }
       let key = (i + 1)..<keyEnd
       i = skipSpace(bytes, keyEnd + 1)
-      guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return false }
+      guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
       i = skipSpace(bytes, i + 1)
-      guard i < bytes.count else { return false }
+      guard i < bytes.count else { return nil }
       switch bytes[i] {
       case UInt8(ascii: "\""):
-        guard let end = stringEnd(bytes, i + 1) else { return false }
+        guard let end = stringEnd(bytes, i + 1) else { return nil }
         body(key, .string, (i + 1)..<end)
         i = end + 1
       case UInt8(ascii: "{"), UInt8(ascii: "["):
         let kind: Kind = bytes[i] == UInt8(ascii: "{") ? .object : .array
-        guard let end = containerEnd(bytes, i) else { return false }
+        guard let end = containerEnd(bytes, i) else { return nil }
         body(key, kind, i..<end)
         i = end
       default:
