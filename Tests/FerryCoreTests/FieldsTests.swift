@@ -65,4 +65,42 @@ struct FieldsTests {
     #expect(fields.keys == ["a", "b", "c"])
     #expect(fields.values == ["1", "2", "3"])
   }
+  /// Values given as bytes: kept as they are when ASCII, repaired as Swift's own decoder
+  /// repairs invalid UTF-8 (U+FFFD), replaced in place by a later set, and seen as bytes
+  /// by the block encoder's walk.
+  @Test func valuesGivenAsBytesAreValidTextWhateverTheBytes() {
+    var fields = Fields()
+    let ascii = Array("GET /index.html 200".utf8)
+    let mixed = Array("caf\u{E9} \u{1F600}".utf8)
+    let invalid: [UInt8] = [0x61, 0xFF, 0x62, 0xC3]  // a, a stray byte, b, a cut sequence
+    ascii.withUnsafeBufferPointer { fields.appendNew("request", utf8: $0) }
+    mixed.withUnsafeBufferPointer { fields.appendNew("text", utf8: $0) }
+    invalid.withUnsafeBufferPointer { fields.appendNew("bad", utf8: $0) }
+    #expect(fields["request"] == "GET /index.html 200")
+    #expect(fields["text"] == "caf\u{E9} \u{1F600}")
+    #expect(fields["bad"] == "a\u{FFFD}b\u{FFFD}")
+    // A set replaces the value and keeps the key's place.
+    Array("POST".utf8).withUnsafeBufferPointer { fields.set("request", utf8: $0) }
+    Array("new".utf8).withUnsafeBufferPointer { fields.set("added", utf8: $0) }
+    #expect(fields.keys == ["request", "text", "bad", "added"])
+    #expect(
+      fields == [
+        "request": "POST", "text": "caf\u{E9} \u{1F600}", "bad": "a\u{FFFD}b\u{FFFD}",
+        "added": "new",
+      ])
+    var walked: [String] = []
+    fields.forEachUTF8 { key, value in
+      walked.append(key + "=" + String(decoding: value, as: UTF8.self))
+    }
+    #expect(
+      walked == ["request=POST", "text=caf\u{E9} \u{1F600}", "bad=a\u{FFFD}b\u{FFFD}", "added=new"])
+    #expect(!fields.containsByte(0))
+    fields["bad"] = nil
+    fields["text"] = "a\u{0}b"
+    #expect(fields.containsByte(0))
+    #expect(fields.count == 3)
+    var keyed = Fields()
+    keyed["k\u{0}"] = "v"
+    #expect(keyed.containsByte(0))
+  }
 }

@@ -109,8 +109,13 @@ public struct BlockView: Sendable {
     var out = Fields()
     let range = Int(firstField[i])..<Int(firstField[i + 1])
     out.reserveCapacity(range.count)
-    for f in range {
-      out.appendNew(dictionary[Int(fieldNames[f])], text(fieldStarts[f], fieldLengths[f]))
+    raw.withUnsafeBufferPointer { buffer in
+      for f in range {
+        let start = fieldStarts[f]
+        out.appendNew(
+          dictionary[Int(fieldNames[f])],
+          utf8: UnsafeBufferPointer(rebasing: buffer[start..<start + Int(fieldLengths[f])]))
+      }
     }
     return out
   }

@@ -184,7 +184,7 @@ public enum BlockCodec {
       // In the event's order, which is the log's: one object's events give their names
       // in the same order, so the previous event's names nearly always match.
       currentNames.removeAll(keepingCapacity: true)
-      for (key, value) in event.fields {
+      event.fields.forEachUTF8 { key, value in
         let position = currentNames.count
         let keyIndex =
           position < previousNames.count && previousNames[position].name == key
@@ -194,14 +194,11 @@ public enum BlockCodec {
           keyState = TokenHash.keyState(key)
           keyStates[Int(keyIndex)] = keyState
         }
-        words.insert(TokenHash.field(keyState, value))
+        words.insert(TokenHash.field(keyState, utf8: value))
         currentNames.append((key, keyIndex))
         Varint.write(keyIndex, to: &headers)
-        var value = value
-        value.withUTF8 { bytes in
-          Varint.write(UInt64(bytes.count), to: &headers)
-          values.append(contentsOf: bytes)
-        }
+        Varint.write(UInt64(value.count), to: &headers)
+        values.append(contentsOf: value)
       }
       swap(&previousNames, &currentNames)
     }

@@ -119,18 +119,23 @@ public enum TokenHash {
   @inline(__always)
   public static func field(_ keyState: UInt64, _ value: String) -> UInt64 {
     var value = value
+    return value.withUTF8 { field(keyState, utf8: $0) }
+  }
+
+  /// The hash of `key=value` from the key's ``keyState(_:)`` and the value's UTF-8 (valid).
+  @inline(__always)
+  public static func field(_ keyState: UInt64, utf8 bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
     var hash = keyState
-    let ascii = value.withUTF8 { bytes -> Bool in
-      var folded = hash
-      for byte in bytes {
-        if byte >= 0x80 { return false }
-        folded = step(folded, byte &- 0x41 < 26 ? byte | 0x20 : byte)
+    for byte in bytes {
+      if byte >= 0x80 {
+        // Not ASCII: lowercased as Unicode, from the start.
+        hash = keyState
+        for byte in String(decoding: bytes, as: UTF8.self).lowercased().utf8 {
+          hash = step(hash, byte)
+        }
+        return finish(hash)
       }
-      hash = folded
-      return true
-    }
-    if !ascii {
-      for byte in value.lowercased().utf8 { hash = step(hash, byte) }
+      hash = step(hash, byte &- 0x41 < 26 ? byte | 0x20 : byte)
     }
     return finish(hash)
   }

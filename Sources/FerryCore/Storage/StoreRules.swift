@@ -142,7 +142,7 @@ public enum StoreRules {
   public static func needsCleaning(_ event: Event) -> Bool {
     hasNUL(event.message) || hasNUL(event.sourceKey) || hasNUL(event.logType)
       || hasNUL(event.fetcherID)
-      || event.fields.contains(where: { hasNUL($0.key) || hasNUL($0.value) })
+      || event.fields.containsByte(0)
   }
 
   /// `event` as the store keeps it (``storable(_:)-String`` for every text); the event

@@ -200,13 +200,13 @@ public struct CloudTrailParser: RecordParser {
     // The names already set (by number, fewer than 64 in the two tables): a repeated
     // key replaces its value, any other is appended without comparing strings.
     var seen: UInt64 = 0
-    func set(_ id: Int, _ name: String, _ text: String) {
-      if seen & (1 << UInt64(id)) != 0 {
-        out.fields[name] = text
-      } else {
-        seen |= 1 << UInt64(id)
-        out.fields.appendNew(name, text)
-      }
+    func set(
+      _ id: Int, _ name: String, _ bytes: UnsafeBufferPointer<UInt8>, _ kind: JSONScanner.Kind,
+      _ value: Range<Int>
+    ) {
+      let new = seen & (1 << UInt64(id)) == 0
+      seen |= 1 << UInt64(id)
+      JSONScanner.store(bytes, kind, value, as: name, in: &out.fields, new: new)
     }
     return JSONScanner.objectEnd(bytes) { keyRange, kind, value in
       let key = UnsafeBufferPointer(rebasing: bytes[keyRange])
@@ -216,7 +216,7 @@ public struct CloudTrailParser: RecordParser {
           guard kind != .object, kind != .array,
             let kept = keptIdentityNames.name(UnsafeBufferPointer(rebasing: inner[keyRange]))
           else { return }
-          set(kept.id, kept.name, JSONScanner.text(inner, kind, value))
+          set(kept.id, kept.name, inner, kind, value)
         }
         return
       }
@@ -224,9 +224,13 @@ public struct CloudTrailParser: RecordParser {
         kind != .literal || bytes[value.lowerBound] != UInt8(ascii: "n"),
         let kept = keptNames.name(key)
       else { return }
-      let text = JSONScanner.text(bytes, kind, value)
-      set(kept.id, kept.name, text)
-      if kept.id == eventTimeID { out.time = LogTime.parse(text) }
+      set(kept.id, kept.name, bytes, kind, value)
+      if kept.id == eventTimeID {
+        let raw = UnsafeBufferPointer(rebasing: bytes[value])
+        out.time =
+          raw.contains(UInt8(ascii: "\\"))
+          ? LogTime.parse(JSONScanner.text(bytes, kind, value)) : LogTime.parse(raw)
+      }
     }
   }
 }

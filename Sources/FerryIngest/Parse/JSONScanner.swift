@@ -1,3 +1,5 @@
+import FerryCore
+
 /// Reads the top level of one JSON object from its bytes without building a tree: each
 /// member's key and where its value lies, strings decoded only when asked. Ingest reads a
 /// few fields per record this way; a general JSON parser costs more than all the rest of
@@ -216,6 +218,24 @@ struct JSONScanner {
     case 0x41...0x46: return b - 0x41 + 10
     case 0x61...0x66: return b - 0x61 + 10
     default: return nil
+    }
+  }
+
+  /// Puts a value (as ``forEachMember`` gives it) into `fields` under `key`: appended when
+  /// the caller knows the key is new, set otherwise. A string without escapes, a number
+  /// or a literal goes in as its bytes, with no string made.
+  static func store(
+    _ bytes: UnsafeBufferPointer<UInt8>, _ kind: Kind, _ value: Range<Int>, as key: String,
+    in fields: inout Fields, new: Bool
+  ) {
+    let slice = UnsafeBufferPointer(rebasing: bytes[value])
+    if kind == .string, slice.contains(UInt8(ascii: "\\")) {
+      let text = decodeString(bytes, value)
+      if new { fields.appendNew(key, text) } else { fields[key] = text }
+    } else if new {
+      fields.appendNew(key, utf8: slice)
+    } else {
+      fields.set(key, utf8: slice)
     }
   }
 

@@ -41,12 +41,12 @@ public enum JSONLines: LineFormat {
               childValue.count <= 256, childKey.count <= 64
             else { return }
             let name = key + "." + JSONScanner.decodeString(inner, childKey)
-            fields[name] = JSONScanner.text(inner, childKind, childValue)
+            JSONScanner.store(inner, childKind, childValue, as: name, in: &fields, new: false)
           }
           return
         }
         guard value.count <= 256 else { return }
-        fields[key] = JSONScanner.text(bytes, kind, value)
+        JSONScanner.store(bytes, kind, value, as: key, in: &fields, new: false)
       }
       // A line that is not a JSON object is kept as text, without fields or a time.
       if isObject { record.fields = fields } else { record.time = nil }
