@@ -203,7 +203,7 @@ public enum BlockCodec {
       swap(&previousNames, &currentNames)
     }
     holdsNUL =
-      hasNUL(values) || hasNUL(messages) || names.contains { name in hasNUL(Array(name.utf8)) }
+      hasNUL(values) || hasNUL(messages) || names.contains { $0.utf8.contains(0) }
     var out = magic
     out.reserveCapacity(64 + headers.count + values.count + messages.count)
     Varint.write(UInt64(events.count), to: &out)
