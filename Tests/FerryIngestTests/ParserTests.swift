@@ -124,6 +124,32 @@ struct ParserTests {
     }
   }
 
+  /// The name table compares keys word by word (8 bytes at a time); its answers must be a
+  /// dictionary's: names of 1 to 28 bytes, keys that agree with a name in their first 8 or
+  /// 16 bytes and differ after, keys one byte shorter or longer, and keys with escapes.
+  @Test func nameTableFindsExactlyTheNamesADictionaryFinds() {
+    let names = [
+      "a", "type", "arn", "eventID", "userName", "eventTime", "eventName", "readOnly",
+      "principalId", "eventSource", "sourceIPAddress", "recipientAccountId",
+      "recipientAccountIx", "sessionCredentialFromConsole", "sessionCredentialFromConsolf",
+      "abcdefgh", "abcdefghijklmnop", "abcdefghijklmnoq",
+    ]
+    let table = NameTable(names.map { ($0, "kept." + $0) }, firstID: 5)
+    let expected = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0 + 5) })
+    var keys = names + ["", "b", "typ", "types", "abcdefgi", "abcdefghijklmnoz", "abcdefg"]
+    keys += names.map { $0 + "x" } + names.map { String($0.dropLast()) }
+    keys += names.map { "x" + $0.dropFirst() }
+    for key in keys {
+      let found = Array(key.utf8).withUnsafeBufferPointer { table.name($0) }
+      #expect(found?.id == expected[key], "\(key)")
+      #expect(found?.name == expected[key].map { _ in "kept." + key }, "\(key)")
+    }
+    // A key written with escapes is the name it decodes to (RFC 8259, 7).
+    let escaped = Array(#"recipient\u0041ccountId"#.utf8).withUnsafeBufferPointer { table.name($0) }
+    #expect(escaped?.id == expected["recipientAccountId"])
+    #expect(table.count == names.count)
+  }
+
   @Test func aCloudTrailFileCutShortIsAnErrorAndAnotherDocumentIsNotCloudTrail() throws {
     let file = #"{"Records":[{"eventName":"A","eventTime":"2024-01-01T00:00:00Z"},{"eventName":"B""#
     var parser = CloudTrailParser()

@@ -98,8 +98,10 @@ public enum BlockCodec {
     var hashes = HashSet64(capacity: events.count * 16)
     var minTime = Int64.max
     var maxTime = Int64.min
-    for event in events {
-      let time = event.time.micros
+    // By position, so that each event is read in place, not copied (a copy retains and
+    // releases every string it holds).
+    for position in events.indices {
+      let time = events[position].time.micros
       minTime = min(minTime, time)
       maxTime = max(maxTime, time)
     }

@@ -154,6 +154,13 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
 
   @inlinable public mutating func reserveCapacity(_ n: Int) { entries.reserveCapacity(n) }
 
+  /// Room for `n` fields whose values hold `valueBytes` bytes in all, so that a parser
+  /// that knows its format's sizes fills the fields without growing them.
+  @inlinable public mutating func reserveCapacity(_ n: Int, valueBytes: Int) {
+    entries.reserveCapacity(n)
+    text.reserveCapacity(valueBytes)
+  }
+
   /// Calls `body` with each field's key and the UTF-8 of its value, in order, making no
   /// string (a block's encoder copies and hashes the bytes).
   @inlinable public func forEachUTF8(_ body: (String, UnsafeBufferPointer<UInt8>) -> Void) {

@@ -196,10 +196,17 @@ public struct CloudTrailParser: RecordParser {
   /// Reads the kept members of the record at the start of `bytes` into `out`'s fields and
   /// time; answers where the record ends (nil: not a whole object).
   static func scan(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout ParsedRecord) -> Int? {
-    out.fields.reserveCapacity(24)
+    // The kept values of a record take 300 to 500 bytes (the identity's ARN and the user
+    // agent are the long ones).
+    out.fields.reserveCapacity(24, valueBytes: 512)
     // The names already set (by number, fewer than 64 in the two tables): a repeated
     // key replaces its value, any other is appended without comparing strings.
     var seen: UInt64 = 0
+    // Read once here, not once per member (each read of a global checks its initializer).
+    let keptNames = keptNames
+    let keptIdentityNames = keptIdentityNames
+    let eventTimeID = eventTimeID
+    let userIdentity = userIdentity
     func set(
       _ id: Int, _ name: String, _ bytes: UnsafeBufferPointer<UInt8>, _ kind: JSONScanner.Kind,
       _ value: Range<Int>
@@ -238,40 +245,77 @@ public struct CloudTrailParser: RecordParser {
 /// Names looked up by their UTF-8 bytes, as they appear in JSON (a key written with
 /// escapes is decoded first, so it is found as well). Each name has a number (from
 /// `firstID` on), so a parser can tell which it has already seen without comparing strings.
+///
+/// A lookup reads the key's first 16 bytes as two words and compares them with the names
+/// of the same length; only a longer name that agrees there has its remaining bytes
+/// compared. Keys are looked up once per member of every record, so this is on ingest's
+/// hot path.
 struct NameTable: Sendable {
-  struct Entry: Sendable {
-    var bytes: [UInt8]
-    var name: String
-    var id: Int
-  }
-  /// By length: the entries whose key has that many bytes.
-  private let byLength: [[Entry]]
+  /// The names, ordered by key length; `words[i]` is name i's first 16 bytes.
+  private let words: [(UInt64, UInt64)]
+  private let keys: [[UInt8]]
+  private let names: [String]
+  private let ids: [Int]
+  /// `starts[n]..<starts[n + 1]`: the names whose key has n bytes.
+  private let starts: [Int]
 
   init(_ names: [(key: String, name: String)], firstID: Int = 0) {
-    var table: [[Entry]] = Array(repeating: [], count: (names.map(\.key.utf8.count).max() ?? 0) + 1)
-    for (i, (key, name)) in names.enumerated() {
-      table[key.utf8.count].append(Entry(bytes: Array(key.utf8), name: name, id: firstID + i))
+    let ordered = names.enumerated().sorted {
+      ($0.element.key.utf8.count, $0.offset) < ($1.element.key.utf8.count, $1.offset)
     }
-    byLength = table
+    let longest = names.map(\.key.utf8.count).max() ?? 0
+    // starts[n]: the first name whose key has at least n bytes.
+    self.starts = (0...longest + 1).map { n in
+      ordered.firstIndex { $0.element.key.utf8.count >= n } ?? ordered.count
+    }
+    self.keys = ordered.map { Array($0.element.key.utf8) }
+    self.words = keys.map { key in
+      key.withUnsafeBufferPointer { (Self.word($0, at: 0), Self.word($0, at: 8)) }
+    }
+    self.names = ordered.map(\.element.name)
+    self.ids = ordered.map { firstID + $0.offset }
   }
 
-  var count: Int { byLength.reduce(0) { $0 + $1.count } }
+  var count: Int { names.count }
 
   func name(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, name: String)? {
-    if key.contains(UInt8(ascii: "\\")) {
-      var decoded = JSONScanner.decodeString(key, 0..<key.count)
-      return decoded.withUTF8 { find($0) }
+    if let found = find(key) { return found }
+    // No name has a backslash: a key with one is found once its escapes are decoded.
+    guard key.contains(UInt8(ascii: "\\")) else { return nil }
+    var decoded = JSONScanner.decodeString(key, 0..<key.count)
+    return decoded.withUTF8 { find($0) }
+  }
+
+  /// The 8 bytes of `key` from `offset` (fewer where it ends, the rest zero), little-endian.
+  @inline(__always)
+  static func word(_ key: UnsafeBufferPointer<UInt8>, at offset: Int) -> UInt64 {
+    guard let base = key.baseAddress, offset < key.count else { return 0 }
+    if key.count - offset >= 8 {
+      return UInt64(
+        littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self))
     }
-    return find(key)
+    var word: UInt64 = 0
+    for i in offset..<key.count { word |= UInt64(key[i]) << UInt64(8 * (i - offset)) }
+    return word
   }
 
   private func find(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, name: String)? {
-    guard key.count < byLength.count, let base = key.baseAddress else { return nil }
-    for entry in byLength[key.count]
-    where entry.bytes.withUnsafeBufferPointer({
-      $0.baseAddress.map { memcmp($0, base, key.count) == 0 } ?? false
-    }) {
-      return (entry.id, entry.name)
+    let length = key.count
+    guard length + 1 < starts.count, let base = key.baseAddress else { return nil }
+    let first = Self.word(key, at: 0)
+    let second = Self.word(key, at: 8)
+    var i = starts[length]
+    let end = starts[length + 1]
+    while i < end {
+      if words[i] == (first, second),
+        length <= 16
+          || keys[i].withUnsafeBufferPointer({ name in
+            name.baseAddress.map { memcmp($0 + 16, base + 16, length - 16) == 0 } ?? false
+          })
+      {
+        return (ids[i], names[i])
+      }
+      i += 1
     }
     return nil
   }
