@@ -235,7 +235,7 @@ public struct CloudTrailParser: RecordParser {
       if kept.id == eventTimeID {
         let raw = UnsafeBufferPointer(rebasing: bytes[value])
         out.time =
-          raw.contains(UInt8(ascii: "\\"))
+          JSONScanner.hasBackslash(raw)
           ? LogTime.parse(JSONScanner.text(bytes, kind, value)) : LogTime.parse(raw)
       }
     }

@@ -130,9 +130,23 @@ struct JSONScanner {
   }
 
   /// The index of the quote that ends a string whose text starts at `from`.
+  ///
+  /// Strings are most of a record's bytes, so they are read 8 bytes at a time: a word
+  /// without a quote or a backslash is skipped whole (``matches(_:_:)``).
   static func stringEnd(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int) -> Int? {
+    guard let base = UnsafeRawPointer(bytes.baseAddress) else { return nil }
+    let count = bytes.count
     var i = from
-    while i < bytes.count {
+    while i < count {
+      if i + 8 <= count {
+        let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        let found = matches(word, UInt8(ascii: "\"")) | matches(word, UInt8(ascii: "\\"))
+        if found == 0 {
+          i += 8
+          continue
+        }
+        i += found.trailingZeroBitCount >> 3
+      }
       let b = bytes[i]
       if b == UInt8(ascii: "\\") {
         i += 2
@@ -145,10 +159,28 @@ struct JSONScanner {
   }
 
   /// The index just past the `}` or `]` that closes the container opening at `from`.
+  /// Read 8 bytes at a time, like ``stringEnd(_:_:)``: a word without a quote or a bracket
+  /// is skipped whole.
   static func containerEnd(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int) -> Int? {
+    guard let base = UnsafeRawPointer(bytes.baseAddress) else { return nil }
+    let count = bytes.count
     var depth = 0
     var i = from
-    while i < bytes.count {
+    while i < count {
+      if i + 8 <= count {
+        let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        // With bit 5 set, `[` (0x5B) reads as `{` (0x7B) and `]` (0x5D) as `}` (0x7D), and
+        // no other byte reads as either.
+        let folded = word | 0x2020_2020_2020_2020
+        let found =
+          matches(word, UInt8(ascii: "\"")) | matches(folded, UInt8(ascii: "{"))
+          | matches(folded, UInt8(ascii: "}"))
+        if found == 0 {
+          i += 8
+          continue
+        }
+        i += found.trailingZeroBitCount >> 3
+      }
       switch bytes[i] {
       case UInt8(ascii: "\""):
         guard let end = stringEnd(bytes, i + 1) else { return nil }
@@ -164,10 +196,34 @@ struct JSONScanner {
     return nil
   }
 
+  /// The bytes of `word` (little-endian: its first byte lowest) that equal `byte`, as
+  /// their high bits. The lowest bit set is exactly the first such byte; bits above it
+  /// can be wrong (a borrow carries upward), so only the lowest is read.
+  @inline(__always) static func matches(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+    let x = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+    return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+  }
+
+  /// Whether `bytes` hold a backslash (a string with escapes), 8 bytes at a time.
+  @inline(__always) static func hasBackslash(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = UnsafeRawPointer(bytes.baseAddress) else { return false }
+    var i = 0
+    while i + 8 <= bytes.count {
+      let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+      if matches(word, UInt8(ascii: "\\")) != 0 { return true }
+      i += 8
+    }
+    while i < bytes.count {
+      if bytes[i] == UInt8(ascii: "\\") { return true }
+      i += 1
+    }
+    return false
+  }
+
   /// A string's text with its escapes undone (`\uXXXX` included, surrogate pairs joined).
   static func decodeString(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
     let slice = UnsafeBufferPointer(rebasing: bytes[range])
-    guard slice.contains(UInt8(ascii: "\\")) else { return String(decoding: slice, as: UTF8.self) }
+    guard hasBackslash(slice) else { return String(decoding: slice, as: UTF8.self) }
     var out: [UInt8] = []
     out.reserveCapacity(slice.count)
     var i = 0
@@ -229,7 +285,7 @@ struct JSONScanner {
     in fields: inout Fields, new: Bool
   ) {
     let slice = UnsafeBufferPointer(rebasing: bytes[value])
-    if kind == .string, slice.contains(UInt8(ascii: "\\")) {
+    if kind == .string, hasBackslash(slice) {
       let text = decodeString(bytes, value)
       if new { fields.appendNew(key, text) } else { fields[key] = text }
     } else if new {
