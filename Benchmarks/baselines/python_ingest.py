@@ -7,7 +7,9 @@ import boto3
 
 endpoint, bucket, kind, keys = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-db = sqlite3.connect(os.path.join(tempfile.mkdtemp(), "events.db"))
+# The database lives only as long as this run (it holds as much text as the objects do).
+workdir = tempfile.TemporaryDirectory()
+db = sqlite3.connect(os.path.join(workdir.name, "events.db"))
 db.execute("CREATE TABLE events (key TEXT, offset INTEGER, time TEXT, message TEXT, fields TEXT)")
 start, cpu = time.perf_counter(), time.process_time()
 events = 0
@@ -30,3 +32,5 @@ for key in keys:
         db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
     events += len(rows)
 print(json.dumps({"events": events, "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}))
+db.close()
+workdir.cleanup()
