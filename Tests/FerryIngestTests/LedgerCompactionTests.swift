@@ -22,6 +22,8 @@ struct LedgerCompactionTests {
     }
     let objects: Mutex<[String: Object]>
     let opened = Mutex<[String]>([])
+    /// Keys whose reads fail for now (the network, say: a passing failure).
+    let failing = Mutex<Set<String>>([])
 
     init(_ objects: [String: Object]) { self.objects = Mutex(objects) }
 
@@ -44,6 +46,9 @@ struct LedgerCompactionTests {
 
     func open(key: String, eTag: String) async throws(AWSFailure) -> any ObjectBytes {
       opened.withLock { $0.append(key) }
+      if failing.withLock({ $0.contains(key) }) {
+        throw AWSFailure(kind: .unreachable, operation: "S3.GetObject", message: "timed out")
+      }
       let text = objects.withLock { $0[key]?.text } ?? ""
       return OneShot(bytes: Array(text.utf8))
     }
@@ -141,5 +146,68 @@ struct LedgerCompactionTests {
     try await Task.sleep(for: .milliseconds(600))
     _ = try await pass()
     #expect(bucket.opened.withLock { $0 }.isEmpty)
+  }
+
+  /// A key that arrives late, behind the cursor, and fails is read again once its backoff
+  /// is over, by the next pass after the cursor: not only by the next full listing, an hour
+  /// later. Before its backoff is over it waits, and counts as pending.
+  @Test func aLateKeyThatFailedIsRetriedAfterItsBackoffNotAtTheNextFullListing() async throws {
+    let world = try await IngestWorld()
+    let (store, account, connection) = (world.store, world.account, world.connection)
+    var fetcher = world.fetcher
+    let keys = (0..<6).map { String(format: "app/2024/11/%02d.json", $0) }
+    let bucket = Bucket(
+      Dictionary(
+        uniqueKeysWithValues: keys.map {
+          ($0, Bucket.Object(eTag: "v1", modified: Date(), text: Self.text($0, "v1")))
+        }))
+    var settings = IngestSettings()
+    settings.fullListEvery = 3600
+    settings.retryBackoff = 600
+    let lease = try #require(
+      try await WorkLease.acquire("fetcher:" + fetcher.id, holder: "test", store: store))
+    func pass(at now: Date) async throws -> (PassReport, FetcherStatus) {
+      let (report, status) = try await FetcherPass(
+        store: store, fetcher: fetcher, connection: connection, source: bucket, lease: lease,
+        settings: settings
+      ).run(now: now)
+      _ = try await store.recordFetcherRun(fetcher.id, of: account.id, status: status)
+      fetcher = try #require(try await store.fetchers(of: account.id).first { $0.id == fetcher.id })
+      return (report, fetcher.status)
+    }
+
+    let start = Date()
+    _ = try await pass(at: start)
+    #expect(fetcher.status.listCursor == keys.last)
+    // A key behind the cursor arrives late; the full listing two hours on finds it, and
+    // its read fails.
+    let late = "app/2024/11/02b.json"
+    bucket.put(late, .init(eTag: "v1", modified: Date(), text: Self.text(late, "v1")))
+    bucket.failing.withLock { $0 = [late] }
+    bucket.opened.withLock { $0 = [] }
+    var (report, status) = try await pass(at: start + 7200)
+    #expect(bucket.opened.withLock { $0 } == [late])
+    #expect(report.objectsPending == 1)
+    #expect(status.listCursor == keys.last, "the late key is behind the cursor")
+    var row = try await store.ledgerEntry(
+      of: account.id, fetcherID: fetcher.id, key: late, eTag: "v1")
+    #expect(row?.state == .failed && row?.attempts == 1)
+
+    // Before its backoff is over, a pass after the cursor leaves it waiting.
+    bucket.failing.withLock { $0 = [] }
+    bucket.opened.withLock { $0 = [] }
+    (report, status) = try await pass(at: Date())
+    #expect(bucket.opened.withLock { $0 }.isEmpty)
+    #expect(report.objectsPending == 1)
+
+    // Once it is over (and still within the hour before the next full listing), the next
+    // pass reads it, and only it.
+    (report, status) = try await pass(at: start + 7200 + 900)
+    #expect(bucket.opened.withLock { $0 } == [late])
+    #expect(report.objectsIngested == 1 && report.objectsPending == 0)
+    row = try await store.ledgerEntry(of: account.id, fetcherID: fetcher.id, key: late, eTag: "v1")
+    #expect(row?.state == .ingested)
+    #expect(try await store.eventCount(of: account.id) == 7 * Self.linesPerObject)
+    #expect(status.objectsIngested == 7 && status.objectsFailed == 0)
   }
 }

@@ -153,6 +153,9 @@ public struct FetcherPass: Sendable {
         )
       }
     }
+    if !discovery.fullList && report.roleProblem == nil, let behind = startCursor {
+      try await retryBehindCursor(through: behind, now: now, ingest: ingest, report: &report)
+    }
     status.listCursor = cursor
     if discovery.fullList && report.roleProblem == nil {
       status.lastFullListAt = now
@@ -173,6 +176,33 @@ public struct FetcherPass: Sendable {
       if report.problems.isEmpty { status.lastSuccessAt = now }
     }
     return (report, status)
+  }
+
+  /// Reads again the failed objects behind the cursor whose backoff is over. A listing
+  /// after the cursor does not see them (a key that arrived late and failed), so without
+  /// this they would wait for the next full listing, not for their backoff.
+  func retryBehindCursor(
+    through cursor: String, now: Date, ingest: ObjectIngest, report: inout PassReport
+  ) async throws {
+    var after: String?
+    while true {
+      let failed = try await store.ledger(
+        of: fetcher.accountID, fetcherID: fetcher.id, state: .failed, afterKey: after,
+        limit: 1000)
+      for entry in failed where entry.key <= cursor {
+        guard standing(entry, now: now) == .due else {
+          if standing(entry, now: now) == .waiting { report.objectsPending += 1 }
+          continue
+        }
+        try await lease.check()
+        let object = SourceObject(key: entry.key, eTag: entry.eTag, size: entry.size)
+        if try await read(object, previous: entry, ingest: ingest, report: &report) == .waiting {
+          report.objectsPending += 1
+        }
+      }
+      guard failed.count == 1000, let last = failed.last?.key, last <= cursor else { return }
+      after = last
+    }
   }
 
   /// Reads and commits one object under the fetcher's lease (fenced before each commit).
