@@ -67,6 +67,23 @@ struct LedgerCompactionTests {
 
   static let linesPerObject = 3
 
+  /// Runs one pass of `fetcher` at `now` and records it, as the scheduler does; `fetcher`
+  /// is read back from the store (its status moves on from pass to pass).
+  static func pass(
+    _ world: IngestWorld, _ fetcher: inout Fetcher, _ bucket: Bucket, _ lease: WorkLease,
+    _ settings: IngestSettings, at now: Date
+  ) async throws -> (PassReport, FetcherStatus) {
+    let (store, account) = (world.store, world.account)
+    let (report, status) = try await FetcherPass(
+      store: store, fetcher: fetcher, connection: world.connection, source: bucket,
+      lease: lease, settings: settings
+    ).run(now: now)
+    _ = try await store.recordFetcherRun(fetcher.id, of: account.id, status: status)
+    let id = fetcher.id
+    fetcher = try #require(try await store.fetchers(of: account.id).first { $0.id == id })
+    return (report, fetcher.status)
+  }
+
   static func text(_ key: String, _ version: String) -> String {
     (0..<linesPerObject).map { #"{"key":"\#(key)","version":"\#(version)","line":\#($0)}"# }
       .joined(separator: "\n") + "\n"
@@ -94,13 +111,7 @@ struct LedgerCompactionTests {
       try await WorkLease.acquire("fetcher:" + fetcher.id, holder: "test", store: store))
 
     func pass(at now: Date = Date()) async throws -> FetcherStatus {
-      let (_, status) = try await FetcherPass(
-        store: store, fetcher: fetcher, connection: connection, source: bucket, lease: lease,
-        settings: settings
-      ).run(now: now)
-      _ = try await store.recordFetcherRun(fetcher.id, of: account.id, status: status)
-      fetcher = try #require(try await store.fetchers(of: account.id).first { $0.id == fetcher.id })
-      return fetcher.status
+      try await Self.pass(world, &fetcher, bucket, lease, settings, at: now).1
     }
 
     // First pass: everything is read; the rows are new, so none is compacted.
@@ -167,13 +178,7 @@ struct LedgerCompactionTests {
     let lease = try #require(
       try await WorkLease.acquire("fetcher:" + fetcher.id, holder: "test", store: store))
     func pass(at now: Date) async throws -> (PassReport, FetcherStatus) {
-      let (report, status) = try await FetcherPass(
-        store: store, fetcher: fetcher, connection: connection, source: bucket, lease: lease,
-        settings: settings
-      ).run(now: now)
-      _ = try await store.recordFetcherRun(fetcher.id, of: account.id, status: status)
-      fetcher = try #require(try await store.fetchers(of: account.id).first { $0.id == fetcher.id })
-      return (report, fetcher.status)
+      try await Self.pass(world, &fetcher, bucket, lease, settings, at: now)
     }
 
     let start = Date()

@@ -152,13 +152,11 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
     return bits & 0x8080_8080_8080_8080 == 0
   }
 
-  @inlinable public mutating func reserveCapacity(_ n: Int) { entries.reserveCapacity(n) }
-
   /// Room for `n` fields whose values hold `valueBytes` bytes in all, so that a parser
   /// that knows its format's sizes fills the fields without growing them.
-  @inlinable public mutating func reserveCapacity(_ n: Int, valueBytes: Int) {
+  @inlinable public mutating func reserveCapacity(_ n: Int, valueBytes: Int = 0) {
     entries.reserveCapacity(n)
-    text.reserveCapacity(valueBytes)
+    if valueBytes > 0 { text.reserveCapacity(valueBytes) }
   }
 
   /// Calls `body` with each field's key and the UTF-8 of its value, in order, making no

@@ -281,7 +281,7 @@ struct NameTable: Sendable {
   func name(_ key: UnsafeBufferPointer<UInt8>) -> (id: Int, name: String)? {
     if let found = find(key) { return found }
     // No name has a backslash: a key with one is found once its escapes are decoded.
-    guard key.contains(UInt8(ascii: "\\")) else { return nil }
+    guard JSONScanner.hasBackslash(key) else { return nil }
     var decoded = JSONScanner.decodeString(key, 0..<key.count)
     return decoded.withUTF8 { find($0) }
   }

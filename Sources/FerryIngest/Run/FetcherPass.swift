@@ -190,15 +190,13 @@ public struct FetcherPass: Sendable {
         of: fetcher.accountID, fetcherID: fetcher.id, state: .failed, afterKey: after,
         limit: 1000)
       for entry in failed where entry.key <= cursor {
-        guard standing(entry, now: now) == .due else {
-          if standing(entry, now: now) == .waiting { report.objectsPending += 1 }
-          continue
+        var standing = standing(entry, now: now)
+        if standing == .due {
+          try await lease.check()
+          let object = SourceObject(key: entry.key, eTag: entry.eTag, size: entry.size)
+          standing = try await read(object, previous: entry, ingest: ingest, report: &report)
         }
-        try await lease.check()
-        let object = SourceObject(key: entry.key, eTag: entry.eTag, size: entry.size)
-        if try await read(object, previous: entry, ingest: ingest, report: &report) == .waiting {
-          report.objectsPending += 1
-        }
+        if standing == .waiting { report.objectsPending += 1 }
       }
       guard failed.count == 1000, let last = failed.last?.key, last <= cursor else { return }
       after = last
