@@ -157,7 +157,7 @@ let package = Package(
     ),
 
     // Test scaffolding shared by every test target: subprocesses, emulators, throwaway stores.
-    .target(name: "FerryTesting", dependencies: ["FerryCore"]),
+    .target(name: "FerryTesting", dependencies: ["FerryCore", "FerryStore"]),
 
     // A helper the streaming test runs as a child process, to measure a download's memory
     // alone. Not part of Ferry.
@@ -194,7 +194,8 @@ let package = Package(
         "FerryStore", "FerryCore", "FerryTesting", .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .testTarget(
-      name: "FerryCoreTests", dependencies: ["FerryCore", "FerryPolicy", "FerryTesting"]),
+      name: "FerryCoreTests",
+      dependencies: ["FerryCore", "FerryPolicy", "FerryStore", "FerryTesting"]),
     .testTarget(
       name: "FerryBlocksTests", dependencies: ["FerryBlocks", "FerryCore", "FerryTesting"]),
     .testTarget(

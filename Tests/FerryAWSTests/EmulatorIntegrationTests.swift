@@ -286,7 +286,7 @@ struct GeneratedBytes: AsyncSequence, Sendable {
   init(totalBytes: Int, chunkSize: Int, seed: UInt64) {
     self.totalBytes = totalBytes
     self.chunkSize = chunkSize
-    var generator = SeededGenerator(state: seed | 1)
+    var generator = SeededGenerator(seed: seed)
     block = (0..<chunkSize).map { _ in UInt8.random(in: 0...255, using: &generator) }
   }
 
@@ -315,18 +315,6 @@ struct GeneratedBytes: AsyncSequence, Sendable {
     var hasher = SHA256()
     for await chunk in self { chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
     return Array(hasher.finalize())
-  }
-}
-
-/// xorshift64*: reproducible test data.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-
-  mutating func next() -> UInt64 {
-    state ^= state >> 12
-    state ^= state << 25
-    state ^= state >> 27
-    return state &* 2_685_821_657_736_338_717
   }
 }
 

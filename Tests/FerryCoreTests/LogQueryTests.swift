@@ -1,4 +1,5 @@
 import FerryCore
+import FerryTesting
 import Foundation
 import Testing
 
@@ -60,6 +61,11 @@ struct LogQueryTests {
       ("status:>=abc", 10, "expected a number after 'status:>='"),
       ("()", 2, "expected a term inside '( )'"),
       ("NOT", 4, "expected a term after NOT"),
+      ("*error", 1, "a '*' can only end a word"),
+      ("err*or", 4, "a '*' can only end a word"),
+      ("ok **", 4, "a '*' can only end a word"),
+      ("path:*.gz", 6, "a '*' can only end a word"),
+      ("path:/a*b", 8, "a '*' can only end a word"),
     ] as [(String, Int, String)])
   func refusesWithTheColumn(_ text: String, _ column: Int, _ words: String) {
     #expect {
@@ -118,5 +124,88 @@ struct LogQueryTests {
     #expect(
       QueryTime.parse("2026-12-01T12:00:00+02:00") == Date(timeIntervalSince1970: 1_796_119_200))
     #expect(QueryTime.parse("yesterday") == nil)
+  }
+
+  @Test func nestingIsBoundedSoNoQueryCanOverflowTheStack() throws {
+    let limit = 64
+    func nested(_ depth: Int) -> String {
+      String(repeating: "(", count: depth) + "error" + String(repeating: ")", count: depth)
+    }
+    #expect(try LogQuery.parse(nested(limit)) == .word("error", prefix: false))
+    #expect(try LogQuery.parse(String(repeating: "NOT ", count: limit) + "x") != .all)
+    for text in [
+      nested(limit + 1), nested(3000), String(repeating: "NOT ", count: limit + 1) + "x",
+      String(repeating: "-(", count: 40) + "x" + String(repeating: ")", count: 40),
+    ] {
+      #expect {
+        try LogQuery.parse(text)
+      } throws: { error in
+        (error as? LogQueryError)?.message.contains("nests deeper than 64 levels") == true
+      }
+    }
+    // 100,000 levels (200 KB) are refused by the length limit before any parsing.
+    #expect {
+      try LogQuery.parse(nested(100_000))
+    } throws: { error in
+      (error as? LogQueryError)?.message.contains("at most 16384 are accepted") == true
+    }
+    // Long but flat queries are fine.
+    let flat = (0..<1500).map { "w\($0)" }.joined(separator: " OR ")
+    guard case .or(let parts) = try LogQuery.parse(flat) else {
+      Issue.record("a flat OR of 1,500 words is one OR")
+      return
+    }
+    #expect(parts.count == 1500)
+  }
+
+  @Test func randomInputNeverTrapsTheParserOrTheEvaluators() {
+    var random = SeededGenerator(seed: 20_261_206)
+    let alphabet = Array("aZ9 :*\"()-<>=.+e_/\\\u{0}\u{202E}é\t")
+    let pieces = ["AND ", "OR ", "NOT ", "(", ")", "\"", "-", "f:", ">=", "*", "x", " "]
+    let words = SearchText.words("a z9 x e")
+    var parsed = 0
+    for round in 0..<20_000 {
+      var text = ""
+      for _ in 0..<Int(random.next() % 40) {
+        if random.next() % 2 == 0 {
+          text.append(alphabet[Int(random.next() % UInt64(alphabet.count))])
+        } else {
+          text += pieces[Int(random.next() % UInt64(pieces.count))]
+        }
+      }
+      if round % 100 == 0 { text = String(repeating: "(", count: Int(random.next() % 200)) + text }
+      do {
+        let query = try LogQuery.parse(text)
+        _ = query.matches(words: words, fields: ["f": "1"])
+        _ = query.mayMatch(hasWord: { _ in false }, hasField: { _, _ in true })
+        parsed += 1
+      } catch {
+        #expect(error.column >= 1 && error.column <= text.count + 1, "\(text.debugDescription)")
+      }
+    }
+    #expect(parsed > 1000, "the random queries include many valid ones")
+  }
+
+  @Test func spansAndTimesAreRangeChecked() {
+    let now = Date(timeIntervalSince1970: 1_796_119_200)
+    #expect(QueryTime.parse("99999999999d", now: now) == nil)
+    #expect(QueryTime.parse("9223372036854775807s", now: now) == nil)
+    #expect(QueryTime.parse("36500d", now: now) == now.addingTimeInterval(-36500 * 86400))
+    #expect(QueryTime.parse("-5d", now: now) == nil)
+    var random = SeededGenerator(seed: 7)
+    let characters = Array("0123456789smhdwTZ:-+.now ")
+    for _ in 0..<20_000 {
+      var text = ""
+      for _ in 0..<Int(random.next() % 24) {
+        text.append(characters[Int(random.next() % UInt64(characters.count))])
+      }
+      if let date = QueryTime.parse(text, now: now) {
+        // Every time accepted fits the stores' microseconds.
+        #expect(abs(date.timeIntervalSince1970) < 9.2e12, "\(text)")
+        _ = date.micros
+      }
+    }
+    #expect(Date(timeIntervalSince1970: 1e300).micros == .max)
+    #expect(Date(timeIntervalSince1970: -1e300).micros == .min)
   }
 }

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryStore
 import FerryTesting
 import Foundation
 import Synchronization
@@ -9,7 +10,7 @@ import Testing
 /// cannot be staged against the emulator on purpose, so AWS is a small model here: each
 /// role accepts a set of external IDs, as a trust policy's `StringEquals` on
 /// `sts:ExternalId` does (AWS's documented rule), and the set changes after a given number
-/// of AssumeRole calls. The store is the in-memory backend of the contract suite.
+/// of AssumeRole calls. The store is the real embedded one (SQLite in a temporary directory).
 @Suite("Migration runner: check, switch, undo")
 struct MigrationRunnerTests {
   final class TrustModel: RoleAssumer, BucketSession, Sendable {
@@ -56,8 +57,8 @@ struct MigrationRunnerTests {
   static let platform = PlatformIdentity(
     accountID: "999900001111", principalARN: "arn:aws:iam::999900001111:role/ferry")
 
-  func world() async throws -> (InMemoryStore, Account, Connection) {
-    let store = InMemoryStore()
+  func world() async throws -> (SQLiteStore, Account, Connection) {
+    let store = try TestStore.sqlite()
     let account = try await store.createAccount(
       name: "acme", externalIDPrefix: "ferry", retentionDays: 30, actor: "test")
     let connection = Connection(

@@ -1,4 +1,5 @@
 import FerryCore
+import FerryStore
 import FerryTesting
 import Foundation
 import Synchronization
@@ -11,10 +12,12 @@ import Testing
 /// heartbeat late does not make it fail.
 @Suite("Work leases")
 struct WorkLeaseTests {
-  /// The in-memory store, counting renewals.
+  /// The embedded store, counting renewals.
   final class CountingLeases: LeaseStore {
-    let store = InMemoryStore()
+    let store: SQLiteStore
     let renewals = Mutex(0)
+
+    init() throws { store = try TestStore.sqlite() }
 
     func acquireLease(_ name: String, holder: String, ttl: TimeInterval) async throws -> Lease? {
       try await store.acquireLease(name, holder: holder, ttl: ttl)
@@ -29,7 +32,7 @@ struct WorkLeaseTests {
   }
 
   @Test func theLeaseRenewsItselfWhileTheWorkRunsAndOthersWait() async throws {
-    let leases = CountingLeases()
+    let leases = try CountingLeases()
     let lease = try #require(
       try await WorkLease.acquire("archive:a", holder: "node-1", store: leases, ttl: 3))
     // No check from the work: the renewals come from the lease itself.
@@ -49,12 +52,15 @@ struct WorkLeaseTests {
   }
 
   @Test func aLeaseNobodyRenewsGoesToAnotherHolder() async throws {
-    let store = InMemoryStore()
-    // A holder that died: its lease row stays until it expires, and nothing renews it.
-    _ = try #require(try await store.acquireLease("fetcher:f", holder: "dead", ttl: 0.3))
-    #expect(try await WorkLease.acquire("fetcher:f", holder: "live", store: store, ttl: 0.3) == nil)
-    try await Task.sleep(for: .milliseconds(500))
-    let taken = try await WorkLease.acquire("fetcher:f", holder: "live", store: store, ttl: 0.3)
+    let store = try TestStore.sqlite()
+    // A holder that died: its lease row stays until it expires, and nothing renews it. (A
+    // time to live of seconds, not tenths: the store is a real database, on a busy machine.)
+    let clock = ContinuousClock()
+    let expiry = clock.now + .seconds(8)
+    _ = try #require(try await store.acquireLease("fetcher:f", holder: "dead", ttl: 8))
+    #expect(try await WorkLease.acquire("fetcher:f", holder: "live", store: store, ttl: 3) == nil)
+    try await Task.sleep(until: expiry + .milliseconds(500), clock: clock)
+    let taken = try await WorkLease.acquire("fetcher:f", holder: "live", store: store, ttl: 3)
     #expect(taken != nil)
     await taken?.release()
   }

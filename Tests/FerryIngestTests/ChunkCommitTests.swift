@@ -8,7 +8,7 @@ import Testing
 
 /// An object's events are committed in chunks bounded by count and by bytes of text, so a
 /// few objects of large records in flight do not each hold a whole object's events. On
-/// the in-memory store, the object's bytes handed over in pieces as a download gives them.
+/// the embedded store (SQLite), the object's bytes handed over in pieces as a download gives them.
 @Suite("Object ingest: commits in chunks bounded by bytes")
 struct ChunkCommitTests {
   final class Pieces: ObjectSource, ObjectBytes, Sendable {

@@ -10,7 +10,7 @@ import Testing
 /// ingested before the re-list window, behind the cursor, are compacted away, and a full
 /// listing passes those objects without reading them again, while it still reads a key
 /// that arrived late, a replaced object and a key an admin asked for again. On the
-/// in-memory store with the bucket scripted: a mock, because the rules turn on objects
+/// embedded store (SQLite) with the bucket scripted: a mock, because the rules turn on objects
 /// written days ago, and the emulator stamps every object with the time it is written.
 @Suite("Listing pass: the ledger is compacted behind the cursor")
 struct LedgerCompactionTests {

@@ -6,7 +6,7 @@ import Testing
 
 @testable import FerryIngest
 
-/// The queue pass's rules on the in-memory store, with the queue and the bucket scripted:
+/// The queue pass's rules on the embedded store (SQLite), with the queue and the bucket scripted:
 /// a mock, because what is checked here is timing (a message kept hidden while a slow
 /// object is read) and ordering (deleted only after its object is stored), which the
 /// emulator cannot be made to show on demand. The whole path against real SQS (moto) is

@@ -80,6 +80,68 @@ struct AccessRulesTests {
     #expect(try await api.get("/api/v1/accounts", token: other).status == 403)
   }
 
+  @Test func anAccountKeepsAnAdminAndOperatorsHaveAWayBackIn() async throws {
+    let (_, api, admin) = try await setUp()
+    let made = try await api.post(
+      "/api/v1/accounts", token: admin, ["name": "initech-\(UUID().uuidString.prefix(6))"])
+    #expect(made.status == 201, "\(made.text)")
+    let account = try #require(made.json["id"] as? String)
+    let only = try #require(made.json["adminToken"] as? String)
+    let me = try await api.get("/api/v1/me", token: only)
+    let onlyID = try #require((me.json["token"] as? [String: Any])?["id"] as? String)
+    // Its only admin token cannot be revoked, by itself or anyone.
+    let refused = try await api.call(.DELETE, "/api/v1/tokens/\(onlyID)", token: only)
+    #expect(refused.status == 409, "\(refused.text)")
+    #expect((refused.json["detail"] as? String)?.contains("last admin credential") == true)
+    #expect(try await api.get("/api/v1/tokens", token: only).status == 200, "still works")
+    // An operator issues a token into the account (audited there); an admin of another
+    // account cannot.
+    let intruder = try await api.post(
+      "/api/v1/accounts/\(account)/tokens", token: only, ["name": "x", "role": "admin"])
+    #expect(intruder.status == 403, "\(intruder.text)")
+    let missing = try await api.post(
+      "/api/v1/accounts/acct_nothing/tokens", token: admin, ["name": "x", "role": "admin"])
+    #expect(missing.status == 404, "\(missing.text)")
+    let rescue = try await api.post(
+      "/api/v1/accounts/\(account)/tokens", token: admin, ["name": "recovery", "role": "admin"])
+    #expect(rescue.status == 201, "\(rescue.text)")
+    let second = try #require(rescue.json["secret"] as? String)
+    let secondMe = try await api.get("/api/v1/me", token: second)
+    #expect((secondMe.json["account"] as? [String: Any])?["id"] as? String == account)
+    let audit = try await api.get("/api/v1/audit", token: second)
+    let entries = audit.json["entries"] as? [[String: Any]] ?? []
+    #expect(entries.first?["action"] as? String == "token.issue", "\(audit.text.prefix(400))")
+    // Now the first may go, and the second is the last.
+    #expect(try await api.call(.DELETE, "/api/v1/tokens/\(onlyID)", token: second).status == 204)
+    let secondID = try #require((secondMe.json["token"] as? [String: Any])?["id"] as? String)
+    #expect(try await api.call(.DELETE, "/api/v1/tokens/\(secondID)", token: second).status == 409)
+  }
+
+  @Test func hostileQueriesAnswer400AndTheServerStaysUp() async throws {
+    let (_, api, admin) = try await setUp()
+    func nested(_ depth: Int) -> String {
+      String(repeating: "(", count: depth) + "x" + String(repeating: ")", count: depth)
+    }
+    func encoded(_ text: String) -> String {
+      text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+    for (what, path) in [
+      ("3,000 nested parentheses", "/api/v1/search?q=\(encoded(nested(3000)))"),
+      ("a span of 99999999999 days", "/api/v1/search?from=99999999999d"),
+      ("a relative end past any date", "/api/v1/search?to=99999999999w"),
+      ("a leading wildcard", "/api/v1/search?q=\(encoded("*rror"))"),
+    ] {
+      let answer = try await api.get(path, token: admin)
+      #expect(answer.status == 400, "\(what): \(answer.status) \(answer.text.prefix(300))")
+    }
+    let restore = try await api.post(
+      "/api/v1/restores", token: admin,
+      ["from": "1d", "to": "now", "dryRun": true, "query": nested(100_000)])
+    #expect(restore.status == 400, "\(restore.text.prefix(300))")
+    #expect(restore.json["field"] as? String == "query", "\(restore.text.prefix(300))")
+    #expect(try await api.get("/healthz", token: nil).status == 200)
+  }
+
   @Test func theExternalIDIsNeverTakenFromARequest() async throws {
     let (world, api, admin) = try await setUp()
     let answer = try await api.post(

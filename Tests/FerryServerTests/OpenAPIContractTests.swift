@@ -22,7 +22,7 @@ struct OpenAPIContractTests {
   @Test func everyRouteIsDocumentedAndEveryOperationIsRouted() throws {
     let server = FerryServer(
       configuration: ServerConfiguration(platformAccountID: "111122223333"),
-      store: InMemoryStore(), awsClient: AWSClient(),
+      store: try TestStore.sqlite(), awsClient: AWSClient(),
       platformCredentials: StaticCredentialProvider(
         .init(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "unused")),
       logger: Logger(label: "test"))

@@ -11,10 +11,9 @@ import Testing
 /// directory) and PostgreSQL (a throwaway cluster on loopback, one database per test).
 @Suite("Store contract")
 struct StoreContractTests {
-  /// Every backend the contract runs on: the two databases, and the in-memory store that
-  /// higher layers' tests use (FerryTesting).
+  /// Every backend the contract runs on: the two databases.
   enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, postgres, memory
+    case sqlite, postgres
     var testDescription: String { rawValue }
 
     /// The backends with a schema of their own.
@@ -28,8 +27,6 @@ struct StoreContractTests {
       return try SQLiteStore(path: dir.appendingPathComponent("ferry.sqlite").path)
     case .postgres:
       return try await PostgresStore(url: try await ThrowawayPostgres.shared().createDatabase())
-    case .memory:
-      return InMemoryStore()
     }
   }
 
@@ -105,8 +102,6 @@ struct StoreContractTests {
       ) {
         try await PostgresStore(url: url)
       }
-    case .memory:
-      Issue.record("the in-memory store has no schema to migrate")
     }
   }
 
@@ -497,6 +492,30 @@ struct AccessStoreTests {
     #expect(try await store.revokeToken(issued.token.id, of: b, actor: "mallory") == false)
     #expect(try await store.revokeToken(issued.token.id, of: a, actor: "alice@a.example"))
     #expect(try await store.authenticate(tokenSecret: issued.secret.revealed) == nil)
+  }
+
+  @Test(arguments: Backend.allCases)
+  func theLastAdminCredentialCannotBeRevoked(_ backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    let a = try await store.testAccount("A").id
+    let first = try await store.issueToken(name: "first", role: .admin, of: a, actor: "setup")
+    let member = try await store.issueToken(name: "ci", role: .member, of: a, actor: "setup")
+    // A member token is no admin credential: the first admin token is still the last one.
+    await #expect {
+      try await store.revokeToken(first.token.id, of: a, actor: "admin")
+    } throws: { error in
+      "\(error)".contains("last admin credential")
+    }
+    #expect(try await store.authenticate(tokenSecret: first.secret.revealed) != nil)
+    #expect(try await store.auditLog(of: a, limit: 10).map(\.action).first == "token.issue")
+    // With a second admin token, either may go, but not both.
+    let second = try await store.issueToken(name: "second", role: .admin, of: a, actor: "setup")
+    #expect(try await store.revokeToken(first.token.id, of: a, actor: "admin"))
+    #expect(try await store.revokeToken(member.token.id, of: a, actor: "admin"))
+    await #expect(throws: StoreError.self) {
+      try await store.revokeToken(second.token.id, of: a, actor: "admin")
+    }
+    #expect(try await store.authenticate(tokenSecret: second.secret.revealed)?.role == .admin)
   }
 
   @Test func theSQLiteFileHoldsNoTokenSecret() async throws {

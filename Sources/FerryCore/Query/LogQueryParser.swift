@@ -8,13 +8,26 @@ struct LogQueryParser {
     case end
   }
 
+  /// The longest query accepted, in characters.
+  static let maxLength = 16_384
+  /// The deepest nesting accepted: parentheses and NOT (or `-`) each add a level. It
+  /// bounds the parser's and every evaluator's recursion, so no query can overflow a stack.
+  static let maxDepth = 64
+
   let text: [Character]
   var tokens: [(token: Token, column: Int)] = []
   var index = 0
+  var depth = 0
 
   init(_ text: String) { self.text = Array(text) }
 
   mutating func parse() throws(LogQueryError) -> LogQuery {
+    guard text.count <= Self.maxLength else {
+      throw LogQueryError(
+        column: Self.maxLength + 1,
+        message:
+          "the query is \(text.count) characters long; at most \(Self.maxLength) are accepted")
+    }
     try lex()
     if tokens.count == 1 { return .all }
     let query = try parseOr()
@@ -126,6 +139,8 @@ struct LogQueryParser {
     switch current.token {
     case .not, .minus:
       let name = current.token == .not ? "NOT" : "-"
+      try enter()
+      defer { depth -= 1 }
       index += 1
       return .not(try parseUnary(after: name))
     default:
@@ -137,6 +152,8 @@ struct LogQueryParser {
     let (token, column) = current
     switch token {
     case .open:
+      try enter()
+      defer { depth -= 1 }
       index += 1
       if current.token == .close {
         throw LogQueryError(column: current.column, message: "expected a term inside '( )'")
@@ -169,6 +186,30 @@ struct LogQueryParser {
     }
   }
 
+  /// One level deeper (a '(' or a NOT), refused past ``maxDepth``.
+  mutating func enter() throws(LogQueryError) {
+    depth += 1
+    guard depth <= Self.maxDepth else {
+      throw LogQueryError(
+        column: current.column,
+        message:
+          "the query nests deeper than \(Self.maxDepth) levels of parentheses and NOT; write it flatter"
+      )
+    }
+  }
+
+  /// A `*` that does not end a word: Ferry matches words by their start (`prefix*`) only.
+  static func checkWildcard(_ text: Substring, column: Int) throws(LogQueryError) {
+    guard let star = text.firstIndex(of: "*") else { return }
+    let lastIsOnlyStar = star == text.index(before: text.endIndex)
+    if lastIsOnlyStar && text.count > 1 { return }
+    throw LogQueryError(
+      column: column + text.distance(from: text.startIndex, to: star),
+      message:
+        "a '*' can only end a word (prefix*): Ferry cannot match a word by its end or middle; to search for '*' itself, quote it"
+    )
+  }
+
   static func name(_ token: Token) -> String {
     switch token {
     case .and: "AND"
@@ -183,6 +224,7 @@ struct LogQueryParser {
   /// message text.
   static func term(_ word: String, column: Int) throws(LogQueryError) -> LogQuery {
     guard let colon = word.firstIndex(of: ":"), colon != word.startIndex else {
+      if word != "*" { try checkWildcard(word[...], column: column) }
       return textTerm(word, exact: false)
     }
     let key = String(word[..<colon])
@@ -200,6 +242,7 @@ struct LogQueryParser {
       return .field(key, .equals(value.lowercased()))
     }
     if value == "*" { return .field(key, .exists) }
+    try checkWildcard(value[...], column: valueColumn)
     for comparison in [LogQuery.Comparison.lessOrEqual, .greaterOrEqual, .less, .greater]
     where value.hasPrefix(comparison.rawValue) {
       let number = value.dropFirst(comparison.rawValue.count)

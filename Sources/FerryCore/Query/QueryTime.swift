@@ -15,18 +15,23 @@ public enum QueryTime {
     return formatter.date(from: trimmed)
   }
 
-  /// The seconds of a span written `30s`, `15m`, `24h`, `7d` or `2w`; nil for anything else.
+  /// The longest span accepted: 1,000 years (a span is a distance back from now).
+  public static let maxSpanSeconds: TimeInterval = 1000 * 366 * 86400
+
+  /// The seconds of a span written `30s`, `15m`, `24h`, `7d` or `2w`, at most
+  /// ``maxSpanSeconds``; nil for anything else.
   public static func span(_ text: String) -> TimeInterval? {
     let units: [(Character, Double)] = [
       ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800),
     ]
     guard let last = text.last, let unit = units.first(where: { $0.0 == last }),
-      let count = Int(text.dropLast()), count >= 0
+      text.dropLast().allSatisfy(\.isASCII), let count = Int(text.dropLast()), count >= 0
     else { return nil }
-    return Double(count) * unit.1
+    let seconds = Double(count) * unit.1
+    return seconds <= maxSpanSeconds ? seconds : nil
   }
 
   /// What to tell a person whose time did not parse.
   public static let help =
-    "use now, a span back from now (30s, 15m, 24h, 7d, 2w) or an ISO 8601 time such as 2026-12-01T10:00:00Z"
+    "use now, a span back from now (30s, 15m, 24h, 7d, 2w; at most 1000 years) or an ISO 8601 time such as 2026-12-01T10:00:00Z"
 }

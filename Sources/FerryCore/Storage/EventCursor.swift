@@ -20,7 +20,15 @@ public enum EventCursor {
 }
 
 extension Date {
-  /// Microseconds since 1970, as both backends store times.
-  public var micros: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
+  /// Microseconds since 1970, as both backends store times. A date past what 64 bits of
+  /// microseconds hold (about 292,000 years either side of 1970) is clamped there, never
+  /// a trap: no input can crash a store.
+  public var micros: Int64 {
+    let value = (timeIntervalSince1970 * 1_000_000).rounded()
+    guard value.isFinite else { return value > 0 ? .max : .min }
+    if value >= 9.2e18 { return .max }
+    if value <= -9.2e18 { return .min }
+    return Int64(value)
+  }
   public init(micros: Int64) { self.init(timeIntervalSince1970: Double(micros) / 1_000_000) }
 }

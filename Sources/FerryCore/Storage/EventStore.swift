@@ -14,14 +14,22 @@ public protocol EventStore: Sendable {
   /// How a fetcher's ledger stands: object versions by state, their events, and what the
   /// ledger takes (its rows, and about how many bytes).
   func ledgerSummary(of account: AccountID, fetcherID: String) async throws -> LedgerSummary
-  /// Has a fetcher read again the objects whose keys are in `keys`: their rows start over
-  /// (``StoreRules/reprocessed(_:)``) and the fetcher's next pass lists its whole prefix.
-  /// What they hold is not stored twice (events are keyed by object version and offset).
-  /// Audited (`fetcher.reprocess`); returns how many rows start over, nil if there is no
-  /// such fetcher in the account.
+  /// Asks a fetcher to read again the objects whose keys are in `keys`. The request is a
+  /// row, kept until the fetcher's next pass applies it under the fetcher's lease
+  /// (``applyReprocessRequests(fetcherID:of:)``), so a pass under way is never cut into
+  /// and no request is lost. Audited (`fetcher.reprocess`); returns how many ledger rows
+  /// the keys hold now, nil if there is no such fetcher in the account.
   func reprocess(
     fetcherID: String, keys: ClosedRange<String>, of account: AccountID, actor: String
   ) async throws -> Int?
+  /// Applies the fetcher's waiting reprocess requests, in one transaction, at the start of a
+  /// pass under the fetcher's lease: the rows of their keys start over
+  /// (``StoreRules/reprocessed(_:)``), the events those objects gave are deleted (so that
+  /// reading them again stores each event once), and the fetcher's status asks the pass to
+  /// list its whole prefix and read the keys (``StoreRules/reprocessing(_:keys:)``).
+  /// Returns the fetcher's status after them; nil when no request waited.
+  func applyReprocessRequests(fetcherID: String, of account: AccountID) async throws
+    -> FetcherStatus?
   /// Removes at most `limit` rows of a fetcher's object versions that were ingested before
   /// `updatedBefore` and whose keys sort at or before `throughKey` (nil: any key), oldest
   /// keys first; failed and pending rows stay. In the same transaction the fetcher's status
@@ -30,8 +38,13 @@ public protocol EventStore: Sendable {
     of account: AccountID, fetcherID: String, throughKey: String?, updatedBefore: Date,
     limit: Int
   ) async throws -> LedgerCompaction
-  /// Records an object and its events in one transaction: both or neither.
+  /// Records an object and its events in one transaction: both or neither. The store
+  /// enforces each event's identity (``LedgerCommit``): events before the offset the
+  /// object's row has reached are stored already and are dropped, and the row never moves
+  /// backwards. Returns the row as stored.
+  @discardableResult
   func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID) async throws
+    -> LedgerEntry
   func search(_ query: EventQuery, of account: AccountID) async throws -> EventPage
   /// How many events match in each interval of `bucketSeconds` from the query's start
   /// (its cursor and limit do not apply): for drawing matches over time.

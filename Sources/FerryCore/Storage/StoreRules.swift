@@ -215,6 +215,14 @@ public enum StoreRules {
     )
   }
 
+  /// Why the last admin credential of an account (an admin token, or an admin user with a
+  /// password) cannot be revoked: the account would have no admin and no way back.
+  public static func lastAdminCredential(_ tokenID: String) -> StoreError {
+    .rejected(
+      "token \(tokenID) is the account's last admin credential: revoking it would leave no admin and no way back; issue another admin token (or give an admin user a password) first"
+    )
+  }
+
   public static func archiveBusy(_ id: String) -> StoreError {
     .rejected(
       "archive \(id) has a restore queued or running; cancel it or wait for it to finish, then retry"

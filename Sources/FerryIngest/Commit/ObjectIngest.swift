@@ -4,9 +4,9 @@ import Foundation
 /// One object, from its bytes to committed events: download → decompress → parse →
 /// batch → commit. Events are committed in chunks, each with the object's ledger row
 /// (state `pending` and the offset reached), the last with `ingested`; an object whose
-/// work stopped resumes after the offset its ledger row records, and since event
-/// identities are (object version, offset) and the same chunks make the same blocks,
-/// nothing is stored twice.
+/// work stopped (a crash, a download cut mid-object) resumes after the offset its ledger
+/// row records. The store enforces event identities, (object version, offset), whatever
+/// the chunks (``LedgerCommit``): nothing is stored twice, and nothing is skipped.
 public struct ObjectIngest: Sendable {
   public let store: any Store
   public let account: AccountID
@@ -75,10 +75,10 @@ public struct ObjectIngest: Sendable {
     func commit(_ state: LedgerState) async throws {
       try await fence()
       entry.state = state
-      entry.events += batch.count
       if let last = batch.last { entry.offset = max(entry.offset, last.sourceOffset + 1) }
       entry.updatedAt = Date()
-      try await store.commitObject(entry, events: batch, of: account)
+      // The row as stored: the store drops events it holds already and counts the rest.
+      entry = try await store.commitObject(entry, events: batch, of: account)
       batch.removeAll(keepingCapacity: true)
       batchBytes = 0
     }

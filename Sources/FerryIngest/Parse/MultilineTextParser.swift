@@ -113,11 +113,13 @@ public struct MultilineTextParser: RecordParser {
 }
 
 /// The pattern that begins an event of a multiline text log: a regular expression
-/// (Swift's syntax, close to PCRE), searched in the first KiB of each line; anchor it with `^` to match
-/// the line's start, as `^\d{4}-\d{2}-\d{2}` for lines that start with a date.
-public struct MultilineStart: @unchecked Sendable {
-  // Regex holds no mutable state after it is made; it is used by one parser at a time.
-  private let regex: Regex<AnyRegexOutput>
+/// (``PatternParser``'s syntax: PCRE's without back-references or lookaround), searched in
+/// the first KiB of each line; anchor it with `^` to match the line's start, as
+/// `^\d{4}-\d{2}-\d{2}` for lines that start with a date. It is matched by an automaton
+/// (``LinearPattern``) in time linear in the line, so no pattern a tenant writes can hold
+/// a worker.
+public struct MultilineStart: Sendable {
+  private let automaton: LinearPattern
   public let pattern: String
 
   /// The pattern, or an error that says what is wrong with it.
@@ -131,21 +133,15 @@ public struct MultilineStart: @unchecked Sendable {
         "the multiline start pattern has \(pattern.count) characters; at most \(MultilineTextParser.maxPatternLength) are allowed"
       )
     }
-    do {
-      regex = try Regex(pattern)
-    } catch {
-      throw ParseError(
-        "the multiline start pattern is not a regular expression Ferry reads: \(error)")
-    }
+    automaton = try LinearPattern(pattern)
     self.pattern = pattern
   }
 
-  /// Bytes of a line the pattern is searched in: what begins an event is at its start, and
-  /// a bound keeps a pattern that backtracks from costing more than that per line.
+  /// Bytes of a line the pattern is searched in: what begins an event is at its start.
   public static let searchedBytes = 1024
 
   func matches(_ line: ArraySlice<UInt8>) -> Bool {
     let text = String(decoding: line.prefix(Self.searchedBytes), as: UTF8.self)
-    return (try? regex.firstMatch(in: text)) != nil
+    return automaton.firstMatch(in: text.unicodeScalars, textEnds: line.count <= Self.searchedBytes)
   }
 }

@@ -94,7 +94,7 @@ public struct FetcherPass: Sendable {
     progress: (FetcherStatus) async -> Void = { _ in }
   ) async throws -> (PassReport, FetcherStatus) {
     var report = PassReport()
-    var status = fetcher.status
+    var status = try await statusAfterReprocessRequests()
     status.lastRunAt = now
     let discovery = ListingDiscovery(
       prefix: connection.prefix, status: status, fullListEvery: settings.fullListEvery, now: now)
@@ -178,6 +178,14 @@ public struct FetcherPass: Sendable {
     return (report, status)
   }
 
+  /// The fetcher's status once the reprocess requests that waited for this pass are
+  /// applied, under the lease (before any object is read, so no object is cut into).
+  func statusAfterReprocessRequests() async throws -> FetcherStatus {
+    try await lease.check()
+    return try await store.applyReprocessRequests(fetcherID: fetcher.id, of: fetcher.accountID)
+      ?? fetcher.status
+  }
+
   /// Reads again the failed objects behind the cursor whose backoff is over. A listing
   /// after the cursor does not see them (a key that arrived late and failed), so without
   /// this they would wait for the next full listing, not for their backoff.
@@ -251,9 +259,8 @@ public struct FetcherPass: Sendable {
     do {
       let outcome = try await ingest.run(object, from: source, previous: previous)
       report.bytes += outcome.bytes
-      // A resumed object's row already counted the events of its earlier chunks.
-      let resumed = previous.map { $0.state == .ingested ? 0 : $0.events } ?? 0
-      report.events += outcome.entry.events - resumed
+      // The row counts every event of the object stored, earlier attempts' too.
+      report.events += max(0, outcome.entry.events - (previous?.events ?? 0))
       if outcome.entry.state == .ingested {
         report.objectsIngested += 1
         return .done
@@ -267,8 +274,10 @@ public struct FetcherPass: Sendable {
     }
   }
 
-  /// Records that an object could not be read (under the lease, keeping what its row had
-  /// reached): for good when `final`, else to be retried with backoff.
+  /// Records that an object could not be read, under the lease: for good when `final`, else
+  /// to be retried with backoff. The store writes it on top of what the row had reached
+  /// (chunks of this attempt committed before the failure stay counted, and the retry
+  /// resumes after them), never from the stale `previous`.
   func recordFailure(
     _ object: SourceObject, previous: LedgerEntry?, _ error: String, final: Bool,
     report: inout PassReport
@@ -279,8 +288,8 @@ public struct FetcherPass: Sendable {
       state: .failed, events: previous?.events ?? 0, offset: previous?.offset ?? 0,
       error: error, attempts: final ? max(attempts, settings.maxAttempts) : attempts)
     try await lease.check()
-    try await store.commitObject(entry, events: [], of: fetcher.accountID)
-    return noteFailure(entry, report: &report)
+    let stored = try await store.commitObject(entry, events: [], of: fetcher.accountID)
+    return noteFailure(stored, report: &report)
   }
 
   /// A failed object in the pass's report; whether it is done (failed for good) or waits.

@@ -13,7 +13,7 @@ extension FetcherPass {
     progress: (FetcherStatus) async -> Void = { _ in }
   ) async throws -> (PassReport, FetcherStatus) {
     var report = PassReport()
-    var status = fetcher.status
+    var status = try await statusAfterReprocessRequests()
     status.lastRunAt = now
     let ingest = objectIngest()
     let started = Date()

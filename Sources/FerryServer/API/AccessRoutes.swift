@@ -64,10 +64,14 @@ struct AccessRoutes {
     let name = try Self.name(try body.requiredString("name", example: "ci-deploy"), field: "name")
     let issued = try await store.issueToken(
       name: name, role: try Self.role(body), of: caller.account.id, actor: caller.actor)
+    return try Self.issuedAnswer(issued)
+  }
+
+  /// A token just issued, with its secret: the only time the secret leaves Ferry.
+  static func issuedAnswer(_ issued: IssuedToken) throws -> Response {
     guard case .object(var pairs) = JSONViews.token(issued.token) else {
       throw APIProblem.internalError()
     }
-    // The only time the secret leaves Ferry.
     pairs.append(("secret", .string(issued.secret.revealed)))
     return JSONResponse.make(.object(pairs), status: .created)
   }
@@ -138,6 +142,26 @@ struct AccountRoutes {
   func add(to api: RouterGroup<FerryRequestContext>) {
     api.get("accounts", use: list)
     api.post("accounts", use: create)
+    api.post("accounts/{id}/tokens", use: issueToken)
+  }
+
+  /// Issues a token into any account (operators): the way back into an account that has
+  /// lost its admins. Audited in that account, with the operator as the actor.
+  @Sendable func issueToken(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    try caller.requireOperator()
+    let id = context.parameters.get("id") ?? ""
+    guard let account = try await store.account(AccountID(rawValue: id)) else {
+      throw APIProblem.notFound("account", id)
+    }
+    let body = try await RequestBody.read(request, context: context, known: ["name", "role"])
+    let name = try AccessRoutes.name(
+      try body.requiredString("name", example: "recovery"), field: "name")
+    let issued = try await store.issueToken(
+      name: name, role: try AccessRoutes.role(body), of: account.id, actor: caller.actor)
+    return try AccessRoutes.issuedAnswer(issued)
   }
 
   @Sendable func list(_ request: Request, context: FerryRequestContext) async throws -> Response {

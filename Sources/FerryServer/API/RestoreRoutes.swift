@@ -42,20 +42,6 @@ struct RestoreRoutes {
   }
 
   func request(_ body: RequestBody, caller: Caller) async throws -> Request {
-    let archiveID = try body.requiredString("archiveId", example: "arc_0123456789abcdef")
-    let account = caller.account.id
-    guard
-      let archive = try await store.archives(of: account).first(where: { $0.id == archiveID })
-    else {
-      throw APIProblem.badInput(
-        field: "archiveId", "there is no archive \(archiveID) in this account",
-        fix: "List the account's archives with GET /api/v1/archives (or ferry archive list).")
-    }
-    guard let connection = try await store.connection(archive.connectionID, of: account) else {
-      throw APIProblem.badInput(
-        field: "archiveId", "the archive's connection \(archive.connectionID) no longer exists",
-        fix: "Delete this archive and add one on an existing archive connection.")
-    }
     let now = Date()
     func time(_ name: String) throws -> Date {
       let text = try body.requiredString(name, example: "2026-11-30T00:00:00Z")
@@ -80,6 +66,20 @@ struct RestoreRoutes {
           field: "query", "\(error)",
           fix: "See docs/query-language.md: words, \"phrases\", field:value, AND, OR, NOT, ( ).")
       }
+    }
+    let archiveID = try body.requiredString("archiveId", example: "arc_0123456789abcdef")
+    let account = caller.account.id
+    guard
+      let archive = try await store.archives(of: account).first(where: { $0.id == archiveID })
+    else {
+      throw APIProblem.badInput(
+        field: "archiveId", "there is no archive \(archiveID) in this account",
+        fix: "List the account's archives with GET /api/v1/archives (or ferry archive list).")
+    }
+    guard let connection = try await store.connection(archive.connectionID, of: account) else {
+      throw APIProblem.badInput(
+        field: "archiveId", "the archive's connection \(archive.connectionID) no longer exists",
+        fix: "Delete this archive and add one on an existing archive connection.")
     }
     return Request(
       archive: archive, connection: connection, from: from, to: to, query: query,

@@ -202,6 +202,18 @@ enum PostgresSchema {
         "CREATE INDEX connections_role ON connections(role_arn)",
       ]
     ),
+    (
+      "v11-reprocess-requests",
+      [
+        """
+        CREATE TABLE reprocess_requests (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id), fetcher_id TEXT NOT NULL,
+        from_key TEXT NOT NULL, to_key TEXT NOT NULL, requested_at BIGINT NOT NULL)
+        """,
+        "CREATE INDEX reprocess_requests_fetcher ON reprocess_requests(account_id, fetcher_id, id)",
+        "CREATE INDEX event_blocks_source ON event_blocks(account_id, fetcher_id, source_key COLLATE \"C\")",
+      ]
+    ),
   ]
 
   /// Work a migration does in Swift after its statements, in the same transaction.

@@ -130,15 +130,30 @@ extension PostgresStore {
     let logger = self.logger
     let store = self
     return try await transaction { tx in
+      // The account's admin credentials are locked, so that two revokes cannot each leave
+      // the other as the last one.
+      _ = try await Self.execute(
+        tx, "SELECT id FROM accounts WHERE id = $1 FOR UPDATE", [account.rawValue], logger: logger)
       let rows = try await Self.execute(
         tx, "DELETE FROM api_tokens WHERE id = $1 AND account_id = $2 RETURNING *",
         [id, account.rawValue], logger: logger)
       guard let row = rows.first else { return false }
+      let revoked = try store.token(row)
+      if revoked.role == .admin {
+        let others = try await Self.execute(
+          tx,
+          """
+          SELECT (SELECT COUNT(*) FROM api_tokens WHERE account_id = $1 AND role = 'admin')
+            + (SELECT COUNT(*) FROM users WHERE account_id = $1 AND role = 'admin' AND password_hash IS NOT NULL) AS n
+          """, [account.rawValue], logger: logger)
+        let count = try others.first.map { try $0["n"].decode(Int64.self) } ?? 0
+        if count == 0 { throw StoreRules.lastAdminCredential(id) }
+      }
       try await Self.audit(
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "token.revoke", target: id,
-          before: StoreJSON.encode(try store.token(row))),
+          before: StoreJSON.encode(revoked)),
         logger: logger)
       return true
     }

@@ -209,6 +209,9 @@ extension PostgresStore {
       _ = try await Self.execute(
         tx, "DELETE FROM ledger WHERE account_id = $1 AND fetcher_id = $2", [account.rawValue, id],
         logger: logger)
+      _ = try await Self.execute(
+        tx, "DELETE FROM reprocess_requests WHERE account_id = $1 AND fetcher_id = $2",
+        [account.rawValue, id], logger: logger)
       _ = try await Self.execute(tx, "DELETE FROM fetchers WHERE id = $1", [id], logger: logger)
       try await Self.audit(
         tx,

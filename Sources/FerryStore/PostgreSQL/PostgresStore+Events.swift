@@ -87,37 +87,94 @@ extension PostgresStore {
     let logger = self.logger
     return try await transaction { tx in
       guard
-        let fetcher = try await PostgresStore.record(
-          tx, Fetcher.self, fetcherID, of: account, logger: logger)
+        try await PostgresStore.record(tx, Fetcher.self, fetcherID, of: account, logger: logger)
+          != nil
       else { return nil }
-      let rows = try await Self.execute(
-        tx,
-        """
-        SELECT * FROM ledger WHERE account_id = $1 AND fetcher_id = $2
-          AND key COLLATE "C" >= $3 AND key COLLATE "C" <= $4 FOR UPDATE
-        """, [account.rawValue, fetcherID, keys.lowerBound, keys.upperBound], logger: logger)
-      for entry in try rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0) }) {
-        _ = try await Self.execute(
+      let rows =
+        try await Self.execute(
           tx,
           """
-          UPDATE ledger SET state = $1, byte_offset = $2, events = $3, attempts = $4, error = NULL,
-            updated_at = $5 WHERE account_id = $6 AND fetcher_id = $7 AND key = $8 AND etag = $9
-          """,
-          [
-            entry.state.rawValue, entry.offset, entry.events, entry.attempts,
-            entry.updatedAt.micros, account.rawValue, fetcherID, entry.key, entry.eTag,
-          ], logger: logger)
-      }
+          SELECT count(*) AS n FROM ledger WHERE account_id = $1 AND fetcher_id = $2
+            AND key COLLATE "C" >= $3 AND key COLLATE "C" <= $4
+          """, [account.rawValue, fetcherID, keys.lowerBound, keys.upperBound], logger: logger
+        ).first?["n"].decode(Int.self) ?? 0
       _ = try await Self.execute(
-        tx, "UPDATE fetchers SET body = $1 WHERE id = $2",
-        [StoreJSON.encode(StoreRules.reprocessing(fetcher, keys: keys)), fetcherID], logger: logger)
+        tx,
+        """
+        INSERT INTO reprocess_requests (account_id, fetcher_id, from_key, to_key, requested_at)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        [account.rawValue, fetcherID, keys.lowerBound, keys.upperBound, Date().micros],
+        logger: logger)
       try await Self.audit(
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "fetcher.reprocess", target: fetcherID,
-          before: nil, after: StoreRules.reprocessAudit(keys, objects: rows.count)),
+          before: nil, after: StoreRules.reprocessAudit(keys, objects: rows)),
         logger: logger)
-      return rows.count
+      return rows
+    }
+  }
+
+  public func applyReprocessRequests(fetcherID: String, of account: AccountID) async throws
+    -> FetcherStatus?
+  {
+    let logger = self.logger
+    return try await transaction { tx in
+      let requests = try await Self.execute(
+        tx,
+        """
+        SELECT id, from_key, to_key FROM reprocess_requests WHERE account_id = $1 AND fetcher_id = $2
+        ORDER BY id FOR UPDATE
+        """, [account.rawValue, fetcherID], logger: logger)
+      guard !requests.isEmpty,
+        var fetcher = try await PostgresStore.record(
+          tx, Fetcher.self, fetcherID, of: account, logger: logger)
+      else { return nil }
+      let now = Date()
+      for request in requests {
+        let id = try request["id"].decode(Int64.self)
+        let from = try request["from_key"].decode(String.self)
+        let to = try request["to_key"].decode(String.self)
+        let range: [any PGBindable] = [account.rawValue, fetcherID, from, to]
+        let rows = try await Self.execute(
+          tx,
+          """
+          SELECT * FROM ledger WHERE account_id = $1 AND fetcher_id = $2
+            AND key COLLATE "C" >= $3 AND key COLLATE "C" <= $4 FOR UPDATE
+          """, range, logger: logger)
+        for entry in try rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0, now: now) }) {
+          _ = try await Self.execute(
+            tx,
+            """
+            UPDATE ledger SET state = $1, byte_offset = $2, events = $3, attempts = $4, error = NULL,
+              updated_at = $5 WHERE account_id = $6 AND fetcher_id = $7 AND key = $8 AND etag = $9
+            """,
+            [
+              entry.state.rawValue, entry.offset, entry.events, entry.attempts,
+              entry.updatedAt.micros, account.rawValue, fetcherID, entry.key, entry.eTag,
+            ], logger: logger)
+        }
+        // The objects' events go with their rows' progress: read again, each is stored once.
+        let blocks = """
+          SELECT id FROM event_blocks WHERE account_id = $1 AND fetcher_id = $2
+            AND source_key COLLATE "C" >= $3 AND source_key COLLATE "C" <= $4
+            AND restore_job_id IS NULL
+          """
+        for table in ["archived_blocks", "event_block_data", "event_block_filters"] {
+          _ = try await Self.execute(
+            tx, "DELETE FROM \(table) WHERE block_id IN (\(blocks))", range, logger: logger)
+        }
+        _ = try await Self.execute(
+          tx, "DELETE FROM event_blocks WHERE id IN (\(blocks))", range, logger: logger)
+        fetcher = StoreRules.reprocessing(fetcher, keys: from...max(from, to))
+        _ = try await Self.execute(
+          tx, "DELETE FROM reprocess_requests WHERE id = $1", [id], logger: logger)
+      }
+      _ = try await Self.execute(
+        tx, "UPDATE fetchers SET body = $1 WHERE id = $2",
+        [StoreJSON.encode(fetcher), fetcherID], logger: logger)
+      return fetcher.status
     }
   }
 
@@ -159,13 +216,34 @@ extension PostgresStore {
     }
   }
 
+  @discardableResult
   public func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID)
-    async throws
+    async throws -> LedgerEntry
   {
     let logger = self.logger
-    // Compressing happens before the transaction, which then stays short.
+    // Compressing happens before the transaction, which then stays short; only a commit
+    // that repeats stored events (a retry) compresses again inside it.
     let rows = try BlockRows.make(events)
-    try await transaction { tx in
+    return try await transaction { tx in
+      let stored = try await Self.execute(
+        tx,
+        """
+        SELECT * FROM ledger WHERE account_id = $1 AND fetcher_id = $2 AND key = $3 AND etag = $4
+          FOR UPDATE
+        """, [account.rawValue, entry.fetcherID, entry.key, entry.eTag], logger: logger
+      ).first.map(Self.ledgerEntry)
+      let unstored = LedgerCommit.unstored(events, after: stored)
+      var inserted = 0
+      for row in unstored.count == events.count ? rows : try BlockRows.make(unstored) {
+        if try await PostgresBlocks.insert(
+          tx, row, eTag: entry.eTag, account: account, logger: logger)
+          != nil
+        {
+          inserted += row.block.eventCount
+        }
+      }
+      let merged = LedgerCommit.merged(
+        entry, onto: stored, committed: unstored, inserted: inserted)
       _ = try await Self.execute(
         tx,
         """
@@ -176,13 +254,11 @@ extension PostgresStore {
           byte_offset = excluded.byte_offset, error = excluded.error, attempts = excluded.attempts, updated_at = excluded.updated_at
         """,
         [
-          account.rawValue, entry.fetcherID, entry.key, entry.eTag, entry.versionID, entry.size,
-          entry.state.rawValue,
-          entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
+          account.rawValue, merged.fetcherID, merged.key, merged.eTag, merged.versionID,
+          merged.size, merged.state.rawValue, merged.events, merged.offset, merged.error,
+          merged.attempts, merged.updatedAt.micros,
         ], logger: logger)
-      for row in rows {
-        try await PostgresBlocks.insert(tx, row, eTag: entry.eTag, account: account, logger: logger)
-      }
+      return merged
     }
   }
 

@@ -144,6 +144,15 @@ enum SQLiteSchema {
       CREATE INDEX connections_role ON connections(role_arn);
       """
     ),
+    (
+      "v11-reprocess-requests",
+      """
+      CREATE TABLE reprocess_requests (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        fetcher_id TEXT NOT NULL, from_key TEXT NOT NULL, to_key TEXT NOT NULL, requested_at INTEGER NOT NULL);
+      CREATE INDEX reprocess_requests_fetcher ON reprocess_requests(account_id, fetcher_id, id);
+      CREATE INDEX event_blocks_source ON event_blocks(account_id, fetcher_id, source_key);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.

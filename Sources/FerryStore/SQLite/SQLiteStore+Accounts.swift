@@ -123,6 +123,16 @@ extension SQLiteStore {
           db, sql: "SELECT * FROM api_tokens WHERE id = ? AND account_id = ?",
           arguments: [id, account.rawValue])
       else { return false }
+      if Self.token(row).role == .admin {
+        let others =
+          try Int.fetchOne(
+            db,
+            sql: """
+              SELECT (SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND role = 'admin' AND id <> ?)
+                + (SELECT COUNT(*) FROM users WHERE account_id = ? AND role = 'admin' AND password_hash IS NOT NULL)
+              """, arguments: [account.rawValue, id, account.rawValue]) ?? 0
+        if others == 0 { throw StoreRules.lastAdminCredential(id) }
+      }
       try db.execute(
         sql: "DELETE FROM api_tokens WHERE id = ? AND account_id = ?",
         arguments: [id, account.rawValue])

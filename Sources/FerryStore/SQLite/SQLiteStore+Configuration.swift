@@ -183,6 +183,9 @@ extension SQLiteStore {
       try db.execute(
         sql: "DELETE FROM ledger WHERE account_id = ? AND fetcher_id = ?",
         arguments: [account.rawValue, id])
+      try db.execute(
+        sql: "DELETE FROM reprocess_requests WHERE account_id = ? AND fetcher_id = ?",
+        arguments: [account.rawValue, id])
       try db.execute(sql: "DELETE FROM fetchers WHERE id = ?", arguments: [id])
       try Self.audit(
         db,

@@ -78,34 +78,83 @@ extension SQLiteStore {
     fetcherID: String, keys: ClosedRange<String>, of account: AccountID, actor: String
   ) async throws -> Int? {
     try await write { db in
-      guard let fetcher = try Self.record(db, Fetcher.self, fetcherID, of: account) else {
-        return nil
-      }
-      let rows = try Row.fetchAll(
-        db,
-        sql:
-          "SELECT * FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key >= ? AND key <= ?",
-        arguments: [account.rawValue, fetcherID, keys.lowerBound, keys.upperBound])
-      for entry in rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0) }) {
-        try db.execute(
+      guard try Self.record(db, Fetcher.self, fetcherID, of: account) != nil else { return nil }
+      let rows =
+        try Int.fetchOne(
+          db,
           sql: """
-            UPDATE ledger SET state = ?, byte_offset = ?, events = ?, attempts = ?, error = NULL,
-              updated_at = ? WHERE account_id = ? AND fetcher_id = ? AND key = ? AND etag = ?
+            SELECT count(*) FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key >= ? AND key <= ?
             """,
-          arguments: [
-            entry.state.rawValue, entry.offset, entry.events, entry.attempts,
-            entry.updatedAt.micros, account.rawValue, fetcherID, entry.key, entry.eTag,
-          ])
-      }
+          arguments: [account.rawValue, fetcherID, keys.lowerBound, keys.upperBound]) ?? 0
       try db.execute(
-        sql: "UPDATE fetchers SET body = ? WHERE id = ?",
-        arguments: [StoreJSON.encode(StoreRules.reprocessing(fetcher, keys: keys)), fetcherID])
+        sql: """
+          INSERT INTO reprocess_requests (account_id, fetcher_id, from_key, to_key, requested_at)
+          VALUES (?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          account.rawValue, fetcherID, keys.lowerBound, keys.upperBound, Date().micros,
+        ])
       try Self.audit(
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "fetcher.reprocess", target: fetcherID,
-          before: nil, after: StoreRules.reprocessAudit(keys, objects: rows.count)))
-      return rows.count
+          before: nil, after: StoreRules.reprocessAudit(keys, objects: rows)))
+      return rows
+    }
+  }
+
+  public func applyReprocessRequests(fetcherID: String, of account: AccountID) async throws
+    -> FetcherStatus?
+  {
+    try await write { db in
+      let requests = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT id, from_key, to_key FROM reprocess_requests WHERE account_id = ? AND fetcher_id = ?
+          ORDER BY id
+          """, arguments: [account.rawValue, fetcherID])
+      guard !requests.isEmpty,
+        var fetcher = try Self.record(db, Fetcher.self, fetcherID, of: account)
+      else { return nil }
+      let now = Date()
+      for request in requests {
+        let from: String = request["from_key"]
+        let to: String = request["to_key"]
+        let range: StatementArguments = [account.rawValue, fetcherID, from, to]
+        let rows = try Row.fetchAll(
+          db,
+          sql:
+            "SELECT * FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key >= ? AND key <= ?",
+          arguments: range)
+        for entry in rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0, now: now) }) {
+          try db.execute(
+            sql: """
+              UPDATE ledger SET state = ?, byte_offset = ?, events = ?, attempts = ?, error = NULL,
+                updated_at = ? WHERE account_id = ? AND fetcher_id = ? AND key = ? AND etag = ?
+              """,
+            arguments: [
+              entry.state.rawValue, entry.offset, entry.events, entry.attempts,
+              entry.updatedAt.micros, account.rawValue, fetcherID, entry.key, entry.eTag,
+            ])
+        }
+        // The objects' events go with their rows' progress: read again, each is stored once.
+        let blocks = """
+          SELECT id FROM event_blocks WHERE account_id = ? AND fetcher_id = ? AND source_key >= ?
+            AND source_key <= ? AND restore_job_id IS NULL
+          """
+        for table in ["archived_blocks", "event_block_data", "event_block_filters"] {
+          try db.execute(
+            sql: "DELETE FROM \(table) WHERE block_id IN (\(blocks))", arguments: range)
+        }
+        try db.execute(sql: "DELETE FROM event_blocks WHERE id IN (\(blocks))", arguments: range)
+        fetcher = StoreRules.reprocessing(fetcher, keys: from...max(from, to))
+        try db.execute(
+          sql: "DELETE FROM reprocess_requests WHERE id = ?", arguments: [request["id"] as Int64])
+      }
+      try db.execute(
+        sql: "UPDATE fetchers SET body = ? WHERE id = ?",
+        arguments: [StoreJSON.encode(fetcher), fetcherID])
+      return fetcher.status
     }
   }
 
@@ -140,12 +189,29 @@ extension SQLiteStore {
     }
   }
 
+  @discardableResult
   public func commitObject(_ entry: LedgerEntry, events: [Event], of account: AccountID)
-    async throws
+    async throws -> LedgerEntry
   {
-    // Compressing happens before the write transaction, which then holds the lock briefly.
+    // Compressing happens before the write transaction, which then holds the lock briefly;
+    // only a commit that repeats stored events (a retry) compresses again inside it.
     let rows = try BlockRows.make(events)
-    try await write { db in
+    return try await write { db in
+      let stored = try Row.fetchOne(
+        db,
+        sql:
+          "SELECT * FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key = ? AND etag = ?",
+        arguments: [account.rawValue, entry.fetcherID, entry.key, entry.eTag]
+      ).map(Self.ledgerEntry)
+      let unstored = LedgerCommit.unstored(events, after: stored)
+      var inserted = 0
+      for row in unstored.count == events.count ? rows : try BlockRows.make(unstored) {
+        if try SQLiteBlocks.insert(db, row, eTag: entry.eTag, account: account) != nil {
+          inserted += row.block.eventCount
+        }
+      }
+      let merged = LedgerCommit.merged(
+        entry, onto: stored, committed: unstored, inserted: inserted)
       try db.execute(
         sql: """
           INSERT INTO ledger (account_id, fetcher_id, key, etag, version_id, size, state, events, byte_offset, error, attempts, updated_at)
@@ -155,13 +221,11 @@ extension SQLiteStore {
             byte_offset = excluded.byte_offset, error = excluded.error, attempts = excluded.attempts, updated_at = excluded.updated_at
           """,
         arguments: [
-          account.rawValue, entry.fetcherID, entry.key, entry.eTag, entry.versionID, entry.size,
-          entry.state.rawValue,
-          entry.events, entry.offset, entry.error, entry.attempts, entry.updatedAt.micros,
+          account.rawValue, merged.fetcherID, merged.key, merged.eTag, merged.versionID,
+          merged.size, merged.state.rawValue, merged.events, merged.offset, merged.error,
+          merged.attempts, merged.updatedAt.micros,
         ])
-      for row in rows {
-        try SQLiteBlocks.insert(db, row, eTag: entry.eTag, account: account)
-      }
+      return merged
     }
   }
 

@@ -30,10 +30,19 @@ struct TokenCreate: AsyncParsableCommand {
   @OptionGroup var server: ServerOptions
   @Option(help: "A name for the token, e.g. ci-deploy.") var name: String
   @Option(help: "admin or member.") var role = "member"
+  @Option(
+    help: ArgumentHelp(
+      "Issue it into this account (an account ID; operators only): the way back into an account that has lost its admins.",
+      valueName: "account-id"))
+  var account: String?
 
   func run() async throws {
+    let path =
+      account.map {
+        "/api/v1/accounts/\($0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? $0)/tokens"
+      } ?? "/api/v1/tokens"
     let answer = try await server.client().call(
-      .POST, "/api/v1/tokens", body: .object([("name", .string(name)), ("role", .string(role))]))
+      .POST, path, body: .object([("name", .string(name)), ("role", .string(role))]))
     if server.json { return Output.json(answer) }
     print(
       Terminal.safe(
