@@ -42,6 +42,15 @@ public final class AWSEmulator: Sendable {
     if let pid = Int32(pid) { ChildProcess.stop(pid) }
   }
 
+  /// The request lines moto's server has logged (`"GET /bucket?list-type=2&… HTTP/1.1" 200`),
+  /// from `scripts/aws-emulator`'s log of this server: to count the calls a client made.
+  public func requestLines() -> [String] {
+    let directory = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+    let path = "\(directory)/ferry-moto-\(url.port ?? 0).log"
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").map(String.init).filter { $0.contains("HTTP/1.1\"") }
+  }
+
   /// Environment for the AWS CLI and boto3 pointed at this emulator.
   public func cliEnvironment(
     accessKey: String = "AKIAFERRYTEST0000001", secret: String = "ferry-test-secret"

@@ -76,6 +76,38 @@ struct AccountCLITests {
     #expect(listed.stdout.contains("No accounts yet"))
   }
 
+  @Test func aCommandThatOnlyReadsNeverCreatesAStore() async throws {
+    let parent = try TestPaths.temporaryDirectory("ferry-cli")
+    let dir = parent.appendingPathComponent("data").path
+    for arguments in [["account", "list"], ["account", "show", "acct_x"]] {
+      let out = try await ferry(arguments + ["--data-dir", dir])
+      #expect(out.status == 3, "\(arguments): \(out.stderr)")
+      #expect(out.stderr.contains("no Ferry store at \(dir)"), "\(out.stderr)")
+      #expect(out.stderr.contains("--api"), "\(out.stderr)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: dir), "nothing was created")
+  }
+
+  @Test func theStoreIsPrivateToFerrysUserWhateverTheUmask() async throws {
+    let parent = try TestPaths.temporaryDirectory("ferry-cli")
+    let dir = parent.appendingPathComponent("data").path
+    // The child inherits the umask: 022, the common default, would leave 0755 and 0644.
+    let previous = umask(0o022)
+    defer { umask(previous) }
+    let created = try await ferry(["account", "create", "Private", "--data-dir", dir])
+    #expect(created.status == 0, "\(created.stderr)")
+    func mode(_ path: String) throws -> Int {
+      let attributes = try FileManager.default.attributesOfItem(atPath: path)
+      return (attributes[.posixPermissions] as? Int ?? -1) & 0o777
+    }
+    #expect(try mode(dir) == 0o700)
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+    #expect(files.contains("ferry.sqlite") && files.contains("ferry.sqlite-wal"), "\(files)")
+    for file in files {
+      #expect(try mode(dir + "/" + file) == 0o600, "\(file)")
+    }
+  }
+
   @Test func aDamagedDatabaseIsReportedAndLeftAlone() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-cli")
     let file = dir.appendingPathComponent("ferry.sqlite")

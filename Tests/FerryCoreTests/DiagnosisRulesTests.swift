@@ -233,6 +233,65 @@ struct DiagnosisRulesTests {
     #expect(await verify(aws).diagnosis?.code == "aws-unreachable")
   }
 
+  // AWS answers these with 403 too, but they are about the request, not the permissions:
+  // S3's and STS's documented codes (S3 "Error responses", STS "Common errors").
+  @Test(
+    arguments: [
+      (
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        "request-signature-mismatch", "proxy"
+      ),
+      (
+        "RequestTimeTooSkewed",
+        "The difference between the request time and the current time is too large.",
+        "request-clock-skew", "clock"
+      ),
+      (
+        "SignatureDoesNotMatch",
+        "Signature expired: 20261206T000000Z is now earlier than 20261206T001500Z",
+        "request-clock-skew", "clock"
+      ),
+      (
+        "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
+        "platform-key-unknown", "credentials"
+      ),
+      ("ExpiredToken", "The provided token has expired.", "session-expired", "new credentials"),
+    ] as [(String, String, String, String)])
+  func aRequestAWSCouldNotAuthenticateIsNotBlamedOnTheRole(
+    _ code: String, _ message: String, _ diagnosis: String, _ fixWords: String
+  ) async throws {
+    for step in ["assume", "list", "read"] {
+      let aws = ScriptedAWS()
+      let failure = Self.denied(
+        step == "assume" ? "STS.AssumeRole" : "S3.ListObjectsV2", message, code: code)
+      switch step {
+      case "assume": aws.assume = .failure(failure)
+      case "list": aws.list = .failure(failure)
+      default: aws.read = .failure(failure)
+      }
+      let found = try #require(await verify(aws).diagnosis, "\(code) at \(step)")
+      #expect(found.code == diagnosis, "\(code) at \(step): \(found.code)")
+      #expect(found.fix.contains(fixWords), "\(found.fix)")
+      #expect(found.fix.contains("Nothing in your role or bucket needs to change"))
+      #expect(found.statementToAdd == nil, "no statement to add for \(code)")
+      #expect(!failure.isDenied && !failure.customerMustFix)
+    }
+  }
+
+  @Test func anAWSServerErrorIsAWSsSideAndTransient() async throws {
+    let aws = ScriptedAWS()
+    let failure = AWSFailure(
+      kind: .service, operation: "S3.ListObjectsV2", code: nil, message: "<html>bad gateway",
+      statusCode: 502)
+    aws.list = .failure(failure)
+    let found = try #require(await verify(aws).diagnosis)
+    #expect(found.code == "aws-side-failure")
+    #expect(found.cause.contains("usually transient") && !found.fix.contains("administrator"))
+    #expect(!failure.customerMustFix)
+    #expect(Self.denied("S3.ListObjectsV2", "no identity-based policy allows").customerMustFix)
+  }
+
   @Test func aRoleInThePlatformsAccountIsRefusedBeforeAnyCall() async {
     let aws = ScriptedAWS()
     var connection = Self.connection()

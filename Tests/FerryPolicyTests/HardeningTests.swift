@@ -348,6 +348,24 @@ struct PolicyHardeningTests {
     #expect(KeyPrefix.notes(for: "AWSLogs/").isEmpty)
   }
 
+  @Test(arguments: [
+    "app\u{0}x", "logs/\n2026/", "a\tb/", "x\u{7F}/", "x\u{85}/", "logs/\u{202E}gpj.exe/",
+    "\u{2066}a/", "\u{1B}[31mred/",
+  ])
+  func controlCharactersInAPrefixAreRefused(_ prefix: String) {
+    #expect {
+      try AccessScope(purpose: .fetcher, bucket: "my-logs", prefix: prefix)
+    } throws: { error in
+      guard let error = error as? InputError else { return false }
+      return error.field == "prefix" && error.problem.contains("control character U+")
+    }
+  }
+
+  @Test func anUnusualButPlainPrefixIsKeptByteForByte() throws {
+    let prefix = "logs/ünï cödé/😀 x/%41+=&?/"
+    #expect(try AccessScope(purpose: .fetcher, bucket: "my-logs", prefix: prefix).prefix == prefix)
+  }
+
   @Test func shellQuotingLeavesNothingToInterpret() {
     #expect(ShellQuote.quote("a'b") == #"'a'\''b'"#)
     #expect(ShellQuote.quote("$(x)") == "'$(x)'")

@@ -40,8 +40,10 @@ struct RestoreFlowTests {
     let made = try await aws.customerOffPool(["s3api", "create-bucket", "--bucket", bucket])
     try #require(made.status == 0, "\(made.stderr)")
     let data = try TestPaths.temporaryDirectory("ferry-restore-data")
+    // The hourly re-check of connections stays on (the default), as for a user: its wait
+    // must not hold up the shutdown at the end.
     let arguments =
-      ConnectWorld.serverArguments(aws) + [
+      ConnectWorld.serverArguments(aws).map { $0 == "off" ? "1h" : $0 } + [
         "--data-dir", data.path, "--ingest-lease", "2s", "--archive-interval", "1s",
         "--archive-flush-age", "1s", "--restore-interval", "1s",
       ]
@@ -203,6 +205,33 @@ struct RestoreFlowTests {
       } == 1,
       "a dry run starts nothing")
 
+    // A dry run over a century lists the partitions that exist, not one folder per day,
+    // and answers within seconds.
+    let before = aws.emulator.requestLines().filter { $0.contains("/\(bucket)/?list-type=2") }.count
+    let clock = ContinuousClock()
+    let centuryStart = clock.now
+    let century = try await api.post(
+      "/api/v1/restores", token: token,
+      range.merging([
+        "dryRun": true, "from": "1926-12-01T00:00:00Z", "to": "2026-12-01T00:00:00Z",
+      ]) { $1 })
+    let took = clock.now - centuryStart
+    try #require(century.status == 200, "\(century.text)")
+    #expect(took < .seconds(5), "a century's dry run took \(took)")
+    // Every object of the day, and those of the other days archived here.
+    #expect((century.json["objects"] as? Int ?? 0) >= expected.objects - 1, "\(century.text)")
+    let listings =
+      aws.emulator.requestLines().filter { $0.contains("/\(bucket)/?list-type=2") }.count - before
+    #expect((1...10).contains(listings), "a century's dry run made \(listings) listings")
+    let tooLong = try await api.post(
+      "/api/v1/restores", token: token,
+      range.merging([
+        "dryRun": true, "from": "1900-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z",
+      ]) { $1 })
+    #expect(
+      tooLong.status == 400 && (tooLong.json["detail"] as? String)?.contains("100 years") == true,
+      "\(tooLong.text)")
+
     // Bad input and members are refused.
     let badQuery = try await api.post(
       "/api/v1/restores", token: token, range.merging(["query": "status:(500"]) { $1 })
@@ -349,5 +378,14 @@ struct RestoreFlowTests {
     #expect(actions.contains("restore.create") && actions.contains("restore.expiry"), "\(actions)")
     #expect(!server.log.contains(token))
     #expect(!server.log.contains(aws.platformSecretKey))
+
+    // After real use (an archive, restores, a failed one), SIGTERM ends the process well
+    // within its shutdown grace (10 s by default), with status 0.
+    let stopping = server
+    let stopStart = clock.now
+    let status = try await OffPool.run { stopping.stop(grace: 30) }
+    let stopTook = clock.now - stopStart
+    #expect(status == 0, "ferry serve exited with \(status) after SIGTERM")
+    #expect(stopTook < .seconds(8), "ferry serve took \(stopTook) to stop")
   }
 }

@@ -41,6 +41,16 @@ struct DirectoryBucket: ArchiveBucket {
     return out.sorted { $0.key < $1.key }
   }
 
+  func folders(under prefix: String) async throws(AWSFailure) -> [String] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: url(prefix).path)) ?? []
+    var isFolder: ObjCBool = false
+    return names.filter {
+      FileManager.default.fileExists(
+        atPath: url(prefix).appendingPathComponent($0).path, isDirectory: &isFolder)
+        && isFolder.boolValue
+    }.map { prefix + $0 + "/" }.sorted()
+  }
+
   func thaw(key: String, days: Int) async throws(AWSFailure) -> ThawState { .ready }
 }
 

@@ -72,6 +72,32 @@ public struct ArchiveLayout: Sendable, Equatable {
       "\(prefix)account=\(account.rawValue)/year=\(String(format: "%04d", c.year ?? 0))/month=\(String(format: "%02d", c.month ?? 0))/day=\(String(format: "%02d", c.day ?? 0))/"
   }
 
+  /// The folder of an account's archive (its years are under it), ending with `/`.
+  public func accountFolder(account: AccountID) -> String {
+    "\(prefix)account=\(account.rawValue)/"
+  }
+
+  /// The number a partition folder names (`year=2026/` under its parent), or nil for a
+  /// folder that is not one of `name`.
+  public static func partitionNumber(_ folder: String, name: String, under parent: String) -> Int? {
+    guard folder.hasPrefix(parent), folder.hasSuffix("/") else { return nil }
+    let segment = folder.dropFirst(parent.count).dropLast()
+    guard segment.hasPrefix("\(name)="), !segment.contains("/") else { return nil }
+    let digits = segment.dropFirst(name.count + 1)
+    guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy(\.isASCII) else { return nil }
+    return Int(digits)
+  }
+
+  /// The midnight (UTC) of a day, if it exists.
+  public static func day(year: Int, month: Int, day: Int) -> Date? {
+    let components = DateComponents(year: year, month: month, day: day)
+    guard let date = Calendar.utc.date(from: components),
+      Calendar.utc.dateComponents([.year, .month, .day], from: date)
+        == DateComponents(year: year, month: month, day: day)
+    else { return nil }
+    return date
+  }
+
   /// The UTC days that meet `[from, to)`, as their midnights.
   public static func days(from: Date, to: Date) -> [Date] {
     var days: [Date] = []

@@ -19,22 +19,25 @@ public struct RestorePlan: Sendable, Equatable {
   public var frozen: [RestoreObject] { objects.filter { $0.state == .frozen } }
   public var problems: [RestoreObject] { objects.filter { $0.state == .failed } }
 
-  /// Lists the manifests of every hour in `[from, to)` of the account, day by day, and
-  /// the objects they name that meet the range.
+  /// The longest range a restore may cover: 100 years (what an archive holds is found
+  /// from the partitions that exist, so a long range costs only what is there).
+  public static let maxRange: TimeInterval = 100 * 366 * 86_400
+
+  /// Lists the manifests of every hour in `[from, to)` of the account, and the objects
+  /// they name that meet the range. The partitions are found from what exists, year by
+  /// year, month by month, day by day (S3's common prefixes), so a range of decades over
+  /// an archive of a few days costs a few listings, not one per day of the range.
   public static func make(
     bucket: any ArchiveBucket, layout: ArchiveLayout, account: AccountID, from: Date, to: Date
   ) async throws(ArchiveReadError) -> RestorePlan {
     var objects: [RestoreObject] = []
     let firstHour = ArchiveLayout.hour(of: from)
-    for day in ArchiveLayout.days(from: from, to: to) {
+    for day in try await days(bucket: bucket, layout: layout, account: account, from: from, to: to)
+    {
+      try Task.checkCancellation(or: ArchiveReadError.cancelled)
       let folder = layout.dayFolder(account: account, day: day)
-      let listing: [ArchiveListing]
-      do {
-        listing = try await bucket.list(prefix: folder)
-      } catch {
-        throw ArchiveReadError(
-          step: "listing \(folder) in \(bucket.name)", permission: "s3:ListBucket",
-          failure: error, bucket: bucket.name)
+      let listing = try await listed(bucket, "listing \(folder)") { () throws(AWSFailure) in
+        try await bucket.list(prefix: folder)
       }
       let classes = Dictionary(listing.map { ($0.key, $0.storageClass) }) { first, _ in first }
       var hour = max(day, firstHour)
@@ -48,6 +51,57 @@ public struct RestorePlan: Sendable, Equatable {
       }
     }
     return RestorePlan(objects: objects)
+  }
+
+  /// The days of the account's archive that exist and meet `[from, to)`, in order.
+  static func days(
+    bucket: any ArchiveBucket, layout: ArchiveLayout, account: AccountID, from: Date, to: Date
+  ) async throws(ArchiveReadError) -> [Date] {
+    let start = Calendar.utc.dateComponents([.year, .month], from: from)
+    let end = Calendar.utc.dateComponents([.year, .month], from: to)
+    guard let firstYear = start.year, let firstMonth = start.month, let lastYear = end.year,
+      let lastMonth = end.month
+    else { return [] }
+    func folders(_ parent: String, _ name: String) async throws(ArchiveReadError) -> [(Int, String)]
+    {
+      try Task.checkCancellation(or: ArchiveReadError.cancelled)
+      let found = try await listed(bucket, "listing the folders of \(parent)") {
+        () throws(AWSFailure) in try await bucket.folders(under: parent)
+      }
+      return found.compactMap { folder in
+        ArchiveLayout.partitionNumber(folder, name: name, under: parent).map { ($0, folder) }
+      }.sorted { $0.0 < $1.0 }
+    }
+    var days: [Date] = []
+    for (year, yearFolder) in try await folders(layout.accountFolder(account: account), "year")
+    where (firstYear...lastYear).contains(year) {
+      for (month, monthFolder) in try await folders(yearFolder, "month") {
+        let key = year * 100 + month
+        guard key >= firstYear * 100 + firstMonth, key <= lastYear * 100 + lastMonth else {
+          continue
+        }
+        for (dayNumber, _) in try await folders(monthFolder, "day") {
+          guard let day = ArchiveLayout.day(year: year, month: month, day: dayNumber),
+            day.addingTimeInterval(86_400) > from, day < to
+          else { continue }
+          days.append(day)
+        }
+      }
+    }
+    return days
+  }
+
+  /// A listing of the bucket, its failure named by the step.
+  private static func listed<T: Sendable>(
+    _ bucket: any ArchiveBucket, _ step: String, _ call: () async throws(AWSFailure) -> T
+  ) async throws(ArchiveReadError) -> T {
+    do {
+      return try await call()
+    } catch {
+      throw ArchiveReadError(
+        step: "\(step) in \(bucket.name)", permission: "s3:ListBucket", failure: error,
+        bucket: bucket.name)
+    }
   }
 
   /// The objects a manifest names that meet the range, or one failed entry saying why the
@@ -117,10 +171,26 @@ public struct ArchiveReadError: Error, Sendable, CustomStringConvertible {
     }
   }
 
+  private init(cancelled: Void) {
+    step = "listing"
+    failure = nil
+    description = "the listing was stopped: the request that asked for it went away"
+  }
+
+  /// The plan was abandoned (its client went away).
+  static let cancelled = ArchiveReadError(cancelled: ())
+
   /// Whether trying again later may work (AWS did not answer, or answered a server error).
   public var isTransient: Bool {
     guard let failure else { return false }
     return !failure.isDenied && failure.code != "NoSuchBucket"
       && (failure.kind == .unreachable || (failure.statusCode ?? 0) >= 500)
+  }
+}
+
+extension Task where Success == Never, Failure == Never {
+  /// Throws `error` when the current task is cancelled.
+  static func checkCancellation<E: Error>(or error: E) throws(E) {
+    if Task.isCancelled { throw error }
   }
 }

@@ -14,6 +14,9 @@ public protocol ArchiveBucket: Sendable {
   func get(key: String) async throws(AWSFailure) -> [UInt8]?
   /// Every object under `prefix`, in key order.
   func list(prefix: String) async throws(AWSFailure) -> [ArchiveListing]
+  /// The folders one level under `prefix` (S3's common prefixes for the delimiter `/`),
+  /// each ending with `/`, in key order.
+  func folders(under prefix: String) async throws(AWSFailure) -> [String]
   /// Where an object in an archive storage class stands, asking S3 to restore a readable
   /// copy for `days` if nobody has yet.
   func thaw(key: String, days: Int) async throws(AWSFailure) -> ThawState

@@ -106,8 +106,70 @@ public struct AWSFailure: Error, Sendable, Equatable, Codable, CustomStringConve
   }
 
   /// Access was refused (IAM, a bucket policy, a key policy, or the bucket owner check).
+  /// Not a request AWS could not authenticate (``signingProblem``), though AWS answers both
+  /// with 403: no statement the customer adds would change that.
   public var isDenied: Bool {
-    kind == .service
+    kind == .service && signingProblem == nil
       && (code == "AccessDenied" || code == "AccessDeniedException" || statusCode == 403)
+  }
+
+  /// Why AWS could not authenticate the request, when that is what it said: Ferry's side
+  /// (its clock, its keys, its session, or a proxy that changed the request), never the
+  /// customer's role or bucket.
+  public enum SigningProblem: Sendable, Equatable {
+    /// The request's time is too far from AWS's (`RequestTimeTooSkewed`, `RequestExpired`,
+    /// or a signature AWS calls expired).
+    case clock
+    /// The signature does not match: a secret key that is not the access key's, or a
+    /// proxy that altered the request (`SignatureDoesNotMatch`, `IncompleteSignature`).
+    case signature
+    /// AWS does not know the access key (`InvalidAccessKeyId`, `InvalidClientTokenId`).
+    case unknownKey
+    /// Temporary credentials expired (`ExpiredToken`); new ones fix it.
+    case expired
+  }
+
+  public var signingProblem: SigningProblem? {
+    guard kind == .service, let code else { return nil }
+    let lowered = message.lowercased()
+    switch code {
+    case "RequestTimeTooSkewed", "RequestExpired", "RequestInTheFuture": return .clock
+    case "SignatureDoesNotMatch", "InvalidSignatureException", "IncompleteSignature",
+      "SignatureDoesNotMatchException":
+      return lowered.contains("signature expired") || lowered.contains("not yet current")
+        ? .clock : .signature
+    case "InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException":
+      return .unknownKey
+    case "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "RequestExpiredException":
+      return .expired
+    default: return nil
+    }
+  }
+
+  /// AWS's own side failed (a 5xx answer): usually transient, nothing for the customer.
+  public var isAWSSideFailure: Bool {
+    kind == .invalidResponse || (kind == .service && (statusCode ?? 0) >= 500)
+  }
+
+  /// AWS asked Ferry to slow down.
+  public var isThrottling: Bool {
+    guard kind == .service else { return false }
+    return statusCode == 429 || statusCode == 503
+      || [
+        "Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded",
+        "TooManyRequestsException",
+      ]
+      .contains(code ?? "")
+  }
+
+  /// Whether the customer must change something for this to work (their role, bucket,
+  /// policy, key or the connection's settings), rather than a failure that passes or that
+  /// is Ferry's operator's to fix: only then does a fetcher or an archive pause itself.
+  public var customerMustFix: Bool {
+    switch kind {
+    case .invalidInput: return true
+    case .service: return signingProblem == nil && !isAWSSideFailure && !isThrottling
+    case .unreachable, .credentials, .invalidResponse: return false
+    }
   }
 }

@@ -37,6 +37,16 @@ struct DiagnosisRules {
   }
 
   func unreachable(_ error: AWSFailure, step: CheckStepName) -> Diagnosis {
+    if let signing = error.signingProblem { return signingFailed(error, signing, step: step) }
+    if error.isAWSSideFailure {
+      return Diagnosis(
+        code: "aws-side-failure", step: step, awsError: error,
+        cause:
+          "AWS's side failed (\(error.statusCode.map { "HTTP \($0)" } ?? "an answer Ferry cannot read")): this is usually transient and nothing in your role or bucket causes it",
+        fix:
+          "Re-check the connection in a few minutes; if AWS keeps failing, look at the AWS Health Dashboard for \(connection.region)."
+      )
+    }
     switch error.kind {
     case .credentials:
       return Diagnosis(
@@ -56,6 +66,49 @@ struct DiagnosisRules {
         cause: "AWS answered \(error.code ?? "an error"): \(error.message)",
         fix:
           "Re-check the connection; if it keeps failing, give this answer and its request ID to your AWS administrator."
+      )
+    }
+  }
+
+  /// AWS could not authenticate Ferry's request: the clock, the keys, the session or a
+  /// proxy; never a statement to add to the customer's role.
+  func signingFailed(_ error: AWSFailure, _ problem: AWSFailure.SigningProblem, step: CheckStepName)
+    -> Diagnosis
+  {
+    let nothingToChange = "Nothing in your role or bucket needs to change."
+    switch problem {
+    case .clock:
+      return Diagnosis(
+        code: "request-clock-skew", step: step, awsError: error,
+        cause:
+          "AWS refused the request's time: the clock of the machine Ferry runs on is more than 15 minutes away from AWS's",
+        fix:
+          "The operator must set the clock of Ferry's host right (NTP, e.g. chrony or systemd-timesyncd), then re-check. \(nothingToChange)"
+      )
+    case .signature:
+      return Diagnosis(
+        code: "request-signature-mismatch", step: step, awsError: error,
+        cause:
+          "AWS could not verify the signature of Ferry's request (\(error.code ?? "SignatureDoesNotMatch")): Ferry's secret key does not belong to its access key, or a proxy between Ferry and AWS changed the request",
+        fix:
+          "The operator must check Ferry's AWS credentials (the secret key that goes with the access key) and any HTTP proxy between Ferry and AWS, then re-check. \(nothingToChange)",
+        otherCauses: [
+          "the clock of Ferry's host is far off (AWS sometimes says so only in this message): check it with NTP"
+        ])
+    case .unknownKey:
+      return Diagnosis(
+        code: "platform-key-unknown", step: step, awsError: error,
+        cause:
+          "AWS does not know the access key Ferry signed with (deleted, deactivated, or from another partition)",
+        fix:
+          "The operator must give Ferry valid AWS credentials (environment, profile or instance role), then re-check. \(nothingToChange)"
+      )
+    case .expired:
+      return Diagnosis(
+        code: "session-expired", step: step, awsError: error,
+        cause: "the temporary credentials Ferry used had expired",
+        fix:
+          "Re-check: Ferry gets new credentials for each check. If it keeps happening, the operator should look at Ferry's credential source and the host's clock. \(nothingToChange)"
       )
     }
   }

@@ -1,3 +1,4 @@
+import FerryPolicy
 import Foundation
 
 /// The rules a store enforces on fetchers, archives and restore jobs, shared by both
@@ -234,20 +235,15 @@ public enum StoreRules {
     // Names are shown in tables, terminals and pages: a control character (a newline, an
     // escape sequence) could fake rows or drive a terminal, and U+FFFD marks bytes that
     // were not valid UTF-8.
-    for scalar in name.unicodeScalars {
-      let v = scalar.value
-      if v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v)
-        || (0x2066...0x2069).contains(v)
-      {
-        return .rejected(
-          "\(article) \(kind) name must not contain control characters (found U+\(String(format: "%04X", v))); use letters, digits, spaces and punctuation"
-        )
-      }
-      if v == 0xFFFD {
-        return .rejected(
-          "the \(kind) name is not valid UTF-8 text (or contains U+FFFD); type it again in a UTF-8 terminal"
-        )
-      }
+    if let scalar = ShownText.forbiddenScalar(in: name) {
+      return .rejected(
+        "\(article) \(kind) name must not contain control characters (found \(ShownText.name(scalar))); use letters, digits, spaces and punctuation"
+      )
+    }
+    if name.unicodeScalars.contains("\u{FFFD}") {
+      return .rejected(
+        "the \(kind) name is not valid UTF-8 text (or contains U+FFFD); type it again in a UTF-8 terminal"
+      )
     }
     let trimmed = name.trimmingCharacters(in: .whitespaces)
     if trimmed.isEmpty || trimmed.count > 100 || trimmed != name {

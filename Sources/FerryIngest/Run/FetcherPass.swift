@@ -301,10 +301,12 @@ public struct FetcherPass: Sendable {
   }
 
   /// Whether AWS's answer means the role no longer works for the fetcher (AWS refused or
-  /// did not know the role, bucket or key), rather than a passing failure (unreachable,
-  /// timed out), after which the next poll simply tries again.
+  /// did not know the role, bucket or key: the customer must fix it), rather than a
+  /// passing failure (unreachable, timed out, AWS's own 5xx, throttling) or one of Ferry's
+  /// side (its clock, its keys, a proxy that altered the request), after which the next
+  /// poll simply tries again.
   public static func breaksRole(_ failure: AWSFailure) -> Bool {
-    failure.kind == .service || failure.kind == .invalidInput
+    failure.customerMustFix
   }
 
   /// An object AWS would not give: the step, the cause and the fix.

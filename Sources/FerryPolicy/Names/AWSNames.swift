@@ -93,6 +93,13 @@ public enum KeyPrefix {
   {
     guard var p = prefix, !p.isEmpty else { return "" }
     while p.hasPrefix("/") { p.removeFirst() }
+    if let scalar = ShownText.forbiddenScalar(in: p) {
+      throw InputError(
+        field: field,
+        problem:
+          "the prefix contains the control character \(ShownText.name(scalar)); S3 prefixes of log folders never do, and what Ferry checks must be what it stores and reads",
+        fix: "Give the folder's prefix as plain text, e.g. logs/app/.")
+    }
     guard p.utf8.count <= 1024 else {
       throw InputError(
         field: field, problem: "the prefix is longer than S3's 1024-byte key limit",

@@ -45,9 +45,7 @@ struct AccessRoutes {
 
   static func name(_ text: String, field: String) throws -> String {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
-    guard (1...64).contains(trimmed.count),
-      trimmed.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
-    else {
+    guard (1...64).contains(trimmed.count), ShownText.forbiddenScalar(in: trimmed) == nil else {
       throw APIProblem.badInput(
         field: field, "must be 1 to 64 printable characters",
         fix: "Give a short name, e.g. ci-deploy.")

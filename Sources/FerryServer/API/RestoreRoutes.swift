@@ -57,6 +57,13 @@ struct RestoreRoutes {
       throw APIProblem.badInput(
         field: "from", "the range starts at or after its end", fix: "Give a from earlier than to.")
     }
+    guard to.timeIntervalSince(from) <= RestorePlan.maxRange else {
+      throw APIProblem.badInput(
+        field: "from", "the range is longer than 100 years",
+        fix:
+          "Give a from and a to at most 100 years apart; an archive is read by the hours it holds, so a narrower range is also faster."
+      )
+    }
     let query = try body.string("query").flatMap { $0.isEmpty ? nil : $0 }
     if let query {
       do {

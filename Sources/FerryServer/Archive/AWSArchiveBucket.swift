@@ -79,4 +79,18 @@ struct AWSArchiveBucket: ArchiveBucket {
     }
     return out
   }
+
+  func folders(under prefix: String) async throws(AWSFailure) -> [String] {
+    var out: [String] = []
+    do {
+      for try await page in s3.listObjects(bucket: bucket, prefix: prefix, delimiter: "/") {
+        out += page.commonPrefixes
+      }
+    } catch let error as AWSError {
+      throw AWSFailure(error)
+    } catch {
+      throw AWSFailure(kind: .unreachable, operation: "S3.ListObjectsV2", message: "\(error)")
+    }
+    return out
+  }
 }

@@ -14,7 +14,8 @@ struct RecheckService: Service {
   func run() async throws {
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
       do {
-        try await Task.sleep(for: interval)
+        // The wait ends at shutdown, not an interval later.
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
       } catch {
         return
       }

@@ -211,6 +211,7 @@ public struct FerryServer: Sendable {
 
   /// Runs until SIGTERM or SIGINT.
   public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    ShutdownWatchdog.install(grace: configuration.shutdownGrace, logger: logger)
     try await application(onRunning: onRunning).runService()
   }
 }

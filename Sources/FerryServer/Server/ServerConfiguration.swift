@@ -51,6 +51,8 @@ public struct ServerConfiguration: Sendable {
   public var restoreKeepDays = 14
   /// How long a web UI sign-in lasts.
   public var sessionLifetime: Duration = .seconds(12 * 3600)
+  /// How long work in flight has to finish after SIGTERM before the process exits anyway.
+  public var shutdownGrace: Duration = .seconds(10)
 
   public init(
     host: String = "127.0.0.1", port: Int = 8080, awsEndpoint: URL? = nil,

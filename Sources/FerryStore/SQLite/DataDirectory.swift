@@ -43,10 +43,35 @@ enum DataDirectory {
     do {
       try FileManager.default.createDirectory(
         atPath: directory, withIntermediateDirectories: true)
+      // The store holds token and password hashes and the customers' logs: only Ferry's
+      // user may enter the directory, whatever the umask.
+      chmod(directory, 0o700)
     } catch {
       throw StoreError.unavailable(
         "cannot create the data directory \(directory) (\((error as NSError).localizedDescription)); choose another path with --data-dir"
       )
+    }
+  }
+}
+
+extension DataDirectory {
+  /// The database's files (the database, its -wal and -shm, the migration lock) readable
+  /// and writable by Ferry's user alone, whatever the umask. SQLite makes the -wal and
+  /// -shm files with the database file's mode, so the database file is created 0600 before
+  /// SQLite opens it; files an older Ferry made more open are narrowed (where this user owns
+  /// them).
+  static func createPrivately(_ path: String) {
+    let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    if descriptor >= 0 { close(descriptor) }
+  }
+
+  static func narrow(_ path: String) {
+    for file in [path, path + "-wal", path + "-shm", path + ".migrate-lock"] {
+      var info = stat()
+      guard stat(file, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 != 0 else {
+        continue
+      }
+      chmod(file, 0o600)
     }
   }
 }

@@ -44,6 +44,10 @@ public final class SQLiteStore: Store {
       )
     }
     isReadOnly = readOnly
+    if !readOnly {
+      if !fileExists { DataDirectory.createPrivately(path) }
+      DataDirectory.narrow(path)
+    }
     var config = Configuration()
     config.busyMode = .timeout(busyTimeout)
     config.foreignKeysEnabled = true

@@ -108,7 +108,7 @@ struct AccountList: AsyncParsableCommand {
       Terminal.print(TextTable.render(rows))
       return
     }
-    let accounts = try await store.use { try await $0.accounts() }
+    let accounts = try await store.use(existing: true) { try await $0.accounts() }
     if json {
       Terminal.print("[" + accounts.map(AccountJSON.encode).joined(separator: ",") + "]")
       return
@@ -139,7 +139,9 @@ struct AccountShow: AsyncParsableCommand {
   @OptionGroup var store: StoreOptions
 
   func run() async throws {
-    let found = try await store.use { try await $0.account(AccountID(rawValue: id)) }
+    let found = try await store.use(existing: true) {
+      try await $0.account(AccountID(rawValue: id))
+    }
     guard let account = found else {
       throw CLIError.usage(
         "there is no account \(Terminal.safe(id)); list them with: ferry account list")

@@ -123,6 +123,12 @@ struct ServeCommand: AsyncParsableCommand {
     name: .customLong("session-lifetime"),
     help: "How long a sign-in to the web UI lasts (default 12h).")
   var sessionLifetime: String?
+  @Option(
+    name: .customLong("shutdown-grace"),
+    help:
+      "After SIGTERM, how long work in flight has to finish before Ferry exits anyway (default 10s; it resumes from the store on the next start)."
+  )
+  var shutdownGrace: String?
   @Option(name: .customLong("log-format"), help: "json (default) or text.") var logFormat: String?
   @Option(name: .customLong("log-level"), help: "debug, info (default), warning or error.")
   var logLevel: String?
@@ -200,6 +206,9 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.restoreTick = restoreTick ?? .seconds(5)
     serverConfiguration.restoreKeepDays = try settings.int(
       "restore-keep-days", flag: restoreKeepDays, default: 14, range: 1...3650)
+    serverConfiguration.shutdownGrace =
+      try settings.interval("shutdown-grace", flag: shutdownGrace, default: .seconds(10))
+      ?? .seconds(10)
     serverConfiguration.ingestChunkEvents = try settings.int(
       "ingest-chunk-events", flag: ingestChunkEvents, default: 10_000, range: 100...1_000_000)
     serverConfiguration.ingestConcurrency = try settings.int(

@@ -78,9 +78,19 @@ struct StoreOptions: ParsableArguments {
     return (nil, "data")
   }
 
-  /// Opens the store, bringing its schema up to date.
-  private func open() async throws(CLIError) -> any Store {
+  /// Opens the store, bringing its schema up to date. With `existing`, a SQLite store that
+  /// is not there is an error rather than a new, empty one (for commands that only read).
+  private func open(existing: Bool = false) async throws(CLIError) -> any Store {
     let (url, directory) = try choose()
+    let file = URL(fileURLWithPath: directory).appendingPathComponent("ferry.sqlite").path
+    if existing, url == nil, !FileManager.default.fileExists(atPath: file),
+      Self.nearestExistingIsDirectory(directory)
+    {
+      throw .store(
+        .unavailable(
+          "no Ferry store at \(Self.absolute(directory)) (no ferry.sqlite there); give the data directory of a Ferry that has run with --data-dir, a PostgreSQL store with --database-url, or ask a running server with --api"
+        ))
+    }
     do {
       if let url {
         return try await PostgresStore(url: url, logger: CLILog.quiet("ferry.store.postgres"))
@@ -92,6 +102,19 @@ struct StoreOptions: ParsableArguments {
     } catch {
       throw .store(.unavailable("\(error)"))
     }
+  }
+
+  /// Whether the path, or its nearest ancestor that exists, is a directory (a file in the
+  /// way is left to the store's own, more precise message).
+  static func nearestExistingIsDirectory(_ path: String) -> Bool {
+    var url = URL(fileURLWithPath: path).standardizedFileURL
+    var isDirectory: ObjCBool = false
+    while !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory),
+      url.path != "/"
+    {
+      url.deleteLastPathComponent()
+    }
+    return isDirectory.boolValue
   }
 
   static func absolute(_ path: String) -> String {
@@ -109,9 +132,11 @@ struct StoreOptions: ParsableArguments {
 
 extension StoreOptions {
   /// Opens the store, runs `body` on it, and closes it; a store failure becomes a one-line
-  /// CLI error.
-  func use<T>(_ body: (any Store) async throws -> T) async throws(CLIError) -> T {
-    let store = try await open()
+  /// CLI error. Commands that only read pass `existing`, so that they never create a store.
+  func use<T>(existing: Bool = false, _ body: (any Store) async throws -> T) async throws(CLIError)
+    -> T
+  {
+    let store = try await open(existing: existing)
     defer { (store as? PostgresStore)?.close() }
     do {
       return try await body(store)
