@@ -33,6 +33,93 @@ struct RestoreFlowTests {
       fields: ["status": n % 7 == 0 ? "500" : "200", "hour": String(hour), "n": String(n)])
   }
 
+  /// A restore over a flaky link: every GET of an archive object fails its first attempts
+  /// (0 to 5 of them, more than the AWS layer's own 3 attempts; the same on every run)
+  /// through `scripts/fault-proxy` in front of the emulator: a 503 SlowDown, a reset
+  /// connection, an answer cut in the middle. Each object is tried again with backoff, none
+  /// is failed, and every event comes back exactly once.
+  @Test func aRestoreOverAFlakyLinkBringsBackEveryEventOnce() async throws {
+    let aws = try await OffPool.run { try EnforcedAWS.start() }
+    defer { aws.stop() }
+    let bucket = "flaky-\(UUID().uuidString.prefix(8).lowercased())"
+    let made = try await aws.customerOffPool(["s3api", "create-bucket", "--bucket", bucket])
+    try #require(made.status == 0, "\(made.stderr)")
+    let proxy = try await HelperServer.start(
+      script: TestPaths.packageRoot.appendingPathComponent("scripts/fault-proxy").path,
+      arguments: [String(aws.emulator.url.port ?? 0), #"\.json\.zst$"#, "5"])
+    defer { proxy.stop() }
+    let data = try TestPaths.temporaryDirectory("ferry-flaky-restore")
+    var arguments = ConnectWorld.serverArguments(aws)
+    if let endpoint = arguments.firstIndex(of: "--aws-endpoint") {
+      arguments[endpoint + 1] = proxy.url
+    }
+    arguments += [
+      "--data-dir", data.path, "--archive-interval", "1s", "--archive-flush-age", "1s",
+      "--restore-interval", "1s",
+    ]
+    let server = try await ServerProcess.start(
+      arguments: arguments, environment: aws.platformEnvironment)
+    defer { _ = server.stop() }
+    let token = try #require(server.firstToken)
+    let api = API(server.url)
+    let role = try await ArchiveFlowTests().makeRole(
+      aws, api, token, purpose: "archive", bucket: bucket, prefix: "archive",
+      name: "ferry-flaky-reader")
+    let connection = try await api.post(
+      "/api/v1/connections", token: token,
+      [
+        "purpose": "archive", "bucket": bucket, "region": "us-east-1", "prefix": "archive",
+        "roleArn": role,
+      ])
+    try #require(connection.status == 201, "\(connection.text)")
+    let me = try await api.get("/api/v1/me", token: token)
+    let account = AccountID(
+      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
+    try await OffPool.run { try aws.disableEnforcement() }
+
+    let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
+    for hour in 0..<24 {
+      let events = (0..<Self.perHour).map { Self.event(account, day: Self.dayA, hour: hour, n: $0) }
+      try await store.commitObject(
+        LedgerEntry(
+          fetcherID: Self.fetcherID, key: events[0].sourceKey, eTag: "\"f\(hour)\"", size: 1,
+          state: .ingested, events: Self.perHour), events: events, of: account)
+    }
+    let archive = try await api.post(
+      "/api/v1/archives", token: token,
+      ["connectionId": try #require(connection.json["id"] as? String), "name": "flaky"])
+    try #require(archive.status == 201, "\(archive.text)")
+    let archiveID = try #require(archive.json["id"] as? String)
+    try await eventually("the day is archived", seconds: 120, every: .milliseconds(250)) {
+      let status =
+        try await api.get("/api/v1/archives/\(archiveID)", token: token).json["status"]
+        as? [String: Any] ?? [:]
+      return status["pendingEvents"] as? Int == 0 && status["events"] as? Int == 24 * Self.perHour
+    }
+    // The day leaves search; the restore brings it back through the faults.
+    let removed = try await store.deleteEvents(
+      of: account, olderThan: Self.dayB, batchSize: 10_000)
+    #expect(removed == 24 * Self.perHour)
+    let started = try await api.post(
+      "/api/v1/restores", token: token,
+      ["archiveId": archiveID, "from": "2026-11-29T00:00:00Z", "to": "2026-11-30T00:00:00Z"])
+    try #require(started.status == 201, "\(started.text)")
+    let jobID = try #require(started.json["id"] as? String)
+    var done: [String: Any] = [:]
+    try await eventually("the restore ends", seconds: 240, every: .milliseconds(250)) {
+      done = try await api.get("/api/v1/restores/\(jobID)", token: token).json
+      return ["succeeded", "failed", "cancelled"].contains(done["state"] as? String ?? "")
+    }
+    let progress = done["progress"] as? [String: Any] ?? [:]
+    #expect(done["state"] as? String == "succeeded", "\(done)")
+    #expect(progress["objectsFailed"] as? Int == 0, "\(progress)")
+    #expect(progress["eventsRestored"] as? Int == 24 * Self.perHour, "\(progress)")
+    #expect(try await store.eventCount(of: account) == 24 * Self.perHour)
+    let faults = try await API(proxy.url).get("/__faults", token: nil).json
+    let injected = ["503", "reset", "cut"].map { faults[$0] as? Int ?? 0 }
+    #expect(injected.allSatisfy { $0 > 0 }, "every kind of fault happened: \(faults)")
+  }
+
   @Test func aFilteredRestoreBringsBackWhatWasArchivedAndReportsDamage() async throws {
     let aws = try await OffPool.run { try EnforcedAWS.start() }
     defer { aws.stop() }

@@ -37,9 +37,37 @@ public struct ArchiveObjectReader: Sendable {
   /// all JSON-escaped at six bytes a character, fits.
   static let maxLineBytes = 16 * ParseLimits.maxRecordBytes
 
+  /// The waits between attempts at an object AWS could not give for a passing reason (no
+  /// answer, a reset, a cut answer, a 5xx, throttling). Past them the read throws the
+  /// transient ``ArchiveReadError``: the object stays planned and the restore tries again
+  /// on a later sweep.
+  public var retryDelays: [Duration] = [
+    .milliseconds(500), .seconds(1), .seconds(2), .seconds(4),
+  ]
+
   public init(bucket: any ArchiveBucket, account: AccountID) {
     self.bucket = bucket
     self.account = account
+  }
+
+  /// The object's bytes, retrying transient failures; nil if it is gone. Throws the
+  /// transient error once the retries are spent; returns a permanent one (refused, no such
+  /// bucket) as a failure.
+  func fetch(_ object: RestoreObject) async throws -> Result<[UInt8]?, ArchiveReadError> {
+    var attempt = 0
+    while true {
+      do {
+        return .success(try await bucket.get(key: object.key))
+      } catch {
+        let problem = ArchiveReadError(
+          step: "reading \(object.key)", permission: "s3:GetObject", failure: error,
+          bucket: bucket.name)
+        guard problem.isTransient else { return .failure(problem) }
+        guard attempt < retryDelays.count else { throw problem }
+        try await Task.sleep(for: retryDelays[attempt])
+        attempt += 1
+      }
+    }
   }
 
   public func read(
@@ -47,15 +75,9 @@ public struct ArchiveObjectReader: Sendable {
     restore: ([SourcedEvent]) async throws -> Void
   ) async throws -> RestoreObjectOutcome {
     let bytes: [UInt8]?
-    do {
-      bytes = try await bucket.get(key: object.key)
-    } catch {
-      return failed(
-        object,
-        ArchiveReadError(
-          step: "reading \(object.key)", permission: "s3:GetObject", failure: error,
-          bucket: bucket.name
-        ).description)
+    switch try await fetch(object) {
+    case .success(let got): bytes = got
+    case .failure(let problem): return failed(object, problem.description)
     }
     guard let bytes else {
       return failed(

@@ -184,7 +184,8 @@ public struct ArchiveReadError: Error, Sendable, CustomStringConvertible {
   public var isTransient: Bool {
     guard let failure else { return false }
     return !failure.isDenied && failure.code != "NoSuchBucket"
-      && (failure.kind == .unreachable || (failure.statusCode ?? 0) >= 500)
+      && (failure.kind == .unreachable || failure.isAWSSideFailure || failure.isThrottling
+        || failure.signingProblem == .expired)
   }
 }
 
