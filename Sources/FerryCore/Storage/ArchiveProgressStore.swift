@@ -10,6 +10,11 @@ public protocol ArchiveProgressStore: Sendable {
   func unarchivedBlocks(
     archiveID: String, fetcherIDs: [String], of account: AccountID, limit: Int
   ) async throws -> [ArchivableBlock]
+  /// The earliest event time among the blocks the archive does not hold yet (only those of
+  /// `fetcherIDs` unless it is empty); nil when it holds them all. Retention never goes
+  /// past it, so an archive is never missing what retention removed first.
+  func oldestUnarchivedTime(archiveID: String, fetcherIDs: [String], of account: AccountID)
+    async throws -> Date?
   /// A block's events in its own order; nil if retention removed it.
   func blockEvents(_ blockID: Int64, of account: AccountID) async throws -> [Event]?
   /// The blocks of `ids` that still exist, as ``unarchivedBlocks`` describes them.

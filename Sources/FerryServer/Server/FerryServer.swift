@@ -183,6 +183,12 @@ public struct FerryServer: Sendable {
           await scheduler.run(tick: $0)
         })
     }
+    if let interval = configuration.retentionInterval {
+      services.append(
+        RetentionService(
+          sweep: RetentionSweep(store: store, holder: Self.leaseHolder()), interval: interval,
+          logger: logger))
+    }
     let identity = self.identity
     let logger = self.logger
     var app = Application(

@@ -51,6 +51,8 @@ public struct ServerConfiguration: Sendable {
   public var restoreKeepDays = 14
   /// How long a web UI sign-in lasts.
   public var sessionLifetime: Duration = .seconds(12 * 3600)
+  /// How often the retention sweep runs (nil: never on this process).
+  public var retentionInterval: Duration? = .seconds(3600)
   /// How long work in flight has to finish after SIGTERM before the process exits anyway.
   public var shutdownGrace: Duration = .seconds(10)
 

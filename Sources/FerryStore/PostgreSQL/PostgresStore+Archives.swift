@@ -47,6 +47,25 @@ extension PostgresStore {
     return try decoding { try rows.map(Self.block) }
   }
 
+  public func oldestUnarchivedTime(
+    archiveID: String, fetcherIDs: [String], of account: AccountID
+  ) async throws -> Date? {
+    var binds = PostgresBindings()
+    binds.append(account.rawValue)
+    binds.append(fetcherIDs)
+    binds.append(archiveID)
+    let rows = try await query(
+      """
+      SELECT MIN(b.min_time) AS oldest FROM event_blocks b
+      WHERE b.account_id = $1 AND b.restore_job_id IS NULL
+        AND (cardinality($2::text[]) = 0 OR b.fetcher_id = ANY($2))
+        AND NOT EXISTS (SELECT 1 FROM archived_blocks a WHERE a.archive_id = $3 AND a.block_id = b.id)
+      """, binds)
+    return try decoding {
+      try rows.first.flatMap { try $0["oldest"].decode(Int64?.self) }.map { Date(micros: $0) }
+    }
+  }
+
   public func blocks(_ ids: [Int64], of account: AccountID) async throws -> [ArchivableBlock] {
     guard !ids.isEmpty else { return [] }
     var binds = PostgresBindings()

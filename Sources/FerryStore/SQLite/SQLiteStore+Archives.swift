@@ -48,6 +48,23 @@ extension SQLiteStore {
     }
   }
 
+  public func oldestUnarchivedTime(
+    archiveID: String, fetcherIDs: [String], of account: AccountID
+  ) async throws -> Date? {
+    let filter = Self.archivableFilter(fetcherIDs)
+    return try await read { db in
+      try Int64.fetchOne(
+        db,
+        sql: """
+          SELECT MIN(b.min_time) FROM event_blocks b
+          WHERE b.account_id = ?\(filter.sql)
+            AND NOT EXISTS (SELECT 1 FROM archived_blocks a WHERE a.archive_id = ? AND a.block_id = b.id)
+          """,
+        arguments: [account.rawValue] + filter.arguments + [archiveID]
+      ).map { Date(micros: $0) }
+    }
+  }
+
   public func blocks(_ ids: [Int64], of account: AccountID) async throws -> [ArchivableBlock] {
     guard !ids.isEmpty else { return [] }
     return try await read { db in

@@ -124,6 +124,12 @@ struct ServeCommand: AsyncParsableCommand {
     help: "How long a sign-in to the web UI lasts (default 12h).")
   var sessionLifetime: String?
   @Option(
+    name: .customLong("retention-interval"),
+    help:
+      "How often this process removes events past their account's retention: 1h (default), or off."
+  )
+  var retentionInterval: String?
+  @Option(
     name: .customLong("shutdown-grace"),
     help:
       "After SIGTERM, how long work in flight has to finish before Ferry exits anyway (default 10s; it resumes from the store on the next start)."
@@ -206,6 +212,8 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.restoreTick = restoreTick ?? .seconds(5)
     serverConfiguration.restoreKeepDays = try settings.int(
       "restore-keep-days", flag: restoreKeepDays, default: 14, range: 1...3650)
+    serverConfiguration.retentionInterval = try settings.interval(
+      "retention-interval", flag: retentionInterval, default: .seconds(3600))
     serverConfiguration.shutdownGrace =
       try settings.interval("shutdown-grace", flag: shutdownGrace, default: .seconds(10))
       ?? .seconds(10)
