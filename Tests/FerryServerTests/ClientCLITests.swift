@@ -45,9 +45,10 @@ struct ClientCLITests {
       })
     try #require(ran.status == 0, "\(ran.stderr)")
     let roleARN = "arn:aws:iam::\(world.aws.customerAccount):role/ferry-cli-fetcher"
+    // The shared world's account may hold the guide flow's connection for the same place.
     let created = try await ferry([
       "connection", "create", "--bucket", world.bucket, "--prefix", world.prefix, "--role-arn",
-      roleARN,
+      roleARN, "--allow-duplicate",
     ])
     #expect(created.status == 0, "\(created.stdout) \(created.stderr)")
     #expect(created.stdout.contains("Connected: conn_"))
@@ -70,9 +71,16 @@ struct ClientCLITests {
       trust,
     ])
     try #require(made.status == 0, "\(made.stderr)")
-    let broken = try await ferry([
+    // Without --allow-duplicate, the place that is connected already is named first.
+    let twice = try await ferry([
       "connection", "create", "--bucket", world.bucket, "--prefix", world.prefix, "--role-arn",
       "arn:aws:iam::\(world.aws.customerAccount):role/does-not-trust-ferry",
+    ])
+    #expect(twice.status == 2, "\(twice.stdout) \(twice.stderr)")
+    #expect(twice.stderr.contains("--allow-duplicate"), "\(twice.stderr)")
+    let broken = try await ferry([
+      "connection", "create", "--bucket", world.bucket, "--prefix", world.prefix, "--role-arn",
+      "arn:aws:iam::\(world.aws.customerAccount):role/does-not-trust-ferry", "--allow-duplicate",
     ])
     #expect(broken.status == 1, "\(broken.stdout) \(broken.stderr)")
     #expect(broken.stdout.contains("Nothing was saved"))

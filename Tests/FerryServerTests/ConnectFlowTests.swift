@@ -60,15 +60,30 @@ struct ConnectFlowTests {
     try #require(ran.status == 0, "the generated script failed: \(ran.stderr)")
 
     let roleARN = "arn:aws:iam::\(world.aws.customerAccount):role/\(roleName)"
+    // The shared world's account may hold another test's connection for the same place
+    // (the CLI's): this one is added anyway, as a second role for it.
     let created = try await api.post(
+      "/api/v1/connections", token: token,
+      [
+        "purpose": "fetcher", "bucket": world.bucket, "region": "us-east-1",
+        "prefix": world.prefix, "roleArn": roleARN, "allowDuplicate": true,
+      ])
+    #expect(created.status == 201, "\(created.text)")
+    #expect(created.json["state"] as? String == "ok")
+    #expect(created.json["externalId"] as? String == externalID)
+    // The same bucket and prefix again would ingest every object twice: refused, naming
+    // the first connection.
+    let again = try await api.post(
       "/api/v1/connections", token: token,
       [
         "purpose": "fetcher", "bucket": world.bucket, "region": "us-east-1",
         "prefix": world.prefix, "roleArn": roleARN,
       ])
-    #expect(created.status == 201, "\(created.text)")
-    #expect(created.json["state"] as? String == "ok")
-    #expect(created.json["externalId"] as? String == externalID)
+    #expect(again.status == 409, "\(again.text)")
+    let existing = try await api.get("/api/v1/connections", token: token).json["connections"]
+    let ids = (existing as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+    #expect(ids.contains(again.json["existingId"] as? String ?? "-"), "\(again.text)")
+    #expect((again.json["fix"] as? String)?.contains("allowDuplicate") == true)
     let check = try #require(created.json["lastCheck"] as? [String: Any])
     let steps = try #require(check["steps"] as? [[String: Any]])
     let status = Dictionary(
@@ -127,6 +142,8 @@ struct ConnectWorld: Sendable {
       aws.platformAccountID, "--platform-principal-arn",
       aws.platformUserARN, "--recheck-interval", "off", "--log-format", "json",
       "--checks-per-minute", "1000",
+      // The flows' logs are from 2024: the account's 30-day retention would sweep them.
+      "--retention-interval", "off",
     ]
   }
 

@@ -111,6 +111,12 @@ struct FetcherFlowTests {
       ])
     try #require(created.status == 201, "\(created.text)")
     let fetcherID = try #require(created.json["id"] as? String)
+    // A second fetcher over the same connection would store every event twice: refused,
+    // naming the first, unless asked for.
+    let twice = try await api.post(
+      "/api/v1/fetchers", token: token, ["connectionId": connectionID, "name": "app-logs-2"])
+    #expect(twice.status == 409, "\(twice.text)")
+    #expect(twice.json["existingId"] as? String == fetcherID, "\(twice.text)")
 
     func status() async throws -> [String: Any] {
       let shown = try await api.get("/api/v1/fetchers/\(fetcherID)", token: token)

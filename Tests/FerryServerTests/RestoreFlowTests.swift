@@ -130,7 +130,7 @@ struct RestoreFlowTests {
     // The hourly re-check of connections stays on (the default), as for a user: its wait
     // must not hold up the shutdown at the end.
     let arguments =
-      ConnectWorld.serverArguments(aws).map { $0 == "off" ? "1h" : $0 } + [
+      ConnectWorld.serverArguments(aws).replacing("--recheck-interval", with: "1h") + [
         "--data-dir", data.path, "--ingest-lease", "2s", "--archive-interval", "1s",
         "--archive-flush-age", "1s", "--restore-interval", "1s",
       ]

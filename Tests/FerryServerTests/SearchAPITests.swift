@@ -14,7 +14,7 @@ struct SearchAPITests {
     let server = try await ServerProcess.start(
       arguments: [
         "--data-dir", data.path, "--platform-account-id", "111122223333", "--recheck-interval",
-        "off",
+        "off", "--retention-interval", "off",
       ], environment: ["AWS_EC2_METADATA_DISABLED": "true"])
     defer { server.stop() }
     let api = API(server.url)

@@ -64,11 +64,9 @@ struct ServerLifecycleTests {
     let world = try await ConnectFlowTests.world.get()
     let data = try TestPaths.temporaryDirectory("ferry-recheck")
     let server = try await ServerProcess.start(
-      arguments: ConnectWorld.serverArguments(world.aws).filter {
-        $0 != "off" && $0 != "--recheck-interval"
-      }
-      .filter { $0 != "1000" && $0 != "--checks-per-minute" }
-        + ["--data-dir", data.path, "--recheck-interval", "2s", "--checks-per-minute", "2"],
+      arguments: ConnectWorld.serverArguments(world.aws).replacing(
+        "--recheck-interval", with: "2s"
+      ).replacing("--checks-per-minute", with: "2") + ["--data-dir", data.path],
       environment: world.aws.platformEnvironment)
     defer { server.stop() }
     let api = API(server.url)
@@ -125,5 +123,14 @@ struct ServerLifecycleTests {
     }
     #expect(state == "failing")
     #expect(server.log.contains("connection started failing"))
+  }
+}
+
+extension [String] {
+  /// The arguments with the value after `flag` replaced.
+  func replacing(_ flag: String, with value: String) -> [String] {
+    var out = self
+    if let at = out.firstIndex(of: flag), at + 1 < out.count { out[at + 1] = value }
+    return out
   }
 }

@@ -23,12 +23,15 @@ public struct ObjectIngest: Sendable {
   /// (damaged, cut, binary): reading the same version again gives the same bytes, so it
   /// is not retried (an admin may reprocess it).
   public let finalAttempts: Int
+  /// How much one object may expand to and hold.
+  public let limits: ObjectLimits
 
   public init(
     store: any Store, account: AccountID, fetcher: Fetcher, chunkEvents: Int = 10_000,
-    chunkBytes: Int = 4 << 20, finalAttempts: Int = 5,
+    chunkBytes: Int = 4 << 20, finalAttempts: Int = 5, limits: ObjectLimits = ObjectLimits(),
     fence: @escaping @Sendable () async throws -> Void
   ) {
+    self.limits = limits
     self.chunkBytes = max(1, chunkBytes)
     self.finalAttempts = finalAttempts
     self.store = store
@@ -113,10 +116,23 @@ public struct ObjectIngest: Sendable {
       try parser?.feed(piece, emit: event)
     }
 
+    var compressed: Int64 = 0
+    let limits = self.limits
+    /// Stops at the first limit the object passes (what came before it is committed).
+    func checkLimits() throws {
+      if let problem = limits.problem(
+        decompressed: total, compressed: compressed, events: entry.events + batch.count)
+      {
+        throw problem
+      }
+    }
+
     do {
       while let piece = try await bytes.next() {
+        compressed += Int64(piece.count)
         try decompressor.feed(piece) { out in
           total += Int64(out.count)
+          try checkLimits()
           try parse(out, final: false)
         }
         if batch.count >= chunkEvents || batchBytes >= chunkBytes { try await commit(.pending) }

@@ -5,6 +5,8 @@ import Foundation
 public struct IngestSettings: Sendable {
   /// Events per commit of a large object.
   public var chunkEvents = 10_000
+  /// How much one object may expand to and hold.
+  public var objectLimits = ObjectLimits()
   /// Attempts at an object that fails before it is left as failed for good (until an
   /// admin reprocesses it).
   public var maxAttempts = 5
@@ -216,7 +218,7 @@ public struct FetcherPass: Sendable {
     ObjectIngest(
       store: store, account: fetcher.accountID, fetcher: fetcher,
       chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
-      fence: { [lease] in try await lease.check() })
+      limits: settings.objectLimits, fence: { [lease] in try await lease.check() })
   }
 
   /// Removes the ledger rows of objects ingested before the re-list window (behind the

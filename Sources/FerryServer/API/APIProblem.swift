@@ -95,6 +95,17 @@ public struct APIProblem: Error, Sendable {
       fix: "List them (GET the collection) to find the right ID.")
   }
 
+  /// A second connection or fetcher for what one already does (409, with its ID).
+  static func duplicate(_ kind: String, existing: String, detail: String, fix: String)
+    -> APIProblem
+  {
+    var problem = APIProblem(
+      status: .conflict, name: "duplicate-\(kind)", title: "One already does this", detail: detail,
+      fix: fix)
+    problem.extra = [("existingId", .string(existing))]
+    return problem
+  }
+
   static func routeNotFound(_ path: String) -> APIProblem {
     APIProblem(
       status: .notFound, name: "no-such-route", title: "No such route",

@@ -111,6 +111,7 @@ struct ConnectionRoutes {
   /// The fields a new connection reads (the web UI's Save form too).
   static let connectionFields: Set<String> = [
     "purpose", "bucket", "region", "prefix", "roleArn", "bucketOwner", "kmsKeyArn", "externalId",
+    "allowDuplicate",
   ]
 
   /// Checks the connection `body` describes and, when every step passes, saves it (admins
@@ -128,6 +129,23 @@ struct ConnectionRoutes {
       )
     }
     let connection = try await newConnection(body, of: caller.account)
+    if try body.bool("allowDuplicate") != true,
+      let existing = try await store.connections(of: caller.account.id).first(where: {
+        $0.purpose == connection.purpose && $0.bucket == connection.bucket
+          && $0.prefix == connection.prefix
+      })
+    {
+      throw APIProblem.duplicate(
+        "connection", existing: existing.id,
+        detail:
+          "connection \(existing.id) is already this account's \(connection.purpose.rawValue) connection for s3://\(connection.bucket)/\(connection.prefix)"
+          + (connection.purpose == .fetcher
+            ? ": a fetcher on each would ingest every object twice, and search would show every event twice"
+            : ""),
+        fix:
+          "Use \(existing.id); to add a second one anyway (another role for the same place), send allowDuplicate: true (ferry connection create --allow-duplicate)."
+      )
+    }
     let check = try await checker.check(connection, of: caller.account, onStep: onStep)
     guard check.succeeded else { return (connection, check) }
     try await StoreTimer.time("addConnection") {

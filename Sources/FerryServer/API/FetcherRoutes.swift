@@ -92,6 +92,7 @@ struct FetcherRoutes {
   /// The fields a new fetcher reads.
   static let fetcherFields: Set<String> = [
     "connectionId", "name", "logType", "pollIntervalSeconds", "queueUrl", "multilineStart",
+    "allowDuplicate",
   ]
 
   /// Adds the fetcher `body` describes (admins only; audited).
@@ -139,6 +140,19 @@ struct FetcherRoutes {
         field: "connectionId", "there is no connection \(connectionID) in this account",
         fix:
           "List the account's connections with GET /api/v1/connections (or ferry connection list).")
+    }
+    if try body.bool("allowDuplicate") != true,
+      let existing = try await store.fetchers(of: caller.account.id).first(where: {
+        $0.connectionID == connectionID
+      })
+    {
+      throw APIProblem.duplicate(
+        "fetcher", existing: existing.id,
+        detail:
+          "fetcher \(existing.id) (\(existing.name)) already reads connection \(connectionID): a second one would store every event once more",
+        fix:
+          "Use \(existing.id) (change it rather than adding one); to add a second one anyway, send allowDuplicate: true (ferry fetcher create --allow-duplicate)."
+      )
     }
     try await StoreTimer.time("addFetcher") {
       try await store.addFetcher(fetcher, of: caller.account.id, actor: caller.actor)

@@ -12,9 +12,12 @@ public struct FerryRequestContext: RequestContext {
   var sessionSecret: String?
   /// A notice the web UI shows once on the next page.
   var notice: String?
+  /// The client's address as the socket sees it (a proxy's, behind one).
+  let remoteAddress: String
 
   public init(source: ApplicationRequestContextSource) {
     coreContext = .init(source: source)
+    remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
   }
 
   /// Request bodies larger than this answer 413.

@@ -88,6 +88,7 @@ public struct FerryServer: Sendable {
     settings.fullListEvery = Double(configuration.fullListInterval.components.seconds)
     settings.relistWindow = Double(configuration.relistWindow.components.seconds)
     settings.chunkEvents = configuration.ingestChunkEvents
+    settings.objectLimits = configuration.objectLimits
     let open: SourceOpener = { connection, queueURL throws(AWSFailure) in
       let account = try await CustomerS3.owner(of: connection, in: store)
       // One role session serves the bucket and the queue.

@@ -1,3 +1,4 @@
+import FerryIngest
 import Foundation
 
 /// What `ferry serve` was configured with (flags, then `FERRY_*` environment variables,
@@ -51,6 +52,8 @@ public struct ServerConfiguration: Sendable {
   public var restoreKeepDays = 14
   /// How long a web UI sign-in lasts.
   public var sessionLifetime: Duration = .seconds(12 * 3600)
+  /// How much one object may expand to and hold before it fails (a decompression bomb).
+  public var objectLimits = ObjectLimits()
   /// How often the retention sweep runs (nil: never on this process).
   public var retentionInterval: Duration? = .seconds(3600)
   /// How long work in flight has to finish after SIGTERM before the process exits anyway.

@@ -31,7 +31,8 @@ struct WebRoutes {
     let web = router.group().add(middleware: WebRequestMiddleware(store: store, pages: pages))
     let handlers = WebPages(
       store: store, connections: connections, fetchers: fetchers, archives: archives,
-      restores: restores, migration: migration, pages: pages, sessionLifetime: sessionLifetime)
+      restores: restores, migration: migration, pages: pages, sessionLifetime: sessionLifetime,
+      signInGuard: SignInGuard())
     handlers.addSignIn(to: web)
     handlers.addConnect(to: web)
     handlers.addBuckets(to: web)
@@ -64,6 +65,8 @@ struct WebPages: Sendable {
   let migration: MigrationRoutes
   let pages: PageRenderer
   let sessionLifetime: TimeInterval
+  /// Bounds what password sign-ins cost and how often they may fail.
+  let signInGuard: SignInGuard
 
   /// The caller, who must be signed in (else the middleware sends them to sign in).
   func caller(_ context: FerryRequestContext) throws -> Caller { try context.requireCaller() }

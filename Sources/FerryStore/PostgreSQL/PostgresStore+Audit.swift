@@ -17,6 +17,11 @@ extension PostgresStore {
       ], logger: logger)
   }
 
+  public func recordAudit(_ entry: AuditEntry) async throws {
+    let logger = self.logger
+    try await transaction { tx in try await Self.audit(tx, entry, logger: logger) }
+  }
+
   public func auditLog(of account: AccountID, limit: Int) async throws -> [AuditEntry] {
     let rows = try await query(
       "SELECT * FROM audit_log WHERE account_id = $1 ORDER BY id DESC LIMIT $2",

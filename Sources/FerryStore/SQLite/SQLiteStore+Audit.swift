@@ -16,6 +16,10 @@ extension SQLiteStore {
       ])
   }
 
+  public func recordAudit(_ entry: AuditEntry) async throws {
+    try await write { db in try Self.audit(db, entry) }
+  }
+
   public func auditLog(of account: AccountID, limit: Int) async throws -> [AuditEntry] {
     try await read { db in
       try Row.fetchAll(

@@ -100,6 +100,12 @@ struct ConnectionCreate: AsyncParsableCommand {
   @Option(
     name: .customLong("bucket-owner"), help: "The account that owns the bucket, if not the role's.")
   var bucketOwner: String?
+  @Flag(
+    name: .customLong("allow-duplicate"),
+    help:
+      "Add it even if a connection of this purpose already covers the same bucket and prefix (a fetcher on each would store every event twice)."
+  )
+  var allowDuplicate = false
   @Option(name: .customLong("kms-key-arn"), help: "The KMS key the objects are encrypted with.")
   var kmsKeyARN: String?
 
@@ -111,6 +117,7 @@ struct ConnectionCreate: AsyncParsableCommand {
     if let prefix { body.append(("prefix", .string(prefix))) }
     if let bucketOwner { body.append(("bucketOwner", .string(bucketOwner))) }
     if let kmsKeyARN { body.append(("kmsKeyArn", .string(kmsKeyARN))) }
+    if allowDuplicate { body.append(("allowDuplicate", .bool(true))) }
     let answer = try await server.postChecked(
       "/api/v1/connections", body: body,
       refused: "Ferry cannot use the role yet. Nothing was saved.")

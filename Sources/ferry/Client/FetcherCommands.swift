@@ -21,6 +21,12 @@ struct FetcherCreate: AsyncParsableCommand {
   @OptionGroup var server: ServerOptions
   @Option(help: "The fetch connection (see: ferry connection list).") var connection: String
   @Option(help: "A name, unique in the account.") var name: String
+  @Flag(
+    name: .customLong("allow-duplicate"),
+    help:
+      "Add it even if another fetcher already reads this connection (each would store every event once more)."
+  )
+  var allowDuplicate = false
   @Option(
     name: .customLong("log-type"),
     help:
@@ -55,6 +61,7 @@ struct FetcherCreate: AsyncParsableCommand {
     if let pollInterval { body.append(("pollIntervalSeconds", .number(Double(pollInterval)))) }
     if let queueURL { body.append(("queueUrl", .string(queueURL))) }
     if let multilineStart { body.append(("multilineStart", .string(multilineStart))) }
+    if allowDuplicate { body.append(("allowDuplicate", .bool(true))) }
     let answer = try await server.client().call(.POST, "/api/v1/fetchers", body: .object(body))
     if server.json { return Output.json(answer) }
     let id = answer["id"]?.stringValue ?? ""

@@ -124,6 +124,20 @@ struct ServeCommand: AsyncParsableCommand {
     help: "How long a sign-in to the web UI lasts (default 12h).")
   var sessionLifetime: String?
   @Option(
+    name: .customLong("max-object-gib"),
+    help: "An object that expands past this many GiB fails with the cause (1 to 1024; default 16).")
+  var maxObjectGiB: Int?
+  @Option(
+    name: .customLong("max-compression-ratio"),
+    help:
+      "An object that expands more than this many times (past 64 MiB) fails as a decompression bomb (10 to 100000; default 1000)."
+  )
+  var maxCompressionRatio: Int?
+  @Option(
+    name: .customLong("max-object-events"),
+    help: "An object with more events than this fails with the cause (default 100000000).")
+  var maxObjectEvents: Int?
+  @Option(
     name: .customLong("retention-interval"),
     help:
       "How often this process removes events past their account's retention: 1h (default), or off."
@@ -212,6 +226,15 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.restoreTick = restoreTick ?? .seconds(5)
     serverConfiguration.restoreKeepDays = try settings.int(
       "restore-keep-days", flag: restoreKeepDays, default: 14, range: 1...3650)
+    serverConfiguration.objectLimits.maxBytes =
+      Int64(try settings.int("max-object-gib", flag: maxObjectGiB, default: 16, range: 1...1024))
+      << 30
+    serverConfiguration.objectLimits.maxRatio = Int64(
+      try settings.int(
+        "max-compression-ratio", flag: maxCompressionRatio, default: 1000, range: 10...100_000))
+    serverConfiguration.objectLimits.maxEvents = try settings.int(
+      "max-object-events", flag: maxObjectEvents, default: 100_000_000,
+      range: 1...1_000_000_000_000)
     serverConfiguration.retentionInterval = try settings.interval(
       "retention-interval", flag: retentionInterval, default: .seconds(3600))
     serverConfiguration.shutdownGrace =

@@ -37,7 +37,9 @@ final class API: @unchecked Sendable {
     if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
     for (name, value) in extra { request.headers.add(name: name, value: value) }
     if let body {
-      request.headers.add(name: "Content-Type", value: "application/json")
+      if !extra.contains(where: { $0.0.lowercased() == "content-type" }) {
+        request.headers.add(name: "Content-Type", value: "application/json")
+      }
       request.body = .bytes(ByteBuffer(string: body))
     }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))

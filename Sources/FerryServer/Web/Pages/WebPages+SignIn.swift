@@ -57,7 +57,7 @@ extension WebPages {
     if let email { data["email"] = email }
     return try signedOutPage(
       "sign-in", title: "Sign in", request: request, context: context, data: data,
-      status: tokenProblem == nil && userProblem == nil ? .ok : .unauthorized)
+      status: (tokenProblem ?? userProblem)?.status ?? .ok)
   }
 
   @Sendable func signInPage(_ request: Request, context: FerryRequestContext) async throws
@@ -115,14 +115,57 @@ extension WebPages {
     let form = try await WebForm.read(request, context: context)
     let email = form.value("email") ?? ""
     let password = form.pairs.first { $0.name == "password" }?.value ?? ""
-    // Every candidate is checked, so the time taken does not tell whether the email exists.
+    let address = context.remoteAddress
+    func refused(_ refusal: SignInGuard.Refusal) throws -> Response {
+      let (detail, seconds) =
+        switch refusal {
+        case .busy: ("Ferry is checking many sign-ins at once", 5)
+        case .locked(let seconds):
+          ("too many sign-ins failed for this email or from this address", seconds)
+        }
+      var response = try signInForm(
+        request, context: context, next: form.value("next"),
+        userProblem: APIProblem(
+          status: .tooManyRequests, name: "sign-in-limited", title: "Sign-in is paused",
+          detail: detail,
+          fix:
+            "Try again in \(seconds) seconds; if you forgot your password, ask an admin of your account for an invitation link."
+        ), email: email)
+      response.headers[.retryAfter] = String(seconds)
+      return response
+    }
+    do {
+      try await signInGuard.admit(email: email, address: address)
+    } catch {
+      return try refused(error)
+    }
+    // Every candidate is checked, and an unknown email is checked against a stand-in, so
+    // the time taken does not tell whether the email exists.
     let candidates = try await store.passwordUsers(email: email)
-    let matching = try await OffPool.run {
-      candidates.filter { PasswordHash.verify(password, against: $0.passwordHash) }.map(\.user)
+    let matching: [User]
+    do {
+      matching = try await signInGuard.checking {
+        guard !candidates.isEmpty else {
+          _ = PasswordHash.verify(password, against: SignInGuard.standIn)
+          return []
+        }
+        return candidates.filter { PasswordHash.verify(password, against: $0.passwordHash) }
+          .map(\.user)
+      }
+    } catch let refusal as SignInGuard.Refusal {
+      return try refused(refusal)
     }
     guard matching.count == 1, let user = matching.first,
       try await store.account(user.accountID) != nil
     else {
+      await signInGuard.recordFailure(email: email, address: address)
+      // On the record of each account the email belongs to (never the password).
+      for candidate in candidates where !matching.contains(where: { $0.id == candidate.user.id }) {
+        try? await store.recordAudit(
+          AuditEntry(
+            accountID: candidate.user.accountID, actor: "web sign-in from \(address)",
+            action: "user.sign-in-failed", target: candidate.user.id))
+      }
       let several = matching.count > 1
       return try signInForm(
         request, context: context, next: form.value("next"),
@@ -139,6 +182,7 @@ extension WebPages {
             : "Check both; if you never chose a password, ask an admin of your account for an invitation link."
         ), email: email)
     }
+    await signInGuard.recordSuccess(email: email)
     return try await startSession(
       .user(user), actor: "user \(user.email) (\(user.id)) in the web UI", request: request,
       context: context, next: form.value("next"))

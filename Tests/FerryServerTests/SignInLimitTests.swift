@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import FerryCore
+import FerryStore
+import FerryTesting
+import Foundation
+import NIOCore
+import Testing
+
+/// Password sign-in cannot be used to wear the server down or to guess a password: checks
+/// run a few at a time and the rest are refused at once (429) rather than each taking a
+/// thread and 32 MiB; an email that keeps failing is locked out for a while (429 with
+/// Retry-After), even with the right password; each failure is on the record of the
+/// account the email belongs to.
+@Suite("ferry serve: password sign-in limits", .serialized)
+struct SignInLimitTests {
+  @Test func signInsAreBoundedLockedOutAfterFailuresAndAudited() async throws {
+    let data = try TestPaths.temporaryDirectory("ferry-sign-in")
+    let server = try await ServerProcess.start(
+      arguments: [
+        "--data-dir", data.path, "--aws-endpoint", "http://127.0.0.1:9", "--platform-account-id",
+        "111122223333", "--recheck-interval", "off",
+      ], environment: ["AWS_EC2_METADATA_DISABLED": "true"])
+    defer { _ = server.stop() }
+    let api = API(server.url)
+    let token = try #require(server.firstToken)
+    let me = try await api.get("/api/v1/me", token: token)
+    let account = AccountID(
+      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
+    // A user with a password, set the way an invitation sets it.
+    let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
+    let user = User(accountID: account, email: "dana@example.com", role: .member)
+    try await store.addUser(user, actor: "test")
+    let invitation = try #require(
+      try await store.inviteUser(
+        user.id, of: account, expiresAt: Date().addingTimeInterval(3600), actor: "test"))
+    let password = "a ferry across the river"
+    _ = try await store.acceptInvitation(
+      secret: invitation.revealed, passwordHash: try PasswordHash.make(password), at: Date())
+
+    // The sign-in form's token comes with its cookie.
+    let page = try await api.get("/sign-in", token: nil)
+    let cookie = try #require(
+      page.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("ferry_signin=") }?
+        .1.split(separator: ";").first.map(String.init))
+    let csrf = String(cookie.dropFirst("ferry_signin=".count))
+    func signIn(_ email: String, _ password: String) async throws -> APIResponse {
+      let form = [("csrf", csrf), ("email", email), ("password", password)].map {
+        "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+      }.joined(separator: "&")
+      return try await api.call(
+        .POST, "/sign-in/user", token: nil, body: form,
+        headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", cookie)])
+    }
+
+    // A burst of sign-ins, each on its own connection: a few are checked at a time, those
+    // past the queue are refused at once, and the server answers everyone.
+    var pool = HTTPClient.Configuration()
+    pool.connectionPool = .init(
+      idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+    let burst = HTTPClient(eventLoopGroupProvider: .singleton, configuration: pool)
+    let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+      for n in 0..<48 {
+        group.addTask {
+          var request = HTTPClientRequest(url: server.url + "/sign-in/user")
+          request.method = .POST
+          request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+          request.headers.add(name: "Cookie", value: cookie)
+          request.body = .bytes(
+            ByteBuffer(string: "csrf=\(csrf)&email=nobody\(n)%40example.com&password=wrong\(n)"))
+          let response = try await burst.execute(request, timeout: .seconds(120))
+          _ = try await response.body.collect(upTo: 1 << 20)
+          return Int(response.status.code)
+        }
+      }
+      return try await group.reduce(into: [Int]()) { $0.append($1) }
+    }
+    try await burst.shutdown()
+    #expect(Set(answers).isSubset(of: [401, 429]), "\(answers)")
+    #expect(answers.contains(429), "past the queue, sign-ins are refused at once: \(answers)")
+    #expect(try await api.get("/healthz", token: nil).status == 200)
+
+    // Ten wrong passwords for an email lock it out, even for the right one.
+    for attempt in 1...10 {
+      let wrong = try await signIn(user.email, "not it \(attempt)")
+      #expect(wrong.status == 401, "attempt \(attempt): \(wrong.status)")
+    }
+    let locked = try await signIn(user.email, password)
+    #expect(locked.status == 429, "\(locked.status)")
+    #expect(Int(locked.header("Retry-After") ?? "") ?? 0 > 60)
+    #expect(locked.text.contains("too many sign-ins failed"))
+    // Each failure is on the account's record, never with the password.
+    let audit = try await store.auditLog(of: account, limit: 50)
+    let failures = audit.filter { $0.action == "user.sign-in-failed" && $0.target == user.id }
+    #expect(failures.count == 10, "\(audit.map(\.action))")
+    #expect(!audit.contains { ($0.after ?? "").contains("not it") })
+  }
+}
