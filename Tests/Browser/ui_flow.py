@@ -144,6 +144,14 @@ def text():
     return driver.find_element(By.TAG_NAME, "body").text
 
 
+def shows(words):
+    """For waits: whether the page shows `words` (False while it is being replaced)."""
+    try:
+        return words in text()
+    except Exception:
+        return False
+
+
 def clipboard():
     return driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
@@ -438,6 +446,14 @@ try:
     invitation = wait.until(EC.presence_of_element_located((By.ID, "invitation-link"))).text
     check("/welcome?invitation=fri_" in invitation, "adding a user shows an invitation link")
     check("carol@example.com" in text(), "the user is listed")
+    # Disable and enable the user from the page (each change is audited).
+    go("/access")
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label='Disable carol@example.com']").click()
+    wait.until(lambda d: shows("Disabled carol@example.com"))
+    check("(disabled)" in text(), "a disabled user is marked on the page")
+    driver.find_element(By.CSS_SELECTOR, "button[aria-label='Enable carol@example.com']").click()
+    wait.until(lambda d: shows("Enabled carol@example.com"))
+    check("(disabled)" not in text(), "the user is enabled again")
     driver.find_element(By.LINK_TEXT, "Audit log").click()
     audit = text()
     check("connection.add" in audit and "fetcher.add" in audit and "token.issue" in audit and "session.start" in audit,
@@ -454,7 +470,7 @@ try:
     check(driver.find_elements(By.CSS_SELECTOR, "form[action='/restores'] button[value=estimate]"),
           "an admin sees the restore form with its estimate button")
     accessible("the archives page")
-    status, body = post_form("/restores", {"csrf": csrf_of_page(), "archiveId": "arc_missing", "from": "now-1d",
+    status, body = post_form("/restores", {"csrf": csrf_of_page(), "archiveId": "arc_missing", "from": "1d",
                                            "to": "now", "query": XSS, "action": "estimate"})
     check(status == 400 and "there is no archive arc_missing" in body, f"an unknown archive is refused ({status})")
     check("&lt;img" in body and XSS not in body, "the hostile query is shown back escaped")

@@ -4,6 +4,7 @@ import FerryStore
 import FerryTesting
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Password sign-in cannot be used to wear the server down or to guess a password: checks
@@ -93,5 +94,88 @@ struct SignInLimitTests {
     let failures = audit.filter { $0.action == "user.sign-in-failed" && $0.target == user.id }
     #expect(failures.count == 10, "\(audit.map(\.action))")
     #expect(!audit.contains { ($0.after ?? "").contains("not it") })
+  }
+
+  /// A disabled user's browser session ends at once; an enabled one signs in again; the
+  /// API refuses to disable the account's last admin credential.
+  @Test func disablingAUserEndsTheirSessionAtOnce() async throws {
+    let data = try TestPaths.temporaryDirectory("ferry-disable")
+    let server = try await ServerProcess.start(
+      arguments: [
+        "--data-dir", data.path, "--aws-endpoint", "http://127.0.0.1:9", "--platform-account-id",
+        "111122223333", "--recheck-interval", "off",
+      ], environment: ["AWS_EC2_METADATA_DISABLED": "true"])
+    defer { _ = server.stop() }
+    let api = API(server.url)
+    let token = try #require(server.firstToken)
+    let me = try await api.get("/api/v1/me", token: token)
+    let account = AccountID(
+      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
+    let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
+    let user = User(accountID: account, email: "eve@example.com", role: .member)
+    try await store.addUser(user, actor: "test")
+    let invitation = try #require(
+      try await store.inviteUser(
+        user.id, of: account, expiresAt: Date().addingTimeInterval(3600), actor: "test"))
+    let password = "the ferryman's long password"
+    _ = try await store.acceptInvitation(
+      secret: invitation.revealed, passwordHash: try PasswordHash.make(password), at: Date())
+
+    // A browser's view: redirects are answers, not followed.
+    var configuration = HTTPClient.Configuration()
+    configuration.redirectConfiguration = .disallow
+    let browser = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    defer { _ = browser.shutdown() }
+    func send(_ method: HTTPMethod, _ path: String, cookie: String, form: String? = nil)
+      async throws -> APIResponse
+    {
+      var request = HTTPClientRequest(url: server.url + path)
+      request.method = method
+      request.headers.add(name: "Cookie", value: cookie)
+      if let form {
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.body = .bytes(ByteBuffer(string: form))
+      }
+      let response = try await browser.execute(request, timeout: .seconds(60))
+      let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+      return APIResponse(
+        status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+        text: text)
+    }
+    func cookie(_ response: APIResponse, _ name: String) -> String? {
+      response.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix(name + "=") }?
+        .1.split(separator: ";").first.map(String.init)
+    }
+    func signIn() async throws -> String? {
+      let page = try await api.get("/sign-in", token: nil)
+      let signInCookie = try #require(cookie(page, "ferry_signin"))
+      let csrf = String(signInCookie.dropFirst("ferry_signin=".count))
+      let form =
+        "csrf=\(csrf)&email=eve%40example.com&password="
+        + (password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+      let answer = try await send(.POST, "/sign-in/user", cookie: signInCookie, form: form)
+      return cookie(answer, "ferry_session")
+    }
+    let session = try #require(try await signIn(), "Eve signs in")
+    let before = try await send(.GET, "/buckets", cookie: session)
+    #expect(before.status == 200)
+
+    let disabled = try await api.call(
+      .PATCH, "/api/v1/users/\(user.id)", token: token, body: #"{"disabled":true}"#)
+    #expect(disabled.status == 200, "\(disabled.text)")
+    #expect(disabled.json["disabled"] as? Bool == true)
+    let after = try await send(.GET, "/buckets", cookie: session)
+    #expect(after.status == 303, "the session ended: \(after.status)")
+    #expect(try await signIn() == nil, "a disabled user cannot sign in")
+
+    let enabled = try await api.call(
+      .PATCH, "/api/v1/users/\(user.id)", token: token, body: #"{"disabled":false}"#)
+    #expect(enabled.status == 200)
+    #expect(try await signIn() != nil, "enabled again, Eve signs in")
+    let removed = try await api.call(.DELETE, "/api/v1/users/\(user.id)", token: token)
+    #expect(removed.status == 204)
+    #expect(try await api.call(.DELETE, "/api/v1/users/\(user.id)", token: token).status == 404)
+    let audit = try await store.auditLog(of: account, limit: 20).map(\.action)
+    #expect(audit.contains("user.update") && audit.contains("user.remove"), "\(audit)")
   }
 }

@@ -123,4 +123,73 @@ struct SessionStoreTests {
     #expect(
       !(try await store.auditLog(of: other.id, limit: 50)).contains { $0.action == "user.invite" })
   }
+
+  @Test(arguments: Backend.allCases)
+  func usersCanBeDisabledDemotedAndRemovedButTheLastAdminStays(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let account = try await store.testAccount("lifecycle")
+    let other = try await store.testAccount("elsewhere")
+    let now = Date()
+    /// A user with a password, set the way an invitation sets it.
+    func user(_ email: String, _ role: Role) async throws -> User {
+      let user = User(accountID: account.id, email: email, role: role)
+      try await store.addUser(user, actor: "test")
+      let invitation = try #require(
+        try await store.inviteUser(
+          user.id, of: account.id, expiresAt: now.addingTimeInterval(600), actor: "test"))
+      _ = try await store.acceptInvitation(
+        secret: invitation.revealed, passwordHash: "scrypt$test$\(email)", at: now)
+      return user
+    }
+    let ada = try await user("ada@example.com", .admin)
+    let bob = try await user("bob@example.com", .member)
+    let session = try await store.startSession(
+      as: .user(bob), expiresAt: now.addingTimeInterval(3600), actor: "bob")
+    #expect(try await store.session(secret: session.secret.revealed, at: now) != nil)
+
+    // Disabled: no sign-in, no session, no invitation; the change is audited.
+    let disabled = try #require(
+      try await store.updateUser(bob.id, of: account.id, role: nil, disabled: true, actor: "ada"))
+    #expect(disabled.disabled && disabled.role == .member)
+    #expect(try await store.session(secret: session.secret.revealed, at: now) == nil)
+    #expect(try await store.passwordUsers(email: bob.email).isEmpty)
+    #expect(try await store.users(of: account.id).first { $0.id == bob.id }?.disabled == true)
+    let audit = try await store.auditLog(of: account.id, limit: 5)
+    #expect(audit.first?.action == "user.update" && audit.first?.actor == "ada")
+    #expect(
+      audit.first?.after?.contains("\"disabled\":true") == true, "\(audit.first?.after ?? "")")
+    // Enabled again, promoted: Bob signs in again, as an admin.
+    let back = try #require(
+      try await store.updateUser(
+        bob.id, of: account.id, role: .admin, disabled: false, actor: "ada"))
+    #expect(!back.disabled && back.role == .admin)
+    #expect(try await store.passwordUsers(email: bob.email).map(\.user.role) == [.admin])
+    // Not through another account.
+    #expect(
+      try await store.updateUser(bob.id, of: other.id, role: .member, disabled: nil, actor: "x")
+        == nil)
+    #expect(try await store.removeUser(bob.id, of: other.id, actor: "x") == false)
+
+    // Two admins with passwords: one may go; the last one may be neither demoted, disabled
+    // nor removed (the account has no admin token).
+    #expect(try await store.removeUser(ada.id, of: account.id, actor: "bob"))
+    #expect(try await store.users(of: account.id).map(\.email) == [bob.email])
+    for change in [(Role.member, nil), (nil, true)] as [(Role?, Bool?)] {
+      await #expect {
+        try await store.updateUser(
+          bob.id, of: account.id, role: change.0, disabled: change.1, actor: "bob")
+      } throws: { error in
+        "\(error)".contains("last admin credential")
+      }
+    }
+    await #expect(throws: StoreError.self) {
+      try await store.removeUser(bob.id, of: account.id, actor: "bob")
+    }
+    // With an admin token, the user may go.
+    _ = try await store.issueToken(name: "ops", role: .admin, of: account.id, actor: "test")
+    #expect(try await store.removeUser(bob.id, of: account.id, actor: "ops"))
+    #expect(
+      try await store.auditLog(of: account.id, limit: 3).contains { $0.action == "user.remove" })
+  }
 }

@@ -22,16 +22,33 @@ public struct User: Sendable, Equatable, Codable {
   public var email: String
   public var role: Role
   public var createdAt: Date
+  /// A disabled user cannot sign in, and their sessions end; an admin may enable them again.
+  public var disabled: Bool
 
   public init(
     id: String = User.newID(), accountID: AccountID, email: String, role: Role,
-    createdAt: Date = Date()
+    createdAt: Date = Date(), disabled: Bool = false
   ) {
     self.id = id
     self.accountID = accountID
     self.email = email
     self.role = role
     self.createdAt = createdAt
+    self.disabled = disabled
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case id, accountID, email, role, createdAt, disabled
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    id = try c.decode(String.self, forKey: .id)
+    accountID = try c.decode(AccountID.self, forKey: .accountID)
+    email = try c.decode(String.self, forKey: .email)
+    role = try c.decode(Role.self, forKey: .role)
+    createdAt = try c.decode(Date.self, forKey: .createdAt)
+    disabled = try c.decodeIfPresent(Bool.self, forKey: .disabled) ?? false
   }
 }
 

@@ -25,6 +25,15 @@ public protocol AccountStore: Sendable {
   func authenticate(tokenSecret: String) async throws -> APIToken?
   func tokens(of account: AccountID) async throws -> [APIToken]
   func revokeToken(_ id: String, of account: AccountID, actor: String) async throws -> Bool
+  /// Changes a user's role or disables (or enables) them, audited as `user.update`. A
+  /// disabled user's sessions end at once. Refused for the account's last admin
+  /// credential. Nil if there is no such user in the account.
+  func updateUser(
+    _ id: String, of account: AccountID, role: Role?, disabled: Bool?, actor: String
+  ) async throws -> User?
+  /// Removes a user, their sessions and their invitation, audited as `user.remove`.
+  /// Refused for the account's last admin credential.
+  func removeUser(_ id: String, of account: AccountID, actor: String) async throws -> Bool
 }
 
 extension AccountStore {

@@ -224,6 +224,14 @@ public enum StoreRules {
     )
   }
 
+  /// Why the last admin credential of an account (an admin user with a password) cannot
+  /// be demoted, disabled or removed.
+  public static func lastAdminUser(_ userID: String) -> StoreError {
+    .rejected(
+      "user \(userID) is the account's last admin credential: without them the account would have no admin and no way back; make another user an admin (or issue an admin token) first"
+    )
+  }
+
   public static func archiveBusy(_ id: String) -> StoreError {
     .rejected(
       "archive \(id) has a restore queued or running; cancel it or wait for it to finish, then retry"

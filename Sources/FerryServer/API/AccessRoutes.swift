@@ -15,6 +15,8 @@ struct AccessRoutes {
     api.delete("tokens/{id}", use: revokeToken)
     api.get("users", use: users)
     api.post("users", use: addUser)
+    api.patch("users/{id}", use: updateUser)
+    api.delete("users/{id}", use: removeUser)
     api.get("audit", use: audit)
   }
 
@@ -115,10 +117,54 @@ struct AccessRoutes {
     return user
   }
 
+  /// Changes a user's role or disables or enables them (admins; audited). A disabled
+  /// user's sessions end at once; the last admin credential is refused (409).
+  @Sendable func updateUser(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let id = context.parameters.get("id") ?? ""
+    let body = try await RequestBody.read(request, context: context, known: ["role", "disabled"])
+    let user = try await updateUser(id, body: body, caller: caller)
+    return JSONResponse.make(JSONViews.user(user))
+  }
+
+  /// The change `body` asks of user `id` (the web UI's forms too).
+  func updateUser(_ id: String, body: RequestBody, caller: Caller) async throws -> User {
+    try caller.requireAdmin()
+    let role = try body.string("role") == nil ? nil : try Self.role(body)
+    let disabled = try body.bool("disabled")
+    guard role != nil || disabled != nil else {
+      throw APIProblem.badInput(
+        field: "role", "nothing to change",
+        fix: "Send role (admin or member), disabled (true or false), or both.")
+    }
+    guard
+      let user = try await store.updateUser(
+        id, of: caller.account.id, role: role, disabled: disabled, actor: caller.actor)
+    else { throw APIProblem.notFound("user", id) }
+    return user
+  }
+
+  /// Removes a user, their sessions and any invitation (admins; audited).
+  @Sendable func removeUser(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try context.requireCaller()
+    try caller.requireAdmin()
+    let id = context.parameters.get("id") ?? ""
+    guard try await store.removeUser(id, of: caller.account.id, actor: caller.actor) else {
+      throw APIProblem.notFound("user", id)
+    }
+    return Response(status: .noContent)
+  }
+
   static func isEmail(_ text: String) -> Bool {
     let parts = text.split(separator: "@", omittingEmptySubsequences: false)
     return text.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
       && !text.contains(where: { $0.isWhitespace || $0.isNewline })
+      && ShownText.forbiddenScalar(in: text) == nil
   }
 
   @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response {

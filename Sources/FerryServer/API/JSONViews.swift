@@ -146,7 +146,7 @@ enum JSONViews {
   static func user(_ u: User) -> JSONValue {
     .object([
       ("id", .string(u.id)), ("email", .string(u.email)), ("role", .string(u.role.rawValue)),
-      ("createdAt", date(u.createdAt)),
+      ("disabled", .bool(u.disabled)), ("createdAt", date(u.createdAt)),
     ])
   }
 

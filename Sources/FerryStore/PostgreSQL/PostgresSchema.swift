@@ -214,6 +214,10 @@ enum PostgresSchema {
         "CREATE INDEX event_blocks_source ON event_blocks(account_id, fetcher_id, source_key COLLATE \"C\")",
       ]
     ),
+    (
+      "v12-user-lifecycle",
+      ["ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE"]
+    ),
   ]
 
   /// Work a migration does in Swift after its statements, in the same transaction.

@@ -130,24 +130,15 @@ extension PostgresStore {
     let logger = self.logger
     let store = self
     return try await transaction { tx in
-      // The account's admin credentials are locked, so that two revokes cannot each leave
-      // the other as the last one.
-      _ = try await Self.execute(
-        tx, "SELECT id FROM accounts WHERE id = $1 FOR UPDATE", [account.rawValue], logger: logger)
       let rows = try await Self.execute(
         tx, "DELETE FROM api_tokens WHERE id = $1 AND account_id = $2 RETURNING *",
         [id, account.rawValue], logger: logger)
       guard let row = rows.first else { return false }
       let revoked = try store.token(row)
-      if revoked.role == .admin {
-        let others = try await Self.execute(
-          tx,
-          """
-          SELECT (SELECT COUNT(*) FROM api_tokens WHERE account_id = $1 AND role = 'admin')
-            + (SELECT COUNT(*) FROM users WHERE account_id = $1 AND role = 'admin' AND password_hash IS NOT NULL) AS n
-          """, [account.rawValue], logger: logger)
-        let count = try others.first.map { try $0["n"].decode(Int64.self) } ?? 0
-        if count == 0 { throw StoreRules.lastAdminCredential(id) }
+      if revoked.role == .admin,
+        try await Self.otherAdminCredentials(tx, of: account, exceptToken: id, logger: logger) == 0
+      {
+        throw StoreRules.lastAdminCredential(id)
       }
       try await Self.audit(
         tx,
@@ -166,9 +157,101 @@ extension PostgresStore {
         accountID: AccountID(rawValue: try row["account_id"].decode(String.self)),
         email: try row["email"].decode(String.self),
         role: Role(rawValue: try row["role"].decode(String.self)) ?? .member,
-        createdAt: Date(micros: try row["created_at"].decode(Int64.self)))
+        createdAt: Date(micros: try row["created_at"].decode(Int64.self)),
+        disabled: try row["disabled"].decode(Bool?.self) ?? false)
     } catch {
       throw map(error)
+    }
+  }
+
+  /// The account's admin credentials other than the user `exceptUser` and the token
+  /// `exceptToken`: admin tokens, and enabled admin users with a password. The account's
+  /// row is locked first, so that two changes cannot each leave the other as the last.
+  static func otherAdminCredentials(
+    _ tx: PostgresConnection, of account: AccountID, exceptUser: String = "",
+    exceptToken: String = "", logger: Logger
+  ) async throws -> Int64 {
+    _ = try await execute(
+      tx, "SELECT id FROM accounts WHERE id = $1 FOR UPDATE", [account.rawValue], logger: logger)
+    let rows = try await execute(
+      tx,
+      """
+      SELECT (SELECT COUNT(*) FROM api_tokens WHERE account_id = $1 AND role = 'admin' AND id <> $2)
+        + (SELECT COUNT(*) FROM users WHERE account_id = $1 AND role = 'admin' AND NOT disabled
+           AND password_hash IS NOT NULL AND id <> $3) AS n
+      """, [account.rawValue, exceptToken, exceptUser], logger: logger)
+    return try rows.first.map { try $0["n"].decode(Int64.self) } ?? 0
+  }
+
+  static func isAdminCredential(_ row: PostgresRandomAccessRow) throws -> Bool {
+    try row["role"].decode(String.self) == Role.admin.rawValue
+      && row["password_hash"].decode(String?.self) != nil
+      && !(row["disabled"].decode(Bool?.self) ?? false)
+  }
+
+  public func updateUser(
+    _ id: String, of account: AccountID, role: Role?, disabled: Bool?, actor: String
+  ) async throws -> User? {
+    let logger = self.logger
+    let store = self
+    return try await transaction { tx -> User? in
+      let rows = try await Self.execute(
+        tx, "SELECT * FROM users WHERE id = $1 AND account_id = $2 FOR UPDATE",
+        [id, account.rawValue], logger: logger)
+      guard let row = rows.first else { return nil }
+      let before = try store.user(row)
+      var after = before
+      if let role { after.role = role }
+      if let disabled { after.disabled = disabled }
+      if try Self.isAdminCredential(row), after.role != .admin || after.disabled,
+        try await Self.otherAdminCredentials(tx, of: account, exceptUser: id, logger: logger) == 0
+      {
+        throw StoreRules.lastAdminUser(id)
+      }
+      _ = try await Self.execute(
+        tx, "UPDATE users SET role = $1, disabled = $2 WHERE id = $3 AND account_id = $4",
+        [after.role.rawValue, after.disabled, id, account.rawValue], logger: logger)
+      if after.disabled {
+        _ = try await Self.execute(
+          tx,
+          "DELETE FROM web_sessions WHERE kind = 'user' AND principal_id = $1 AND account_id = $2",
+          [id, account.rawValue], logger: logger)
+      }
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "user.update", target: id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+      return after
+    }
+  }
+
+  public func removeUser(_ id: String, of account: AccountID, actor: String) async throws -> Bool {
+    let logger = self.logger
+    let store = self
+    return try await transaction { tx -> Bool in
+      let rows = try await Self.execute(
+        tx, "SELECT * FROM users WHERE id = $1 AND account_id = $2 FOR UPDATE",
+        [id, account.rawValue], logger: logger)
+      guard let row = rows.first else { return false }
+      if try Self.isAdminCredential(row),
+        try await Self.otherAdminCredentials(tx, of: account, exceptUser: id, logger: logger) == 0
+      {
+        throw StoreRules.lastAdminUser(id)
+      }
+      _ = try await Self.execute(
+        tx,
+        "DELETE FROM web_sessions WHERE kind = 'user' AND principal_id = $1 AND account_id = $2",
+        [id, account.rawValue], logger: logger)
+      _ = try await Self.execute(
+        tx, "DELETE FROM users WHERE id = $1 AND account_id = $2", [id, account.rawValue],
+        logger: logger)
+      try await Self.audit(
+        tx,
+        AuditEntry(
+          accountID: account, actor: actor, action: "user.remove", target: id,
+          before: StoreJSON.encode(try store.user(row))), logger: logger)
+      return true
     }
   }
 

@@ -48,7 +48,8 @@ extension PostgresStore {
       ).first.map { .token(try token($0)) }
     case "user":
       return try await query(
-        "SELECT * FROM users WHERE id = $1 AND account_id = $2", Self.binds([id, account])
+        "SELECT * FROM users WHERE id = $1 AND account_id = $2 AND NOT disabled",
+        Self.binds([id, account])
       ).first.map { .user(try user($0)) }
     default: return nil
     }
@@ -86,7 +87,7 @@ extension PostgresStore {
     return try await transaction { tx -> User? in
       let rows = try await Self.execute(
         tx,
-        "UPDATE users SET password_hash = $1, invite_hash = NULL, invite_expires_at = NULL WHERE invite_hash = $2 AND invite_expires_at > $3 RETURNING *",
+        "UPDATE users SET password_hash = $1, invite_hash = NULL, invite_expires_at = NULL WHERE invite_hash = $2 AND invite_expires_at > $3 AND NOT disabled RETURNING *",
         [passwordHash, TokenSecret.hash(secret), now.micros], logger: logger)
       guard let row = rows.first else { return nil }
       let user = try store.user(row)
@@ -101,7 +102,7 @@ extension PostgresStore {
 
   public func passwordUsers(email: String) async throws -> [(user: User, passwordHash: String)] {
     let rows = try await query(
-      "SELECT * FROM users WHERE lower(email) = lower($1) AND password_hash IS NOT NULL ORDER BY created_at",
+      "SELECT * FROM users WHERE lower(email) = lower($1) AND password_hash IS NOT NULL AND NOT disabled ORDER BY created_at",
       Self.binds([email]))
     return try rows.map { row in
       do {

@@ -153,6 +153,12 @@ enum SQLiteSchema {
       CREATE INDEX event_blocks_source ON event_blocks(account_id, fetcher_id, source_key);
       """
     ),
+    (
+      "v12-user-lifecycle",
+      """
+      ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.

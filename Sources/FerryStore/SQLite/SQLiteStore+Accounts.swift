@@ -124,14 +124,9 @@ extension SQLiteStore {
           arguments: [id, account.rawValue])
       else { return false }
       if Self.token(row).role == .admin {
-        let others =
-          try Int.fetchOne(
-            db,
-            sql: """
-              SELECT (SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND role = 'admin' AND id <> ?)
-                + (SELECT COUNT(*) FROM users WHERE account_id = ? AND role = 'admin' AND password_hash IS NOT NULL)
-              """, arguments: [account.rawValue, id, account.rawValue]) ?? 0
-        if others == 0 { throw StoreRules.lastAdminCredential(id) }
+        if try Self.otherAdminCredentials(db, of: account, exceptToken: id) == 0 {
+          throw StoreRules.lastAdminCredential(id)
+        }
       }
       try db.execute(
         sql: "DELETE FROM api_tokens WHERE id = ? AND account_id = ?",
@@ -148,7 +143,91 @@ extension SQLiteStore {
   static func user(_ row: Row) -> User {
     User(
       id: row["id"], accountID: AccountID(rawValue: row["account_id"]), email: row["email"],
-      role: Role(rawValue: row["role"]) ?? .member, createdAt: Date(micros: row["created_at"]))
+      role: Role(rawValue: row["role"]) ?? .member, createdAt: Date(micros: row["created_at"]),
+      disabled: (row["disabled"] as Int64?) ?? 0 != 0)
+  }
+
+  /// The account's admin credentials other than the user `exceptUser` and the token
+  /// `exceptToken`: admin tokens, and enabled admin users with a password.
+  static func otherAdminCredentials(
+    _ db: Database, of account: AccountID, exceptUser: String = "", exceptToken: String = ""
+  ) throws -> Int {
+    try Int.fetchOne(
+      db,
+      sql: """
+        SELECT (SELECT COUNT(*) FROM api_tokens WHERE account_id = ? AND role = 'admin' AND id <> ?)
+          + (SELECT COUNT(*) FROM users WHERE account_id = ? AND role = 'admin' AND disabled = 0
+             AND password_hash IS NOT NULL AND id <> ?)
+        """, arguments: [account.rawValue, exceptToken, account.rawValue, exceptUser]) ?? 0
+  }
+
+  /// Whether a user is one of the account's admin credentials.
+  static func isAdminCredential(_ row: Row) -> Bool {
+    (row["role"] as String) == Role.admin.rawValue && (row["password_hash"] as String?) != nil
+      && ((row["disabled"] as Int64?) ?? 0) == 0
+  }
+
+  public func updateUser(
+    _ id: String, of account: AccountID, role: Role?, disabled: Bool?, actor: String
+  ) async throws -> User? {
+    try await write { db in
+      guard
+        let row = try Row.fetchOne(
+          db, sql: "SELECT * FROM users WHERE id = ? AND account_id = ?",
+          arguments: [id, account.rawValue])
+      else { return nil }
+      let before = Self.user(row)
+      var after = before
+      if let role { after.role = role }
+      if let disabled { after.disabled = disabled }
+      let losesAdmin = after.role != .admin || after.disabled
+      if Self.isAdminCredential(row), losesAdmin,
+        try Self.otherAdminCredentials(db, of: account, exceptUser: id) == 0
+      {
+        throw StoreRules.lastAdminUser(id)
+      }
+      try db.execute(
+        sql: "UPDATE users SET role = ?, disabled = ? WHERE id = ? AND account_id = ?",
+        arguments: [after.role.rawValue, after.disabled ? 1 : 0, id, account.rawValue])
+      if after.disabled {
+        try db.execute(
+          sql:
+            "DELETE FROM web_sessions WHERE kind = 'user' AND principal_id = ? AND account_id = ?",
+          arguments: [id, account.rawValue])
+      }
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "user.update", target: id,
+          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+      return after
+    }
+  }
+
+  public func removeUser(_ id: String, of account: AccountID, actor: String) async throws -> Bool {
+    try await write { db in
+      guard
+        let row = try Row.fetchOne(
+          db, sql: "SELECT * FROM users WHERE id = ? AND account_id = ?",
+          arguments: [id, account.rawValue])
+      else { return false }
+      if Self.isAdminCredential(row),
+        try Self.otherAdminCredentials(db, of: account, exceptUser: id) == 0
+      {
+        throw StoreRules.lastAdminUser(id)
+      }
+      try db.execute(
+        sql: "DELETE FROM web_sessions WHERE kind = 'user' AND principal_id = ? AND account_id = ?",
+        arguments: [id, account.rawValue])
+      try db.execute(
+        sql: "DELETE FROM users WHERE id = ? AND account_id = ?", arguments: [id, account.rawValue])
+      try Self.audit(
+        db,
+        AuditEntry(
+          accountID: account, actor: actor, action: "user.remove", target: id,
+          before: StoreJSON.encode(Self.user(row))))
+      return true
+    }
   }
 
   static func token(_ row: Row) -> APIToken {

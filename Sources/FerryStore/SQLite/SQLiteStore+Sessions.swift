@@ -44,7 +44,8 @@ extension SQLiteStore {
         ).map { .token(Self.token($0)) }
       case "user":
         return try Row.fetchOne(
-          db, sql: "SELECT * FROM users WHERE id = ? AND account_id = ?", arguments: [id, account]
+          db, sql: "SELECT * FROM users WHERE id = ? AND account_id = ? AND disabled = 0",
+          arguments: [id, account]
         ).map { .user(Self.user($0)) }
       default: return nil
       }
@@ -81,7 +82,9 @@ extension SQLiteStore {
     try await write { db -> User? in
       guard
         let row = try Row.fetchOne(
-          db, sql: "SELECT * FROM users WHERE invite_hash = ? AND invite_expires_at > ?",
+          db,
+          sql:
+            "SELECT * FROM users WHERE invite_hash = ? AND invite_expires_at > ? AND disabled = 0",
           arguments: [TokenSecret.hash(secret), now.micros])
       else { return nil }
       let user = Self.user(row)
@@ -103,7 +106,7 @@ extension SQLiteStore {
       try Row.fetchAll(
         db,
         sql:
-          "SELECT * FROM users WHERE lower(email) = lower(?) AND password_hash IS NOT NULL ORDER BY created_at",
+          "SELECT * FROM users WHERE lower(email) = lower(?) AND password_hash IS NOT NULL AND disabled = 0 ORDER BY created_at",
         arguments: [email]
       ).map { (Self.user($0), $0["password_hash"]) }
     }

@@ -79,8 +79,73 @@ struct TokenRevoke: AsyncParsableCommand {
 
 struct UserCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "user", abstract: "Add and list the account's users.",
-    subcommands: [UserAdd.self, UserList.self])
+    commandName: "user", abstract: "Add, list, change, disable and remove the account's users.",
+    subcommands: [
+      UserAdd.self, UserList.self, UserSetRole.self, UserDisable.self, UserEnable.self,
+      UserRemove.self,
+    ])
+}
+
+/// A change to one user over the API (admins): `PATCH /api/v1/users/{id}`.
+struct UserChange {
+  static func send(_ server: ServerOptions, _ id: String, _ body: JSONValue, done: String)
+    async throws
+  {
+    let answer = try await server.client().call(
+      .PATCH, "/api/v1/users/\(Output.pathSegment(id))", body: body)
+    if server.json { return Output.json(answer) }
+    print(Terminal.safe("\(answer["email"]?.stringValue ?? id) \(done)."))
+  }
+}
+
+struct UserSetRole: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "set-role", abstract: "Make a user an admin or a member (admins).")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The user's ID (see: ferry user list).") var id: String
+  @Argument(help: "admin or member.") var role: String
+
+  func run() async throws {
+    try await UserChange.send(
+      server, id, .object([("role", .string(role))]), done: "is now \(role)")
+  }
+}
+
+struct UserDisable: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "disable",
+    abstract: "Disable a user: they cannot sign in, and their sessions end at once (admins).")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The user's ID (see: ferry user list).") var id: String
+
+  func run() async throws {
+    try await UserChange.send(
+      server, id, .object([("disabled", .bool(true))]),
+      done: "is disabled; their sessions ended")
+  }
+}
+
+struct UserEnable: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "enable", abstract: "Enable a disabled user again (admins).")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The user's ID (see: ferry user list).") var id: String
+
+  func run() async throws {
+    try await UserChange.send(server, id, .object([("disabled", .bool(false))]), done: "is enabled")
+  }
+}
+
+struct UserRemove: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "remove", abstract: "Remove a user and end their sessions (admins).")
+  @OptionGroup var server: ServerOptions
+  @Argument(help: "The user's ID (see: ferry user list).") var id: String
+
+  func run() async throws {
+    try await server.client().call(.DELETE, "/api/v1/users/\(Output.pathSegment(id))")
+    if !server.json { print(Terminal.safe("Removed \(id).")) }
+  }
 }
 
 struct UserAdd: AsyncParsableCommand {
@@ -106,7 +171,9 @@ struct UserList: AsyncParsableCommand {
   func run() async throws {
     let answer = try await server.client().call(.GET, "/api/v1/users")
     if server.json { return Output.json(answer) }
-    Output.listing(answer, "users", [("ID", "id"), ("EMAIL", "email"), ("ROLE", "role")])
+    Output.listing(
+      answer, "users",
+      [("ID", "id"), ("EMAIL", "email"), ("ROLE", "role"), ("DISABLED", "disabled")])
   }
 }
 
@@ -124,7 +191,13 @@ enum Output {
     table(
       [columns.map(\.0)]
         + (answer[key]?.arrayValue ?? []).map { item in
-          columns.map { item[$0.1]?.stringValue ?? "" }
+          columns.map { column in
+            switch item[column.1] {
+            case .bool(let flag): flag ? "yes" : "no"
+            case let value?: value.stringValue ?? value.intValue.map(String.init) ?? ""
+            case nil: ""
+            }
+          }
         })
   }
 

@@ -11,6 +11,11 @@ extension WebPages {
     web.post("access/tokens/{id}/revoke", use: revokeToken)
     web.post("access/users", use: addUser)
     web.post("access/users/{id}/invite", use: invite)
+    web.post("access/users/{id}/disable", use: disableUser)
+    web.post("access/users/{id}/enable", use: enableUser)
+    web.post("access/users/{id}/make-admin", use: makeAdmin)
+    web.post("access/users/{id}/make-member", use: makeMember)
+    web.post("access/users/{id}/remove", use: removeUser)
   }
 
   @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response {
@@ -46,7 +51,8 @@ extension WebPages {
       "users": users.map {
         [
           "id": $0.id, "email": $0.email, "role": $0.role.rawValue,
-          "created": WebPage.time($0.createdAt),
+          "created": WebPage.time($0.createdAt), "disabled": $0.disabled,
+          "admin": $0.role == .admin,
         ]
       },
       "noUsers": users.isEmpty,
@@ -149,5 +155,61 @@ extension WebPages {
     guard let user = try await store.users(of: caller.account.id).first(where: { $0.id == id })
     else { throw APIProblem.notFound("user", id) }
     return try await invitationPage(user, request: request, context: context, caller: caller)
+  }
+
+  /// A change to a user from the Tokens & users page (admins; audited), then back there
+  /// with what was done.
+  func changeUser(
+    _ context: FerryRequestContext, role: Role? = nil, disabled: Bool? = nil,
+    done: (User) -> String
+  ) async throws -> Response {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    let id = context.parameters.get("id") ?? ""
+    guard
+      let user = try await store.updateUser(
+        id, of: caller.account.id, role: role, disabled: disabled, actor: caller.actor)
+    else { throw APIProblem.notFound("user", id) }
+    return WebRequestMiddleware.redirect(to: "/access", notice: done(user))
+  }
+
+  @Sendable func disableUser(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    try await changeUser(context, disabled: true) {
+      "Disabled \($0.email): they cannot sign in, and their sessions ended."
+    }
+  }
+
+  @Sendable func enableUser(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    try await changeUser(context, disabled: false) { "Enabled \($0.email)." }
+  }
+
+  @Sendable func makeAdmin(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    try await changeUser(context, role: .admin) { "\($0.email) is now an admin." }
+  }
+
+  @Sendable func makeMember(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    try await changeUser(context, role: .member) { "\($0.email) is now a member." }
+  }
+
+  @Sendable func removeUser(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    let caller = try caller(context)
+    try caller.requireAdmin()
+    let id = context.parameters.get("id") ?? ""
+    let email = try await store.users(of: caller.account.id).first { $0.id == id }?.email ?? id
+    guard try await store.removeUser(id, of: caller.account.id, actor: caller.actor) else {
+      throw APIProblem.notFound("user", id)
+    }
+    return WebRequestMiddleware.redirect(
+      to: "/access", notice: "Removed \(email); their sessions ended.")
   }
 }
