@@ -376,11 +376,13 @@ struct MigrationFlowTests {
     try #require(betaSteps.count == 4, "\(betaPlan.text)")
     // Beta also has a role of its own on the generated ID, which keeps working.
     let own = try await Self.makeRole(aws, name: "beta-own", externalIDs: [betaID], bucket: bucket)
+    // A second connection for the same place, asked for: the legacy one stays until the
+    // migration is done.
     let connected = try await api.post(
       "/api/v1/connections", token: beta,
       [
         "purpose": "fetcher", "bucket": bucket, "region": "us-east-1", "prefix": "app",
-        "roleArn": own,
+        "roleArn": own, "allowDuplicate": true,
       ])
     try #require(connected.status == 201, "\(connected.text)")
 

@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import Metrics
 
-/// Runs every queued or running restore job of every account, one at a time, each under
-/// its lease (one restorer per job across nodes), and removes restored events whose
+/// Runs every queued or running restore job of every account, each account's oldest
+/// first and different accounts' side by side (a few at once), each under its lease (one
+/// restorer per job across nodes), and removes restored events whose
 /// expiry has passed. A job whose bucket AWS refuses fails with the step, the cause and
 /// the fix; one that AWS could not answer is tried again on a later sweep.
 public actor RestoreScheduler {
@@ -14,15 +15,18 @@ public actor RestoreScheduler {
   let leaseTTL: TimeInterval
   /// How long a job whose objects S3 is thawing waits before it looks again.
   let thawRecheck: TimeInterval
+  /// Jobs of different accounts run at once, at most.
+  let concurrency: Int
   let logger: Logger
   /// When a job that could not reach AWS may be tried again.
   private var retryAt: [String: Date] = [:]
 
   public init(
     store: any Store, holder: String, leaseTTL: TimeInterval = 60,
-    thawRecheck: TimeInterval = 300, logger: Logger = Logger(label: "ferry.restore"),
-    open: @escaping ArchiveBucketOpener
+    thawRecheck: TimeInterval = 300, concurrency: Int = 3,
+    logger: Logger = Logger(label: "ferry.restore"), open: @escaping ArchiveBucketOpener
   ) {
+    self.concurrency = max(1, concurrency)
     self.store = store
     self.holder = holder
     self.leaseTTL = leaseTTL
@@ -31,16 +35,63 @@ public actor RestoreScheduler {
     self.open = open
   }
 
-  /// Runs sweeps every `tick` until cancelled.
+  /// Every `tick` until cancelled: expired restored events go, and runnable jobs start
+  /// into free slots, each account's oldest first, one per account at a time; a job that
+  /// ends frees its slot without waiting for the others.
   public func run(tick: Duration = .seconds(5)) async {
-    while !Task.isCancelled {
-      await sweep()
-      try? await Task.sleep(for: tick)
+    await withDiscardingTaskGroup { group in
+      while !Task.isCancelled {
+        let now = Date()
+        for job in await self.runnable(now: now) {
+          guard await self.claim(job) else { continue }
+          group.addTask {
+            await self.runJob(job)
+            await self.release(job)
+          }
+        }
+        try? await Task.sleep(for: tick)
+      }
     }
   }
 
+  /// Jobs running now, and their accounts.
+  private var active: [String: AccountID] = [:]
+
+  /// Takes a slot for the job: none while its account has a job running or every slot is
+  /// taken.
+  func claim(_ job: RestoreJob) -> Bool {
+    guard active[job.id] == nil, active.count < concurrency,
+      !active.values.contains(job.accountID)
+    else { return false }
+    active[job.id] = job.accountID
+    return true
+  }
+
+  func release(_ job: RestoreJob) { active[job.id] = nil }
+
   /// One sweep: expired restored events go, then each runnable job runs.
   public func sweep(now: Date = Date()) async {
+    var waiting = await runnable(now: now)
+    // Oldest first; each account's oldest job, side by side with other accounts' (at most
+    // `concurrency` at once), so that one tenant's long restore does not hold another's.
+    while !waiting.isEmpty, !Task.isCancelled {
+      var round: [RestoreJob] = []
+      var accounts: Set<AccountID> = []
+      for job in waiting where !accounts.contains(job.accountID) && round.count < concurrency {
+        accounts.insert(job.accountID)
+        round.append(job)
+      }
+      let ids = Set(round.map(\.id))
+      waiting.removeAll { ids.contains($0.id) }
+      await withDiscardingTaskGroup { group in
+        for job in round { group.addTask { await self.runJob(job) } }
+      }
+    }
+  }
+
+  /// Removes expired restored events, then lists the runnable jobs, oldest first, that are
+  /// not waiting to be tried again.
+  func runnable(now: Date) async -> [RestoreJob] {
     var jobs: [RestoreJob] = []
     do {
       for account in try await store.accounts() {
@@ -52,13 +103,9 @@ public actor RestoreScheduler {
       }
     } catch {
       logger.warning("restore: the store could not list restore jobs: \(error)")
-      return
+      return []
     }
-    // Oldest first.
-    for job in jobs.reversed() where (retryAt[job.id] ?? .distantPast) <= now {
-      if Task.isCancelled { return }
-      await runJob(job)
-    }
+    return jobs.reversed().filter { (retryAt[$0.id] ?? .distantPast) <= now }
   }
 
   func runJob(_ job: RestoreJob) async {

@@ -7,8 +7,9 @@ public struct ObjectLimits: Sendable, Equatable {
   /// Decompressed bytes of one object at most.
   public var maxBytes: Int64 = 16 << 30
   /// Decompressed bytes per compressed byte at most, once the object has expanded past
-  /// ``ratioFloor`` (text logs compress 5 to 50 times; a bomb, thousands).
-  public var maxRatio: Int64 = 1000
+  /// ``ratioFloor`` (text logs compress 5 to 50 times; zstd and bzip2 bombs, far more; gzip
+  /// cannot pass about 1,032, so its bombs meet ``maxEvents`` or ``maxBytes`` instead).
+  public var maxRatio: Int64 = 2000
   public var ratioFloor: Int64 = 64 << 20
   /// Events of one object at most.
   public var maxEvents = 100_000_000

@@ -24,6 +24,11 @@ public typealias SourceOpener =
 /// Runs every enabled fetcher of every account when it is due (its poll interval after
 /// its last run), a few at a time, each under its lease, so that several nodes share the
 /// work and none reads a fetcher another is reading.
+///
+/// Fair between tenants: a pass that ends frees its slot for the next due fetcher at once
+/// (no pass waits for another), due fetchers take the free slots account by account in
+/// turn, and one account holds at most `concurrency - 1` slots, so one tenant's slow or
+/// stuck objects never keep another tenant's fetchers from their interval.
 public actor IngestScheduler {
   let store: any Store
   let holder: String
@@ -32,6 +37,8 @@ public actor IngestScheduler {
   let concurrency: Int
   let logger: Logger
   private var running: Set<String> = []
+  /// Passes running now, per account.
+  private var runningByAccount: [AccountID: Int] = [:]
 
   public init(
     store: any Store, holder: String, settings: IngestSettings = IngestSettings(),
@@ -46,17 +53,47 @@ public actor IngestScheduler {
     self.logger = logger
   }
 
-  /// Runs sweeps every `tick` until cancelled.
+  /// Starts due fetchers into free slots every `tick` until cancelled; each pass runs on
+  /// its own and frees its slot when it ends. Cancelling stops the passes between steps.
   public func run(tick: Duration = .seconds(1)) async {
-    while !Task.isCancelled {
-      await sweep()
-      try? await Task.sleep(for: tick)
+    await withDiscardingTaskGroup { group in
+      while !Task.isCancelled {
+        for fetcher in await self.startable(now: Date()) {
+          group.addTask {
+            await self.runFetcher(fetcher)
+            await self.finished(fetcher)
+          }
+        }
+        try? await Task.sleep(for: tick)
+      }
     }
   }
 
-  /// One sweep: every due fetcher, `concurrency` at a time; returns when they are done.
+  /// One sweep: every fetcher due at `now` runs once, in the same fair turns; returns when
+  /// they are done.
   public func sweep(now: Date = Date()) async {
-    let due: [Fetcher]
+    await withDiscardingTaskGroup { group in
+      var tried: Set<String> = []
+      while !Task.isCancelled {
+        let started = await self.startable(now: now, excluding: tried)
+        for fetcher in started {
+          tried.insert(fetcher.id)
+          group.addTask {
+            await self.runFetcher(fetcher)
+            await self.finished(fetcher)
+          }
+        }
+        // Those due and not tried yet wait for a slot to free.
+        let waiting = (await self.due(now: now) ?? []).contains { !tried.contains($0.id) }
+        guard waiting else { break }
+        try? await Task.sleep(for: .milliseconds(50))
+      }
+    }
+  }
+
+  /// The due fetchers that are not running, every account's, or nil if the store cannot
+  /// say.
+  func due(now: Date) async -> [Fetcher]? {
     do {
       var all: [Fetcher] = []
       for account in try await store.accounts() {
@@ -67,21 +104,39 @@ public actor IngestScheduler {
             } ?? true)
         }
       }
-      due = all
+      return all
     } catch {
       logger.warning("ingest: the store could not list fetchers: \(error)")
-      return
+      return nil
     }
-    for fetcher in due { running.insert(fetcher.id) }
-    await withTaskGroup(of: Void.self) { group in
-      var started = 0
-      for fetcher in due {
-        if started >= concurrency { await group.next() }
-        started += 1
-        group.addTask { await self.runFetcher(fetcher) }
-      }
+  }
+
+  /// Slots one account may hold at once: all but one, so another tenant always has one.
+  var perAccount: Int { max(1, concurrency - 1) }
+
+  /// The due fetchers that take the free slots now, marked running: accounts in turn (the
+  /// one with the fewest passes running first), each within its share.
+  func startable(now: Date, excluding tried: Set<String> = []) async -> [Fetcher] {
+    guard let due = await due(now: now), running.count < concurrency else { return [] }
+    var queues = Dictionary(grouping: due.filter { !tried.contains($0.id) }, by: \.accountID)
+    var picked: [Fetcher] = []
+    while running.count < concurrency {
+      let turn = queues.keys
+        .filter { (runningByAccount[$0] ?? 0) < perAccount && !(queues[$0] ?? []).isEmpty }
+        .min { (runningByAccount[$0] ?? 0, $0.rawValue) < (runningByAccount[$1] ?? 0, $1.rawValue) }
+      guard let account = turn, let fetcher = queues[account]?.first else { break }
+      queues[account]?.removeFirst()
+      running.insert(fetcher.id)
+      runningByAccount[account, default: 0] += 1
+      picked.append(fetcher)
     }
-    for fetcher in due { running.remove(fetcher.id) }
+    return picked
+  }
+
+  func finished(_ fetcher: Fetcher) {
+    running.remove(fetcher.id)
+    runningByAccount[fetcher.accountID, default: 1] -= 1
+    if runningByAccount[fetcher.accountID] == 0 { runningByAccount[fetcher.accountID] = nil }
   }
 
   /// One pass of one fetcher, if its lease is free.

@@ -130,7 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(
     name: .customLong("max-compression-ratio"),
     help:
-      "An object that expands more than this many times (past 64 MiB) fails as a decompression bomb (10 to 100000; default 1000)."
+      "An object that expands more than this many times (past 64 MiB) fails as a decompression bomb (10 to 100000; default 2000)."
   )
   var maxCompressionRatio: Int?
   @Option(
@@ -231,7 +231,7 @@ struct ServeCommand: AsyncParsableCommand {
       << 30
     serverConfiguration.objectLimits.maxRatio = Int64(
       try settings.int(
-        "max-compression-ratio", flag: maxCompressionRatio, default: 1000, range: 10...100_000))
+        "max-compression-ratio", flag: maxCompressionRatio, default: 2000, range: 10...100_000))
     serverConfiguration.objectLimits.maxEvents = try settings.int(
       "max-object-events", flag: maxObjectEvents, default: 100_000_000,
       range: 1...1_000_000_000_000)
