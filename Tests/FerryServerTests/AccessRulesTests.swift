@@ -174,7 +174,11 @@ struct AccessRulesTests {
     #expect(badBucket.status == 400)
     #expect(badBucket.json["field"] as? String == "bucket")
     #expect(try await api.get("/api/v1/connections", token: nil).status == 401)
-    #expect(try await api.get("/api/v1/connections", token: "fry_not-a-token").status == 401)
+    let unknown401 = try await api.get("/api/v1/connections", token: "fry_not-a-token")
+    #expect(unknown401.status == 401)
+    #expect(unknown401.json["title"] as? String == "Ferry does not know that token")
+    let missing401 = try await api.get("/api/v1/connections", token: nil)
+    #expect((missing401.json["detail"] as? String)?.contains("needs an API token") == true)
     // Every answer names its request, for support.
     #expect(unknown.header("X-Request-ID")?.isEmpty == false)
   }

@@ -80,6 +80,19 @@ public struct APIProblem: Error, Sendable {
     return problem
   }
 
+  /// A token was sent, but no account of this Ferry has it (wrong, revoked, or another
+  /// Ferry's).
+  static func unknownToken() -> APIProblem {
+    var problem = APIProblem(
+      status: .unauthorized, name: "unknown-token", title: "Ferry does not know that token",
+      detail: "the token is wrong, revoked, or belongs to another Ferry",
+      fix:
+        "Send a token this Ferry issued, whole (fry_ and 40 letters and digits); an admin of your account can issue another."
+    )
+    problem.headers[.wwwAuthenticate] = "Bearer realm=\"ferry\", error=\"invalid_token\""
+    return problem
+  }
+
   static func forbidden(_ detail: String) -> APIProblem {
     APIProblem(
       status: .forbidden, name: "forbidden", title: "Not allowed", detail: detail,

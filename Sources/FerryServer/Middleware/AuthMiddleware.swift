@@ -5,7 +5,8 @@ import Metrics
 
 /// Authenticates `Authorization: Bearer fry_…` against the store (which keeps only the
 /// tokens' hashes) and puts the caller in the context; routes decide what the caller may
-/// do. A missing or unknown token answers 401, without saying which.
+/// do. A missing token answers 401 saying to send one; an unknown one, 401 saying Ferry
+/// does not know it (which account has which token is never told).
 struct AuthMiddleware: RouterMiddleware {
   typealias Context = FerryRequestContext
   let store: any Store
@@ -23,7 +24,7 @@ struct AuthMiddleware: RouterMiddleware {
         "authenticate", { try await store.authenticate(tokenSecret: secret) }),
       let account = try await store.account(token.accountID)
     else {
-      throw APIProblem.unauthenticated()
+      throw APIProblem.unknownToken()
     }
     var context = context
     context.caller = Caller(token: token, account: account)
