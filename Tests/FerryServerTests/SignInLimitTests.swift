@@ -14,29 +14,37 @@ import Testing
 /// account the email belongs to.
 @Suite("ferry serve: password sign-in limits", .serialized)
 struct SignInLimitTests {
-  @Test func signInsAreBoundedLockedOutAfterFailuresAndAudited() async throws {
-    let data = try TestPaths.temporaryDirectory("ferry-sign-in")
+  /// `ferry serve` on a new data directory, its first token and account, and a member of
+  /// that account with a password, set the way an invitation sets it.
+  static func serverWithUser(_ name: String, email: String, password: String) async throws -> (
+    ServerProcess, API, String, AccountID, SQLiteStore, User, String
+  ) {
+    let data = try TestPaths.temporaryDirectory(name)
     let server = try await ServerProcess.start(
       arguments: [
         "--data-dir", data.path, "--aws-endpoint", "http://127.0.0.1:9", "--platform-account-id",
         "111122223333", "--recheck-interval", "off",
       ], environment: ["AWS_EC2_METADATA_DISABLED": "true"])
-    defer { _ = server.stop() }
     let api = API(server.url)
     let token = try #require(server.firstToken)
     let me = try await api.get("/api/v1/me", token: token)
     let account = AccountID(
       rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
-    // A user with a password, set the way an invitation sets it.
     let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
-    let user = User(accountID: account, email: "dana@example.com", role: .member)
+    let user = User(accountID: account, email: email, role: .member)
     try await store.addUser(user, actor: "test")
     let invitation = try #require(
       try await store.inviteUser(
         user.id, of: account, expiresAt: Date().addingTimeInterval(3600), actor: "test"))
-    let password = "a ferry across the river"
     _ = try await store.acceptInvitation(
       secret: invitation.revealed, passwordHash: try PasswordHash.make(password), at: Date())
+    return (server, api, token, account, store, user, password)
+  }
+
+  @Test func signInsAreBoundedLockedOutAfterFailuresAndAudited() async throws {
+    let (server, api, _, account, store, user, password) = try await Self.serverWithUser(
+      "ferry-sign-in", email: "dana@example.com", password: "a ferry across the river")
+    defer { _ = server.stop() }
 
     // The sign-in form's token comes with its cookie.
     let page = try await api.get("/sign-in", token: nil)
@@ -99,27 +107,9 @@ struct SignInLimitTests {
   /// A disabled user's browser session ends at once; an enabled one signs in again; the
   /// API refuses to disable the account's last admin credential.
   @Test func disablingAUserEndsTheirSessionAtOnce() async throws {
-    let data = try TestPaths.temporaryDirectory("ferry-disable")
-    let server = try await ServerProcess.start(
-      arguments: [
-        "--data-dir", data.path, "--aws-endpoint", "http://127.0.0.1:9", "--platform-account-id",
-        "111122223333", "--recheck-interval", "off",
-      ], environment: ["AWS_EC2_METADATA_DISABLED": "true"])
+    let (server, api, token, account, store, user, password) = try await Self.serverWithUser(
+      "ferry-disable", email: "eve@example.com", password: "the ferryman's long password")
     defer { _ = server.stop() }
-    let api = API(server.url)
-    let token = try #require(server.firstToken)
-    let me = try await api.get("/api/v1/me", token: token)
-    let account = AccountID(
-      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
-    let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
-    let user = User(accountID: account, email: "eve@example.com", role: .member)
-    try await store.addUser(user, actor: "test")
-    let invitation = try #require(
-      try await store.inviteUser(
-        user.id, of: account, expiresAt: Date().addingTimeInterval(3600), actor: "test"))
-    let password = "the ferryman's long password"
-    _ = try await store.acceptInvitation(
-      secret: invitation.revealed, passwordHash: try PasswordHash.make(password), at: Date())
 
     // A browser's view: redirects are answers, not followed.
     var configuration = HTTPClient.Configuration()
