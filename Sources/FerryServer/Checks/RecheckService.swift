@@ -12,15 +12,7 @@ struct RecheckService: Service {
   let logger: Logger
 
   func run() async throws {
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      do {
-        // The wait ends at shutdown, not an interval later.
-        try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-      } catch {
-        return
-      }
-      await recheckAll()
-    }
+    while await ShutdownAwareWait.wait(interval) { await recheckAll() }
   }
 
   func recheckAll() async {

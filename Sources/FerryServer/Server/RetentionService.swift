@@ -16,14 +16,8 @@ struct RetentionService: Service {
   let logger: Logger
 
   func run() async throws {
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-      await sweepOnce()
-      do {
-        try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-      } catch {
-        return
-      }
-    }
+    guard !Task.isShuttingDownGracefully else { return }
+    repeat { await sweepOnce() } while await ShutdownAwareWait.wait(interval)
   }
 
   func sweepOnce() async {
