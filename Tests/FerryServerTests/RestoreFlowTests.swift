@@ -33,6 +33,33 @@ struct RestoreFlowTests {
       fields: ["status": n % 7 == 0 ? "500" : "200", "hour": String(hour), "n": String(n)])
   }
 
+  /// `ferry serve` with an archive connection on `bucket` (prefix `archive`) through a
+  /// role made by Ferry's own script under IAM enforcement, which is then switched off:
+  /// moto cannot verify signatures of keys with `=`, and every archive key has Hive's `=`.
+  static func archiveServer(
+    _ aws: EnforcedAWS, bucket: String, arguments: [String], roleName: String
+  ) async throws -> (ServerProcess, API, String, AccountID, String) {
+    let server = try await ServerProcess.start(
+      arguments: arguments, environment: aws.platformEnvironment)
+    let token = try #require(server.firstToken)
+    let api = API(server.url)
+    let role = try await ArchiveFlowTests().makeRole(
+      aws, api, token, purpose: "archive", bucket: bucket, prefix: "archive", name: roleName)
+    let connection = try await api.post(
+      "/api/v1/connections", token: token,
+      [
+        "purpose": "archive", "bucket": bucket, "region": "us-east-1", "prefix": "archive",
+        "roleArn": role,
+      ])
+    try #require(connection.status == 201, "\(connection.text)")
+    let connectionID = try #require(connection.json["id"] as? String)
+    let me = try await api.get("/api/v1/me", token: token)
+    let account = AccountID(
+      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
+    try await OffPool.run { try aws.disableEnforcement() }
+    return (server, api, token, account, connectionID)
+  }
+
   /// A restore over a flaky link: every GET of an archive object fails its first attempts
   /// (0 to 5 of them, more than the AWS layer's own 3 attempts; the same on every run)
   /// through `scripts/fault-proxy` in front of the emulator: a 503 SlowDown, a reset
@@ -57,25 +84,9 @@ struct RestoreFlowTests {
       "--data-dir", data.path, "--archive-interval", "1s", "--archive-flush-age", "1s",
       "--restore-interval", "1s",
     ]
-    let server = try await ServerProcess.start(
-      arguments: arguments, environment: aws.platformEnvironment)
+    let (server, api, token, account, connectionID) = try await Self.archiveServer(
+      aws, bucket: bucket, arguments: arguments, roleName: "ferry-flaky-reader")
     defer { _ = server.stop() }
-    let token = try #require(server.firstToken)
-    let api = API(server.url)
-    let role = try await ArchiveFlowTests().makeRole(
-      aws, api, token, purpose: "archive", bucket: bucket, prefix: "archive",
-      name: "ferry-flaky-reader")
-    let connection = try await api.post(
-      "/api/v1/connections", token: token,
-      [
-        "purpose": "archive", "bucket": bucket, "region": "us-east-1", "prefix": "archive",
-        "roleArn": role,
-      ])
-    try #require(connection.status == 201, "\(connection.text)")
-    let me = try await api.get("/api/v1/me", token: token)
-    let account = AccountID(
-      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
-    try await OffPool.run { try aws.disableEnforcement() }
 
     let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
     for hour in 0..<24 {
@@ -87,7 +98,7 @@ struct RestoreFlowTests {
     }
     let archive = try await api.post(
       "/api/v1/archives", token: token,
-      ["connectionId": try #require(connection.json["id"] as? String), "name": "flaky"])
+      ["connectionId": connectionID, "name": "flaky"])
     try #require(archive.status == 201, "\(archive.text)")
     let archiveID = try #require(archive.json["id"] as? String)
     try await eventually("the day is archived", seconds: 120, every: .milliseconds(250)) {
@@ -134,26 +145,9 @@ struct RestoreFlowTests {
         "--data-dir", data.path, "--ingest-lease", "2s", "--archive-interval", "1s",
         "--archive-flush-age", "1s", "--restore-interval", "1s",
       ]
-    let server = try await ServerProcess.start(
-      arguments: arguments, environment: aws.platformEnvironment)
+    let (server, api, token, account, connectionID) = try await Self.archiveServer(
+      aws, bucket: bucket, arguments: arguments, roleName: "ferry-restore-reader")
     defer { _ = server.stop() }
-    let token = try #require(server.firstToken)
-    let api = API(server.url)
-    let role = try await ArchiveFlowTests().makeRole(
-      aws, api, token, purpose: "archive", bucket: bucket, prefix: "archive",
-      name: "ferry-restore-reader")
-    let connection = try await api.post(
-      "/api/v1/connections", token: token,
-      [
-        "purpose": "archive", "bucket": bucket, "region": "us-east-1", "prefix": "archive",
-        "roleArn": role,
-      ])
-    try #require(connection.status == 201, "\(connection.text)")
-    let connectionID = try #require(connection.json["id"] as? String)
-    let me = try await api.get("/api/v1/me", token: token)
-    let account = AccountID(
-      rawValue: try #require((me.json["account"] as? [String: Any])?["id"] as? String))
-    try await OffPool.run { try aws.disableEnforcement() }
 
     // Two days in the store, one object per hour (the second day: four hours).
     let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
