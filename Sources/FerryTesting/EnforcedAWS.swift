@@ -98,6 +98,8 @@ public struct EnforcedAWS: Sendable {
   /// test whose S3 keys moto cannot verify when it enforces: with enforcement on, moto
   /// answers `SignatureDoesNotMatch` to any request whose key has `=` or `:` (boto3 and
   /// the AWS CLI included; real S3 accepts them), and Hive-style partitions are all `=`.
+  /// Likewise a ListObjectsV2 whose `start-after` holds `/` (encoded `%2F`, as SigV4 says):
+  /// refused with enforcement on, answered with it off.
   /// Roles, trust policies and external IDs set up before still exist; they are no longer
   /// checked.
   /// Switches IAM enforcement on again (`reset-auth` with 0), after

@@ -151,6 +151,9 @@ struct LedgerCompactionTests {
     #expect(bucket.opened.withLock { $0 } == [keys[7]])
     #expect(status.reprocessKeys == nil)
     #expect(try await store.eventCount(of: account.id) == 22 * Self.linesPerObject)
+    // ... and the totals count it once: no longer as compacted, now in its new row.
+    #expect(status.objectsIngested == 22 && status.compactedObjects == 19)
+    #expect(status.eventsIngested == 22 * Self.linesPerObject)
 
     // The next full listing reads nothing at all.
     bucket.opened.withLock { $0 = [] }

@@ -21,6 +21,8 @@ struct ArchiveFlowTests {
   /// Events the store holds before the archive starts (the issue's figure).
   static let events = 1_000_000
   static let perObject = 10_000
+  /// Events of the object the fetcher reads, and reads again when an admin reprocesses it.
+  static let reprocessed = 3_000
   /// 2026-12-01 00:00:00 UTC; the events are spread over that day.
   static let day = Date(timeIntervalSince1970: 1_796_083_200)
 
@@ -64,7 +66,8 @@ struct ArchiveFlowTests {
     let base =
       ConnectWorld.serverArguments(aws) + [
         "--data-dir", data.path, "--ingest-lease", "2s", "--archive-interval", "1s",
-        "--archive-flush-mib", "4", "--archive-flush-age", "1s",
+        "--archive-flush-mib", "4", "--archive-flush-age", "1s", "--ingest-interval", "1s",
+        "--ingest-chunk-events", "700",
       ]
     var server = try await ServerProcess.start(
       arguments: base, environment: aws.platformEnvironment)
@@ -92,7 +95,8 @@ struct ArchiveFlowTests {
     let source = try await connect("fetcher", logs, "app", fetchRole)
     let target = try await connect("archive", archiveBucket, "ferry-archive", archiveRole)
     let fetcher = try await api.post(
-      "/api/v1/fetchers", token: token, ["connectionId": source, "name": "app-logs"])
+      "/api/v1/fetchers", token: token,
+      ["connectionId": source, "name": "app-logs", "pollIntervalSeconds": 10])
     try #require(fetcher.status == 201, "\(fetcher.text)")
     let fetcherID = try #require(fetcher.json["id"] as? String)
     let me = try await api.get("/api/v1/me", token: token)
@@ -191,6 +195,58 @@ struct ArchiveFlowTests {
     #expect(last["events"] as? Int == Self.events, "\(last)")
     #expect(last["lastError"] is NSNull, "\(last)")
 
+    // A reprocessed object is not archived twice: the customer uploads an object, the
+    // fetcher reads it and the archive takes its events; an admin reprocesses it; the fetcher
+    // reads it again and stores its events anew, and the archive still holds each once.
+    let key = "app/2026/12/01/reprocessed.json"
+    let stamp = ISO8601DateFormatter()
+    stamp.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    let lines = (0..<Self.reprocessed).map { i in
+      let n = Self.events + i
+      return
+        #"{"n":\#(n),"level":"info","msg":"request \#(n) served","trace":"t\#(n)","time":"\#(stamp.string(from: Self.day.addingTimeInterval(7200 + Double(i))))"}"#
+    }
+    let upload = try TestPaths.temporaryDirectory("ferry-archive-upload")
+      .appendingPathComponent("reprocessed.json")
+    try ChildProcess.withSpawnLock {
+      try (lines.joined(separator: "\n") + "\n").write(
+        to: upload, atomically: true, encoding: .utf8)
+    }
+    let put = try await aws.customerOffPool(["s3", "cp", upload.path, "s3://\(logs)/\(key)"])
+    try #require(put.status == 0, "\(put.stderr)")
+    func row() async throws -> [String: Any] {
+      // After the 100 objects the store was filled with.
+      let rows = try await api.get(
+        "/api/v1/fetchers/\(fetcherID)/objects?after=app/2026/12/01/q&limit=5", token: token)
+      return (rows.json["objects"] as? [[String: Any]])?.first { $0["key"] as? String == key }
+        ?? [:]
+    }
+    func archived(_ events: Int) async throws {
+      try await eventually("\(events) events are archived", seconds: 120, every: .milliseconds(250))
+      {
+        last = try await status()
+        return (last["pendingEvents"] as? Int) == 0 && last["openBatch"] is NSNull
+          && (last["events"] as? Int ?? 0) >= events
+      }
+    }
+    try await eventually("the fetcher reads the object", seconds: 60, every: .milliseconds(250)) {
+      try await row()["state"] as? String == "ingested"
+    }
+    try await archived(Self.events + Self.reprocessed)
+    let readOnce = try await row()
+    let asked = try await api.post(
+      "/api/v1/fetchers/\(fetcherID)/reprocess", token: token, ["key": key])
+    #expect(asked.status == 200 && asked.json["objects"] as? Int == 1, "\(asked.text)")
+    try await eventually("the fetcher reads it again", seconds: 60, every: .milliseconds(250)) {
+      let now = try await row()
+      return now["state"] as? String == "ingested"
+        && now["updatedAt"] as? String != readOnce["updatedAt"] as? String
+    }
+    #expect(try await row()["events"] as? Int == Self.reprocessed)
+    // The re-read events wait for the archive, which takes none of them twice.
+    try await archived(Self.events + Self.reprocessed)
+    #expect(last["events"] as? Int == Self.events + Self.reprocessed, "\(last)")
+
     // The AWS CLI lists and downloads the archive; independent readers check it.
     let listed = try await aws.customerOffPool([
       "s3", "ls", "s3://\(archiveBucket)/ferry-archive/", "--recursive",
@@ -208,21 +264,22 @@ struct ArchiveFlowTests {
     ])
     try #require(downloaded.status == 0, "\(downloaded.stderr)")
     let checked = try await Subprocess.runOffPool(
-      "python3", [Self.checker.path, copy.path, String(Self.events)])
+      "python3", [Self.checker.path, copy.path, String(Self.events + Self.reprocessed)])
     try #require(checked.status == 0, "check_archive.py failed: \(checked.stderr)")
     let summary = try #require(
       try JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [String: Any])
-    #expect(summary["events"] as? Int == Self.events, "\(summary)")
-    #expect(summary["distinctIds"] as? Int == Self.events, "each event in exactly one object")
+    let total = Self.events + Self.reprocessed
+    #expect(summary["events"] as? Int == total, "\(summary)")
+    #expect(summary["distinctIds"] as? Int == total, "each event in exactly one object")
     #expect(summary["missingMessages"] as? Int == 0 && summary["unexpectedMessages"] as? Int == 0)
     #expect(summary["badIds"] as? Int == 0, "event IDs as docs/archive-format.md says")
     #expect((summary["unlisted"] as? [String])?.isEmpty == true, "no object outside a manifest")
     #expect((summary["missing"] as? [String])?.isEmpty == true, "no manifest entry without object")
     #expect(summary["digestMismatch"] as? Int == 0 && summary["countMismatch"] as? Int == 0)
-    #expect(summary["manifestEvents"] as? Int == Self.events)
+    #expect(summary["manifestEvents"] as? Int == total)
     #expect((summary["badPaths"] as? [String])?.isEmpty == true)
     #expect(summary["schema"] as? [Int] == [1])
-    #expect(summary["duckdb"] as? Int == Self.events, "DuckDB reads every event")
+    #expect(summary["duckdb"] as? Int == total, "DuckDB reads every event")
     let perHour = summary["perHour"] as? [String: Int] ?? [:]
     #expect(perHour.count == 24, "one partition per hour of the day")
     #expect(summary["duckdbPerHour"] as? [String: Int] == perHour, "DuckDB agrees per hour")
@@ -235,7 +292,7 @@ struct ArchiveFlowTests {
       ])
     #expect(cli.status == 0, "\(cli.stderr)")
     #expect(cli.stdout.contains("s3://\(archiveBucket)/ferry-archive"), "\(cli.stdout)")
-    #expect(cli.stdout.contains(String(Self.events)), "\(cli.stdout)")
+    #expect(cli.stdout.contains(String(total)), "\(cli.stdout)")
     let audit = try await api.get("/api/v1/audit?limit=50", token: token)
     let actions = (audit.json["entries"] as? [[String: Any]] ?? []).compactMap {
       $0["action"] as? String
@@ -250,8 +307,8 @@ struct ArchiveFlowTests {
       Event(
         accountID: accountID, fetcherID: fetcherID, logType: "json",
         time: Self.day.addingTimeInterval(3600 + Double(i)), sourceKey: "app/late.json",
-        sourceOffset: Int64(i), message: Self.message(Self.events + i),
-        fields: ["n": String(Self.events + i)])
+        sourceOffset: Int64(i), message: Self.message(Self.events + Self.reprocessed + i),
+        fields: ["n": String(Self.events + Self.reprocessed + i)])
     }
     try await store.commitObject(
       LedgerEntry(

@@ -208,6 +208,47 @@ struct QueueFetcherFlowTests {
     #expect(status["objectsIngested"] as? Int == 14, "\(status)")
     #expect(status["objectsPending"] as? Int == 1, "\(status)")
     #expect(shown.json["enabled"] as? Bool == true)
+
+    // An admin asks for three objects again: their notifications are long gone, so the
+    // fetcher lists those keys and reads them once more; each event is still stored once.
+    func rows() async throws -> [String: [String: Any]] {
+      let page = try await api.get("/api/v1/fetchers/\(fetcherID)/objects", token: token)
+      var out: [String: [String: Any]] = [:]
+      for row in page.json["objects"] as? [[String: Any]] ?? [] {
+        if let key = row["key"] as? String { out[key] = row }
+      }
+      return out
+    }
+    // (Enforcement goes off here: moto refuses a listing whose start-after holds `/`, see
+    // ``EnforcedAWS/disableEnforcement()``; the role was made and used under it above.)
+    try await OffPool.run { try aws.disableEnforcement() }
+    let again = ["app/direct-0.json", "app/direct-1.json", "app/direct-10.json"]
+    let before = try await rows()
+    let asked = try await api.post(
+      "/api/v1/fetchers/\(fetcherID)/reprocess", token: token,
+      ["fromKey": "app/direct-0.json", "toKey": "app/direct-10.json"])
+    #expect(asked.status == 200 && asked.json["objects"] as? Int == 3, "\(asked.text)")
+    do {
+      try await eventually("the three objects are read again", seconds: 60) {
+        let now = try await rows()
+        return again.allSatisfy { key in
+          now[key]?["state"] as? String == "ingested"
+            && now[key]?["updatedAt"] as? String != before[key]?["updatedAt"] as? String
+        }
+      }
+    } catch {
+      let shown = try await api.get("/api/v1/fetchers/\(fetcherID)", token: token)
+      Issue.record(
+        "rows: \(try await rows())\nfetcher: \(shown.text)\nlog: \(server.log.suffix(3000))")
+      throw error
+    }
+    let afterwards = try await stored()
+    #expect(afterwards.count == expected.count, "each event still once")
+    #expect(Set(afterwards) == Set(expected))
+    let unchanged = try await rows()
+    #expect(
+      unchanged["app/direct-2.json"]?["updatedAt"] as? String == before["app/direct-2.json"]?[
+        "updatedAt"] as? String, "a key outside the range is not read again")
     #expect(!server.log.contains(aws.platformSecretKey))
   }
 }

@@ -167,4 +167,87 @@ struct ArchiveProgressStoreTests {
       try await store.archiveProgress(archiveID: archive.id, fetcherIDs: [], of: t.account)
         == ArchiveProgress())
   }
+
+  /// A reprocess keeps what archives held of the objects it starts over, as spans of
+  /// offsets (a block's first offset to the next block's, the last to the ledger row's
+  /// offset), so that the events read again are not archived twice; and the totals stop
+  /// counting what compaction removed of those objects, which count again once read.
+  @Test(arguments: Backend.allCases)
+  func aReprocessKeepsWhatArchivesHeldAndUncountsCompactedObjects(backend: Backend)
+    async throws
+  {
+    let t = try await JobsStoreTests().tenant(backend)
+    defer { (t.store as? PostgresStore)?.close() }
+    let store = t.store
+    let fetcher = Fetcher(
+      accountID: t.account, connectionID: t.fetchConnection.id, name: "app", logType: "json")
+    try await store.addFetcher(fetcher, of: t.account, actor: "admin")
+    let archive = Archive(accountID: t.account, connectionID: t.archiveConnection.id, name: "a")
+    try await store.addArchive(archive, of: t.account, actor: "admin")
+    let other = Archive(accountID: t.account, connectionID: t.archiveConnection.id, name: "b")
+    try await store.addArchive(other, of: t.account, actor: "admin")
+
+    // An old object, committed and compacted out of the ledger.
+    let old = EventBlockStoreTests.events(t.account, fetcher: fetcher.id, key: "k/old", count: 40)
+    try await store.commitObject(
+      LedgerEntry(
+        fetcherID: fetcher.id, key: "k/old", eTag: "o", size: 1, state: .ingested, events: 40,
+        offset: 40), events: old, of: t.account)
+    let compacted = try await store.compactLedger(
+      of: t.account, fetcherID: fetcher.id, throughKey: nil,
+      updatedBefore: Date().addingTimeInterval(60), limit: 10)
+    #expect(compacted == LedgerCompaction(objects: 1, events: 40))
+    var counted = fetcher
+    counted.status.compactedObjects = 1
+    counted.status.compactedEvents = 40
+    #expect(try await store.recordFetcherRun(counted.id, of: t.account, status: counted.status))
+
+    // A 300-event object in three chunks; archive a holds the first two, b none.
+    let events = EventBlockStoreTests.events(
+      t.account, fetcher: fetcher.id, key: "k/obj", count: 300)
+    for (n, chunk) in [0..<100, 100..<200, 200..<300].enumerated() {
+      try await store.commitObject(
+        LedgerEntry(
+          fetcherID: fetcher.id, key: "k/obj", eTag: "e", size: 1,
+          state: n == 2 ? .ingested : .pending, events: chunk.count,
+          offset: Int64(chunk.upperBound)),
+        events: Array(events[chunk]), of: t.account)
+    }
+    let blocks = try await store.unarchivedBlocks(
+      archiveID: archive.id, fetcherIDs: [], of: t.account, limit: 100
+    ).filter { $0.sourceKey == "k/obj" }
+    #expect(blocks.count == 3)
+    let batch = try await store.startArchiveBatch(
+      archiveID: archive.id, blockIDs: blocks.prefix(2).map(\.id), of: t.account)
+    #expect(
+      try await store.finishArchiveBatch(
+        batch, objects: 1, events: 200, bytes: 1, through: nil, of: t.account))
+    #expect(
+      try await store.archivedSpans(archiveID: archive.id, keys: ["k/obj"], of: t.account).isEmpty)
+
+    _ = try await store.reprocess(
+      fetcherID: fetcher.id, keys: "k/"..."k/z", of: t.account, actor: "alice")
+    let status = try #require(
+      try await store.applyReprocessRequests(fetcherID: fetcher.id, of: t.account))
+    #expect(status.compactedObjects == 0 && status.compactedEvents == 0)
+    #expect(try await store.eventCount(of: t.account) == 0)
+    let spans = try await store.archivedSpans(
+      archiveID: archive.id, keys: ["k/obj", "k/old"], of: t.account)
+    #expect(
+      Set(spans.map(\.offsets)) == [0..<100, 100..<200], "what archive a holds, by offset")
+    #expect(
+      spans.allSatisfy { $0.fetcherID == fetcher.id && $0.sourceKey == "k/obj" && $0.eTag == "e" })
+    #expect(
+      try await store.archivedSpans(archiveID: other.id, keys: ["k/obj"], of: t.account).isEmpty)
+    // Not another account's to see.
+    let stranger = try await JobsStoreTests().tenant(backend, store: store)
+    #expect(
+      try await store.archivedSpans(archiveID: archive.id, keys: ["k/obj"], of: stranger.account)
+        .isEmpty)
+    // The spans go with their archive.
+    #expect(try await store.removeArchive(archive.id, of: t.account, actor: "admin"))
+    #expect(
+      try await store.archivedSpans(archiveID: archive.id, keys: ["k/obj"], of: t.account).isEmpty)
+  }
+
 }

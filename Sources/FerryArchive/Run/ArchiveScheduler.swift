@@ -4,14 +4,18 @@ import Logging
 import Metrics
 
 /// Runs every enabled archive of every account: under the archive's lease (one writer per
-/// archive across nodes), it flushes batches while they are due, then waits for the next
-/// sweep. A role that breaks is recorded on the archive (its status says what to fix) and
-/// tried again on a later sweep; nothing is lost meanwhile, the events wait in the store.
+/// archive across nodes), it flushes batches while they are due. Archives of different
+/// accounts flush side by side (a few at once, one per account), so one tenant's backlog
+/// never holds another's archive. A role that breaks is recorded on the archive (its status
+/// says what to fix) and tried again later; nothing is lost meanwhile, the events wait in
+/// the store.
 public actor ArchiveScheduler {
   let store: any Store
   let holder: String
   let open: ArchiveBucketOpener
   let settings: ArchiveSettings
+  /// Archives of different accounts that flush at once, at most.
+  let concurrency: Int
   let logger: Logger
   /// When each archive was first seen with events waiting (a flush's age counts from it).
   private var waitingSince: [String: Date] = [:]
@@ -20,40 +24,68 @@ public actor ArchiveScheduler {
   /// Each archive's bucket, opened once per connection (its role's credentials refresh
   /// themselves), so an archive with nothing to write costs no STS call.
   private var buckets: [String: (connection: Connection, bucket: any ArchiveBucket)] = [:]
+  /// Archives flushing now, and their accounts.
+  private var active: [String: AccountID] = [:]
 
   public init(
     store: any Store, holder: String, settings: ArchiveSettings = ArchiveSettings(),
-    logger: Logger = Logger(label: "ferry.archive"), open: @escaping ArchiveBucketOpener
+    concurrency: Int = 3, logger: Logger = Logger(label: "ferry.archive"),
+    open: @escaping ArchiveBucketOpener
   ) {
     self.store = store
     self.holder = holder
     self.settings = settings
+    self.concurrency = max(1, concurrency)
     self.logger = logger
     self.open = open
   }
 
-  /// Runs sweeps every `tick` until cancelled.
+  /// Every `tick` until cancelled, the archives with work start into free slots (one per
+  /// account at a time); one that ends frees its slot without waiting for the others.
   public func run(tick: Duration = .seconds(5)) async {
-    while !Task.isCancelled {
-      await sweep()
-      try? await Task.sleep(for: tick)
+    await withDiscardingTaskGroup { group in
+      while !Task.isCancelled {
+        for archive in await self.due(now: Date()) {
+          guard self.claim(archive) else { continue }
+          group.addTask {
+            if await self.hasWork(archive) { await self.runArchive(archive) }
+            await self.release(archive)
+          }
+        }
+        try? await Task.sleep(for: tick)
+      }
     }
   }
 
-  /// One sweep over every enabled archive, one at a time.
-  public func sweep(now: Date = Date()) async {
-    let archives: [Archive]
+  /// Takes a slot for the archive: none while its account has one flushing or every slot
+  /// is taken.
+  func claim(_ archive: Archive) -> Bool {
+    guard active[archive.id] == nil, active.count < concurrency,
+      !active.values.contains(archive.accountID)
+    else { return false }
+    active[archive.id] = archive.accountID
+    return true
+  }
+
+  func release(_ archive: Archive) { active[archive.id] = nil }
+
+  /// The enabled archives of every account that are not waiting to be tried again.
+  func due(now: Date) async -> [Archive] {
     do {
       var all: [Archive] = []
       for account in try await store.accounts() {
         all += try await store.archives(of: account.id).filter(\.enabled)
       }
-      archives = all
+      return all.filter { (retryAt[$0.id] ?? .distantPast) <= now }
     } catch {
       logger.warning("archive: the store could not list archives: \(error)")
-      return
+      return []
     }
-    for archive in archives where (retryAt[archive.id] ?? .distantPast) <= now {
+  }
+
+  /// One sweep over every enabled archive, one at a time (for tests and tools).
+  public func sweep(now: Date = Date()) async {
+    for archive in await due(now: now) {
       if Task.isCancelled { return }
       guard await hasWork(archive) else { continue }
       await runArchive(archive)

@@ -108,6 +108,10 @@ public struct ArchiveWriter: Sendable {
     var report = FlushReport(sequence: batch.sequence)
     let blocks = try await store.blocks(batch.blockIDs, of: account)
     let sources = try await sourceBuckets()
+    // Events this archive held before their objects were reprocessed: not taken twice.
+    let held = ArchivedSpan.byObject(
+      try await store.archivedSpans(
+        archiveID: archive.id, keys: Array(Set(blocks.map(\.sourceKey))), of: account))
     // One object per hour; blocks in the batch's order, events in each block's.
     // Writers live in an array (mutated in place), found by hour through an index.
     var writers: [ArchivePartWriter] = []
@@ -117,7 +121,10 @@ public struct ArchiveWriter: Sendable {
       try await check()
       guard let events = try await store.blockEvents(block.id, of: account) else { continue }
       let sourceBucket = sources[block.fetcherID] ?? ""
+      let before = held[
+        ArchivedSpan.objectName(fetcherID: block.fetcherID, key: block.sourceKey, eTag: block.eTag)]
       for event in events {
+        if let before, before.contains(where: { $0.contains(event.sourceOffset) }) { continue }
         let hour = ArchiveLayout.hour(of: event.time)
         let i: Int
         if let found = index[hour] {

@@ -133,3 +133,33 @@ public struct ArchiveProgress: Sendable, Equatable {
 
   public init() {}
 }
+
+/// Offsets of a source object version whose events an archive held before the object was
+/// reprocessed: reading it again gives the same events (the same fetcher, version and
+/// offsets), and the archive does not take them twice.
+public struct ArchivedSpan: Sendable, Equatable {
+  public var fetcherID: String
+  public var sourceKey: String
+  public var eTag: String
+  public var offsets: Range<Int64>
+
+  public init(fetcherID: String, sourceKey: String, eTag: String, offsets: Range<Int64>) {
+    self.fetcherID = fetcherID
+    self.sourceKey = sourceKey
+    self.eTag = eTag
+    self.offsets = offsets
+  }
+
+  /// The spans by object version, for a lookup per block.
+  public static func byObject(_ spans: [ArchivedSpan]) -> [String: [Range<Int64>]] {
+    Dictionary(grouping: spans) {
+      objectName(fetcherID: $0.fetcherID, key: $0.sourceKey, eTag: $0.eTag)
+    }
+    .mapValues { $0.map(\.offsets) }
+  }
+
+  /// How ``byObject(_:)`` names an object version.
+  public static func objectName(fetcherID: String, key: String, eTag: String) -> String {
+    fetcherID + "\u{0}" + key + "\u{0}" + eTag
+  }
+}

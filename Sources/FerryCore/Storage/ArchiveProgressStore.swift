@@ -17,6 +17,11 @@ public protocol ArchiveProgressStore: Sendable {
     async throws -> Date?
   /// A block's events in its own order; nil if retention removed it.
   func blockEvents(_ blockID: Int64, of account: AccountID) async throws -> [Event]?
+  /// What the archive held of the objects under `keys` before they were reprocessed (their
+  /// events, read again, are stored in new blocks that the archive must not take twice).
+  /// Recorded by ``EventStore/applyReprocessRequests(fetcherID:of:)``.
+  func archivedSpans(archiveID: String, keys: [String], of account: AccountID) async throws
+    -> [ArchivedSpan]
   /// The blocks of `ids` that still exist, as ``unarchivedBlocks`` describes them.
   func blocks(_ ids: [Int64], of account: AccountID) async throws -> [ArchivableBlock]
   /// The batch the archive started and did not finish, if any.

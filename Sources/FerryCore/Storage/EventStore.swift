@@ -27,7 +27,9 @@ public protocol EventStore: Sendable {
   /// (``StoreRules/reprocessed(_:)``), the events those objects gave are deleted (so that
   /// reading them again stores each event once), and the fetcher's status asks the pass to
   /// list its whole prefix and read the keys (``StoreRules/reprocessing(_:keys:)``).
-  /// Returns the fetcher's status after them; nil when no request waited.
+  /// What archives held of those objects is kept as ``ArchivedSpan``s (an archive takes each
+  /// event once), and the totals stop counting what compaction had removed of them
+  /// (``StoreRules/uncompacted(_:by:)``: they count again once read). Returns the fetcher's status after them; nil when no request waited.
   func applyReprocessRequests(fetcherID: String, of account: AccountID) async throws
     -> FetcherStatus?
   /// Removes at most `limit` rows of a fetcher's object versions that were ingested before

@@ -124,6 +124,20 @@ public enum StoreRules {
     return out
   }
 
+  /// A fetcher whose reprocess deleted the events of objects whose ledger rows compaction
+  /// had removed (`removed`): the totals no longer count them (the objects read again count
+  /// in their new rows), never below zero.
+  public static func uncompacted(_ fetcher: Fetcher, by removed: LedgerCompaction) -> Fetcher {
+    var out = fetcher
+    if let objects = out.status.compactedObjects {
+      out.status.compactedObjects = max(0, objects - removed.objects)
+    }
+    if let events = out.status.compactedEvents {
+      out.status.compactedEvents = max(0, events - removed.events)
+    }
+    return out
+  }
+
   /// Whether `text` holds a NUL (read at memchr's speed: this runs on every event).
   static func hasNUL(_ text: String) -> Bool {
     var text = text

@@ -1,5 +1,6 @@
 import FerryCore
 import Foundation
+import Logging
 
 /// One object, from its bytes to committed events: download → decompress → parse →
 /// batch → commit. Events are committed in chunks, each with the object's ledger row
@@ -25,12 +26,16 @@ public struct ObjectIngest: Sendable {
   public let finalAttempts: Int
   /// How much one object may expand to and hold.
   public let limits: ObjectLimits
+  /// Gets a debug line per commit (the object, its state and offset): for an operator
+  /// following one object, and for tests that stop the process on a commit.
+  public let logger: Logger?
 
   public init(
     store: any Store, account: AccountID, fetcher: Fetcher, chunkEvents: Int = 10_000,
     chunkBytes: Int = 4 << 20, finalAttempts: Int = 5, limits: ObjectLimits = ObjectLimits(),
-    fence: @escaping @Sendable () async throws -> Void
+    logger: Logger? = nil, fence: @escaping @Sendable () async throws -> Void
   ) {
+    self.logger = logger
     self.limits = limits
     self.chunkBytes = max(1, chunkBytes)
     self.finalAttempts = finalAttempts
@@ -82,6 +87,12 @@ public struct ObjectIngest: Sendable {
       entry.updatedAt = Date()
       // The row as stored: the store drops events it holds already and counts the rest.
       entry = try await store.commitObject(entry, events: batch, of: account)
+      logger?.debug(
+        "ingest: committed",
+        metadata: [
+          "fetcher": "\(fetcher.id)", "key": "\(object.key)", "state": "\(state.rawValue)",
+          "offset": "\(entry.offset)", "events": "\(entry.events)",
+        ])
       batch.removeAll(keepingCapacity: true)
       batchBytes = 0
     }

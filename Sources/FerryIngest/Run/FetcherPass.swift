@@ -1,5 +1,6 @@
 import FerryCore
 import Foundation
+import Logging
 
 /// How a fetcher's passes behave; the defaults suit a service that runs for weeks.
 public struct IngestSettings: Sendable {
@@ -33,6 +34,8 @@ public struct IngestSettings: Sendable {
   public var queueWaitSeconds = 5
   /// How long a received message stays hidden; extended while its object is read.
   public var queueVisibilitySeconds = 120
+  /// Where each commit is noted, at debug level (the scheduler sets its own).
+  public var logger: Logger?
 
   public init() {}
 }
@@ -218,7 +221,8 @@ public struct FetcherPass: Sendable {
     ObjectIngest(
       store: store, account: fetcher.accountID, fetcher: fetcher,
       chunkEvents: settings.chunkEvents, finalAttempts: settings.maxAttempts,
-      limits: settings.objectLimits, fence: { [lease] in try await lease.check() })
+      limits: settings.objectLimits, logger: settings.logger,
+      fence: { [lease] in try await lease.check() })
   }
 
   /// Removes the ledger rows of objects ingested before the re-list window (behind the

@@ -48,6 +48,8 @@ public actor IngestScheduler {
     self.store = store
     self.holder = holder
     self.open = open
+    var settings = settings
+    settings.logger = settings.logger ?? logger
     self.settings = settings
     self.concurrency = max(1, concurrency)
     self.logger = logger

@@ -19,6 +19,18 @@ extension FetcherPass {
     let started = Date()
     var newest: Date?
     var unreadable = 0
+    if let span = status.reprocessKeys {
+      // The notifications of those keys came long ago: list them to read them again.
+      do {
+        if try await readAgain(span, now: now, ingest: ingest, report: &report) {
+          status.reprocessKeys = nil
+        }
+      } catch let failure as AWSFailure where failure.operation.hasPrefix("S3.List") {
+        report.problems.append(
+          "listing s3://\(connection.bucket)/\(connection.prefix) to read the reprocessed keys again failed (\(failure)); the next poll tries again. Fix: the role needs s3:ListBucket on the prefix (ferry role-policy writes it)"
+        )
+      }
+    }
     do {
       while Date().timeIntervalSince(started) < settings.queuePassSeconds {
         try await lease.check()
@@ -88,6 +100,38 @@ extension FetcherPass {
       }
     }
     return (report, status)
+  }
+
+  /// Reads again the objects whose keys are in `span`, listed from its first key (a fetcher
+  /// that reads notifications has no listing of its own to find them). True when none of
+  /// them waits for a retry.
+  func readAgain(_ span: KeySpan, now: Date, ingest: ObjectIngest, report: inout PassReport)
+    async throws -> Bool
+  {
+    // Start after the first key less its last character: every key from it on is listed.
+    let startAfter = span.from.isEmpty ? nil : String(span.from.unicodeScalars.dropLast())
+    var continuation: String?
+    var waiting = false
+    repeat {
+      let page = try await source.list(
+        prefix: connection.prefix, startAfter: startAfter, continuation: continuation)
+      for object in page.objects where !object.key.hasSuffix("/") && object.key >= span.from {
+        if object.key > span.to { return !waiting }
+        try await lease.check()
+        let entry = try await store.ledgerEntry(
+          of: fetcher.accountID, fetcherID: fetcher.id, key: object.key, eTag: object.eTag)
+        var standing = standing(entry, now: now)
+        if standing == .due {
+          standing = try await read(object, previous: entry, ingest: ingest, report: &report)
+        }
+        if standing != .done {
+          waiting = true
+          report.objectsPending += 1
+        }
+      }
+      continuation = page.next
+    } while continuation != nil
+    return !waiting
   }
 
   /// Runs `work` while extending the message's visibility every third of its timeout, so

@@ -218,6 +218,18 @@ enum PostgresSchema {
       "v12-user-lifecycle",
       ["ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE"]
     ),
+    (
+      "v13-archived-spans",
+      [
+        """
+        CREATE TABLE archived_spans (archive_id TEXT NOT NULL REFERENCES archives(id),
+        account_id TEXT NOT NULL, fetcher_id TEXT NOT NULL, source_key TEXT NOT NULL,
+        source_etag TEXT NOT NULL, from_offset BIGINT NOT NULL, to_offset BIGINT NOT NULL,
+        PRIMARY KEY (archive_id, fetcher_id, source_key, source_etag, from_offset))
+        """,
+        "CREATE INDEX archived_spans_key ON archived_spans(archive_id, account_id, source_key)",
+      ]
+    ),
   ]
 
   /// Work a migration does in Swift after its statements, in the same transaction.

@@ -66,6 +66,31 @@ extension PostgresStore {
     }
   }
 
+  public func archivedSpans(archiveID: String, keys: [String], of account: AccountID)
+    async throws -> [ArchivedSpan]
+  {
+    guard !keys.isEmpty else { return [] }
+    var binds = PostgresBindings()
+    binds.append(archiveID)
+    binds.append(account.rawValue)
+    binds.append(keys)
+    let rows = try await query(
+      """
+      SELECT fetcher_id, source_key, source_etag, from_offset, to_offset FROM archived_spans
+      WHERE archive_id = $1 AND account_id = $2 AND source_key = ANY($3)
+      """, binds)
+    return try decoding {
+      try rows.map { row in
+        let from = try row["from_offset"].decode(Int64.self)
+        let to = try row["to_offset"].decode(Int64.self)
+        return ArchivedSpan(
+          fetcherID: try row["fetcher_id"].decode(String.self),
+          sourceKey: try row["source_key"].decode(String.self),
+          eTag: try row["source_etag"].decode(String.self), offsets: from..<max(from, to))
+      }
+    }
+  }
+
   public func blocks(_ ids: [Int64], of account: AccountID) async throws -> [ArchivableBlock] {
     guard !ids.isEmpty else { return [] }
     var binds = PostgresBindings()

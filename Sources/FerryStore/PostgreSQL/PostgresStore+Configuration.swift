@@ -337,7 +337,9 @@ extension PostgresStore {
         tx,
         "DELETE FROM restore_objects WHERE job_id IN (SELECT id FROM restore_jobs WHERE archive_id = $1)",
         [id], logger: logger)
-      for table in ["restore_jobs", "archive_batches", "archived_blocks", "archive_runs"] {
+      for table in [
+        "restore_jobs", "archive_batches", "archived_blocks", "archived_spans", "archive_runs",
+      ] {
         _ = try await Self.execute(
           tx, "DELETE FROM \(table) WHERE archive_id = $1", [id], logger: logger)
       }

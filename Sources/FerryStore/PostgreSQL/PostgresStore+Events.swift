@@ -143,7 +143,11 @@ extension PostgresStore {
           SELECT * FROM ledger WHERE account_id = $1 AND fetcher_id = $2
             AND key COLLATE "C" >= $3 AND key COLLATE "C" <= $4 FOR UPDATE
           """, range, logger: logger)
-        for entry in try rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0, now: now) }) {
+        let entries = try rows.map(Self.ledgerEntry)
+        try await Self.keepArchivedSpans(tx, range, logger: logger)
+        fetcher = StoreRules.uncompacted(
+          fetcher, by: try await Self.compactedObjects(tx, range, rows: entries, logger: logger))
+        for entry in entries.map({ StoreRules.reprocessed($0, now: now) }) {
           _ = try await Self.execute(
             tx,
             """
@@ -176,6 +180,61 @@ extension PostgresStore {
         [StoreJSON.encode(fetcher), fetcherID], logger: logger)
       return fetcher.status
     }
+  }
+
+  /// Before a reprocess deletes the blocks of `range` (account, fetcher, first and last
+  /// key): what each archive holds of them, as spans of offsets (as in SQLite).
+  static func keepArchivedSpans(
+    _ tx: PostgresConnection, _ range: [any PGBindable], logger: Logger
+  ) async throws {
+    _ = try await execute(
+      tx,
+      """
+      INSERT INTO archived_spans
+        (archive_id, account_id, fetcher_id, source_key, source_etag, from_offset, to_offset)
+      SELECT a.archive_id, b.account_id, b.fetcher_id, b.source_key, b.source_etag, b.first_offset,
+        COALESCE(
+          (SELECT MIN(n.first_offset) FROM event_blocks n WHERE n.account_id = b.account_id
+            AND n.fetcher_id = b.fetcher_id AND n.source_key = b.source_key
+            AND n.source_etag = b.source_etag AND n.first_offset > b.first_offset
+            AND n.restore_job_id IS NULL),
+          (SELECT l.byte_offset FROM ledger l WHERE l.account_id = b.account_id
+            AND l.fetcher_id = b.fetcher_id AND l.key = b.source_key AND l.etag = b.source_etag
+            AND l.byte_offset > b.first_offset),
+          9223372036854775807)
+      FROM event_blocks b JOIN archived_blocks a ON a.block_id = b.id
+      WHERE b.account_id = $1 AND b.fetcher_id = $2
+        AND b.source_key COLLATE "C" >= $3 AND b.source_key COLLATE "C" <= $4
+        AND b.restore_job_id IS NULL
+      ON CONFLICT DO NOTHING
+      """, range, logger: logger)
+  }
+
+  /// The object versions of `range` whose blocks a reprocess deletes and whose ledger rows
+  /// compaction removed (they are not in `rows`), with their events.
+  static func compactedObjects(
+    _ tx: PostgresConnection, _ range: [any PGBindable], rows: [LedgerEntry], logger: Logger
+  ) async throws -> LedgerCompaction {
+    let inLedger = Set(rows.map { $0.key + "\u{0}" + $0.eTag })
+    var out = LedgerCompaction()
+    for row in try await execute(
+      tx,
+      """
+      SELECT source_key, source_etag, SUM(event_count)::bigint AS events FROM event_blocks
+      WHERE account_id = $1 AND fetcher_id = $2
+        AND source_key COLLATE "C" >= $3 AND source_key COLLATE "C" <= $4
+        AND restore_job_id IS NULL
+      GROUP BY source_key, source_etag
+      """, range, logger: logger)
+    {
+      let name =
+        try row["source_key"].decode(String.self) + "\u{0}"
+        + (try row["source_etag"].decode(String.self))
+      if inLedger.contains(name) { continue }
+      out.objects += 1
+      out.events += Int(try row["events"].decode(Int64.self))
+    }
+    return out
   }
 
   public func compactLedger(

@@ -159,6 +159,16 @@ enum SQLiteSchema {
       ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
       """
     ),
+    (
+      "v13-archived-spans",
+      """
+      CREATE TABLE archived_spans (archive_id TEXT NOT NULL REFERENCES archives(id), account_id TEXT NOT NULL,
+        fetcher_id TEXT NOT NULL, source_key TEXT NOT NULL, source_etag TEXT NOT NULL,
+        from_offset INTEGER NOT NULL, to_offset INTEGER NOT NULL,
+        PRIMARY KEY (archive_id, fetcher_id, source_key, source_etag, from_offset));
+      CREATE INDEX archived_spans_key ON archived_spans(archive_id, account_id, source_key);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.

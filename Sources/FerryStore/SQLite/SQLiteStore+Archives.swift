@@ -65,6 +65,29 @@ extension SQLiteStore {
     }
   }
 
+  public func archivedSpans(archiveID: String, keys: [String], of account: AccountID)
+    async throws -> [ArchivedSpan]
+  {
+    guard !keys.isEmpty else { return [] }
+    return try await read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT fetcher_id, source_key, source_etag, from_offset, to_offset FROM archived_spans
+          WHERE archive_id = ? AND account_id = ?
+            AND source_key IN (\(keys.map { _ in "?" }.joined(separator: ", ")))
+          """,
+        arguments: [archiveID, account.rawValue] + StatementArguments(keys)
+      ).map { row in
+        let from: Int64 = row["from_offset"]
+        let to: Int64 = row["to_offset"]
+        return ArchivedSpan(
+          fetcherID: row["fetcher_id"], sourceKey: row["source_key"], eTag: row["source_etag"],
+          offsets: from..<max(from, to))
+      }
+    }
+  }
+
   public func blocks(_ ids: [Int64], of account: AccountID) async throws -> [ArchivableBlock] {
     guard !ids.isEmpty else { return [] }
     return try await read { db in

@@ -319,7 +319,9 @@ extension SQLiteStore {
         sql:
           "DELETE FROM restore_objects WHERE job_id IN (SELECT id FROM restore_jobs WHERE archive_id = ?)",
         arguments: [id])
-      for table in ["restore_jobs", "archive_batches", "archived_blocks", "archive_runs"] {
+      for table in [
+        "restore_jobs", "archive_batches", "archived_blocks", "archived_spans", "archive_runs",
+      ] {
         try db.execute(sql: "DELETE FROM \(table) WHERE archive_id = ?", arguments: [id])
       }
       try db.execute(sql: "DELETE FROM archives WHERE id = ?", arguments: [id])

@@ -126,7 +126,11 @@ extension SQLiteStore {
           sql:
             "SELECT * FROM ledger WHERE account_id = ? AND fetcher_id = ? AND key >= ? AND key <= ?",
           arguments: range)
-        for entry in rows.map(Self.ledgerEntry).map({ StoreRules.reprocessed($0, now: now) }) {
+        let entries = rows.map(Self.ledgerEntry)
+        try Self.keepArchivedSpans(db, range)
+        fetcher = StoreRules.uncompacted(
+          fetcher, by: try Self.compactedObjects(db, range, rows: entries))
+        for entry in entries.map({ StoreRules.reprocessed($0, now: now) }) {
           try db.execute(
             sql: """
               UPDATE ledger SET state = ?, byte_offset = ?, events = ?, attempts = ?, error = NULL,
@@ -156,6 +160,54 @@ extension SQLiteStore {
         arguments: [StoreJSON.encode(fetcher), fetcherID])
       return fetcher.status
     }
+  }
+
+  /// Before a reprocess deletes the blocks of `range` (account, fetcher, first and last
+  /// key): what each archive holds of them, as spans of offsets. A block spans from its first
+  /// offset to the next block's of the same object version, or to its ledger row's offset.
+  static func keepArchivedSpans(_ db: Database, _ range: StatementArguments) throws {
+    try db.execute(
+      sql: """
+        INSERT OR IGNORE INTO archived_spans
+          (archive_id, account_id, fetcher_id, source_key, source_etag, from_offset, to_offset)
+        SELECT a.archive_id, b.account_id, b.fetcher_id, b.source_key, b.source_etag, b.first_offset,
+          COALESCE(
+            (SELECT MIN(n.first_offset) FROM event_blocks n WHERE n.account_id = b.account_id
+              AND n.fetcher_id = b.fetcher_id AND n.source_key = b.source_key
+              AND n.source_etag = b.source_etag AND n.first_offset > b.first_offset
+              AND n.restore_job_id IS NULL),
+            (SELECT l.byte_offset FROM ledger l WHERE l.account_id = b.account_id
+              AND l.fetcher_id = b.fetcher_id AND l.key = b.source_key AND l.etag = b.source_etag
+              AND l.byte_offset > b.first_offset),
+            9223372036854775807)
+        FROM event_blocks b JOIN archived_blocks a ON a.block_id = b.id
+        WHERE b.account_id = ? AND b.fetcher_id = ? AND b.source_key >= ? AND b.source_key <= ?
+          AND b.restore_job_id IS NULL
+        """, arguments: range)
+  }
+
+  /// The object versions of `range` whose blocks a reprocess deletes and whose ledger rows
+  /// compaction removed (they are not in `rows`), with their events.
+  static func compactedObjects(_ db: Database, _ range: StatementArguments, rows: [LedgerEntry])
+    throws -> LedgerCompaction
+  {
+    let inLedger = Set(rows.map { $0.key + "\u{0}" + $0.eTag })
+    var out = LedgerCompaction()
+    for row in try Row.fetchAll(
+      db,
+      sql: """
+        SELECT source_key, source_etag, SUM(event_count) AS events FROM event_blocks
+        WHERE account_id = ? AND fetcher_id = ? AND source_key >= ? AND source_key <= ?
+          AND restore_job_id IS NULL
+        GROUP BY source_key, source_etag
+        """, arguments: range)
+    where !inLedger.contains(
+      (row["source_key"] as String) + "\u{0}" + (row["source_etag"] as String))
+    {
+      out.objects += 1
+      out.events += row["events"] as Int
+    }
+    return out
   }
 
   public func compactLedger(
