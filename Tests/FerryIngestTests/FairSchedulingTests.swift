@@ -69,4 +69,67 @@ struct FairSchedulingTests {
     #expect(counts[quick.account.id] == 3, "the quick tenant's passes: \(counts)")
     #expect(counts[slow.account.id] == 3, "the slow tenant holds three slots: \(counts)")
   }
+
+  /// An object without end: 50 JSON lines (about 5 KiB) every 300 ms.
+  struct Drip: ObjectSource, ObjectBytes {
+    func list(prefix: String, startAfter: String?, continuation: String?)
+      async throws(AWSFailure) -> (objects: [SourceObject], next: String?)
+    {
+      guard startAfter == nil else { return ([], nil) }
+      return (
+        [SourceObject(key: "app/drip.json", eTag: "e", size: 1 << 30, lastModified: Date())], nil
+      )
+    }
+    func open(key: String, eTag: String) async throws(AWSFailure) -> any ObjectBytes { self }
+    func next() async throws(AWSFailure) -> [UInt8]? {
+      do {
+        try await Task.sleep(for: .milliseconds(300))
+      } catch {
+        throw AWSFailure(kind: .unreachable, operation: "S3.GetObject", message: "cancelled")
+      }
+      var rng = SystemRandomNumberGenerator()
+      return Array(
+        (0..<50).map { _ in
+          #"{"id":"\#(rng.next())","ms":\#(rng.next() % 900),"msg":"dripping slowly from a tap"}"#
+            + "\n"
+        }.joined().utf8)
+    }
+  }
+
+  /// Pausing a fetcher stops its pass under way (its lease goes with the pause, so the pass
+  /// stops at its next renewal, before its next commit), and deleting one likewise.
+  @Test(arguments: ["pause", "delete"])
+  func pausingOrDeletingAFetcherStopsItsPassInProgress(action: String) async throws {
+    let world = try await IngestWorld(accountName: "pauseco")
+    let store = world.store
+    var settings = IngestSettings()
+    settings.chunkEvents = 50  // a commit per piece: one every 300 ms
+    settings.leaseTTL = 1.5
+    let scheduler = IngestScheduler(store: store, holder: "node-1", settings: settings) {
+      _, _ throws(AWSFailure) in FetcherSources(bucket: Drip())
+    }
+    let running = Task { await scheduler.run(tick: .milliseconds(100)) }
+    defer { running.cancel() }
+    let deadline = Date().addingTimeInterval(20)
+    while try await store.eventCount(of: world.account.id) < 100 && Date() < deadline {
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    #expect(try await store.eventCount(of: world.account.id) >= 100, "the pass is reading")
+    if action == "pause" {
+      var paused = world.fetcher
+      paused.enabled = false
+      #expect(try await store.updateFetcher(paused, of: world.account.id, actor: "alice"))
+    } else {
+      #expect(try await store.removeFetcher(world.fetcher.id, of: world.account.id, actor: "alice"))
+    }
+    let atPause = try await store.eventCount(of: world.account.id)
+    // A renewal comes every half second: within it the pass stops (a commit may be in
+    // flight; without the stop, 2 s would store about 330 more).
+    try await Task.sleep(for: .seconds(2))
+    let stopped = try await store.eventCount(of: world.account.id)
+    #expect(stopped <= atPause + 150, "\(stopped - atPause) events were stored after the \(action)")
+    try await Task.sleep(for: .seconds(3))
+    #expect(try await store.eventCount(of: world.account.id) == stopped, "nothing more is read")
+  }
+
 }

@@ -78,6 +78,13 @@ public struct FetcherStatus: Sendable, Equatable, Codable {
   /// Keys an admin asked to have read again: the next full listing reads the keys in it
   /// even where compaction removed their rows (nil: none).
   public var reprocessKeys: KeySpan?
+  /// Events the fetcher stored on the UTC day `eventsDay` (a `yyyy-MM-dd`): its share of
+  /// its account's daily limit.
+  public var eventsToday: Int?
+  public var eventsDay: String?
+  /// Set when the account reached its daily event limit: the fetcher reads nothing until
+  /// then (the next UTC day), and `lastError` says why.
+  public var limitedUntil: Date?
 
   public init(
     lastRunAt: Date? = nil, lastSuccessAt: Date? = nil, lastError: String? = nil,

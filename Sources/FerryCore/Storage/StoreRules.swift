@@ -116,6 +116,11 @@ public enum StoreRules {
     return out
   }
 
+  /// The lease a fetcher's pass holds. Pausing or removing the fetcher deletes it in the
+  /// same transaction, so a pass under way loses it at its next renewal and stops before
+  /// its next commit.
+  public static func fetcherLease(_ id: String) -> String { "fetcher:" + id }
+
   /// A fetcher whose ledger compaction removed `removed`: its totals keep them.
   public static func compacted(_ fetcher: Fetcher, by removed: LedgerCompaction) -> Fetcher {
     var out = fetcher

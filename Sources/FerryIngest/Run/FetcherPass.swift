@@ -36,6 +36,8 @@ public struct IngestSettings: Sendable {
   public var queueVisibilitySeconds = 120
   /// Where each commit is noted, at debug level (the scheduler sets its own).
   public var logger: Logger?
+  /// Events an account may store per UTC day (its fetchers together).
+  public var dailyLimit = DailyLimit()
 
   public init() {}
 }
@@ -63,6 +65,8 @@ public struct FetcherPass: Sendable {
   public let source: any ObjectSource
   public let lease: WorkLease
   public let settings: IngestSettings
+  /// Events the account's other fetchers stored today (UTC), for its daily limit.
+  public var othersToday = 0
 
   public init(
     store: any Store, fetcher: Fetcher, connection: Connection, source: any ObjectSource,
@@ -119,6 +123,8 @@ public struct FetcherPass: Sendable {
     var newest: Date?
     var reported = Date()
     let ingest = objectIngest()
+    let todayAtStart = DailyLimit.today(status, now: now)
+    var limited = false
     do {
       try await discovery.objects(from: source) { objects in
         for (index, object) in objects.enumerated() {
@@ -128,6 +134,10 @@ public struct FetcherPass: Sendable {
             of: fetcher.accountID, fetcherID: fetcher.id, key: object.key, eTag: object.eTag)
           var standing = standing(entry, now: now)
           if standing == .due {
+            guard roomToday(todayAtStart, report) else {
+              limited = true
+              return false
+            }
             standing = try await read(object, previous: entry, ingest: ingest, report: &report)
             if standing == .done, let modified = object.lastModified {
               newest = max(newest ?? modified, modified)
@@ -142,6 +152,7 @@ public struct FetcherPass: Sendable {
             reported = Date()
             var partial = status
             try await count(into: &partial)
+            countToday(into: &partial, todayAtStart, report, now: now)
             partial.objectsPending = report.objectsPending + objects.count - index - 1
             partial.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
             await progress(partial)
@@ -158,11 +169,11 @@ public struct FetcherPass: Sendable {
         )
       }
     }
-    if !discovery.fullList && report.roleProblem == nil, let behind = startCursor {
+    if !discovery.fullList && report.roleProblem == nil && !limited, let behind = startCursor {
       try await retryBehindCursor(through: behind, now: now, ingest: ingest, report: &report)
     }
     status.listCursor = cursor
-    if discovery.fullList && report.roleProblem == nil {
+    if discovery.fullList && report.roleProblem == nil && !limited {
       status.lastFullListAt = now
       // The reprocessed keys were all read (none waits for a retry).
       if report.objectsPending == 0 { status.reprocessKeys = nil }
@@ -171,6 +182,8 @@ public struct FetcherPass: Sendable {
       try await compact(through: cursor, now: now, status: &status)
     }
     try await count(into: &status)
+    countToday(into: &status, todayAtStart, report, now: now, limited: limited)
+    if limited { report.problems.append(limitReason(status)) }
     status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
     status.objectsPending = report.objectsPending
     if let newest { status.lagSeconds = max(0, Date().timeIntervalSince(newest)) }
@@ -181,6 +194,30 @@ public struct FetcherPass: Sendable {
       if report.problems.isEmpty { status.lastSuccessAt = now }
     }
     return (report, status)
+  }
+
+  /// Whether the account's daily limit leaves room for another object, with what this
+  /// fetcher stored today before the pass and during it.
+  func roomToday(_ todayAtStart: Int, _ report: PassReport) -> Bool {
+    settings.dailyLimit.allows(othersToday + todayAtStart + report.events)
+  }
+
+  /// The status's count of today's events; `limited`: the fetcher stops until the next UTC
+  /// day.
+  func countToday(
+    into status: inout FetcherStatus, _ todayAtStart: Int, _ report: PassReport, now: Date,
+    limited: Bool = false
+  ) {
+    status.eventsDay = DailyLimit.day(of: now)
+    status.eventsToday = todayAtStart + report.events
+    status.limitedUntil = limited ? DailyLimit.nextDay(after: now) : nil
+  }
+
+  /// Why the pass stopped at the daily limit.
+  func limitReason(_ status: FetcherStatus) -> String {
+    settings.dailyLimit.reason(
+      stored: othersToday + (status.eventsToday ?? 0),
+      until: status.limitedUntil ?? DailyLimit.nextDay(after: Date()))
   }
 
   /// The fetcher's status once the reprocess requests that waited for this pass are

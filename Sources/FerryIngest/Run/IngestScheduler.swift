@@ -101,6 +101,7 @@ public actor IngestScheduler {
       for account in try await store.accounts() {
         all += try await store.fetchers(of: account.id).filter { fetcher in
           fetcher.enabled && !running.contains(fetcher.id)
+            && (fetcher.status.limitedUntil.map { $0 <= now } ?? true)
             && (fetcher.status.lastRunAt.map {
               now.timeIntervalSince($0) >= Double(fetcher.pollInterval)
             } ?? true)
@@ -148,7 +149,7 @@ public actor IngestScheduler {
     do {
       guard
         let lease = try await WorkLease.acquire(
-          "fetcher:" + fetcher.id, holder: holder, store: store, ttl: settings.leaseTTL)
+          StoreRules.fetcherLease(fetcher.id), holder: holder, store: store, ttl: settings.leaseTTL)
       else { return }
       defer { Task { await lease.release() } }
       guard let connection = try await store.connection(fetcher.connectionID, of: account) else {
@@ -173,10 +174,12 @@ public actor IngestScheduler {
         )
         return
       }
-      let pass = FetcherPass(
+      var pass = FetcherPass(
         store: store, fetcher: fetcher, connection: connection, source: sources.bucket,
         lease: lease,
         settings: settings)
+      pass.othersToday = DailyLimit.accountToday(
+        try await store.fetchers(of: account), except: fetcher.id, now: Date())
       let store = self.store
       let (report, status) =
         if let queue = sources.queue {
@@ -196,6 +199,11 @@ public actor IngestScheduler {
       Counter(label: "ferry_ingest_events_total", dimensions: labels).increment(by: report.events)
       Counter(label: "ferry_ingest_bytes_total", dimensions: labels).increment(
         by: Int(report.bytes))
+      Gauge(label: "ferry_account_events_today", dimensions: [("account", account.rawValue)])
+        .record(pass.othersToday + (status.eventsToday ?? 0))
+      if let limit = settings.dailyLimit.eventsPerDay {
+        Gauge(label: "ferry_account_events_per_day_limit").record(limit)
+      }
       if let lag = status.lagSeconds {
         Gauge(label: "ferry_ingest_lag_seconds", dimensions: labels).record(lag)
       }
@@ -204,7 +212,9 @@ public actor IngestScheduler {
       }
       if let problem = report.roleProblem { await pause(fetcher, because: problem) }
     } catch is LeaseLost {
-      logger.notice("ingest: fetcher \(fetcher.id) lost its lease; another node goes on")
+      logger.notice(
+        "ingest: fetcher \(fetcher.id) lost its lease (it was paused or deleted, or another node took it); its pass stopped before its next commit"
+      )
     } catch {
       logger.error("ingest: fetcher \(fetcher.id) stopped: \(error)")
       await record(fetcher, error: "the pass stopped: \(error)")

@@ -19,6 +19,8 @@ extension FetcherPass {
     let started = Date()
     var newest: Date?
     var unreadable = 0
+    let todayAtStart = DailyLimit.today(status, now: now)
+    var limited = false
     if let span = status.reprocessKeys {
       // The notifications of those keys came long ago: list them to read them again.
       do {
@@ -39,7 +41,7 @@ extension FetcherPass {
           visibility: settings.queueVisibilitySeconds)
         if messages.isEmpty { break }
         var done: [String] = []
-        for message in messages {
+        reading: for message in messages {
           switch message.content {
           case .testEvent:
             done.append(message.receipt)
@@ -55,6 +57,11 @@ extension FetcherPass {
               let entry = try await store.ledgerEntry(
                 of: fetcher.accountID, fetcherID: fetcher.id, key: object.key, eTag: object.eTag)
               var standing = standing(entry, now: Date())
+              if standing == .due && !roomToday(todayAtStart, report) {
+                // The message stays in the queue; it comes back after its timeout.
+                limited = true
+                break reading
+              }
               if standing == .due {
                 standing = try await whileHidden(message.receipt, in: queue) {
                   try await read(object, previous: entry, ingest: ingest, report: &report)
@@ -70,8 +77,10 @@ extension FetcherPass {
           }
         }
         if !done.isEmpty { try await queue.delete(done) }
+        if limited { break }
         var partial = status
         try await count(into: &partial)
+        countToday(into: &partial, todayAtStart, report, now: now)
         partial.objectsPending = report.objectsPending
         await progress(partial)
       }
@@ -88,6 +97,8 @@ extension FetcherPass {
     // duplicates that no longer come, so age alone decides.
     if report.roleProblem == nil { try await compact(through: nil, now: now, status: &status) }
     try await count(into: &status)
+    countToday(into: &status, todayAtStart, report, now: now, limited: limited)
+    if limited { report.problems.append(limitReason(status)) }
     status.bytesIngested = (status.bytesIngested ?? 0) + report.bytes
     status.objectsPending = report.objectsPending
     if newest != nil { status.lagSeconds = 0 }

@@ -1,5 +1,6 @@
 import FerryArchive
 import FerryCore
+import FerryIngest
 import FerryPolicy
 import Foundation
 
@@ -172,6 +173,28 @@ enum JSONViews {
     ])
   }
 
+  /// A fetcher's progress, as `FetcherStatus` in the OpenAPI document says.
+  static func fetcherStatus(_ s: FetcherStatus) -> JSONValue {
+    let today: JSONValue = .number(Double(DailyLimit.today(s, now: Date())))
+    let limitedUntil: JSONValue = s.limitedUntil.map(date) ?? .null
+    let fields: [(String, JSONValue)] = [
+      ("lastRunAt", s.lastRunAt.map(date) ?? .null),
+      ("lastSuccessAt", s.lastSuccessAt.map(date) ?? .null),
+      ("lastError", optional(s.lastError)),
+      ("objectsIngested", .number(Double(s.objectsIngested))),
+      ("objectsFailed", .number(Double(s.objectsFailed ?? 0))),
+      ("objectsPending", .number(Double(s.objectsPending ?? 0))),
+      ("eventsIngested", .number(Double(s.eventsIngested))),
+      ("bytesIngested", .number(Double(s.bytesIngested ?? 0))),
+      ("lagSeconds", s.lagSeconds.map { .number($0) } ?? .null),
+      ("listCursor", optional(s.listCursor)),
+      ("ledgerRows", .number(Double(s.ledgerRows ?? 0))),
+      ("ledgerBytes", .number(Double(s.ledgerBytes ?? 0))),
+      ("eventsToday", today), ("limitedUntil", limitedUntil),
+    ]
+    return .object(fields)
+  }
+
   static func fetcher(_ f: Fetcher) -> JSONValue {
     let s = f.status
     return .object([
@@ -179,23 +202,7 @@ enum JSONViews {
       ("logType", .string(f.logType)), ("enabled", .bool(f.enabled)),
       ("pollIntervalSeconds", .number(Double(f.pollInterval))), ("createdAt", date(f.createdAt)),
       ("queueUrl", optional(f.queueURL)), ("multilineStart", optional(f.multilineStart)),
-      (
-        "status",
-        .object([
-          ("lastRunAt", s.lastRunAt.map(date) ?? .null),
-          ("lastSuccessAt", s.lastSuccessAt.map(date) ?? .null),
-          ("lastError", optional(s.lastError)),
-          ("objectsIngested", .number(Double(s.objectsIngested))),
-          ("objectsFailed", .number(Double(s.objectsFailed ?? 0))),
-          ("objectsPending", .number(Double(s.objectsPending ?? 0))),
-          ("eventsIngested", .number(Double(s.eventsIngested))),
-          ("bytesIngested", .number(Double(s.bytesIngested ?? 0))),
-          ("lagSeconds", s.lagSeconds.map { .number($0) } ?? .null),
-          ("listCursor", optional(s.listCursor)),
-          ("ledgerRows", .number(Double(s.ledgerRows ?? 0))),
-          ("ledgerBytes", .number(Double(s.ledgerBytes ?? 0))),
-        ])
-      ),
+      ("status", fetcherStatus(s)),
     ])
   }
 

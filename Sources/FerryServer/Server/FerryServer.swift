@@ -89,6 +89,7 @@ public struct FerryServer: Sendable {
     settings.relistWindow = Double(configuration.relistWindow.components.seconds)
     settings.chunkEvents = configuration.ingestChunkEvents
     settings.objectLimits = configuration.objectLimits
+    settings.dailyLimit = configuration.dailyLimit
     let open: SourceOpener = { connection, queueURL throws(AWSFailure) in
       let account = try await CustomerS3.owner(of: connection, in: store)
       // One role session serves the bucket and the queue.

@@ -54,6 +54,8 @@ public struct ServerConfiguration: Sendable {
   public var sessionLifetime: Duration = .seconds(12 * 3600)
   /// How much one object may expand to and hold before it fails (a decompression bomb).
   public var objectLimits = ObjectLimits()
+  /// Events one account may store per UTC day.
+  public var dailyLimit = DailyLimit()
   /// How often the retention sweep runs (nil: never on this process).
   public var retentionInterval: Duration? = .seconds(3600)
   /// How long work in flight has to finish after SIGTERM before the process exits anyway.

@@ -188,6 +188,11 @@ extension PostgresStore {
       _ = try await Self.execute(
         tx, "UPDATE fetchers SET connection_id = $1, name = $2, body = $3 WHERE id = $4",
         [after.connectionID, after.name, StoreJSON.encode(after), after.id], logger: logger)
+      if !after.enabled {
+        _ = try await Self.execute(
+          tx, "DELETE FROM leases WHERE name = $1", [StoreRules.fetcherLease(after.id)],
+          logger: logger)
+      }
       try await Self.audit(
         tx,
         AuditEntry(
@@ -213,6 +218,8 @@ extension PostgresStore {
         tx, "DELETE FROM reprocess_requests WHERE account_id = $1 AND fetcher_id = $2",
         [account.rawValue, id], logger: logger)
       _ = try await Self.execute(tx, "DELETE FROM fetchers WHERE id = $1", [id], logger: logger)
+      _ = try await Self.execute(
+        tx, "DELETE FROM leases WHERE name = $1", [StoreRules.fetcherLease(id)], logger: logger)
       try await Self.audit(
         tx,
         AuditEntry(

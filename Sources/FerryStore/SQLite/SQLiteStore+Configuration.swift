@@ -166,6 +166,10 @@ extension SQLiteStore {
       try db.execute(
         sql: "UPDATE fetchers SET connection_id = ?, name = ?, body = ? WHERE id = ?",
         arguments: [after.connectionID, after.name, StoreJSON.encode(after), after.id])
+      if !after.enabled {
+        try db.execute(
+          sql: "DELETE FROM leases WHERE name = ?", arguments: [StoreRules.fetcherLease(after.id)])
+      }
       try Self.audit(
         db,
         AuditEntry(
@@ -187,6 +191,8 @@ extension SQLiteStore {
         sql: "DELETE FROM reprocess_requests WHERE account_id = ? AND fetcher_id = ?",
         arguments: [account.rawValue, id])
       try db.execute(sql: "DELETE FROM fetchers WHERE id = ?", arguments: [id])
+      try db.execute(
+        sql: "DELETE FROM leases WHERE name = ?", arguments: [StoreRules.fetcherLease(id)])
       try Self.audit(
         db,
         AuditEntry(
@@ -295,6 +301,10 @@ extension SQLiteStore {
       try db.execute(
         sql: "UPDATE archives SET connection_id = ?, name = ?, body = ? WHERE id = ?",
         arguments: [after.connectionID, after.name, StoreJSON.encode(after), after.id])
+      if !after.enabled {
+        try db.execute(
+          sql: "DELETE FROM leases WHERE name = ?", arguments: [StoreRules.fetcherLease(after.id)])
+      }
       try Self.audit(
         db,
         AuditEntry(

@@ -138,6 +138,12 @@ struct ServeCommand: AsyncParsableCommand {
     help: "An object with more events than this fails with the cause (default 100000000).")
   var maxObjectEvents: Int?
   @Option(
+    name: .customLong("max-account-events-per-day"),
+    help:
+      "Events one account may store per UTC day, its fetchers together; past it they wait for the next day, with the reason (default 1000000000, or off)."
+  )
+  var maxAccountEventsPerDay: String?
+  @Option(
     name: .customLong("retention-interval"),
     help:
       "How often this process removes events past their account's retention: 1h (default), or off."
@@ -235,6 +241,17 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.objectLimits.maxEvents = try settings.int(
       "max-object-events", flag: maxObjectEvents, default: 100_000_000,
       range: 1...1_000_000_000_000)
+    let perDay = settings.string(
+      "max-account-events-per-day", flag: maxAccountEventsPerDay, default: "1000000000")
+    if perDay == "off" {
+      serverConfiguration.dailyLimit.eventsPerDay = nil
+    } else if let limit = Int(perDay), (1...10_000_000_000_000).contains(limit) {
+      serverConfiguration.dailyLimit.eventsPerDay = limit
+    } else {
+      throw CLIError.usage(
+        "--max-account-events-per-day: \(String(reflecting: perDay)) is not a number of events from 1 to 10000000000000, or off"
+      )
+    }
     serverConfiguration.retentionInterval = try settings.interval(
       "retention-interval", flag: retentionInterval, default: .seconds(3600))
     serverConfiguration.shutdownGrace =

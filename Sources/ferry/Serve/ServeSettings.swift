@@ -52,7 +52,8 @@ struct ServeSettings {
     "ingest-lease", "full-list-interval", "relist-window", "ingest-chunk-events", "log-format",
     "log-level",
     "external-id-prefix", "session-lifetime", "archive-interval", "archive-flush-mib",
-    "archive-flush-age", "restore-interval", "restore-keep-days",
+    "archive-flush-age", "restore-interval", "restore-keep-days", "max-object-gib",
+    "max-compression-ratio", "max-object-events", "max-account-events-per-day",
   ]
 
   /// `FERRY_DATA_DIR` for `data-dir`.

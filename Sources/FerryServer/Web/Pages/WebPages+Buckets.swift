@@ -26,7 +26,10 @@ extension WebPages {
     let s = f.status
     var data: [String: Any] = [
       "id": f.id, "name": f.name, "logType": f.logType, "enabled": f.enabled,
-      "state": !f.enabled ? "paused" : (s.lastError == nil ? "running" : "retrying"),
+      "state": !f.enabled
+        ? "paused"
+        : (s.limitedUntil.map { $0 > Date() } == true
+          ? "limited" : (s.lastError == nil ? "running" : "retrying")),
       "objectsIngested": WebPage.count(s.objectsIngested),
       "objectsSeen": WebPage.count(
         s.objectsIngested + (s.objectsFailed ?? 0) + (s.objectsPending ?? 0)),
@@ -38,7 +41,9 @@ extension WebPages {
       "lastRun": WebPage.time(s.lastRunAt),
       "lag": s.lagSeconds.map(WebPage.duration) ?? "none",
       "stateBytes": WebPage.bytes(Int64(s.ledgerBytes ?? 0)),
+      "eventsToday": WebPage.count(DailyLimit.today(s, now: Date())),
     ]
+    if let until = s.limitedUntil, until > Date() { data["limitedUntil"] = WebPage.time(until) }
     if let multiline = f.multilineStart { data["multilineStart"] = multiline }
     if let error = s.lastError { data["lastError"] = error }
     if let connection { data["location"] = "s3://\(connection.bucket)/\(connection.prefix)" }
