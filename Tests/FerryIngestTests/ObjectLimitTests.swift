@@ -60,4 +60,47 @@ struct ObjectLimitTests {
     let (whole, all) = try await run(compressed, limits: ObjectLimits())
     #expect(whole.state == .ingested && all == 20_000)
   }
+
+  /// One attempt at an object reads at most `maxSeconds`: then it commits what it read,
+  /// gives its slot back with the reason, and the next attempt goes on from there; every
+  /// event read is stored once.
+  @Test func anAttemptThatReadsTooLongCommitsWhatItReadAndTheNextGoesOn() async throws {
+    let world = try await IngestWorld()
+    var settings = IngestSettings()
+    settings.chunkEvents = 50
+    settings.retryBackoff = 0
+    settings.objectLimits.maxSeconds = 1
+    func pass() async throws -> (PassReport, TimeInterval) {
+      let lease = try #require(
+        try await WorkLease.acquire(
+          "fetcher:" + world.fetcher.id, holder: "t", store: world.store, ttl: 30))
+      defer { Task { await lease.release() } }
+      let fetcher = try #require(try await world.store.fetchers(of: world.account.id).first)
+      let started = Date()
+      let (report, status) = try await FetcherPass(
+        store: world.store, fetcher: fetcher, connection: world.connection,
+        source: FairSchedulingTests.Drip(), lease: lease, settings: settings
+      ).run()
+      #expect(
+        try await world.store.recordFetcherRun(fetcher.id, of: world.account.id, status: status))
+      return (report, Date().timeIntervalSince(started))
+    }
+    let (first, took) = try await pass()
+    #expect(took < 5, "the attempt gave its slot back after about a second, not \(took) s")
+    let row = try #require(
+      try await world.store.ledgerEntry(
+        of: world.account.id, fetcherID: world.fetcher.id, key: "app/drip.json", eTag: "e"))
+    #expect(row.state == .failed && row.attempts == 1)
+    #expect(row.error?.contains("--max-object-minutes") == true, "\(row.error ?? "")")
+    #expect(row.events > 0 && first.events == row.events, "what it read is kept and counted")
+    #expect(try await world.store.eventCount(of: world.account.id) == row.events)
+    // The next attempt goes on from there.
+    let (second, _) = try await pass()
+    let after = try #require(
+      try await world.store.ledgerEntry(
+        of: world.account.id, fetcherID: world.fetcher.id, key: "app/drip.json", eTag: "e"))
+    #expect(after.offset > row.offset && after.events == row.events + second.events)
+    #expect(try await world.store.eventCount(of: world.account.id) == after.events)
+  }
+
 }

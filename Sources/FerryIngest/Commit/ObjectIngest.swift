@@ -138,8 +138,14 @@ public struct ObjectIngest: Sendable {
       }
     }
 
+    let deadline = Date().addingTimeInterval(limits.maxSeconds)
     do {
       while let piece = try await bytes.next() {
+        if Date() > deadline {
+          // The slot goes back to the others; the next attempt resumes after this commit.
+          try await commit(.pending)
+          throw ObjectTimeBoxExceeded(seconds: limits.maxSeconds)
+        }
         compressed += Int64(piece.count)
         try decompressor.feed(piece) { out in
           total += Int64(out.count)

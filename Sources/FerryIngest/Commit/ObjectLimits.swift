@@ -1,3 +1,5 @@
+import Foundation
+
 /// How much one object may put into the shared store: a compressed object that expands
 /// without bound (a "zip bomb", or a gigabyte of gzip of short lines) fails with the cause
 /// once it passes a limit, keeping what was read before, instead of filling the store for
@@ -13,6 +15,9 @@ public struct ObjectLimits: Sendable, Equatable {
   public var ratioFloor: Int64 = 64 << 20
   /// Events of one object at most.
   public var maxEvents = 100_000_000
+  /// How long one attempt at an object may read: past it the attempt commits what it read
+  /// and gives its slot back; the next attempt resumes there (`--max-object-minutes`).
+  public var maxSeconds: TimeInterval = 1800
 
   public init() {}
 
@@ -41,4 +46,14 @@ public struct ObjectLimits: Sendable, Equatable {
 public struct ObjectLimitExceeded: ObjectContentProblem, Sendable {
   public let description: String
   init(_ description: String) { self.description = description }
+}
+
+/// An attempt at an object that read longer than ``ObjectLimits/maxSeconds``: what it read
+/// is committed, and the object is tried again later from there (not a problem of its
+/// content, so not failed for good).
+public struct ObjectTimeBoxExceeded: Error, Sendable, CustomStringConvertible {
+  public let seconds: TimeInterval
+  public var description: String {
+    "reading the object took longer than \(Int(seconds)) s, Ferry's limit for one attempt (--max-object-minutes); what was read is kept and the next attempt goes on from there"
+  }
 }

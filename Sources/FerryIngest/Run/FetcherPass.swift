@@ -314,6 +314,9 @@ public struct FetcherPass: Sendable {
         object, previous: previous,
         Self.objectProblem(failure, object: object, connection: connection), final: false,
         report: &report)
+    } catch let timeBox as ObjectTimeBoxExceeded {
+      return try await recordFailure(
+        object, previous: previous, timeBox.description, final: false, report: &report)
     }
   }
 
@@ -332,6 +335,8 @@ public struct FetcherPass: Sendable {
       error: error, attempts: final ? max(attempts, settings.maxAttempts) : attempts)
     try await lease.check()
     let stored = try await store.commitObject(entry, events: [], of: fetcher.accountID)
+    // Chunks this attempt committed before it failed count in the pass's events.
+    report.events += max(0, stored.events - (previous?.events ?? 0))
     return noteFailure(stored, report: &report)
   }
 

@@ -138,6 +138,12 @@ struct ServeCommand: AsyncParsableCommand {
     help: "An object with more events than this fails with the cause (default 100000000).")
   var maxObjectEvents: Int?
   @Option(
+    name: .customLong("max-object-minutes"),
+    help:
+      "One attempt at an object reads at most this long; then it commits what it read and the next attempt goes on from there (1 to 1440; default 30)."
+  )
+  var maxObjectMinutes: Int?
+  @Option(
     name: .customLong("max-account-events-per-day"),
     help:
       "Events one account may store per UTC day, its fetchers together; past it they wait for the next day, with the reason (default 1000000000, or off)."
@@ -241,6 +247,9 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.objectLimits.maxEvents = try settings.int(
       "max-object-events", flag: maxObjectEvents, default: 100_000_000,
       range: 1...1_000_000_000_000)
+    serverConfiguration.objectLimits.maxSeconds = Double(
+      try settings.int("max-object-minutes", flag: maxObjectMinutes, default: 30, range: 1...1440)
+        * 60)
     let perDay = settings.string(
       "max-account-events-per-day", flag: maxAccountEventsPerDay, default: "1000000000")
     if perDay == "off" {

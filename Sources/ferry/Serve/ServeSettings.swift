@@ -53,7 +53,8 @@ struct ServeSettings {
     "log-level",
     "external-id-prefix", "session-lifetime", "archive-interval", "archive-flush-mib",
     "archive-flush-age", "restore-interval", "restore-keep-days", "max-object-gib",
-    "max-compression-ratio", "max-object-events", "max-account-events-per-day",
+    "max-compression-ratio", "max-object-events", "max-object-minutes",
+    "max-account-events-per-day",
   ]
 
   /// `FERRY_DATA_DIR` for `data-dir`.
