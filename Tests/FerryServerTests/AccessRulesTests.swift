@@ -44,10 +44,15 @@ struct AccessRulesTests {
 
   @Test func anotherAccountsConnectionDoesNotExistForIt() async throws {
     let (world, api, admin) = try await setUp()
-    let made = try await api.post(
-      "/api/v1/accounts", token: admin, ["name": "globex-\(UUID().uuidString.prefix(6))"])
+    let name = "globex-\(UUID().uuidString.prefix(6))"
+    let made = try await api.post("/api/v1/accounts", token: admin, ["name": name])
     #expect(made.status == 201, "\(made.text)")
     let other = try #require(made.json["adminToken"] as? String)
+    // A name that is taken is a conflict; one that is not valid is bad input.
+    let taken = try await api.post("/api/v1/accounts", token: admin, ["name": name.uppercased()])
+    #expect(taken.status == 409 && taken.text.contains("exists already"), "\(taken.text)")
+    let invalid = try await api.post("/api/v1/accounts", token: admin, ["name": "bad\u{7}name"])
+    #expect(invalid.status == 400 && invalid.text.contains("control"), "\(invalid.text)")
     let connections = try await api.get("/api/v1/connections", token: admin)
     let mine =
       (connections.json["connections"] as? [[String: Any]])?.compactMap { $0["id"] as? String }

@@ -28,6 +28,52 @@ struct ServerLifecycleTests {
     #expect(!second.stdout.contains("fry_"))
   }
 
+  /// `--metrics-token` (set through FERRY_METRICS_TOKEN) guards /metrics and is never
+  /// logged; `--secure-cookies on` marks the web UI's cookies Secure even over plain HTTP
+  /// (a TLS proxy in front), while the default follows the request.
+  @Test func theMetricsTokenGuardsMetricsAndCookiesCanBeMarkedSecure() async throws {
+    let secret = "metrics-" + UUID().uuidString
+    let data = try TestPaths.temporaryDirectory("ferry-metrics")
+    let guarded = try await ServerProcess.start(
+      arguments: [
+        "--data-dir", data.path, "--platform-account-id", "111122223333", "--recheck-interval",
+        "off", "--secure-cookies", "on",
+      ], environment: Self.quiet.merging(["FERRY_METRICS_TOKEN": secret]) { $1 })
+    var api = API(guarded.url)
+    let open = try await api.get("/metrics", token: nil)
+    #expect(open.status == 401 && open.text.contains("metrics token"), "\(open.text)")
+    #expect(try await api.get("/metrics", token: "not-" + secret).status == 401)
+    #expect(
+      try await api.get("/metrics", token: guarded.firstToken).status == 401,
+      "an API token is not it")
+    let allowed = try await api.get("/metrics", token: secret)
+    #expect(allowed.status == 200 && allowed.text.contains("# TYPE"), "\(allowed.text.prefix(300))")
+    let signIn = try await api.get("/sign-in", token: nil)
+    #expect(signIn.header("Set-Cookie")?.contains("; Secure") == true, "\(signIn.headers)")
+    #expect(guarded.stop() == 0)
+    #expect(!guarded.log.contains(secret) && !guarded.stdout.contains(secret))
+
+    // By default /metrics is open and cookies follow the request.
+    let plain = try await ServerProcess.start(
+      arguments: [
+        "--data-dir", data.path, "--platform-account-id", "111122223333", "--recheck-interval",
+        "off",
+      ], environment: Self.quiet)
+    defer { plain.stop() }
+    api = API(plain.url)
+    #expect(try await api.get("/metrics", token: nil).status == 200)
+    let overHTTP = try await api.get("/sign-in", token: nil)
+    #expect(overHTTP.header("Set-Cookie")?.contains("Secure") == false, "\(overHTTP.headers)")
+    let proxied = try await api.call(
+      .GET, "/sign-in", token: nil, headers: [("X-Forwarded-Proto", "https")])
+    #expect(proxied.header("Set-Cookie")?.contains("; Secure") == true, "\(proxied.headers)")
+    // A value that is none of on, off or auto is refused with the choices.
+    let bad = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable,
+      ["serve", "--data-dir", data.path, "--secure-cookies", "maybe"], environment: Self.quiet)
+    #expect(bad.status == 2 && bad.stderr.contains("on, off or auto"), "\(bad.stderr)")
+  }
+
   @Test func flagsBeatTheEnvironmentWhichBeatsTheConfigFile() async throws {
     let dir = try TestPaths.temporaryDirectory("ferry-settings")
     let config = dir.appendingPathComponent("ferry.conf")

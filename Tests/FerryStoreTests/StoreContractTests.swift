@@ -185,6 +185,16 @@ struct StoreContractTests {
     #expect(log[1].after?.contains("a-archive") == true)
     #expect(log[0].before?.contains("arn:aws:iam::111122223333:role/archive") == true)
     #expect(log[0].after == nil)
+    // Snapshots as the API spells them, with dates in RFC 3339 (read by Foundation's
+    // independent JSON and ISO 8601 readers).
+    let snapshot = try #require(
+      try JSONSerialization.jsonObject(with: Data((log[1].after ?? "").utf8)) as? [String: Any])
+    #expect(snapshot["accountId"] as? String == a.rawValue, "\(snapshot.keys.sorted())")
+    #expect(snapshot["roleArn"] as? String == "arn:aws:iam::111122223333:role/archive")
+    #expect(snapshot["accountID"] == nil && snapshot["roleARN"] == nil)
+    let created = try #require(snapshot["createdAt"] as? String, "\(snapshot)")
+    let parsed = try #require(ISO8601DateFormatter().date(from: created), "\(created)")
+    #expect(abs(parsed.timeIntervalSince(connection.createdAt)) < 1)
   }
 
   @Test(arguments: Backend.allCases)

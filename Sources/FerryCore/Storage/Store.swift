@@ -23,8 +23,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
   case corrupt(String)
   /// The database cannot be reached or is busy (locked, down, disk full).
   case unavailable(String)
-  /// A value the store refuses (a duplicate, a missing account).
+  /// A change the store refuses for what is stored already (a duplicate, a missing
+  /// account, a record in use): a conflict.
   case rejected(String)
+  /// A value that is not valid whatever is stored (a name with control characters, a
+  /// retention out of range): bad input.
+  case invalid(String)
 
   public var description: String {
     switch self {
@@ -33,6 +37,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case .corrupt(let detail): "the database is damaged: \(detail). Restore it from a backup"
     case .unavailable(let detail): "the database is unavailable: \(detail)"
     case .rejected(let detail): detail
+    case .invalid(let detail): detail
     }
   }
 }

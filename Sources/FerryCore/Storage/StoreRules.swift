@@ -14,12 +14,12 @@ public enum StoreRules {
         || $0 == "-" || $0 == "_" || $0 == "."
     }
     if externalIDPrefix.isEmpty || externalIDPrefix.count > 32 || !allowed {
-      return .rejected(
+      return .invalid(
         "the external ID prefix \"\(externalIDPrefix)\" must be 1 to 32 letters, digits, '-', '_' or '.' (for example ferry)"
       )
     }
     if !(1...3650).contains(retentionDays) {
-      return .rejected("the retention is \(retentionDays) days; use 1 to 3650 days")
+      return .invalid("the retention is \(retentionDays) days; use 1 to 3650 days")
     }
     return nil
   }
@@ -69,7 +69,7 @@ public enum StoreRules {
   /// Why a retention batch size cannot be used (nil: it can).
   public static func batchProblem(_ batchSize: Int) -> StoreError? {
     batchSize >= 1
-      ? nil : .rejected("the batch size is \(batchSize); delete at least 1 event per batch")
+      ? nil : .invalid("the batch size is \(batchSize); delete at least 1 event per batch")
   }
 
   /// An event as both backends store it: NUL characters, which PostgreSQL's text cannot
@@ -102,7 +102,7 @@ public enum StoreRules {
   /// Why a ledger page size is refused (nil: it is fine).
   public static func ledgerLimitProblem(_ limit: Int) -> StoreError? {
     (1...1000).contains(limit)
-      ? nil : .rejected("a ledger page holds 1 to 1000 objects, not \(limit)")
+      ? nil : .invalid("a ledger page holds 1 to 1000 objects, not \(limit)")
   }
 
   /// A fetcher asked to read `keys` again: its next pass lists the whole prefix and reads
@@ -196,10 +196,10 @@ public enum StoreRules {
   public static func problem(with fetcher: Fetcher, on connection: Connection?) -> StoreError? {
     if let problem = nameProblem(fetcher.name, kind: "fetcher") { return problem }
     if fetcher.logType.trimmingCharacters(in: .whitespaces).isEmpty {
-      return .rejected("a fetcher needs a log type (for example alb, cloudtrail or vpcflow)")
+      return .invalid("a fetcher needs a log type (for example alb, cloudtrail or vpcflow)")
     }
     if !(10...86_400).contains(fetcher.pollInterval) {
-      return .rejected(
+      return .invalid(
         "the poll interval is \(fetcher.pollInterval) seconds; use 10 to 86400 seconds")
     }
     return connectionProblem(connection, id: fetcher.connectionID, wanted: .fetcher)
@@ -219,7 +219,7 @@ public enum StoreRules {
       )
     }
     guard job.from < job.to else {
-      return .rejected("the restore range is empty: its start must be before its end")
+      return .invalid("the restore range is empty: its start must be before its end")
     }
     return nil
   }
@@ -263,18 +263,18 @@ public enum StoreRules {
     // escape sequence) could fake rows or drive a terminal, and U+FFFD marks bytes that
     // were not valid UTF-8.
     if let scalar = ShownText.forbiddenScalar(in: name) {
-      return .rejected(
+      return .invalid(
         "\(article) \(kind) name must not contain control characters (found \(ShownText.name(scalar))); use letters, digits, spaces and punctuation"
       )
     }
     if name.unicodeScalars.contains("\u{FFFD}") {
-      return .rejected(
+      return .invalid(
         "the \(kind) name is not valid UTF-8 text (or contains U+FFFD); type it again in a UTF-8 terminal"
       )
     }
     let trimmed = name.trimmingCharacters(in: .whitespaces)
     if trimmed.isEmpty || trimmed.count > 100 || trimmed != name {
-      return .rejected(
+      return .invalid(
         "\(article) \(kind) name must be 1 to 100 characters without leading or trailing spaces")
     }
     return nil
@@ -313,7 +313,7 @@ extension StoreRules {
   /// Why a page size of restore objects cannot be used (nil: it can).
   public static func restoreLimitProblem(_ limit: Int) -> StoreError? {
     (1...10_000).contains(limit)
-      ? nil : .rejected("the page size must be between 1 and 10000, not \(limit)")
+      ? nil : .invalid("the page size must be between 1 and 10000, not \(limit)")
   }
 
   /// A job once its objects are listed: running, with the totals of what it will read.
@@ -444,10 +444,10 @@ extension StoreRules {
   /// Why a migration cannot be recorded (nil: it can).
   public static func problem(with migration: Migration) -> StoreError? {
     if migration.switches.isEmpty {
-      return .rejected("a migration needs at least one connection to switch")
+      return .invalid("a migration needs at least one connection to switch")
     }
     if Set(migration.switches.map(\.connectionID)).count != migration.switches.count {
-      return .rejected("a migration switches each connection once")
+      return .invalid("a migration switches each connection once")
     }
     return nil
   }

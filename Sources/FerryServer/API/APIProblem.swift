@@ -137,6 +137,9 @@ public struct APIProblem: Error, Sendable {
     case .rejected(let detail):
       return APIProblem(
         status: .conflict, name: "rejected", title: "The change was refused", detail: detail)
+    case .invalid(let detail):
+      return APIProblem(
+        status: .badRequest, name: "invalid", title: "A value is not valid", detail: detail)
     default:
       return APIProblem(
         status: .serviceUnavailable, name: "store-unavailable",

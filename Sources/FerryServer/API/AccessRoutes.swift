@@ -241,7 +241,7 @@ struct AccountRoutes {
       account = try await store.createAccount(
         name: name, externalIDPrefix: externalIDPrefix, retentionDays: retention,
         actor: caller.actor)
-    } catch StoreError.rejected(let detail) {
+    } catch StoreError.invalid(let detail) {
       throw APIProblem.badInput(field: "name", detail, fix: "Choose another name or value.")
     }
     if let email {

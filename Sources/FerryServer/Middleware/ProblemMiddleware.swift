@@ -1,5 +1,6 @@
 import FerryCore
 import FerryPolicy
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -21,7 +22,7 @@ struct ProblemMiddleware: RouterMiddleware {
       response = Self.problem(for: error, request: request, context: context)
         .response(requestID: requestID)
     }
-    response.headers[.init("X-Request-ID")!] = requestID
+    if let name = HTTPField.Name("X-Request-ID") { response.headers[name] = requestID }
     return response
   }
 

@@ -14,6 +14,9 @@ public struct FerryRequestContext: RequestContext {
   var notice: String?
   /// The client's address as the socket sees it (a proxy's, behind one).
   let remoteAddress: String
+  /// Whether the web UI's cookies are marked `Secure`: true or false as the operator said
+  /// (`--secure-cookies`), nil to follow the request (TLS, or a proxy that says https).
+  var secureCookies: Bool?
 
   public init(source: ApplicationRequestContextSource) {
     coreContext = .init(source: source)

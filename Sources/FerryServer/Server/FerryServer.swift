@@ -51,7 +51,10 @@ public struct FerryServer: Sendable {
     let router = Router(context: FerryRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
-    HealthRoutes(store: store, identity: identity, registry: Self.registry).add(to: router)
+    HealthRoutes(
+      store: store, identity: identity, registry: Self.registry,
+      metricsToken: configuration.metricsToken
+    ).add(to: router)
     let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
     let connections = ConnectionRoutes(store: store, checker: checker, identity: identity)
     let fetchers = FetcherRoutes(store: store)
@@ -71,7 +74,8 @@ public struct FerryServer: Sendable {
       WebRoutes(
         store: store, connections: connections, fetchers: fetchers, archives: archives,
         restores: restores, migration: migration,
-        sessionLifetime: Double(configuration.sessionLifetime.components.seconds)
+        sessionLifetime: Double(configuration.sessionLifetime.components.seconds),
+        secureCookies: configuration.secureCookies
       ).add(to: router)
     }
     return router

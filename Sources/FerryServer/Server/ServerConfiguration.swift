@@ -54,6 +54,11 @@ public struct ServerConfiguration: Sendable {
   public var sessionLifetime: Duration = .seconds(12 * 3600)
   /// How much one object may expand to and hold before it fails (a decompression bomb).
   public var objectLimits = ObjectLimits()
+  /// Whether the web UI's cookies are marked `Secure` (`--secure-cookies on|off`); nil
+  /// (`auto`) marks them when the request came over TLS or through a proxy that says https.
+  public var secureCookies: Bool?
+  /// The token `/metrics` requires (`Authorization: Bearer`); nil: it is open.
+  public var metricsToken: String?
   /// Events one account may store per UTC day.
   public var dailyLimit = DailyLimit()
   /// How often the retention sweep runs (nil: never on this process).

@@ -15,6 +15,8 @@ struct WebRoutes {
   let migration: MigrationRoutes
   /// How long a browser session lasts.
   let sessionLifetime: TimeInterval
+  /// `--secure-cookies`: nil follows the request.
+  var secureCookies: Bool? = nil
 
   func add(to router: Router<FerryRequestContext>) {
     let pages: PageRenderer
@@ -28,7 +30,8 @@ struct WebRoutes {
       return
     }
     router.get("static/{file}") { _, context in try Self.asset(context, pages: pages) }
-    let web = router.group().add(middleware: WebRequestMiddleware(store: store, pages: pages))
+    let web = router.group().add(
+      middleware: WebRequestMiddleware(store: store, pages: pages, secureCookies: secureCookies))
     let handlers = WebPages(
       store: store, connections: connections, fetchers: fetchers, archives: archives,
       restores: restores, migration: migration, pages: pages, sessionLifetime: sessionLifetime,

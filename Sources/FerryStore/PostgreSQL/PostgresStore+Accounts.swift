@@ -34,7 +34,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account.id, actor: actor, action: "account.create",
-          target: account.id.rawValue, after: StoreJSON.encode(account)), logger: logger)
+          target: account.id.rawValue, after: StoreJSON.audit(account)), logger: logger)
     }
     return account
   }
@@ -78,7 +78,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: user.accountID, actor: actor, action: "user.add", target: user.id,
-          after: StoreJSON.encode(user)), logger: logger)
+          after: StoreJSON.audit(user)), logger: logger)
     }
   }
 
@@ -107,7 +107,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "token.issue", target: token.id,
-          after: StoreJSON.encode(token)), logger: logger)
+          after: StoreJSON.audit(token)), logger: logger)
     }
     return IssuedToken(token: token, secret: secret)
   }
@@ -144,7 +144,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "token.revoke", target: id,
-          before: StoreJSON.encode(revoked)),
+          before: StoreJSON.audit(revoked)),
         logger: logger)
       return true
     }
@@ -221,7 +221,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "user.update", target: id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)), logger: logger)
       return after
     }
   }
@@ -250,7 +250,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "user.remove", target: id,
-          before: StoreJSON.encode(try store.user(row))), logger: logger)
+          before: StoreJSON.audit(try store.user(row))), logger: logger)
       return true
     }
   }

@@ -33,7 +33,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: c.accountID, actor: actor, action: "connection.add", target: c.id,
-          after: StoreJSON.encode(c)), logger: logger)
+          after: StoreJSON.audit(c)), logger: logger)
     }
   }
 
@@ -72,7 +72,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "connection.remove", target: id,
-          before: StoreJSON.encode(try Self.connection(row))),
+          before: StoreJSON.audit(try Self.connection(row))),
         logger: logger)
       return true
     }
@@ -197,7 +197,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: after.accountID, actor: actor, action: "fetcher.update", target: after.id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)), logger: logger)
       return true
     }
   }
@@ -224,7 +224,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "fetcher.remove", target: id,
-          before: StoreJSON.encode(before)), logger: logger)
+          before: StoreJSON.audit(before)), logger: logger)
       return true
     }
   }
@@ -263,7 +263,8 @@ extension PostgresStore {
     try await audit(
       tx,
       AuditEntry(
-        accountID: record.accountID, actor: actor, action: action, target: record.id, after: body),
+        accountID: record.accountID, actor: actor, action: action, target: record.id,
+        after: StoreJSON.audit(record)),
       logger: logger)
   }
 
@@ -321,7 +322,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: after.accountID, actor: actor, action: "archive.update", target: after.id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)), logger: logger)
       return true
     }
   }
@@ -355,7 +356,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "archive.remove", target: id,
-          before: StoreJSON.encode(before)), logger: logger)
+          before: StoreJSON.audit(before)), logger: logger)
       return true
     }
   }
@@ -403,7 +404,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: job.accountID, actor: actor, action: "restore.create", target: job.id,
-          after: StoreJSON.encode(job)), logger: logger)
+          after: StoreJSON.audit(job)), logger: logger)
     }
   }
 
@@ -454,7 +455,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "restore.cancel", target: id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)), logger: logger)
       return true
     }
   }

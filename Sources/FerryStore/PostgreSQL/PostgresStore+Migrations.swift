@@ -38,7 +38,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "migration.apply", target: m.id,
-          after: StoreJSON.encode(m)), logger: logger)
+          after: StoreJSON.audit(m)), logger: logger)
       return true
     }
   }
@@ -63,7 +63,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "migration.revert", target: id,
-          before: StoreJSON.encode(m)), logger: logger)
+          before: StoreJSON.audit(m)), logger: logger)
       return true
     }
   }
@@ -96,7 +96,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "migration.finish", target: id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(m)), logger: logger)
+          before: StoreJSON.audit(before), after: StoreJSON.audit(m)), logger: logger)
       return true
     }
   }
@@ -135,7 +135,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: owner.id, actor: actor, action: direction.auditAction, target: after.id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)), logger: logger)
     }
     return true
   }

@@ -150,7 +150,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: paused ? "restore.pause" : "restore.resume",
-          target: jobID, before: StoreJSON.encode(before), after: StoreJSON.encode(after)),
+          target: jobID, before: StoreJSON.audit(before), after: StoreJSON.audit(after)),
         logger: logger)
       return true
     }
@@ -184,7 +184,7 @@ extension PostgresStore {
         tx,
         AuditEntry(
           accountID: account, actor: actor, action: "restore.expiry", target: jobID,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)), logger: logger)
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)), logger: logger)
       return true
     }
   }

@@ -26,7 +26,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account.id, actor: actor, action: "account.create",
-          target: account.id.rawValue, after: StoreJSON.encode(account)))
+          target: account.id.rawValue, after: StoreJSON.audit(account)))
     }
     return account
   }
@@ -64,7 +64,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: user.accountID, actor: actor, action: "user.add", target: user.id,
-          after: StoreJSON.encode(user)))
+          after: StoreJSON.audit(user)))
     }
   }
 
@@ -94,7 +94,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "token.issue", target: token.id,
-          after: StoreJSON.encode(token)))
+          after: StoreJSON.audit(token)))
     }
     return IssuedToken(token: token, secret: secret)
   }
@@ -135,7 +135,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "token.revoke", target: id,
-          before: StoreJSON.encode(Self.token(row))))
+          before: StoreJSON.audit(Self.token(row))))
       return true
     }
   }
@@ -199,7 +199,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "user.update", target: id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)))
       return after
     }
   }
@@ -225,7 +225,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "user.remove", target: id,
-          before: StoreJSON.encode(Self.user(row))))
+          before: StoreJSON.audit(Self.user(row))))
       return true
     }
   }

@@ -31,7 +31,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: c.accountID, actor: actor, action: "connection.add", target: c.id,
-          after: StoreJSON.encode(c)))
+          after: StoreJSON.audit(c)))
     }
   }
 
@@ -69,7 +69,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "connection.remove", target: id,
-          before: StoreJSON.encode(Self.connection(row))))
+          before: StoreJSON.audit(Self.connection(row))))
       return true
     }
   }
@@ -174,7 +174,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: after.accountID, actor: actor, action: "fetcher.update", target: after.id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)))
       return true
     }
   }
@@ -197,7 +197,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "fetcher.remove", target: id,
-          before: StoreJSON.encode(before)))
+          before: StoreJSON.audit(before)))
       return true
     }
   }
@@ -256,7 +256,8 @@ extension SQLiteStore {
     try audit(
       db,
       AuditEntry(
-        accountID: record.accountID, actor: actor, action: action, target: record.id, after: body))
+        accountID: record.accountID, actor: actor, action: action, target: record.id,
+        after: StoreJSON.audit(record)))
   }
 
   static func requireFreeName(_ db: Database, table: String, _ name: String, of account: AccountID)
@@ -309,7 +310,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: after.accountID, actor: actor, action: "archive.update", target: after.id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)))
       return true
     }
   }
@@ -339,7 +340,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "archive.remove", target: id,
-          before: StoreJSON.encode(before)))
+          before: StoreJSON.audit(before)))
       return true
     }
   }
@@ -380,7 +381,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: job.accountID, actor: actor, action: "restore.create", target: job.id,
-          after: StoreJSON.encode(job)))
+          after: StoreJSON.audit(job)))
     }
   }
 
@@ -428,7 +429,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "restore.cancel", target: id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)))
       return true
     }
   }

@@ -35,7 +35,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "migration.apply", target: m.id,
-          after: StoreJSON.encode(m)))
+          after: StoreJSON.audit(m)))
       return true
     }
   }
@@ -57,7 +57,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "migration.revert", target: id,
-          before: StoreJSON.encode(m)))
+          before: StoreJSON.audit(m)))
       return true
     }
   }
@@ -87,7 +87,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "migration.finish", target: id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(m)))
+          before: StoreJSON.audit(before), after: StoreJSON.audit(m)))
       return true
     }
   }
@@ -115,7 +115,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: owner.id, actor: actor, action: direction.auditAction, target: after.id,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)))
     }
     return true
   }

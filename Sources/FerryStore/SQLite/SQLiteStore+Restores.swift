@@ -126,7 +126,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: paused ? "restore.pause" : "restore.resume",
-          target: jobID, before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+          target: jobID, before: StoreJSON.audit(before), after: StoreJSON.audit(after)))
       return true
     }
   }
@@ -149,7 +149,7 @@ extension SQLiteStore {
         db,
         AuditEntry(
           accountID: account, actor: actor, action: "restore.expiry", target: jobID,
-          before: StoreJSON.encode(before), after: StoreJSON.encode(after)))
+          before: StoreJSON.audit(before), after: StoreJSON.audit(after)))
       return true
     }
   }

@@ -27,6 +27,6 @@ enum ArchiveRows {
 
   static func limitProblem(_ limit: Int) -> StoreError? {
     (1...10_000).contains(limit)
-      ? nil : .rejected("limit must be between 1 and 10000, not \(limit)")
+      ? nil : .invalid("limit must be between 1 and 10000, not \(limit)")
   }
 }

@@ -138,6 +138,18 @@ struct ServeCommand: AsyncParsableCommand {
     help: "An object with more events than this fails with the cause (default 100000000).")
   var maxObjectEvents: Int?
   @Option(
+    name: .customLong("secure-cookies"),
+    help:
+      "Mark the web UI's cookies Secure: on, off, or auto (default: when the request came over TLS or through a proxy that sends X-Forwarded-Proto: https)."
+  )
+  var secureCookies: String?
+  @Option(
+    name: .customLong("metrics-token"),
+    help:
+      "A token /metrics then requires (Authorization: Bearer TOKEN); set it through FERRY_METRICS_TOKEN so that it does not show in the process list. Default: /metrics is open."
+  )
+  var metricsToken: String?
+  @Option(
     name: .customLong("max-object-minutes"),
     help:
       "One attempt at an object reads at most this long; then it commits what it read and the next attempt goes on from there (1 to 1440; default 30)."
@@ -250,6 +262,25 @@ struct ServeCommand: AsyncParsableCommand {
     serverConfiguration.objectLimits.maxSeconds = Double(
       try settings.int("max-object-minutes", flag: maxObjectMinutes, default: 30, range: 1...1440)
         * 60)
+    switch settings.string("secure-cookies", flag: secureCookies, default: "auto") {
+    case "auto": serverConfiguration.secureCookies = nil
+    case "on": serverConfiguration.secureCookies = true
+    case "off": serverConfiguration.secureCookies = false
+    case let other:
+      throw CLIError.usage(
+        "--secure-cookies: \(String(reflecting: other)) is not on, off or auto")
+    }
+    let metrics = settings.string("metrics-token", flag: metricsToken, default: "")
+    if !metrics.isEmpty {
+      guard metrics.utf8.count >= 16,
+        metrics.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 })
+      else {
+        throw CLIError.usage(
+          "--metrics-token: use at least 16 printable ASCII characters without spaces (for example: openssl rand -hex 24)"
+        )
+      }
+      serverConfiguration.metricsToken = metrics
+    }
     let perDay = settings.string(
       "max-account-events-per-day", flag: maxAccountEventsPerDay, default: "1000000000")
     if perDay == "off" {

@@ -54,7 +54,7 @@ struct ServeSettings {
     "external-id-prefix", "session-lifetime", "archive-interval", "archive-flush-mib",
     "archive-flush-age", "restore-interval", "restore-keep-days", "max-object-gib",
     "max-compression-ratio", "max-object-events", "max-object-minutes",
-    "max-account-events-per-day",
+    "max-account-events-per-day", "secure-cookies", "metrics-token",
   ]
 
   /// `FERRY_DATA_DIR` for `data-dir`.

@@ -30,7 +30,7 @@ enum CLIError: Error, CustomStringConvertible {
   /// The exit status this error ends the program with.
   var exitStatus: Int32 {
     switch self {
-    case .store(.rejected): ExitStatus.badInput
+    case .store(.rejected), .store(.invalid): ExitStatus.badInput
     case .store: ExitStatus.storeUnavailable
     case .server(let status, _, _):
       switch status {

@@ -137,7 +137,7 @@ extension WebPages {
         expiresAt: Date().addingTimeInterval(Self.invitationLifetime), actor: caller.actor)
     else { throw APIProblem.notFound("user", user.id) }
     let host = request.head.authority ?? "127.0.0.1"
-    let scheme = Cookies.isSecure(request) ? "https" : "http"
+    let scheme = Cookies.isSecure(request, context) ? "https" : "http"
     return try await accessPage(
       context, caller: caller,
       extra: [

@@ -43,7 +43,7 @@ extension WebPages {
       template, title: title, context: plain, data: all, status: status,
       headers: [
         .setCookie: Cookies.setCookie(
-          Cookies.signIn, value, maxAge: 3600, secure: Cookies.isSecure(request))
+          Cookies.signIn, value, maxAge: 3600, secure: Cookies.isSecure(request, context))
       ])
   }
 
@@ -80,7 +80,7 @@ extension WebPages {
     let session = try await store.startSession(
       as: principal, expiresAt: Date().addingTimeInterval(sessionLifetime), actor: actor)
     var response = WebRequestMiddleware.redirect(to: Self.safeNext(next))
-    let secure = Cookies.isSecure(request)
+    let secure = Cookies.isSecure(request, context)
     response.headers[values: .setCookie] = [
       Cookies.setCookie(
         Cookies.session, session.secret.revealed, maxAge: Int(sessionLifetime), secure: secure),
@@ -236,7 +236,7 @@ extension WebPages {
     if let secret = context.sessionSecret { try await store.endSession(secret: secret) }
     var response = WebRequestMiddleware.redirect(to: "/sign-in")
     response.headers[.setCookie] = Cookies.setCookie(
-      Cookies.session, "", maxAge: 0, secure: Cookies.isSecure(request))
+      Cookies.session, "", maxAge: 0, secure: Cookies.isSecure(request, context))
     return response
   }
 }

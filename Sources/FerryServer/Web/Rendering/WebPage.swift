@@ -58,8 +58,8 @@ enum WebPage {
     headers[.contentSecurityPolicy] =
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     headers[.xContentTypeOptions] = "nosniff"
-    headers[.init("Referrer-Policy")!] = "same-origin"
-    headers[.init("X-Frame-Options")!] = "DENY"
+    if let name = HTTPField.Name("Referrer-Policy") { headers[name] = "same-origin" }
+    if let name = HTTPField.Name("X-Frame-Options") { headers[name] = "DENY" }
   }
 
   static func problem(_ problem: APIProblem) -> [String: Any] {

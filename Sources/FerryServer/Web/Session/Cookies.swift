@@ -26,9 +26,12 @@ enum Cookies {
     return nil
   }
 
-  /// True when the browser reached Ferry over TLS (directly or through a proxy that says so).
-  static func isSecure(_ request: Request) -> Bool {
-    request.uri.scheme == .https || request.headers[.init("X-Forwarded-Proto")!] == "https"
+  /// Whether cookies are marked `Secure`: as the operator said (`--secure-cookies`), else
+  /// when the browser reached Ferry over TLS (directly or through a proxy that says so).
+  static func isSecure(_ request: Request, _ context: FerryRequestContext) -> Bool {
+    if let said = context.secureCookies { return said }
+    return request.uri.scheme == .https
+      || HTTPField.Name("X-Forwarded-Proto").flatMap { request.headers[$0] } == "https"
   }
 
   /// A `Set-Cookie` value; `maxAge` 0 removes the cookie.

@@ -11,12 +11,15 @@ struct WebRequestMiddleware: RouterMiddleware {
   typealias Context = FerryRequestContext
   let store: any Store
   let pages: PageRenderer
+  /// `--secure-cookies`: nil follows the request.
+  let secureCookies: Bool?
 
   func handle(
     _ request: Request, context: Context,
     next: (Request, Context) async throws -> Response
   ) async throws -> Response {
     var context = context
+    context.secureCookies = secureCookies
     var request = request
     var response: Response
     do {
@@ -61,7 +64,7 @@ struct WebRequestMiddleware: RouterMiddleware {
         !response.headers.contains(.setCookie)
       {
         response.headers[.setCookie] = Cookies.setCookie(
-          Cookies.notice, "", maxAge: 0, secure: Cookies.isSecure(request))
+          Cookies.notice, "", maxAge: 0, secure: Cookies.isSecure(request, context))
       }
     } catch let problem as APIProblem where problem.status == .unauthorized {
       response = Self.redirect(to: "/sign-in?next=" + Self.nextPath(request))
