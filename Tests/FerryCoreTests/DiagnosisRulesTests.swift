@@ -128,6 +128,23 @@ struct DiagnosisRulesTests {
     #expect(check.diagnosis?.fix == "Set the connection's region to ap-southeast-2.")
   }
 
+  /// The bucket's region is asked first (HeadBucket, which names it even to a role that
+  /// may not use the bucket): a bucket elsewhere is named as such before any listing, which
+  /// in the wrong region can fail as if a permission were missing.
+  @Test func aBucketInAnotherRegionIsFoundBeforeTheListing() async {
+    let aws = ScriptedAWS()
+    aws.region = "ap-southeast-2"
+    aws.list = .failure(Self.denied("S3.ListObjectsV2", "Access Denied"))
+    let check = await verify(aws)
+    #expect(check.diagnosis?.code == "bucket-in-other-region")
+    #expect(check.diagnosis?.step == .list)
+    #expect(check.diagnosis?.fix == "Set the connection's region to ap-southeast-2.")
+    // In the connection's region, the check goes on to the listing.
+    let same = ScriptedAWS()
+    same.region = "eu-west-1"
+    #expect(await verify(same).succeeded)
+  }
+
   @Test func aMissingListGrantGetsTheStatementToAddScopedToThePrefix() async throws {
     let aws = ScriptedAWS()
     aws.list = .failure(
@@ -156,6 +173,57 @@ struct DiagnosisRulesTests {
         "User: arn:aws:sts::444455556666:assumed-role/ferry-s3-fetcher/x is not authorized to perform: s3:ListBucket on resource: \"arn:aws:s3:::acme-logs\" with an explicit deny in a resource-based policy"
       ))
     #expect(await verify(aws).diagnosis?.code == "bucket-policy-deny")
+  }
+
+  /// A Deny (or a missing Allow) in a policy the role's own Allow cannot override, named as
+  /// AWS's message names it: that policy is the cause, and "add this statement" is not the
+  /// fix. The messages are the forms the IAM User Guide documents.
+  @Test(arguments: [
+    (
+      "with an explicit deny in a permissions boundary", "denied-by-permissions-boundary",
+      "Role.PermissionsBoundary"
+    ),
+    (
+      "because no permissions boundary allows the s3:ListBucket action",
+      "not-allowed-by-permissions-boundary", "Role.PermissionsBoundary"
+    ),
+    (
+      "with an explicit deny in a service control policy", "denied-by-service-control-policy",
+      "management account"
+    ),
+    (
+      "because no service control policy allows the s3:ListBucket action",
+      "not-allowed-by-service-control-policy", "management account"
+    ),
+    (
+      "with an explicit deny in a resource control policy", "denied-by-resource-control-policy",
+      "management account"
+    ),
+    (
+      "with an explicit deny in a VPC endpoint policy", "denied-by-vpc-endpoint-policy",
+      "describe-vpc-endpoints"
+    ),
+    ("with an explicit deny in a session policy", "denied-by-session-policy", "session policy"),
+  ])
+  func aDenialByAPolicyAnAllowCannotOverrideNamesThatPolicy(
+    reason: String, code: String, whereToLook: String
+  ) async {
+    let message =
+      "User: arn:aws:sts::444455556666:assumed-role/ferry-s3-fetcher/x is not authorized to perform: s3:ListBucket on resource: \"arn:aws:s3:::acme-logs\" \(reason)"
+    let aws = ScriptedAWS()
+    aws.list = .failure(Self.denied("S3.ListObjectsV2", message))
+    let diagnosis = await verify(aws).diagnosis
+    #expect(diagnosis?.code == code, "\(String(describing: diagnosis))")
+    #expect(diagnosis?.statementToAdd == nil, "no Allow to add: it would not help")
+    #expect(diagnosis?.fix.contains(whereToLook) == true, "\(diagnosis?.fix ?? "")")
+    #expect(diagnosis?.fix.contains("Add this statement") == false)
+    // The same for reading an object.
+    let reading = ScriptedAWS()
+    reading.read = .failure(
+      Self.denied(
+        "S3.GetObject",
+        message.replacingOccurrences(of: "s3:ListBucket", with: "s3:GetObject")))
+    #expect(await verify(reading).diagnosis?.code == code)
   }
 
   @Test func aBareDenialListsTheOwnerAndBucketPolicyAmongTheCauses() async {
@@ -318,6 +386,8 @@ final class ScriptedAWS: RoleAssumer, BucketSession, @unchecked Sendable {
   var objects = [ObjectSample(key: "AWSLogs/a.log.gz", size: 100)]
   var read: Result<ObjectRead, AWSFailure> = .success(ObjectRead(bytes: Array("log".utf8)))
   var put: Result<Void, AWSFailure> = .success(())
+  /// What HeadBucket's `x-amz-bucket-region` says (nil: S3 does not say).
+  var region: String?
   private var stored: [String: [UInt8]] = [:]
   private(set) var assumed: [Assumed] = []
   private(set) var written: [(key: String, body: [UInt8])] = []
@@ -365,6 +435,8 @@ final class ScriptedAWS: RoleAssumer, BucketSession, @unchecked Sendable {
       stored[key] = body
     }
   }
+
+  func bucketRegion(bucket: String) async -> String? { lock.withLock { region } }
 
   func deleteObject(bucket: String, key: String) async throws(AWSFailure) {
     lock.withLock {

@@ -206,7 +206,7 @@ struct MigrationFlowTests {
     #expect(switched.json["roleArn"] as? String == role)
 
     // The role still takes the legacy ID until the final policy: status says so.
-    let halfway = try await api.get("/api/v1/migration/status", token: operatorToken)
+    let halfway = try await api.post("/api/v1/migration/check", token: operatorToken, [:])
     try #require(halfway.status == 200, "\(halfway.text)")
     let entry = (halfway.json["migrations"] as? [[String: Any]])?.first ?? [:]
     #expect(entry["legacyStillAccepted"] as? Bool == true, "\(halfway.text)")
@@ -214,12 +214,30 @@ struct MigrationFlowTests {
 
     // Step 3 in AWS; then Ferry sees the legacy ID refused and the migration finished.
     try await Self.runAsCustomer(aws, try #require(next.first?["awsCli"] as? String))
-    let after = try await api.get("/api/v1/migration/status", token: operatorToken)
+    let after = try await api.post("/api/v1/migration/check", token: operatorToken, [:])
     let finished = (after.json["migrations"] as? [[String: Any]])?.first ?? [:]
     #expect(finished["legacyStillAccepted"] as? Bool == false, "\(after.text)")
     #expect((finished["migration"] as? [String: Any])?["state"] as? String == "finished")
     #expect((after.json["broken"] as? [Any])?.isEmpty == true, "\(after.text)")
     #expect(after.json["checked"] as? Int == 1)
+    // GET /api/v1/migration/status only reads: no check runs (the connections' last checks
+    // keep their times), no audit entry, and it shows what the last check found.
+    func checkTimes() async throws -> [String] {
+      let listed = try await api.get("/api/v1/connections", token: operatorToken)
+      return (listed.json["connections"] as? [[String: Any]] ?? []).map {
+        (($0["lastCheck"] as? [String: Any])?["checkedAt"] as? String) ?? "-"
+      }
+    }
+    let checkedBefore = try await checkTimes()
+    let auditBefore = try await api.get("/api/v1/audit?limit=200", token: operatorToken).text
+    try await Task.sleep(for: .milliseconds(1100))  // a check now would have a later time
+    let read = try await api.get("/api/v1/migration/status", token: operatorToken)
+    #expect(read.status == 200, "\(read.text)")
+    #expect(try await checkTimes() == checkedBefore, "GET status checks nothing")
+    #expect(try await api.get("/api/v1/audit?limit=200", token: operatorToken).text == auditBefore)
+    let readEntry = (read.json["migrations"] as? [[String: Any]])?.first ?? [:]
+    #expect((readEntry["migration"] as? [String: Any])?["state"] as? String == "finished")
+    #expect((read.json["broken"] as? [Any])?.isEmpty == true && read.json["checked"] as? Int == 1)
 
     // Every event exactly once across the switch: count and digest against the manifest.
     let total = objects + 5 + 1 + 1 + 4
@@ -388,7 +406,7 @@ struct MigrationFlowTests {
 
     // The customer applies the final trust policy too early (skipping the transition).
     try await Self.runAsCustomer(aws, try #require(betaSteps[2]["awsCli"] as? String))
-    let betaStatus = try await api.get("/api/v1/migration/status", token: beta)
+    let betaStatus = try await api.post("/api/v1/migration/check", token: beta, [:])
     try #require(betaStatus.status == 200, "\(betaStatus.text)")
     #expect(betaStatus.json["checked"] as? Int == 2)
     let broken = betaStatus.json["broken"] as? [[String: Any]] ?? []
@@ -403,7 +421,7 @@ struct MigrationFlowTests {
         == ["beta-app"])
     #expect((first["fix"] as? String)?.contains("ferry migrate apply --role \(shared)") == true)
     // Alpha, on its own role, is not affected.
-    let alphaStatus = try await api.get("/api/v1/migration/status", token: operatorToken)
+    let alphaStatus = try await api.post("/api/v1/migration/check", token: operatorToken, [:])
     #expect((alphaStatus.json["broken"] as? [Any])?.isEmpty == true, "\(alphaStatus.text)")
 
     // Beta's admin follows the fix with the CLI: the status lists the broken one (exit 1),

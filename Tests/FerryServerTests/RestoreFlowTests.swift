@@ -326,6 +326,35 @@ struct RestoreFlowTests {
     let memberToken = try #require(member.json["secret"] as? String, "\(member.text)")
     #expect(try await api.post("/api/v1/restores", token: memberToken, range).status == 403)
 
+    // The estimate's "Start it:" line keeps the query, quoted as a shell reads it back
+    // (Python's shlex splits it by POSIX rules).
+    let query = "status:500 OR msg:\"it's slow\""
+    let estimate = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable,
+      [
+        "restore", "estimate", "--archive", archiveID, "--from", "2026-11-29T00:00:00Z", "--to",
+        "2026-11-30T00:00:00Z", "--query", query,
+      ],
+      environment: [
+        "FERRY_SERVER": server.url, "FERRY_TOKEN": token, "FERRY_CONFIG_DIR": data.path,
+      ])
+    try #require(estimate.status == 0, "\(estimate.stderr)")
+    let startLine = try #require(
+      estimate.stdout.split(separator: "\n").first { $0.hasPrefix("Start it: ") },
+      "\(estimate.stdout)")
+    let split = try await Subprocess.runOffPool(
+      "python3",
+      [
+        "-c", "import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))",
+        String(startLine.dropFirst("Start it: ".count)),
+      ])
+    let words = try JSONSerialization.jsonObject(with: Data(split.stdout.utf8)) as? [String]
+    #expect(
+      words == [
+        "ferry", "restore", "start", "--archive", archiveID, "--from", "2026-11-29T00:00:00Z",
+        "--to", "2026-11-30T00:00:00Z", "--query", query,
+      ], "\(startLine)")
+
     // The restore, started with the CLI.
     let cli = try await Subprocess.runOffPool(
       TestPaths.ferryExecutable,

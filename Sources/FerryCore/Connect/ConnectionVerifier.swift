@@ -86,7 +86,13 @@ public struct ConnectionVerifier: Sendable {
         name: .externalIDRequired, status: .passed,
         detail: "the role refused another external ID, as it should"))
 
-    // 4. List the prefix.
+    // 4. List the prefix, in the bucket's own region: asked first, since a request to the
+    // wrong region fails in ways that look like missing permissions.
+    if let actual = await session.bucketRegion(bucket: connection.bucket),
+      actual != connection.region
+    {
+      return fail(rules.otherRegion(actual))
+    }
     let objects: [ObjectSample]
     do {
       objects = try await session.listObjects(

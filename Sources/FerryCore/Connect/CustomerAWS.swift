@@ -24,6 +24,13 @@ public protocol BucketSession: Sendable {
   func putObject(bucket: String, key: String, body: [UInt8], kmsKeyARN: String?)
     async throws(AWSFailure)
   func deleteObject(bucket: String, key: String) async throws(AWSFailure)
+  /// The region the bucket lives in, as S3 says it (HeadBucket's `x-amz-bucket-region`,
+  /// sent even when the role may not use the bucket); nil when S3 does not say.
+  func bucketRegion(bucket: String) async -> String?
+}
+
+extension BucketSession {
+  public func bucketRegion(bucket: String) async -> String? { nil }
 }
 
 /// One object of a listing.

@@ -170,12 +170,84 @@ struct DiagnosisRules {
   // MARK: S3
 
   /// S3's reasons in its AccessDenied message, where AWS gives one.
-  enum DenialReason {
+  enum DenialReason: Equatable {
     case noIdentityPolicy
     case explicitDenyInResourcePolicy
     case explicitDenyInIdentityPolicy
+    /// A policy type an Allow in the role's own policies cannot override: a permissions
+    /// boundary, an Organizations SCP or RCP, a session policy, a VPC endpoint policy
+    /// (denied explicitly, or not allowed by it).
+    case limitedBy(PolicyLimit)
     case kms
     case unknown
+  }
+
+  /// A policy that limits what the role may do whatever its own policies allow, as AWS's
+  /// AccessDenied message names it (IAM User Guide, "Troubleshoot access denied error
+  /// messages").
+  struct PolicyLimit: Sendable, Equatable {
+    /// How AWS's message names the policy type ("permissions boundary").
+    var policy: String
+    /// True for "with an explicit deny in a …", false for "because no … allows".
+    var explicitDeny: Bool
+    /// Where the customer looks at it, and who can change it.
+    var whereToLook: String
+  }
+
+  /// The policy types AWS's messages name that no Allow in the role's policies can win over.
+  func policyLimit(_ message: String) -> PolicyLimit? {
+    let limits: [(String, String)] = [
+      (
+        "permissions boundary",
+        "the role's permissions boundary: aws iam get-role --role-name \(roleName) --query Role.PermissionsBoundary names it; an IAM administrator of account \(roleAccount) can change or remove it"
+      ),
+      (
+        "service control policy",
+        "an AWS Organizations service control policy (SCP) on account \(roleAccount) or its organizational unit: only the organization's management account can change it (aws organizations list-policies-for-target)"
+      ),
+      (
+        "resource control policy",
+        "an AWS Organizations resource control policy (RCP) on the bucket's account: only the organization's management account can change it"
+      ),
+      (
+        "session policy",
+        "a session policy passed when the role was assumed: Ferry passes none, so a policy set up around the session (a proxy or an STS broker) limits it"
+      ),
+      (
+        "vpc endpoint policy",
+        "the policy of the VPC endpoint the request went through: aws ec2 describe-vpc-endpoints shows it"
+      ),
+    ]
+    for (policy, whereToLook) in limits {
+      if message.contains("explicit deny in a \(policy)") {
+        return PolicyLimit(policy: policy, explicitDeny: true, whereToLook: whereToLook)
+      }
+      if message.contains("no \(policy) allows") {
+        return PolicyLimit(policy: policy, explicitDeny: false, whereToLook: whereToLook)
+      }
+    }
+    return nil
+  }
+
+  /// A refusal by a policy the role's own Allow cannot override: that policy is the cause,
+  /// and adding a statement to the role is not the fix.
+  func limited(_ error: AWSFailure, _ limit: PolicyLimit, step: CheckStepName, action: String)
+    -> Diagnosis
+  {
+    Diagnosis(
+      code: limit.explicitDeny
+        ? "denied-by-\(Self.slug(limit.policy))" : "not-allowed-by-\(Self.slug(limit.policy))",
+      step: step, awsError: error,
+      cause: limit.explicitDeny
+        ? "a \(limit.policy) explicitly denies \(action) to the role, as AWS's message says; an Allow in the role's own policies cannot override an explicit Deny"
+        : "a \(limit.policy) does not allow \(action), as AWS's message says; the role's own policies may allow it, but the \(limit.policy) caps what they can grant",
+      fix:
+        "Change \(limit.whereToLook), so that it \(limit.explicitDeny ? "no longer denies" : "allows") \(action) for \(connection.roleARN)."
+    )
+  }
+
+  static func slug(_ policy: String) -> String {
+    policy.replacingOccurrences(of: " ", with: "-")
   }
 
   func reason(_ error: AWSFailure) -> DenialReason {
@@ -187,8 +259,18 @@ struct DiagnosisRules {
     if message.contains("explicit deny in an identity-based policy") {
       return .explicitDenyInIdentityPolicy
     }
+    if let limit = policyLimit(message) { return .limitedBy(limit) }
     if message.contains("no identity-based policy allows") { return .noIdentityPolicy }
     return .unknown
+  }
+
+  /// S3 says the bucket lives in another region than the connection's.
+  func otherRegion(_ actual: String) -> Diagnosis {
+    Diagnosis(
+      code: "bucket-in-other-region", step: .list,
+      cause:
+        "the bucket \(connection.bucket) is in \(actual), not in \(connection.region) (S3's HeadBucket answer names its region)",
+      fix: "Set the connection's region to \(actual).")
   }
 
   /// Failures every S3 step shares: the bucket's region, a missing bucket.
@@ -274,6 +356,8 @@ struct DiagnosisRules {
         fix:
           "Remove the Deny statement from the role's policies (\(policyCheckHint(connection.purpose.rawValue)))."
       )
+    case .limitedBy(let limit):
+      return limited(error, limit, step: .list, action: "s3:ListBucket on \(connection.bucket)")
     case .noIdentityPolicy:
       var known = base
       known.code = "list-not-granted"
@@ -309,8 +393,12 @@ struct DiagnosisRules {
           "the key is disabled or scheduled for deletion: aws kms describe-key --key-id KEY shows KeyState"
         ])
     }
-    if reason(error) == .explicitDenyInResourcePolicy {
+    switch reason(error) {
+    case .explicitDenyInResourcePolicy:
       return bucketPolicyDeny(error, step: step, what: "reading \(key)")
+    case .limitedBy(let limit):
+      return limited(error, limit, step: step, action: "s3:GetObject on \(key)")
+    default: break
     }
     return Diagnosis(
       code: "read-denied", step: step, awsError: error,
@@ -346,6 +434,13 @@ struct DiagnosisRules {
         fix:
           "Allow kms:GenerateDataKey on the key in the role's permissions policy and in the key's own key policy.",
         statementToAdd: statement("kms:GenerateDataKey"))
+    }
+    switch reason(error) {
+    case .explicitDenyInResourcePolicy:
+      return bucketPolicyDeny(error, step: .write, what: "writing \(key)")
+    case .limitedBy(let limit):
+      return limited(error, limit, step: .write, action: "s3:PutObject on \(key)")
+    default: break
     }
     return Diagnosis(
       code: "write-denied", step: .write, awsError: error,

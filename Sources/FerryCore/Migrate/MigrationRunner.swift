@@ -309,6 +309,44 @@ public struct MigrationRunner: Sendable {
       migrations: entries, pending: pending, broken: broken, checked: checked)
   }
 
+  /// The status as last checked, without asking AWS or writing anything: the migrations
+  /// as recorded, the plans still to follow, and the configurations whose latest check
+  /// failed (``status(of:actor:)`` checks them now). `checked` counts the configurations
+  /// that were ever checked.
+  public func lastStatus(of account: Account) async throws -> MigrationReport {
+    let entries = try await store.migrations(of: account.id).map { migration in
+      MigrationReport.Entry(
+        migration: migration, legacyStillAccepted: nil,
+        note: migration.state == .switched && migration.procedure == .sameRole
+          ? "switched; whether \(migration.roleARN) still accepts the legacy external ID is known once the configurations are checked (POST /api/v1/migration/check, ferry migrate status)"
+          : "\(migration.state.rawValue): \(migration.roleARN)")
+    }
+    let roles = try await inventory(of: account)
+    let principal = PlatformPrincipal.arn(platform.principalARN)
+    let pending = try roles.compactMap {
+      try MigrationPlanner.plan($0, account: account, principal: principal)
+    }
+    let statuses = try await store.connectionStatuses(of: account.id)
+    var broken: [BrokenConfiguration] = []
+    for role in roles {
+      for connection in role.connections {
+        guard let check = statuses.first(where: { $0.connectionID == connection.id })?.lastCheck,
+          let diagnosis = check.diagnosis
+        else { continue }
+        broken.append(
+          BrokenConfiguration(
+            connection: connection,
+            fetchers: role.fetchers.filter { $0.connectionID == connection.id },
+            archives: role.archives.filter { $0.connectionID == connection.id }, check: check,
+            fix: Self.fix(
+              diagnosis, connection: connection,
+              plan: pending.first { $0.role.roleARN == role.roleARN })))
+      }
+    }
+    return MigrationReport(
+      migrations: entries, pending: pending, broken: broken, checked: statuses.count)
+  }
+
   /// The fix of a failing configuration: a legacy configuration whose role no longer takes
   /// its ID is what the guide warns of, and the migration's switch is its fix.
   public static func fix(_ diagnosis: Diagnosis, connection: Connection, plan: RolePlan?) -> String

@@ -126,10 +126,13 @@ public struct APIProblem: Error, Sendable {
       fix: "The API is under /api/v1; its routes are in /api/v1/openapi.json.")
   }
 
+  /// The rest of a body too large is not read: the connection closes after the answer.
   static func tooLarge(limit: Int) -> APIProblem {
-    APIProblem(
+    var problem = APIProblem(
       status: .contentTooLarge, name: "body-too-large", title: "The request body is too large",
       detail: "request bodies may be at most \(limit) bytes", fix: "Send a smaller body.")
+    problem.headers[.connection] = "close"
+    return problem
   }
 
   static func storeRejected(_ error: StoreError) -> APIProblem {

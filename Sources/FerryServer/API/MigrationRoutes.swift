@@ -17,6 +17,7 @@ struct MigrationRoutes {
     api.get("migration/plan", use: plan)
     api.post("migration/apply", use: apply)
     api.get("migration/status", use: status)
+    api.post("migration/check", use: check)
     api.post("accounts/{id}/legacy-connections", use: importLegacy)
   }
 
@@ -79,7 +80,16 @@ struct MigrationRoutes {
     return JSONResponse.make(MigrationViews.applied(applied))
   }
 
+  /// The status as last checked: reads only (no AWS call, nothing written).
   @Sendable func status(_ request: Request, context: FerryRequestContext) async throws -> Response {
+    let caller = try admin(context)
+    let report = try await runner().lastStatus(of: caller.account)
+    return JSONResponse.make(MigrationViews.report(report))
+  }
+
+  /// Checks every configuration now (and finishes the migrations whose role refuses the
+  /// legacy ID), then answers the status.
+  @Sendable func check(_ request: Request, context: FerryRequestContext) async throws -> Response {
     let caller = try admin(context)
     let report = try await runner().status(of: caller.account, actor: caller.actor)
     return JSONResponse.make(MigrationViews.report(report))

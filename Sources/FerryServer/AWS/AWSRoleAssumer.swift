@@ -31,6 +31,10 @@ struct AWSRoleAssumer: RoleAssumer {
 struct AWSBucketSession: BucketSession {
   let s3: S3Client
 
+  func bucketRegion(bucket: String) async -> String? {
+    try? await s3.bucketRegion(bucket: bucket)
+  }
+
   func listObjects(bucket: String, prefix: String, maxKeys: Int) async throws(AWSFailure)
     -> [ObjectSample]
   {

@@ -182,7 +182,7 @@ struct MigrateStatus: AsyncParsableCommand {
   @OptionGroup var server: ServerOptions
 
   func run() async throws {
-    let answer = try await server.client().call(.GET, "/api/v1/migration/status")
+    let answer = try await server.client().call(.POST, "/api/v1/migration/check")
     let broken = answer["broken"]?.arrayValue ?? []
     if server.json {
       Output.json(answer)

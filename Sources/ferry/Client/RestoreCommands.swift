@@ -29,6 +29,25 @@ struct RestoreRange: ParsableArguments {
     if let query { body.append(("query", .string(query))) }
     return body
   }
+
+  /// The command that runs `verb` on this range, as a shell reads it back (values quoted
+  /// where they need it).
+  func command(_ verb: String) -> String {
+    var words = ["ferry", "restore", verb, "--archive", archive, "--from", from, "--to", to]
+    if let query { words += ["--query", query] }
+    return words.map(Self.shellWord).joined(separator: " ")
+  }
+
+  /// `word` as a POSIX shell reads it: as is when it is plain, else in single quotes.
+  static func shellWord(_ word: String) -> String {
+    let plain =
+      !word.isEmpty
+      && word.unicodeScalars.allSatisfy {
+        ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+          || "-_.:/+=,@%".unicodeScalars.contains($0)
+      }
+    return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
 }
 
 enum RestoreText {
@@ -105,10 +124,7 @@ struct RestoreEstimate: AsyncParsableCommand {
       )
     }
     RestoreText.problems(answer)
-    print(
-      Terminal.safe(
-        "Start it: ferry restore start --archive \(range.archive) --from \(range.from) --to \(range.to)"
-      ))
+    print(Terminal.safe("Start it: " + range.command("start")))
   }
 }
 
