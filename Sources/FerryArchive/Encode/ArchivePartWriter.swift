@@ -15,6 +15,7 @@ public struct ArchivePartWriter: Sendable {
   public private(set) var events = 0
   public private(set) var minTime: Date?
   public private(set) var maxTime: Date?
+  private var lines = ArchiveLineWriter()
 
   public init(account: AccountID, hour: Date) {
     self.account = account
@@ -26,9 +27,7 @@ public struct ArchivePartWriter: Sendable {
 
   /// Adds an event of this partition's hour.
   public mutating func append(_ event: Event, eTag: String, sourceBucket: String) {
-    raw.append(
-      contentsOf: Array(ArchiveRecord.line(event, eTag: eTag, sourceBucket: sourceBucket).utf8))
-    let id = ArchiveRecord.eventID(event, eTag: eTag)
+    let id = lines.append(event, eTag: eTag, sourceBucket: sourceBucket, to: &raw)
     if firstEventID == nil { firstEventID = id }
     lastEventID = id
     events += 1

@@ -138,13 +138,17 @@ public struct ObjectIngest: Sendable {
       }
     }
 
-    let deadline = Date().addingTimeInterval(limits.maxSeconds)
+    // A retry reads the object from its start again (a compressed stream cannot be entered
+    // midway), so each attempt gets twice the time of the one before: it passes the offset
+    // the last one reached and goes on.
+    let budget = limits.maxSeconds * pow(2, Double(min(10, max(0, entry.attempts - 1))))
+    let deadline = Date().addingTimeInterval(budget)
     do {
       while let piece = try await bytes.next() {
         if Date() > deadline {
           // The slot goes back to the others; the next attempt resumes after this commit.
           try await commit(.pending)
-          throw ObjectTimeBoxExceeded(seconds: limits.maxSeconds)
+          throw ObjectTimeBoxExceeded(seconds: budget)
         }
         compressed += Int64(piece.count)
         try decompressor.feed(piece) { out in

@@ -15,8 +15,9 @@ public struct ObjectLimits: Sendable, Equatable {
   public var ratioFloor: Int64 = 64 << 20
   /// Events of one object at most.
   public var maxEvents = 100_000_000
-  /// How long one attempt at an object may read: past it the attempt commits what it read
-  /// and gives its slot back; the next attempt resumes there (`--max-object-minutes`).
+  /// How long the first attempt at an object may read: past it the attempt commits what it
+  /// read and gives its slot back; the next attempt, with twice the time, goes on from there
+  /// (`--max-object-minutes`).
   public var maxSeconds: TimeInterval = 1800
 
   public init() {}
@@ -54,6 +55,6 @@ public struct ObjectLimitExceeded: ObjectContentProblem, Sendable {
 public struct ObjectTimeBoxExceeded: Error, Sendable, CustomStringConvertible {
   public let seconds: TimeInterval
   public var description: String {
-    "reading the object took longer than \(Int(seconds)) s, Ferry's limit for one attempt (--max-object-minutes); what was read is kept and the next attempt goes on from there"
+    "reading the object took longer than \(Int(seconds)) s, Ferry's limit for this attempt (--max-object-minutes, doubled per attempt); what was read is kept and the next attempt goes on from there"
   }
 }

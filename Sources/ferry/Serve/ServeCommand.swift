@@ -152,7 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(
     name: .customLong("max-object-minutes"),
     help:
-      "One attempt at an object reads at most this long; then it commits what it read and the next attempt goes on from there (1 to 1440; default 30)."
+      "The first attempt at an object reads at most this long; then it commits what it read and the next attempt, with twice the time, goes on from there (1 to 1440; default 30)."
   )
   var maxObjectMinutes: Int?
   @Option(
