@@ -58,6 +58,49 @@ struct ArchiveFormatTests {
       #expect(String(decoding: bytes, as: UTF8.self) == expected, "event \(n)")
       #expect(id == ArchiveRecord.eventID(event, eTag: "\"e\(n)\""))
       #expect(try JSONSerialization.jsonObject(with: Data(bytes)) is [String: Any])
+      // And it reads back as the same event, through the restore's reader.
+      let line = Array(bytes.dropLast())
+      let back = try ArchivedLine.event(line, account: event.accountID).get()
+      #expect(back.event.message == event.message && back.event.sourceKey == event.sourceKey)
+      #expect(back.event.fields == Fields(event.fields.sorted { $0.key < $1.key }))
+      #expect(back.eTag == "\"e\(n)\"")
+      let ms = (event.time.timeIntervalSince1970 * 1000).rounded()
+      #expect(
+        back.event.time.timeIntervalSince1970 * 1000 == ms
+          || abs(back.event.time.timeIntervalSince1970 * 1000 - ms) < 0.01)
+    }
+  }
+
+  /// The restore's fast reader and JSONDecoder agree on every line in the writer's form,
+  /// and a line in another valid JSON form (keys reordered, spaces, escapes the writer
+  /// does not use) is still read, through JSONDecoder.
+  @Test func archivedLinesInAnyValidFormReadTheSame() throws {
+    let event = Self.event(7, message: "a \"quoted\" \\ line\twith\u{1}control")
+    var writer = ArchiveLineWriter()
+    var bytes: [UInt8] = []
+    writer.append(event, eTag: "\"e\"", sourceBucket: "logs", to: &bytes)
+    let line = Array(bytes.dropLast())
+    let fast = try #require(ArchivedLineParser.parse(line))
+    let slow = try JSONDecoder().decode(ArchivedLine.self, from: Data(line))
+    #expect(fast.message == slow.message && fast.fields == slow.fields)
+    #expect(fast.time == slow.time && fast.eventId == slow.eventId)
+    #expect(fast.source.offset == slow.source.offset && fast.source.key == slow.source.key)
+    // Reordered, with spaces and a \u escape of a plain letter: not the writer's form.
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+    let other = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted])
+    let otherLine = Array(
+      String(decoding: other, as: UTF8.self).replacingOccurrences(of: "\n", with: " ").utf8)
+    #expect(ArchivedLineParser.parse(otherLine) == nil)
+    let read = try ArchivedLine.event(otherLine, account: event.accountID).get()
+    #expect(read.event.message == event.message && read.event.sourceOffset == event.sourceOffset)
+    // A line whose source no longer matches its event ID is refused (its message is
+    // covered by the object's SHA-256 in the manifest, checked before any line is read).
+    let changed = Array(
+      String(decoding: line, as: UTF8.self).replacingOccurrences(
+        of: #""offset":700"#, with: #""offset":701"#
+      ).utf8)
+    #expect(throws: (any Error).self) {
+      try ArchivedLine.event(changed, account: event.accountID).get()
     }
   }
 

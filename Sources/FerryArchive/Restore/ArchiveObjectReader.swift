@@ -212,19 +212,26 @@ struct ArchivedLine: Decodable {
   /// content is refused (it was changed after it was written).
   static func event(_ bytes: [UInt8], account: AccountID) -> Result<SourcedEvent, Problem> {
     let line: ArchivedLine
-    do {
-      line = try decoder.decode(ArchivedLine.self, from: Data(bytes))
-    } catch {
-      return .failure(Problem(description: "it is not the JSON of an archived event"))
+    if let fast = ArchivedLineParser.parse(bytes) {
+      line = fast
+    } else {
+      do {
+        line = try decoder.decode(ArchivedLine.self, from: Data(bytes))
+      } catch {
+        return .failure(Problem(description: "it is not the JSON of an archived event"))
+      }
     }
-    guard let time = try? Date(line.time, strategy: ArchiveRecord.timeFormat) else {
+    guard
+      let time = ArchivedLineParser.time(line.time)
+        ?? (try? Date(line.time, strategy: ArchiveRecord.timeFormat))
+    else {
       return .failure(Problem(description: "its time \(line.time) is not RFC 3339"))
     }
     let event = Event(
       accountID: account, fetcherID: line.fetcher, logType: line.logType, time: time,
       sourceKey: line.source.key, sourceOffset: line.source.offset, message: line.message,
       fields: line.fields)
-    guard ArchiveRecord.eventID(event, eTag: line.source.etag) == line.eventId else {
+    guard ArchiveLineWriter.eventID(event, eTag: line.source.etag) == line.eventId else {
       return .failure(
         Problem(description: "its eventId does not match its fetcher, source and offset"))
     }

@@ -1,0 +1,183 @@
+import FerryCore
+import Foundation
+
+/// Reads an archive line in the form ``ArchiveRecord`` writes it (its keys in their fixed
+/// order, compact), straight from its bytes: no `Data`, no `JSONDecoder`, no date parser.
+/// A line in any other form (valid JSON all the same: keys reordered, spaces) gives nil,
+/// and the caller reads it with `JSONDecoder` (``ArchivedLine``), so every valid line is
+/// read either way.
+struct ArchivedLineParser {
+  private let bytes: UnsafeBufferPointer<UInt8>
+  private var at = 0
+
+  private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+  /// The line's parts, or nil when it is not in the writer's own form.
+  static func parse(_ line: [UInt8]) -> ArchivedLine? {
+    line.withUnsafeBufferPointer { buffer in
+      var parser = ArchivedLineParser(buffer)
+      return parser.line()
+    }
+  }
+
+  private mutating func line() -> ArchivedLine? {
+    guard literal(#"{"time":"#), let time = string(),
+      literal(#","eventId":"#), let eventId = string(),
+      literal(#","logType":"#), let logType = string(),
+      literal(#","message":"#), let message = string(),
+      literal(#","fields":{"#)
+    else { return nil }
+    var fields = Fields()
+    if !literal("}") {
+      repeat {
+        guard let key = string(), literal(":"), let value = string() else { return nil }
+        fields.appendNew(key, value)
+      } while literal(",")
+      guard literal("}") else { return nil }
+    }
+    guard literal(#","source":{"bucket":"#), let bucket = string(),
+      literal(#","key":"#), let key = string(),
+      literal(#","etag":"#), let etag = string(),
+      literal(#","offset":"#), let offset = integer(),
+      literal(#"},"fetcher":"#), let fetcher = string(),
+      literal("}"), at == bytes.count
+    else { return nil }
+    return ArchivedLine(
+      time: time, eventId: eventId, logType: logType, message: message, fields: fields,
+      source: .init(bucket: bucket, key: key, etag: etag, offset: offset), fetcher: fetcher)
+  }
+
+  /// Consumes `text` if the bytes go on with it.
+  private mutating func literal(_ text: StaticString) -> Bool {
+    let count = text.utf8CodeUnitCount
+    guard at + count <= bytes.count else { return false }
+    let start = text.utf8Start
+    for i in 0..<count where bytes[at + i] != start[i] { return false }
+    at += count
+    return true
+  }
+
+  private mutating func integer() -> Int64? {
+    var value: Int64 = 0
+    var digits = 0
+    let negative = at < bytes.count && bytes[at] == UInt8(ascii: "-")
+    if negative { at += 1 }
+    while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39, digits < 18 {
+      value = value * 10 + Int64(bytes[at] - 0x30)
+      at += 1
+      digits += 1
+    }
+    return digits == 0 ? nil : (negative ? -value : value)
+  }
+
+  /// A JSON string (its escapes decoded), or nil if the bytes do not hold one here.
+  private mutating func string() -> String? {
+    guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { return nil }
+    at += 1
+    let start = at
+    // The common case: no escape, no control byte.
+    while at < bytes.count {
+      let byte = bytes[at]
+      if byte == UInt8(ascii: "\"") {
+        let text = String(
+          decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)
+        at += 1
+        return text
+      }
+      if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+      at += 1
+    }
+    var out = Array(bytes[start..<at])
+    while at < bytes.count {
+      let byte = bytes[at]
+      if byte == UInt8(ascii: "\"") {
+        at += 1
+        return String(decoding: out, as: UTF8.self)
+      }
+      guard byte >= 0x20 else { return nil }
+      guard byte == UInt8(ascii: "\\") else {
+        out.append(byte)
+        at += 1
+        continue
+      }
+      guard at + 1 < bytes.count else { return nil }
+      let escape = bytes[at + 1]
+      at += 2
+      switch escape {
+      case UInt8(ascii: "\""): out.append(0x22)
+      case UInt8(ascii: "\\"): out.append(0x5C)
+      case UInt8(ascii: "/"): out.append(0x2F)
+      case UInt8(ascii: "n"): out.append(0x0A)
+      case UInt8(ascii: "r"): out.append(0x0D)
+      case UInt8(ascii: "t"): out.append(0x09)
+      case UInt8(ascii: "b"): out.append(0x08)
+      case UInt8(ascii: "f"): out.append(0x0C)
+      case UInt8(ascii: "u"):
+        guard var scalar = hex4() else { return nil }
+        if (0xD800..<0xDC00).contains(scalar) {
+          // A surrogate pair: the low half must follow.
+          guard literal(#"\u"#), let low = hex4(), (0xDC00..<0xE000).contains(low) else {
+            return nil
+          }
+          scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+        }
+        guard let unicode = Unicode.Scalar(scalar) else { return nil }
+        out.append(contentsOf: String(Character(unicode)).utf8)
+      default: return nil
+      }
+    }
+    return nil
+  }
+
+  private mutating func hex4() -> UInt32? {
+    guard at + 4 <= bytes.count else { return nil }
+    var value: UInt32 = 0
+    for _ in 0..<4 {
+      let byte = bytes[at]
+      let digit: UInt32
+      switch byte {
+      case 0x30...0x39: digit = UInt32(byte - 0x30)
+      case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+      case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+      default: return nil
+      }
+      value = value << 4 | digit
+      at += 1
+    }
+    return value
+  }
+
+  /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the writer's form of a time, as a date; nil for any other
+  /// form (the caller then parses it as RFC 3339 with Foundation).
+  static func time(_ text: String) -> Date? {
+    var text = text
+    return text.withUTF8 { b -> Date? in
+      guard b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A,
+        b[16] == 0x3A, b[19] == 0x2E, b[23] == 0x5A
+      else { return nil }
+      func number(_ from: Int, _ count: Int) -> Int? {
+        var value = 0
+        for i in from..<(from + count) {
+          guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+          value = value * 10 + Int(b[i] - 0x30)
+        }
+        return value
+      }
+      guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+        let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+        let millis = number(20, 3), (1600...9999).contains(year), (1...12).contains(month),
+        (1...31).contains(day), hour < 24, minute < 60, second < 60
+      else { return nil }
+      // Howard Hinnant's days-from-civil.
+      let y = Int64(month <= 2 ? year - 1 : year)
+      let era = (y >= 0 ? y : y - 399) / 400
+      let yoe = y - era * 400
+      let m = Int64(month)
+      let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+      let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+      let days = era * 146_097 + doe - 719_468
+      let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+      return Date(timeIntervalSince1970: Double(seconds * 1000 + Int64(millis)) / 1000)
+    }
+  }
+}
