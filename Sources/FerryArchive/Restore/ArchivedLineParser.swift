@@ -96,8 +96,15 @@ struct ArchivedLineParser {
       }
       guard byte >= 0x20 else { return nil }
       guard byte == UInt8(ascii: "\\") else {
-        out.append(byte)
-        at += 1
+        // The run up to the next quote, backslash or control byte, copied at once.
+        var end = at + 1
+        while end < bytes.count {
+          let next = bytes[end]
+          if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") || next < 0x20 { break }
+          end += 1
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[at..<end]))
+        at = end
         continue
       }
       guard at + 1 < bytes.count else { return nil }
