@@ -172,7 +172,7 @@ struct LedgerStoreTests {
 
   /// The store's event identity, chunk by chunk, as the cases state it: a retry cut
   /// into other chunks stores each event once (the issue's [0,10000)+[10000,12000) then
-  /// [0,10000)+[10000,15000) lost 3,000); a failure recorded after a committed chunk keeps
+  /// [0,10000)+[10000,15000) lost 3,000; here at a fifth of the size); a failure recorded after a committed chunk keeps
   /// it; a reprocess of a multi-chunk object replaces its events. The offsets stand for
   /// byte positions: event n at 10 n.
   @Test(arguments: Backend.allCases)
@@ -186,7 +186,7 @@ struct LedgerStoreTests {
       accountID: t.account, connectionID: t.fetchConnection.id, name: "app", logType: "json")
     try await store.addFetcher(fetcher, of: t.account, actor: "alice")
     var rng = SeededGenerator(seed: 32)
-    let events = (0..<15_000).map { n in
+    let events = (0..<3_000).map { n in
       Event(
         accountID: t.account, fetcherID: fetcher.id, logType: "json",
         time: Date(timeIntervalSince1970: 1_764_000_000 + Double(n)), sourceKey: "logs/big",
@@ -198,7 +198,7 @@ struct LedgerStoreTests {
     {
       try await store.commitObject(
         LedgerEntry(
-          fetcherID: fetcher.id, key: "logs/big", eTag: "e1", size: 150_000, state: state,
+          fetcherID: fetcher.id, key: "logs/big", eTag: "e1", size: 30_000, state: state,
           events: range.count, offset: Int64(range.upperBound * 10), error: error),
         events: Array(events[range]), of: t.account)
     }
@@ -216,22 +216,23 @@ struct LedgerStoreTests {
       } while cursor != nil
       return out.sorted()
     }
-    // First attempt: [0,10000) and [10000,12000), then the download fails.
-    _ = try await commit(0..<10_000, .pending)
-    _ = try await commit(10_000..<12_000, .pending)
+    // First attempt: [0,2000) and [2000,2400), then the download fails (the case,
+    // at a fifth of its size).
+    _ = try await commit(0..<2_000, .pending)
+    _ = try await commit(2_000..<2_400, .pending)
     let failed = try await store.commitObject(
       LedgerEntry(
-        fetcherID: fetcher.id, key: "logs/big", eTag: "e1", size: 150_000, state: .failed,
+        fetcherID: fetcher.id, key: "logs/big", eTag: "e1", size: 30_000, state: .failed,
         events: 0, offset: 0, error: "connection reset", attempts: 1),
       events: [], of: t.account)
     #expect(
-      failed.state == .failed && failed.events == 12_000 && failed.offset == 120_000,
+      failed.state == .failed && failed.events == 2_400 && failed.offset == 24_000,
       "the failure is written on top of the committed chunks")
-    // The retry resumes cut otherwise: [0,10000) again, then [10000,15000).
-    _ = try await commit(0..<10_000, .pending)
-    let done = try await commit(10_000..<15_000, .ingested)
-    #expect(done.state == .ingested && done.events == 15_000 && done.offset == 150_000)
-    #expect(try await stored() == Array(0..<15_000), "each event once, none lost")
+    // The retry resumes cut otherwise: [0,2000) again, then [2000,3000).
+    _ = try await commit(0..<2_000, .pending)
+    let done = try await commit(2_000..<3_000, .ingested)
+    #expect(done.state == .ingested && done.events == 3_000 && done.offset == 30_000)
+    #expect(try await stored() == Array(0..<3_000), "each event once, none lost")
 
     // A reprocess of the multi-chunk object replaces its events: read again in yet other
     // chunks, each is stored once.
@@ -239,14 +240,14 @@ struct LedgerStoreTests {
       fetcherID: fetcher.id, keys: "logs/big"..."logs/big", of: t.account, actor: "alice")
     _ = try await store.applyReprocessRequests(fetcherID: fetcher.id, of: t.account)
     #expect(try await store.eventCount(of: t.account) == 0)
-    for (n, range) in [0..<7_001, 7_001..<9_500, 9_500..<15_000].enumerated() {
+    for (n, range) in [0..<1_401, 1_401..<1_900, 1_900..<3_000].enumerated() {
       _ = try await commit(range, n == 2 ? .ingested : .pending)
     }
-    #expect(try await stored() == Array(0..<15_000))
+    #expect(try await stored() == Array(0..<3_000))
     let row = try #require(
       try await store.ledgerEntry(of: t.account, fetcherID: fetcher.id, key: "logs/big", eTag: "e1")
     )
-    #expect(row.events == 15_000 && row.state == .ingested)
+    #expect(row.events == 3_000 && row.state == .ingested)
   }
 
 }
