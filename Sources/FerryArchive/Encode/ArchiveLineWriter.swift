@@ -11,6 +11,24 @@ struct ArchiveLineWriter: Sendable {
   private var secondText: [UInt8] = []
 
   static let hex = Array("0123456789abcdef".utf8)
+  /// The record's fixed parts, as bytes once.
+  static let timeKey: [UInt8] = Array(#"{"time":""#.utf8)
+  static let eventIdKey: [UInt8] = Array(#"","eventId":""#.utf8)
+  static let logTypeKey: [UInt8] = Array(#"","logType":"#.utf8)
+  static let messageKey: [UInt8] = Array(#","message":"#.utf8)
+  static let fieldsKey: [UInt8] = Array(#","fields":{"#.utf8)
+  static let sourceKey: [UInt8] = Array(#"},"source":{"bucket":"#.utf8)
+  static let keyKey: [UInt8] = Array(#","key":"#.utf8)
+  static let etagKey: [UInt8] = Array(#","etag":"#.utf8)
+  static let offsetKey: [UInt8] = Array(#","offset":"#.utf8)
+  static let fetcherKey: [UInt8] = Array(#"},"fetcher":"#.utf8)
+  static let escapedQuote: [UInt8] = Array(#"\""#.utf8)
+  static let escapedBackslash: [UInt8] = Array(#"\\"#.utf8)
+  static let escapedNewline: [UInt8] = Array(#"\n"#.utf8)
+  static let escapedReturn: [UInt8] = Array(#"\r"#.utf8)
+  static let escapedTab: [UInt8] = Array(#"\t"#.utf8)
+  static let escapedControl: [UInt8] = Array(#"\u00"#.utf8)
+  static let end: [UInt8] = Array("}\n".utf8)
 
   /// Appends `event`'s record and its newline to `out`; returns its event ID.
   @discardableResult
@@ -18,15 +36,15 @@ struct ArchiveLineWriter: Sendable {
     _ event: Event, eTag: String, sourceBucket: String, to out: inout [UInt8]
   ) -> String {
     let id = Self.eventID(event, eTag: eTag)
-    out.append(contentsOf: #"{"time":""#.utf8)
+    out.append(contentsOf: Self.timeKey)
     appendTime(event.time, to: &out)
-    out.append(contentsOf: #"","eventId":""#.utf8)
+    out.append(contentsOf: Self.eventIdKey)
     out.append(contentsOf: id.utf8)
-    out.append(contentsOf: #"","logType":"#.utf8)
+    out.append(contentsOf: Self.logTypeKey)
     Self.string(event.logType, to: &out)
-    out.append(contentsOf: #","message":"#.utf8)
+    out.append(contentsOf: Self.messageKey)
     Self.string(event.message, to: &out)
-    out.append(contentsOf: #","fields":{"#.utf8)
+    out.append(contentsOf: Self.fieldsKey)
     var first = true
     for (key, value) in event.fields.sorted(by: { $0.key < $1.key }) {
       if !first { out.append(UInt8(ascii: ",")) }
@@ -35,17 +53,17 @@ struct ArchiveLineWriter: Sendable {
       out.append(UInt8(ascii: ":"))
       Self.string(value, to: &out)
     }
-    out.append(contentsOf: #"},"source":{"bucket":"#.utf8)
+    out.append(contentsOf: Self.sourceKey)
     Self.string(sourceBucket, to: &out)
-    out.append(contentsOf: #","key":"#.utf8)
+    out.append(contentsOf: Self.keyKey)
     Self.string(event.sourceKey, to: &out)
-    out.append(contentsOf: #","etag":"#.utf8)
+    out.append(contentsOf: Self.etagKey)
     Self.string(eTag, to: &out)
-    out.append(contentsOf: #","offset":"#.utf8)
+    out.append(contentsOf: Self.offsetKey)
     out.append(contentsOf: String(event.sourceOffset).utf8)
-    out.append(contentsOf: #"},"fetcher":"#.utf8)
+    out.append(contentsOf: Self.fetcherKey)
     Self.string(event.fetcherID, to: &out)
-    out.append(contentsOf: "}\n".utf8)
+    out.append(contentsOf: Self.end)
     return id
   }
 
@@ -140,13 +158,13 @@ struct ArchiveLineWriter: Sendable {
         if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
         start = i + 1
         switch byte {
-        case 0x22: out.append(contentsOf: #"\""#.utf8)
-        case 0x5C: out.append(contentsOf: #"\\"#.utf8)
-        case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-        case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-        case 0x09: out.append(contentsOf: #"\t"#.utf8)
+        case 0x22: out.append(contentsOf: Self.escapedQuote)
+        case 0x5C: out.append(contentsOf: Self.escapedBackslash)
+        case 0x0A: out.append(contentsOf: Self.escapedNewline)
+        case 0x0D: out.append(contentsOf: Self.escapedReturn)
+        case 0x09: out.append(contentsOf: Self.escapedTab)
         default:
-          out.append(contentsOf: #"\u00"#.utf8)
+          out.append(contentsOf: Self.escapedControl)
           out.append(hex[Int(byte >> 4)])
           out.append(hex[Int(byte & 0x0F)])
         }
