@@ -69,7 +69,7 @@ struct ObjectLimitTests {
     var settings = IngestSettings()
     settings.chunkEvents = 50
     settings.retryBackoff = 0
-    settings.objectLimits.maxSeconds = 1
+    settings.objectLimits.maxSeconds = 2
     func pass() async throws -> (PassReport, TimeInterval) {
       let lease = try #require(
         try await WorkLease.acquire(

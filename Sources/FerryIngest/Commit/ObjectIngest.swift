@@ -80,8 +80,12 @@ public struct ObjectIngest: Sendable {
     var total: Int64 = 0
     var logType = fetcher.logType
 
+    /// Whether this attempt committed events of its own.
+    var progressed = false
+
     func commit(_ state: LedgerState) async throws {
       try await fence()
+      if !batch.isEmpty { progressed = true }
       entry.state = state
       if let last = batch.last { entry.offset = max(entry.offset, last.sourceOffset + 1) }
       entry.updatedAt = Date()
@@ -145,8 +149,9 @@ public struct ObjectIngest: Sendable {
     let deadline = Date().addingTimeInterval(budget)
     do {
       while let piece = try await bytes.next() {
-        if Date() > deadline {
+        if Date() > deadline, progressed || !batch.isEmpty {
           // The slot goes back to the others; the next attempt resumes after this commit.
+          // (Never before this attempt stored something: each attempt moves on.)
           try await commit(.pending)
           throw ObjectTimeBoxExceeded(seconds: budget)
         }
