@@ -1,4 +1,5 @@
 import FerryCore
+import FerryTesting
 import Foundation
 import Testing
 
@@ -104,4 +105,45 @@ struct RestoreReadingTests {
       bucket: "acme")
     #expect(down.isTransient && down.description.contains("tries again"))
   }
+
+  /// An object is read the same whether its text is kept after the check (decompressed
+  /// once) or is too large to keep (decompressed again): every event once, in order. The
+  /// bucket is the in-memory double
+  /// of `ArchiveFairnessTests` (what is checked is the reading, not S3).
+  @Test(arguments: [48 << 20, 0])
+  func anObjectReadsTheSameWhetherItsTextIsKeptOrNot(keep: Int) async throws {
+    let account = AccountID(rawValue: "acct_x")
+    var rng = SeededGenerator(seed: 77)
+    let hour = Date(timeIntervalSince1970: 1_796_083_200)
+    var part = ArchivePartWriter(account: account, hour: hour)
+    var written: [Int64] = []
+    for n in 0..<20_000 {
+      let offset = Int64(n) * 97
+      written.append(offset)
+      part.append(
+        Event(
+          accountID: account, fetcherID: "fch_1", logType: "json",
+          time: hour.addingTimeInterval(Double(n) / 10), sourceKey: "app/a.json",
+          sourceOffset: offset,
+          message: #"{"id":"\#(rng.next())","ms":\#(rng.next() % 900),"msg":"a \"quoted\" word"}"#,
+          fields: ["ms": String(rng.next() % 900)]),
+        eTag: "\"e\"", sourceBucket: "logs")
+    }
+    let finished = try part.finish(layout: try ArchiveLayout(prefix: "ferry"), sequence: 1)
+    let bucket = ArchiveFairnessTests.MemoryBucket(name: "archive", slow: false)
+    try await bucket.put(key: finished.entry.key, bytes: finished.bytes, contentType: "x")
+    var reader = ArchiveObjectReader(bucket: bucket, account: account)
+    reader.maxKeptText = keep
+    let object = RestoreObject(
+      key: finished.entry.key, events: finished.entry.events, bytes: Int64(finished.bytes.count),
+      minTime: finished.entry.minTime, maxTime: finished.entry.maxTime,
+      sha256: finished.entry.sha256)
+    var restored: [Int64] = []
+    let outcome = try await reader.read(
+      object, filter: RestoreFilter(from: hour, to: hour.addingTimeInterval(3600))
+    ) { batch in restored += batch.map(\.event.sourceOffset) }
+    #expect(outcome.state == .done && outcome.eventsRead == 20_000, "\(outcome)")
+    #expect(restored == written)
+  }
+
 }

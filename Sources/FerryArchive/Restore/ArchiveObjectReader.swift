@@ -31,8 +31,11 @@ public struct ArchiveObjectReader: Sendable {
   public let account: AccountID
   /// Events handed over per call.
   public var batchSize = 5000
-  /// Compressed bytes decompressed per step.
+  /// Compressed bytes decompressed per step (or decompressed bytes read, when kept).
   static let slice = 1 << 20
+  /// An object's text is kept after its check, and read from memory, up to this size;
+  /// a larger one is decompressed again to be read.
+  public var maxKeptText = 48 << 20
   /// The longest line read: an event of the fetcher's longest record, with its fields,
   /// all JSON-escaped at six bytes a character, fits.
   static let maxLineBytes = 16 * ParseLimits.maxRecordBytes
@@ -94,10 +97,18 @@ public struct ArchiveObjectReader: Sendable {
     }
     // First the count, so that nothing of an object that disagrees with its manifest is
     // restored.
+    // The text is kept for the reading below while it is small enough (an archive part is
+    // about --archive-flush-mib), so that an object is decompressed once, not twice.
     var lines = 0
+    var text: [UInt8]? = []
     do {
       try Self.decompress(bytes, key: object.key) { chunk in
         lines += chunk.count { $0 == UInt8(ascii: "\n") }
+        if let kept = text, kept.count + chunk.count <= maxKeptText {
+          text?.append(contentsOf: chunk)
+        } else {
+          text = nil
+        }
       }
     } catch {
       return failed(
@@ -116,11 +127,14 @@ public struct ArchiveObjectReader: Sendable {
     var pending: [SourcedEvent] = []
     var splitter = LineSplitter(limit: Self.maxLineBytes)
     var problem: String?
-    var decompressor = try Self.decompressor(for: object.key)
+    // Slices of the kept text as they are, or of the compressed bytes decompressed again.
+    let source = text ?? bytes
+    var decompressor: any Decompressor =
+      text == nil ? try Self.decompressor(for: object.key) : PlainBytes()
     var start = 0
-    while start < bytes.count, problem == nil {
-      let end = min(start + Self.slice, bytes.count)
-      try bytes[start..<end].withUnsafeBytes { input in
+    while start < source.count, problem == nil {
+      let end = min(start + Self.slice, source.count)
+      try source[start..<end].withUnsafeBytes { input in
         try decompressor.feed(input) { chunk in
           try splitter.feed(chunk) { line, _, cut in
             guard problem == nil else { return }
@@ -143,7 +157,7 @@ public struct ArchiveObjectReader: Sendable {
       }
       start = end
       // Matching events go into search a batch at a time, between slices.
-      if pending.count >= batchSize || start >= bytes.count {
+      if pending.count >= batchSize || start >= source.count {
         if !pending.isEmpty { try await restore(pending) }
         pending.removeAll(keepingCapacity: true)
       }
