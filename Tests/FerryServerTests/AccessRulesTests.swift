@@ -53,6 +53,11 @@ struct AccessRulesTests {
     #expect(taken.status == 409 && taken.text.contains("exists already"), "\(taken.text)")
     let invalid = try await api.post("/api/v1/accounts", token: admin, ["name": "bad\u{7}name"])
     #expect(invalid.status == 400 && invalid.text.contains("control"), "\(invalid.text)")
+    // A retention past any Int is refused, not a crash (found by schemathesis).
+    let huge = try await api.call(
+      .POST, "/api/v1/accounts", token: admin,
+      body: #"{"name": "huge-retention", "retentionDays": 1143892394881503545262080}"#)
+    #expect(huge.status == 400 && huge.json["field"] as? String == "retentionDays", "\(huge.text)")
     let connections = try await api.get("/api/v1/connections", token: admin)
     let mine =
       (connections.json["connections"] as? [[String: Any]])?.compactMap { $0["id"] as? String }

@@ -228,14 +228,8 @@ struct AccountRoutes {
         field: "adminEmail", "\"\(email)\" is not an email address",
         fix: "Give an address like alice@example.com.")
     }
-    var retention = 30
-    if let value = body.fields.first(where: { $0.key == "retentionDays" })?.value {
-      guard case .number(let days) = value, days.rounded() == days else {
-        throw APIProblem.badInput(
-          field: "retentionDays", "must be a whole number of days", fix: "Give e.g. 30.")
-      }
-      retention = Int(days)
-    }
+    // A number out of range is refused here (converting it would trap).
+    let retention = try body.int("retentionDays", range: 1...3650) ?? 30
     let account: Account
     do {
       account = try await store.createAccount(
