@@ -81,6 +81,7 @@ func archiveBenchmark(storePath: String, directory: URL, events: Int) async thro
     store: store, archive: archive, connection: connection, bucket: bucket)
 
   let clock = ContinuousClock()
+  let phasePeaks = resetPeakResident()
   var cpu = processCPUSeconds()
   var start = clock.now
   var raw: Int64 = 0
@@ -97,6 +98,7 @@ func archiveBenchmark(storePath: String, directory: URL, events: Int) async thro
   }
   let writeSeconds = (clock.now - start).seconds
   let writeCPU = processCPUSeconds() - cpu
+  let writePeak = peakResidentKiB()
   guard archived == events else {
     throw BenchError.failed("archived \(archived) events of \(events)")
   }
@@ -110,11 +112,13 @@ func archiveBenchmark(storePath: String, directory: URL, events: Int) async thro
   try await store.createRestoreJob(job, of: account, actor: "bench")
   let restorer = ArchiveRestorer(
     store: store, job: job, bucket: bucket, layout: try ArchiveLayout(prefix: connection.prefix))
+  resetPeakResident()
   cpu = processCPUSeconds()
   start = clock.now
   guard try await restorer.run() == .finished else { throw BenchError.failed("restore stopped") }
   let restoreSeconds = (clock.now - start).seconds
   let restoreCPU = processCPUSeconds() - cpu
+  let restorePeak = peakResidentKiB()
   let restored = try await store.restoreJob(job.id, of: account)?.eventsRestored ?? 0
   guard restored == events else { throw BenchError.failed("restored \(restored) of \(events)") }
 
@@ -127,5 +131,9 @@ func archiveBenchmark(storePath: String, directory: URL, events: Int) async thro
     "archive_raw_bytes": Double(raw), "archive_stored_bytes": Double(stored),
     "restore_events_per_second": Double(events) / restoreSeconds,
     "restore_events_per_cpu_second": Double(events) / restoreCPU,
+    // The process's peak resident set during each phase (0 where it cannot be measured
+    // apart: a kernel without /proc/self/clear_refs).
+    "archive_peak_rss_mib": phasePeaks ? Double(writePeak) / 1024 : 0,
+    "restore_peak_rss_mib": phasePeaks ? Double(restorePeak) / 1024 : 0,
   ]
 }

@@ -25,6 +25,14 @@ func downloadBenchmark(endpoint: URL, bucket: String, key: String) async throws 
   ]
 }
 
+/// Starts the peak resident set size over from the current one (Linux: "5" written to
+/// /proc/self/clear_refs), so that ``peakResidentKiB()`` measures one phase; false where
+/// the kernel does not allow it.
+@discardableResult
+func resetPeakResident() -> Bool {
+  (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
+}
+
 /// VmHWM from /proc/self/status: the peak resident set size, in KiB.
 func peakResidentKiB() -> Int {
   guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
