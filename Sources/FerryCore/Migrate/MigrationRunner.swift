@@ -285,14 +285,29 @@ public struct MigrationRunner: Sendable {
       try MigrationPlanner.plan($0, account: account, principal: principal)
     }
     let verifier = ConnectionVerifier(aws: aws, platform: platform)
-    var broken: [BrokenConfiguration] = []
     var checked = 0
+    let broken = try await Self.broken(roles, pending: pending) { connection in
+      let check = await verifier.verify(connection, account: account)
+      checked += 1
+      _ = try await store.recordConnectionCheck(check, of: account.id)
+      return check
+    }
+    return MigrationReport(
+      migrations: entries, pending: pending, broken: broken, checked: checked)
+  }
+
+  /// The configurations of `roles` whose check (`check` gives it; nil: never checked)
+  /// failed, each with its fetchers and archives and the fix.
+  static func broken(
+    _ roles: [RoleInventory], pending: [RolePlan],
+    check: (Connection) async throws -> ConnectionCheck?
+  ) async throws -> [BrokenConfiguration] {
+    var broken: [BrokenConfiguration] = []
     for role in roles {
       for connection in role.connections {
-        let check = await verifier.verify(connection, account: account)
-        checked += 1
-        _ = try await store.recordConnectionCheck(check, of: account.id)
-        guard let diagnosis = check.diagnosis else { continue }
+        guard let check = try await check(connection), let diagnosis = check.diagnosis else {
+          continue
+        }
         broken.append(
           BrokenConfiguration(
             connection: connection,
@@ -300,13 +315,10 @@ public struct MigrationRunner: Sendable {
             archives: role.archives.filter { $0.connectionID == connection.id }, check: check,
             fix: Self.fix(
               diagnosis, connection: connection,
-              plan: pending.first {
-                $0.role.roleARN == role.roleARN
-              })))
+              plan: pending.first { $0.role.roleARN == role.roleARN })))
       }
     }
-    return MigrationReport(
-      migrations: entries, pending: pending, broken: broken, checked: checked)
+    return broken
   }
 
   /// The status as last checked, without asking AWS or writing anything: the migrations
@@ -327,21 +339,8 @@ public struct MigrationRunner: Sendable {
       try MigrationPlanner.plan($0, account: account, principal: principal)
     }
     let statuses = try await store.connectionStatuses(of: account.id)
-    var broken: [BrokenConfiguration] = []
-    for role in roles {
-      for connection in role.connections {
-        guard let check = statuses.first(where: { $0.connectionID == connection.id })?.lastCheck,
-          let diagnosis = check.diagnosis
-        else { continue }
-        broken.append(
-          BrokenConfiguration(
-            connection: connection,
-            fetchers: role.fetchers.filter { $0.connectionID == connection.id },
-            archives: role.archives.filter { $0.connectionID == connection.id }, check: check,
-            fix: Self.fix(
-              diagnosis, connection: connection,
-              plan: pending.first { $0.role.roleARN == role.roleARN })))
-      }
+    let broken = try await Self.broken(roles, pending: pending) { connection in
+      statuses.first { $0.connectionID == connection.id }?.lastCheck
     }
     return MigrationReport(
       migrations: entries, pending: pending, broken: broken, checked: statuses.count)
