@@ -71,12 +71,26 @@ struct GeneratorTests {
     #expect(!allowed("other/file.log"))
   }
 
-  @Test func archiveNeedsListGetPutAndNothingBroader() throws {
+  @Test func archiveNeedsListGetPutRestoreAndNothingBroader() throws {
     let scope = try AccessScope(purpose: .archive, bucket: "my-archive", prefix: "ferry/")
     let policy = PolicyGenerator.permissionsPolicy(for: scope)
     let actions = Set(policy.statements.flatMap { $0.action?.values ?? [] })
+    // RestoreObject is what S3 authorizes a POST ?restore with ("Actions, resources, and
+    // condition keys for Amazon S3"): Ferry's restore --thaw sends it for Glacier objects.
     #expect(
-      actions == ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"])
+      actions == [
+        "s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
+        "s3:RestoreObject",
+      ])
+    let thaw = PolicyEvaluator.evaluate(
+      policy,
+      request: .init(
+        action: "s3:RestoreObject",
+        resource: "arn:aws:s3:::my-archive/ferry/2026/01/01/a.ndjson.zst"))
+    #expect(thaw.decision == .allow)
+    let outside = PolicyEvaluator.evaluate(
+      policy, request: .init(action: "s3:RestoreObject", resource: "arn:aws:s3:::my-archive/other"))
+    #expect(outside.decision != .allow)
     #expect(!policy.statements.contains { $0.resource?.values.contains("*") == true })
     #expect(!actions.contains { $0.contains("Delete") || $0.contains("*") })
   }

@@ -131,6 +131,124 @@ struct RestoreFlowTests {
     #expect(injected.allSatisfy { $0 > 0 }, "every kind of fault happened: \(faults)")
   }
 
+  /// A restore killed with SIGKILL ten times stores every event exactly once. The kills
+  /// come on a progress signal: the n-th batch the new process commits (n from a seeded
+  /// generator, 1 to 3). Each hour's object holds 12,000 events, committed in batches of
+  /// 5,000, so most kills cut into an object; the next process reads that object again and
+  /// the store keeps only what it lacks.
+  @Test func aRestoreKilledTenTimesStoresEveryEventOnce() async throws {
+    let aws = try await OffPool.run { try EnforcedAWS.start() }
+    defer { aws.stop() }
+    let bucket = "killed-\(UUID().uuidString.prefix(8).lowercased())"
+    let made = try await aws.customerOffPool(["s3api", "create-bucket", "--bucket", bucket])
+    try #require(made.status == 0, "\(made.stderr)")
+    let data = try TestPaths.temporaryDirectory("ferry-killed-restore")
+    let arguments =
+      ConnectWorld.serverArguments(aws) + [
+        "--data-dir", data.path, "--ingest-lease", "2s", "--archive-interval", "1s",
+        "--archive-flush-age", "1s", "--restore-interval", "1s", "--log-level", "debug",
+      ]
+    var (server, api, token, account, connectionID) = try await Self.archiveServer(
+      aws, bucket: bucket, arguments: arguments, roleName: "ferry-killed-reader")
+    defer { _ = server.stop() }
+
+    let hours = 6
+    let perObject = 12_000
+    let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
+    var messages: [String] = []
+    for hour in 0..<hours {
+      let key = "app/killed/h\(hour).json"
+      let events = (0..<perObject).map { n in
+        Event(
+          accountID: account, fetcherID: Self.fetcherID, logType: "json",
+          time: Self.dayA.addingTimeInterval(Double(hour * 3600) + Double(n) * 0.25),
+          sourceKey: key, sourceOffset: Int64(n * 120),
+          message: "GET /orders/\(hour)-\(n) answered \(n % 9 == 0 ? 503 : 200) trace \(UUID())",
+          fields: ["n": String(n)])
+      }
+      messages += events.map(\.message)
+      try await store.commitObject(
+        LedgerEntry(
+          fetcherID: Self.fetcherID, key: key, eTag: "\"k\(hour)\"", size: 1, state: .ingested,
+          events: perObject), events: events, of: account)
+    }
+    let total = hours * perObject
+    let archive = try await api.post(
+      "/api/v1/archives", token: token, ["connectionId": connectionID, "name": "killed"])
+    try #require(archive.status == 201, "\(archive.text)")
+    let archiveID = try #require(archive.json["id"] as? String)
+    try await eventually("the hours are archived", seconds: 240, every: .milliseconds(250)) {
+      let status =
+        try await api.get("/api/v1/archives/\(archiveID)", token: token).json["status"]
+        as? [String: Any] ?? [:]
+      return status["pendingEvents"] as? Int == 0 && status["events"] as? Int == total
+    }
+    let removed = try await store.deleteEvents(
+      of: account, olderThan: Self.dayB, batchSize: 10_000)
+    try #require(removed == total)
+
+    let started = try await api.post(
+      "/api/v1/restores", token: token,
+      ["archiveId": archiveID, "from": "2026-11-29T00:00:00Z", "to": "2026-11-30T00:00:00Z"])
+    try #require(started.status == 201, "\(started.text)")
+    let jobID = try #require(started.json["id"] as? String)
+
+    var seeded = SeededGenerator(seed: 35)
+    var killedInsideAnObject = 0
+    for kill in 1...10 {
+      let n = 1 + Int(seeded.next() % 3)
+      let process = server
+      func commits() -> [Substring] {
+        process.log.split(separator: "\n").filter {
+          $0.contains(#""message":"restore: committed""#)
+        }
+      }
+      try await eventually(
+        "process \(kill) logs \(n) restore commits", seconds: 120, every: .milliseconds(10)
+      ) { commits().count >= n }
+      server.crash()
+      // Each process reads an object from its start: the killed one cut into the object it
+      // committed last when its batches of that object hold fewer than the object's events.
+      let batches = commits().compactMap { line in
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+      }
+      if let last = batches.last?["key"] as? String {
+        let read = batches.filter { $0["key"] as? String == last }
+          .reduce(0) { $0 + (Int($1["events"] as? String ?? "") ?? 0) }
+        if read < perObject { killedInsideAnObject += 1 }
+      }
+      server = try await ServerProcess.start(
+        arguments: arguments, environment: aws.platformEnvironment)
+      api = API(server.url)
+    }
+    #expect(
+      killedInsideAnObject >= 5,
+      "only \(killedInsideAnObject) of the 10 kills came inside an object")
+
+    var done: [String: Any] = [:]
+    try await eventually("the restore ends", seconds: 300, every: .milliseconds(250)) {
+      done = try await api.get("/api/v1/restores/\(jobID)", token: token).json
+      return ["succeeded", "failed", "cancelled"].contains(done["state"] as? String ?? "")
+    }
+    let progress = done["progress"] as? [String: Any] ?? [:]
+    #expect(done["state"] as? String == "succeeded", "\(done)")
+    #expect(progress["objectsFailed"] as? Int == 0, "\(progress)")
+    #expect(progress["eventsRestored"] as? Int == total, "\(progress)")
+    #expect(try await store.eventCount(of: account) == total)
+    // Every message once: the store's events against the generator's, as multisets.
+    var found: [String: Int] = [:]
+    var cursor: String?
+    repeat {
+      let page = try await store.search(
+        EventQuery(
+          from: Self.dayA, to: Self.dayB, limit: 10_000, cursor: cursor), of: account)
+      for event in page.events { found[event.message, default: 0] += 1 }
+      cursor = page.nextCursor
+    } while cursor != nil
+    #expect(found.count == total && found.values.allSatisfy { $0 == 1 })
+    #expect(Set(found.keys) == Set(messages))
+  }
+
   @Test func aFilteredRestoreBringsBackWhatWasArchivedAndReportsDamage() async throws {
     let aws = try await OffPool.run { try EnforcedAWS.start() }
     defer { aws.stop() }

@@ -72,7 +72,13 @@ public struct ArchiveRestorer: Sendable {
           current.state == .running
         else { return .stopped }
         let outcome = try await reader.read(object, filter: filter) { events in
-          _ = try await store.commitRestored(events, jobID: jobID, of: account)
+          let stored = try await store.commitRestored(events, jobID: jobID, of: account)
+          logger.debug(
+            "restore: committed",
+            metadata: [
+              "job": "\(jobID)", "key": "\(object.key)", "events": "\(events.count)",
+              "stored": "\(stored)",
+            ])
         }
         if let error = outcome.error { logger.warning("restore \(jobID): \(object.key): \(error)") }
         _ = try await store.finishRestoreObject(
@@ -121,7 +127,13 @@ public struct ArchiveRestorer: Sendable {
           continue
         }
         let outcome = try await reader.read(object, filter: filter) { events in
-          _ = try await store.commitRestored(events, jobID: jobID, of: account)
+          let stored = try await store.commitRestored(events, jobID: jobID, of: account)
+          logger.debug(
+            "restore: committed",
+            metadata: [
+              "job": "\(jobID)", "key": "\(object.key)", "events": "\(events.count)",
+              "stored": "\(stored)",
+            ])
         }
         _ = try await store.finishRestoreObject(
           jobID: jobID, key: object.key, outcome: outcome, of: account)

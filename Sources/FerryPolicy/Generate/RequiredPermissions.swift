@@ -175,6 +175,12 @@ extension AccessScope {
         out.append(
           objectPermission(
             "s3:AbortMultipartUpload", reason: "clean up an interrupted multipart upload"))
+        out.append(
+          objectPermission(
+            "s3:RestoreObject",
+            reason:
+              "thaw archives in a Glacier storage class before a restore reads them (ferry restore start --thaw)"
+          ))
       }
       if let queue = queueARN {
         for (action, reason) in Self.queueActions {
