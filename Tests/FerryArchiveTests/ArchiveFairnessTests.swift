@@ -129,4 +129,35 @@ struct ArchiveFairnessTests {
       ).events == 2_000
     }
   }
+  /// A flush's age counts from the first look that saw events waiting, kept in the store:
+  /// a new scheduler (a restart, another node) does not start the clock again, so a node
+  /// restarted more often than the flush age still flushes.
+  @Test func theFlushAgeSurvivesARestartOfTheScheduler() async throws {
+    let store = try TestStore.sqlite()
+    let tenant = try await Self.tenant(store, name: "agedco", events: 300)
+    let bucket = MemoryBucket(name: "agedco-archive", slow: false)
+    var settings = ArchiveSettings()
+    settings.flushAge = 2
+    func scheduler() -> ArchiveScheduler {
+      ArchiveScheduler(store: store, holder: "node-\(UUID())", settings: settings) {
+        _ throws(AWSFailure) in bucket
+      }
+    }
+    func progress() async throws -> ArchiveProgress {
+      try await store.archiveProgress(
+        archiveID: tenant.archive.id, fetcherIDs: [], of: tenant.account)
+    }
+    let first = scheduler()
+    await first.sweep()
+    let seen = try #require(try await progress().waitingSince, "the first look starts the clock")
+    #expect(try await progress().events == 0, "too young to flush")
+    // The clock's age passes while no scheduler runs; a new one flushes at its first look.
+    try await Task.sleep(for: .milliseconds(2100))
+    let second = scheduler()
+    await second.sweep()
+    let after = try await progress()
+    #expect(after.events == 300, "the new scheduler flushed on the first one's clock")
+    #expect(after.waitingSince == nil, "nothing waits: the clock stopped")
+    #expect(seen <= Date())
+  }
 }

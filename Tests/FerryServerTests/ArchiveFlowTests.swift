@@ -194,6 +194,12 @@ struct ArchiveFlowTests {
     }
     #expect(last["events"] as? Int == Self.events, "\(last)")
     #expect(last["lastError"] is NSNull, "\(last)")
+    // The next flush, from the server's flags (--archive-flush-age 1s, --archive-flush-mib 4).
+    #expect(last["flushAtBytes"] as? Int == 4 << 20, "\(last)")
+    #expect(last["nextFlushAt"] is NSNull && last["pendingBytes"] as? Int == 0, "\(last)")
+    #expect(
+      last["nextFlush"] as? String == "nothing waits; 1 s after events arrive, or once 4 MiB wait",
+      "\(last)")
 
     // A reprocessed object is not archived twice: the customer uploads an object, the
     // fetcher reads it and the archive takes its events; an admin reprocesses it; the fetcher

@@ -133,8 +133,8 @@ struct RestoreFlowTests {
 
   /// A restore killed with SIGKILL ten times stores every event exactly once. The kills
   /// come on a progress signal: the n-th batch the new process commits (n from a seeded
-  /// generator, 1 to 3). Each hour's object holds 12,000 events, committed in batches of
-  /// 5,000, so most kills cut into an object; the next process reads that object again and
+  /// generator, 1 to 3). Each hour's object holds 10,000 events, committed in batches of
+  /// 5,000, so many kills cut into an object; the next process reads that object again and
   /// the store keeps only what it lacks.
   @Test func aRestoreKilledTenTimesStoresEveryEventOnce() async throws {
     let aws = try await OffPool.run { try EnforcedAWS.start() }
@@ -152,8 +152,8 @@ struct RestoreFlowTests {
       aws, bucket: bucket, arguments: arguments, roleName: "ferry-killed-reader")
     defer { _ = server.stop() }
 
-    let hours = 6
-    let perObject = 12_000
+    let hours = 12
+    let perObject = 10_000
     let store = try SQLiteStore(path: data.appendingPathComponent("ferry.sqlite").path)
     var messages: [String] = []
     for hour in 0..<hours {
@@ -195,7 +195,9 @@ struct RestoreFlowTests {
 
     var seeded = SeededGenerator(seed: 35)
     var killedInsideAnObject = 0
-    for kill in 1...10 {
+    var sawPace = false
+    var kills = 0
+    kills: for kill in 1...10 {
       let n = 1 + Int(seeded.next() % 3)
       let process = server
       func commits() -> [Substring] {
@@ -203,10 +205,28 @@ struct RestoreFlowTests {
           $0.contains(#""message":"restore: committed""#)
         }
       }
+      var ended = false
       try await eventually(
         "process \(kill) logs \(n) restore commits", seconds: 120, every: .milliseconds(10)
-      ) { commits().count >= n }
+      ) {
+        if commits().count >= n { return true }
+        // A process that ends the restore before its n-th commit ends the kills.
+        let state = try await api.get("/api/v1/restores/\(jobID)", token: token).json["state"]
+        ended = state as? String == "succeeded"
+        return ended
+      }
+      if ended { break kills }
+      // While it runs, the restore says its speed and, once it has read an object, the
+      // time left.
+      let running = try await api.get("/api/v1/restores/\(jobID)", token: token).json
+      let pace = running["progress"] as? [String: Any] ?? [:]
+      if (pace["eventsPerSecond"] as? Double ?? 0) > 0, pace["secondsLeft"] is Double,
+        (pace["pace"] as? String)?.contains("left") == true
+      {
+        sawPace = true
+      }
       server.crash()
+      kills += 1
       // Each process reads an object from its start: the killed one cut into the object it
       // committed last when its batches of that object hold fewer than the object's events.
       let batches = commits().compactMap { line in
@@ -221,9 +241,11 @@ struct RestoreFlowTests {
         arguments: arguments, environment: aws.platformEnvironment)
       api = API(server.url)
     }
+    #expect(kills >= 8, "only \(kills) kills came before the restore ended")
     #expect(
-      killedInsideAnObject >= 5,
+      killedInsideAnObject >= 4,
       "only \(killedInsideAnObject) of the 10 kills came inside an object")
+    #expect(sawPace, "the restore said its speed and time left while it ran")
 
     var done: [String: Any] = [:]
     try await eventually("the restore ends", seconds: 300, every: .milliseconds(250)) {

@@ -168,6 +168,58 @@ struct ArchiveProgressStoreTests {
         == ArchiveProgress())
   }
 
+  /// The flush's age clock: the first look that sees events waiting starts it, later
+  /// looks keep it (a restart or another node does not start it again), a look that sees
+  /// none stops it; the progress says since when and how much text waits. Another
+  /// tenant's archive cannot be touched.
+  @Test(arguments: Backend.allCases)
+  func theWaitingClockIsKeptUntilNothingWaits(backend: Backend) async throws {
+    let t = try await JobsStoreTests().tenant(backend)
+    defer { (t.store as? PostgresStore)?.close() }
+    let store = t.store
+    let archive = Archive(accountID: t.account, connectionID: t.archiveConnection.id, name: "w")
+    try await store.addArchive(archive, of: t.account, actor: "admin")
+    let events = EventBlockStoreTests.events(t.account, fetcher: "f1", key: "w/o", count: 120)
+    try await store.commitObject(
+      LedgerEntry(fetcherID: "f1", key: "w/o", eTag: "e", size: 1, state: .ingested, events: 120),
+      events: events, of: t.account)
+    let first = Date(timeIntervalSince1970: 1_796_000_000)
+    let since = try await store.archiveWaiting(
+      archiveID: archive.id, waiting: true, now: first, of: t.account)
+    #expect(since == first)
+    let later = try await store.archiveWaiting(
+      archiveID: archive.id, waiting: true, now: first.addingTimeInterval(90), of: t.account)
+    #expect(later == first, "a later look keeps the clock")
+    var progress = try await store.archiveProgress(
+      archiveID: archive.id, fetcherIDs: [], of: t.account)
+    #expect(progress.waitingSince == first)
+    #expect(progress.pendingEvents == 120)
+    // The text a flush by size counts: the blocks' uncompressed bytes, messages and all.
+    let blocks = try await store.unarchivedBlocks(
+      archiveID: archive.id, fetcherIDs: [], of: t.account, limit: 100)
+    #expect(progress.pendingBytes == Int64(blocks.reduce(0) { $0 + $1.rawBytes }))
+    #expect(progress.pendingBytes >= Int64(events.reduce(0) { $0 + $1.message.utf8.count }))
+    // Another tenant cannot start, read or stop this archive's clock.
+    let other = try await JobsStoreTests().tenant(backend, store: store)
+    #expect(
+      try await store.archiveWaiting(
+        archiveID: archive.id, waiting: false, now: first, of: other.account) == nil)
+    #expect(
+      try await store.archiveProgress(archiveID: archive.id, fetcherIDs: [], of: t.account)
+        .waitingSince == first)
+    // Nothing waits: the clock stops, and the next look starts it anew.
+    #expect(
+      try await store.archiveWaiting(
+        archiveID: archive.id, waiting: false, now: first, of: t.account) == nil)
+    progress = try await store.archiveProgress(
+      archiveID: archive.id, fetcherIDs: [], of: t.account)
+    #expect(progress.waitingSince == nil)
+    let again = first.addingTimeInterval(600)
+    #expect(
+      try await store.archiveWaiting(
+        archiveID: archive.id, waiting: true, now: again, of: t.account) == again)
+  }
+
   /// A reprocess keeps what archives held of the objects it starts over, as spans of
   /// offsets (a block's first offset to the next block's, the last to the ledger row's
   /// offset), so that the events read again are not archived twice; and the totals stop

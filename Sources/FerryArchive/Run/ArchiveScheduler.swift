@@ -17,8 +17,6 @@ public actor ArchiveScheduler {
   /// Archives of different accounts that flush at once, at most.
   let concurrency: Int
   let logger: Logger
-  /// When each archive was first seen with events waiting (a flush's age counts from it).
-  private var waitingSince: [String: Date] = [:]
   /// When a failed archive may be tried again.
   private var retryAt: [String: Date] = [:]
   /// Each archive's bucket, opened once per connection (its role's credentials refresh
@@ -101,7 +99,10 @@ public actor ArchiveScheduler {
       }
       let waiting = try await store.unarchivedBlocks(
         archiveID: archive.id, fetcherIDs: archive.fetcherIDs, of: archive.accountID, limit: 1)
-      if waiting.isEmpty { waitingSince[archive.id] = nil }
+      if waiting.isEmpty {
+        _ = try await store.archiveWaiting(
+          archiveID: archive.id, waiting: false, now: Date(), of: archive.accountID)
+      }
       return !waiting.isEmpty
     } catch {
       logger.warning("archive: \(archive.id): the store could not say what waits: \(error)")
@@ -151,18 +152,25 @@ public actor ArchiveScheduler {
         try await lease.check()
       }
       var wrote = false
+      // A flush's age counts from the first look that saw events waiting, kept in the store
+      // so that a restart or another node does not start it again.
+      func waiting(_ seen: Bool) async throws -> Date? {
+        try await store.archiveWaiting(
+          archiveID: archive.id, waiting: seen, now: Date(), of: account)
+      }
+      var since = try await waiting(true)
       flushes: while !Task.isCancelled {
-        let outcome = try await writer.flush(waitingSince: waitingSince[archive.id])
+        let outcome = try await writer.flush(waitingSince: since)
         switch outcome {
         case .idle:
-          waitingSince[archive.id] = nil
+          _ = try await waiting(false)
           break flushes
         case .waiting:
-          if waitingSince[archive.id] == nil { waitingSince[archive.id] = Date() }
+          if since == nil { _ = try await waiting(true) }
           break flushes
         case .wrote(let report):
           wrote = true
-          waitingSince[archive.id] = nil
+          since = try await waiting(false)
           Counter(label: "ferry_archive_objects_total", dimensions: labels).increment(
             by: report.objects)
           Counter(label: "ferry_archive_events_total", dimensions: labels).increment(

@@ -125,6 +125,10 @@ public struct ArchiveProgress: Sendable, Equatable {
   /// Committed blocks not yet archived, and their events.
   public var pendingBlocks = 0
   public var pendingEvents = 0
+  /// Their text before compression (what a flush by size counts).
+  public var pendingBytes: Int64 = 0
+  /// Since when the writer has seen events waiting (a flush by age counts from it).
+  public var waitingSince: Date?
   /// A batch started and not finished (a writer is at it, or crashed in it).
   public var openBatch: Int?
   /// Why the writer's last run failed (the step, the cause, the fix); nil once it works.

@@ -58,6 +58,8 @@ public struct RestoreJob: Sendable, Equatable, Codable {
   public var error: String?
   public var createdAt: Date
   public var updatedAt: Date
+  /// When the restorer listed the objects and began to read them (nil before).
+  public var startedAt: Date?
 
   public init(
     id: String = RestoreJob.newID(), accountID: AccountID, archiveID: String, from: Date,
@@ -92,7 +94,7 @@ public struct RestoreJob: Sendable, Equatable, Codable {
   enum CodingKeys: String, CodingKey {
     case id, accountID, archiveID, from, to, query, state, requestedBy, objectsTotal, bytesTotal
     case eventsTotal, objectsDone, objectsFailed, objectsFrozen, bytesRead, eventsRead
-    case eventsMatched, eventsRestored, expiresAt, thaw, error, createdAt, updatedAt
+    case eventsMatched, eventsRestored, expiresAt, thaw, error, createdAt, updatedAt, startedAt
   }
 
   /// Jobs stored before the progress counters existed read with zeros.
@@ -121,6 +123,7 @@ public struct RestoreJob: Sendable, Equatable, Codable {
     error = try c.decodeIfPresent(String.self, forKey: .error)
     createdAt = try c.decode(Date.self, forKey: .createdAt)
     updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+    startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
   }
 
   /// A new random restore job ID.

@@ -37,6 +37,12 @@ public protocol ArchiveProgressStore: Sendable {
     _ batch: ArchiveBatch, objects: Int, events: Int, bytes: Int64, through: Date?,
     of account: AccountID
   ) async throws -> Bool
+  /// Records whether the writer saw events waiting: the first look that sees some starts
+  /// the flush's age clock, which later looks keep (whichever node looks, across
+  /// restarts); a look that sees none stops it. Returns since when events wait (nil when
+  /// none do, or the archive is not the account's).
+  func archiveWaiting(archiveID: String, waiting: Bool, now: Date, of account: AccountID)
+    async throws -> Date?
   /// Records how the writer's last run went (not audited: the writer's bookkeeping).
   func recordArchiveRun(archiveID: String, error: String?, at: Date, of account: AccountID)
     async throws

@@ -328,6 +328,7 @@ extension StoreRules {
     after.objectsFailed = objects.filter { $0.state == .failed }.count
     after.objectsDone = after.objectsFailed
     after.updatedAt = Date()
+    after.startedAt = after.updatedAt
     return after
   }
 

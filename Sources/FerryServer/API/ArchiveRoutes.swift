@@ -10,6 +10,16 @@ import Hummingbird
 /// account sees them with their progress.
 struct ArchiveRoutes {
   let store: any Store
+  /// The writer's flush rules (`--archive-flush-age`, `--archive-flush-mib`), to say when
+  /// the next flush comes.
+  var flushAge: TimeInterval = ArchiveSettings().flushAge
+  var flushBytes = ArchiveSettings().flushBytes
+
+  /// When the archive's next flush comes, from its progress.
+  func nextFlush(_ archive: Archive, _ progress: ArchiveProgress) -> NextFlush {
+    NextFlush(
+      progress: progress, enabled: archive.enabled, flushAge: flushAge, flushBytes: flushBytes)
+  }
 
   func add(to api: RouterGroup<FerryRequestContext>) {
     api.get("archives", use: list)
@@ -81,7 +91,9 @@ struct ArchiveRoutes {
       try await store.archiveProgress(
         archiveID: archive.id, fetcherIDs: archive.fetcherIDs, of: account)
     }
-    return JSONViews.archive(archive, connection: connection, progress: progress)
+    return JSONViews.archive(
+      archive, connection: connection, progress: progress,
+      nextFlush: nextFlush(archive, progress))
   }
 
   @Sendable func list(_ request: Request, context: FerryRequestContext) async throws -> Response {

@@ -93,6 +93,11 @@ enum JSONViews {
 
   static func restore(_ j: RestoreJob, problems: [RestoreObject]) -> JSONValue {
     func number(_ n: Int) -> JSONValue { .number(Double(n)) }
+    let pace = RestorePace(j)
+    let started: JSONValue = j.startedAt.map(date) ?? .null
+    let perSecond: JSONValue = pace.map { .number($0.eventsPerSecond.rounded()) } ?? .null
+    let left: JSONValue = pace?.secondsLeft.map { .number($0.rounded(.up)) } ?? .null
+    let paceText: JSONValue = optional(pace?.sentence)
     return .object([
       ("id", .string(j.id)), ("archiveId", .string(j.archiveID)), ("from", date(j.from)),
       ("to", date(j.to)), ("query", optional(j.query)), ("state", .string(j.state.rawValue)),
@@ -109,6 +114,8 @@ enum JSONViews {
           ("bytesRead", .number(Double(j.bytesRead))), ("eventsRead", number(j.eventsRead)),
           ("eventsMatched", number(j.eventsMatched)),
           ("eventsRestored", number(j.eventsRestored)),
+          ("startedAt", started), ("eventsPerSecond", perSecond), ("secondsLeft", left),
+          ("pace", paceText),
         ])
       ),
       ("problems", .array(problems.map(restoreObject))),
@@ -206,9 +213,9 @@ enum JSONViews {
     ])
   }
 
-  static func archive(_ a: Archive, connection: Connection?, progress: ArchiveProgress?)
-    -> JSONValue
-  {
+  static func archive(
+    _ a: Archive, connection: Connection?, progress: ArchiveProgress?, nextFlush: NextFlush?
+  ) -> JSONValue {
     var fields: [(String, JSONValue)] = [
       ("id", .string(a.id)), ("name", .string(a.name)), ("connectionId", .string(a.connectionID)),
       ("bucket", optional(connection?.bucket)), ("prefix", optional(connection?.prefix)),
@@ -218,6 +225,10 @@ enum JSONViews {
       ("createdAt", date(a.createdAt)),
     ]
     if let p = progress {
+      let waitingSince: JSONValue = p.waitingSince.map(date) ?? .null
+      let nextAt: JSONValue = nextFlush?.at.map(date) ?? .null
+      let flushAt: JSONValue = .number(Double(nextFlush?.flushBytes ?? 0))
+      let sentence: JSONValue = optional(nextFlush?.sentence())
       fields.append(
         (
           "status",
@@ -227,6 +238,8 @@ enum JSONViews {
             ("lastFlushAt", p.lastFlushAt.map(date) ?? .null),
             ("pendingBlocks", .number(Double(p.pendingBlocks))),
             ("pendingEvents", .number(Double(p.pendingEvents))),
+            ("pendingBytes", .number(Double(p.pendingBytes))), ("waitingSince", waitingSince),
+            ("nextFlushAt", nextAt), ("flushAtBytes", flushAt), ("nextFlush", sentence),
             ("openBatch", p.openBatch.map { .number(Double($0)) } ?? .null),
             ("lastRunAt", p.lastRunAt.map(date) ?? .null),
             ("lastError", optional(p.lastError)),

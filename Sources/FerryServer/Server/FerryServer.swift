@@ -62,7 +62,9 @@ public struct FerryServer: Sendable {
     AccessRoutes(store: store).add(to: api)
     SearchRoutes(store: store).add(to: api)
     fetchers.add(to: api)
-    let archives = ArchiveRoutes(store: store)
+    let archives = ArchiveRoutes(
+      store: store, flushAge: Double(configuration.archiveFlushAge.components.seconds),
+      flushBytes: configuration.archiveFlushBytes)
     let restores = RestoreRoutes(
       store: store, open: archiveBucketOpener(), keepDays: configuration.restoreKeepDays)
     archives.add(to: api)

@@ -230,6 +230,15 @@ enum PostgresSchema {
         "CREATE INDEX archived_spans_key ON archived_spans(archive_id, account_id, source_key)",
       ]
     ),
+    (
+      "v14-archive-waiting",
+      [
+        """
+        CREATE TABLE archive_waiting (archive_id TEXT PRIMARY KEY REFERENCES archives(id),
+        since BIGINT NOT NULL)
+        """
+      ]
+    ),
   ]
 
   /// Work a migration does in Swift after its statements, in the same transaction.

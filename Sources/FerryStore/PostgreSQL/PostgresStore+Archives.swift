@@ -221,6 +221,30 @@ extension PostgresStore {
     }
   }
 
+  public func archiveWaiting(
+    archiveID: String, waiting: Bool, now: Date, of account: AccountID
+  ) async throws -> Date? {
+    let logger = self.logger
+    return try await transaction { tx -> Date? in
+      guard
+        try await Self.record(tx, Archive.self, archiveID, of: account, logger: logger) != nil
+      else { return nil }
+      guard waiting else {
+        _ = try await Self.execute(
+          tx, "DELETE FROM archive_waiting WHERE archive_id = $1", [archiveID], logger: logger)
+        return nil
+      }
+      _ = try await Self.execute(
+        tx,
+        "INSERT INTO archive_waiting (archive_id, since) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        [archiveID, now.micros], logger: logger)
+      let rows = try await Self.execute(
+        tx, "SELECT since FROM archive_waiting WHERE archive_id = $1", [archiveID], logger: logger)
+      guard let row = rows.first else { return nil }
+      return Date(micros: try row["since"].decode(Int64.self))
+    }
+  }
+
   public func recordArchiveRun(
     archiveID: String, error: String?, at: Date, of account: AccountID
   ) async throws {
@@ -258,7 +282,8 @@ extension PostgresStore {
     binds.append(archiveID)
     let pending = try await query(
       """
-      SELECT COUNT(*)::bigint AS blocks, COALESCE(SUM(b.event_count), 0)::bigint AS events
+      SELECT COUNT(*)::bigint AS blocks, COALESCE(SUM(b.event_count), 0)::bigint AS events,
+        COALESCE(SUM(b.raw_bytes), 0)::bigint AS bytes
       FROM event_blocks b
       WHERE b.account_id = $1 AND b.restore_job_id IS NULL
         AND (cardinality($2::text[]) = 0 OR b.fetcher_id = ANY($2))
@@ -270,6 +295,8 @@ extension PostgresStore {
     let run = try await query(
       "SELECT last_error, last_run_at FROM archive_runs WHERE archive_id = $1",
       Self.binds([archiveID]))
+    let waiting = try await query(
+      "SELECT since FROM archive_waiting WHERE archive_id = $1", Self.binds([archiveID]))
     try decoding {
       if let row = done.first {
         progress.batches = Int(try row["batches"].decode(Int64.self))
@@ -281,6 +308,10 @@ extension PostgresStore {
       if let row = pending.first {
         progress.pendingBlocks = Int(try row["blocks"].decode(Int64.self))
         progress.pendingEvents = Int(try row["events"].decode(Int64.self))
+        progress.pendingBytes = try row["bytes"].decode(Int64.self)
+      }
+      if let row = waiting.first {
+        progress.waitingSince = Date(micros: try row["since"].decode(Int64.self))
       }
       progress.openBatch = try open.first?["sequence"].decode(Int.self)
       if let row = run.first {

@@ -347,6 +347,7 @@ extension PostgresStore {
         [id], logger: logger)
       for table in [
         "restore_jobs", "archive_batches", "archived_blocks", "archived_spans", "archive_runs",
+        "archive_waiting",
       ] {
         _ = try await Self.execute(
           tx, "DELETE FROM \(table) WHERE archive_id = $1", [id], logger: logger)

@@ -169,6 +169,12 @@ enum SQLiteSchema {
       CREATE INDEX archived_spans_key ON archived_spans(archive_id, account_id, source_key);
       """
     ),
+    (
+      "v14-archive-waiting",
+      """
+      CREATE TABLE archive_waiting (archive_id TEXT PRIMARY KEY REFERENCES archives(id), since INTEGER NOT NULL);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.

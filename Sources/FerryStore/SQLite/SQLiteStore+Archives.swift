@@ -204,6 +204,25 @@ extension SQLiteStore {
     }
   }
 
+  public func archiveWaiting(
+    archiveID: String, waiting: Bool, now: Date, of account: AccountID
+  ) async throws -> Date? {
+    try await write { db in
+      guard try Self.record(db, Archive.self, archiveID, of: account) != nil else { return nil }
+      guard waiting else {
+        try db.execute(
+          sql: "DELETE FROM archive_waiting WHERE archive_id = ?", arguments: [archiveID])
+        return nil
+      }
+      try db.execute(
+        sql: "INSERT INTO archive_waiting (archive_id, since) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        arguments: [archiveID, now.micros])
+      return try Int64.fetchOne(
+        db, sql: "SELECT since FROM archive_waiting WHERE archive_id = ?", arguments: [archiveID]
+      ).map { Date(micros: $0) }
+    }
+  }
+
   public func recordArchiveRun(
     archiveID: String, error: String?, at: Date, of account: AccountID
   ) async throws {
@@ -243,14 +262,19 @@ extension SQLiteStore {
       if let row = try Row.fetchOne(
         db,
         sql: """
-          SELECT COUNT(*) AS blocks, COALESCE(SUM(b.event_count), 0) AS events FROM event_blocks b
+          SELECT COUNT(*) AS blocks, COALESCE(SUM(b.event_count), 0) AS events,
+            COALESCE(SUM(b.raw_bytes), 0) AS bytes FROM event_blocks b
           WHERE b.account_id = ?\(filter.sql)
             AND NOT EXISTS (SELECT 1 FROM archived_blocks a WHERE a.archive_id = ? AND a.block_id = b.id)
           """, arguments: [account.rawValue] + filter.arguments + [archiveID])
       {
         progress.pendingBlocks = row["blocks"]
         progress.pendingEvents = row["events"]
+        progress.pendingBytes = row["bytes"]
       }
+      progress.waitingSince = try Int64.fetchOne(
+        db, sql: "SELECT since FROM archive_waiting WHERE archive_id = ?", arguments: [archiveID]
+      ).map { Date(micros: $0) }
       progress.openBatch = try Self.openBatch(db, archiveID)?.sequence
       if let row = try Row.fetchOne(
         db, sql: "SELECT last_error, last_run_at FROM archive_runs WHERE archive_id = ?",

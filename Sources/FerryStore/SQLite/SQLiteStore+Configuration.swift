@@ -332,6 +332,7 @@ extension SQLiteStore {
         arguments: [id])
       for table in [
         "restore_jobs", "archive_batches", "archived_blocks", "archived_spans", "archive_runs",
+        "archive_waiting",
       ] {
         try db.execute(sql: "DELETE FROM \(table) WHERE archive_id = ?", arguments: [id])
       }

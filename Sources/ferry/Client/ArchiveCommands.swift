@@ -65,7 +65,8 @@ enum ArchiveText {
       ["State", a["enabled"]?.boolValue == true ? "running" : "paused"],
       ["Objects written", number("objects")], ["Events written", number("events")],
       ["Bytes written", number("bytes")], ["Flushes", number("flushes")],
-      ["Events waiting", number("pendingEvents")],
+      ["Events waiting", "\(number("pendingEvents")) (\(number("pendingBytes")) bytes of text)"],
+      ["Next flush", s["nextFlush"]?.stringValue ?? "unknown"],
       ["Newest event archived", a["archivedThrough"]?.stringValue ?? "none yet"],
       ["Last flush", s["lastFlushAt"]?.stringValue ?? "never"],
       ["Last error", s["lastError"]?.stringValue ?? "none"],
@@ -98,7 +99,12 @@ struct ArchiveList: AsyncParsableCommand {
       return
     }
     Output.table(
-      [["ID", "NAME", "BUCKET", "STATE", "OBJECTS", "EVENTS", "WAITING", "LAST ERROR"]]
+      [
+        [
+          "ID", "NAME", "BUCKET", "STATE", "OBJECTS", "EVENTS", "WAITING", "NEXT FLUSH",
+          "LAST ERROR",
+        ]
+      ]
         + rows.map { a in
           let s = a["status"] ?? .null
           return [
@@ -106,7 +112,7 @@ struct ArchiveList: AsyncParsableCommand {
             a["bucket"]?.stringValue ?? "",
             a["enabled"]?.boolValue == true ? "running" : "paused",
             String(s["objects"]?.intValue ?? 0), String(s["events"]?.intValue ?? 0),
-            String(s["pendingEvents"]?.intValue ?? 0),
+            String(s["pendingEvents"]?.intValue ?? 0), s["nextFlush"]?.stringValue ?? "",
             String((s["lastError"]?.stringValue ?? "").prefix(60)),
           ]
         })

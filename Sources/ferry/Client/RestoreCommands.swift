@@ -85,6 +85,7 @@ enum RestoreText {
       ["Events read", String(number("eventsRead"))],
       ["Events matching", String(number("eventsMatched"))],
       ["Events restored", String(number("eventsRestored"))],
+      ["Speed", p["pace"]?.stringValue ?? "-"],
       ["Leave search", r["expiresAt"]?.stringValue ?? "never (kept)"],
       ["Thaw Glacier objects", r["thaw"]?.boolValue == true ? "yes" : "no"],
       ["Error", r["error"]?.stringValue ?? "none"],

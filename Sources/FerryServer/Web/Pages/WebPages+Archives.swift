@@ -30,6 +30,7 @@ extension WebPages {
         "state": a.enabled ? (p.lastError == nil ? "running" : "retrying") : "paused",
         "objects": WebPage.count(p.objects), "events": WebPage.count(p.events),
         "bytes": WebPage.bytes(p.bytes), "waiting": WebPage.count(p.pendingEvents),
+        "nextFlush": self.archives.nextFlush(a, p).sentence(),
         "through": WebPage.time(a.archivedThrough),
       ]
       if let error = p.lastError { row["lastError"] = error }
@@ -62,6 +63,7 @@ extension WebPages {
       "requestedBy": j.requestedBy,
     ]
     if let error = j.error { data["error"] = error }
+    if let pace = RestorePace(j) { data["pace"] = pace.sentence }
     return data
   }
 
