@@ -53,11 +53,18 @@ struct ArchiveFormatTests {
         message: pieces[Int(rng.next() % UInt64(pieces.count))] + " \(rng.next())",
         fields: Fields(fields))
       var bytes: [UInt8] = []
-      let id = writer.append(event, eTag: "\"e\(n)\"", sourceBucket: "logs-\(n % 3)", to: &bytes)
-      let expected = ArchiveRecord.line(event, eTag: "\"e\(n)\"", sourceBucket: "logs-\(n % 3)")
+      // Both forms: full lines (with eventId) and compact ones (without).
+      let lines: ArchiveLines = n % 3 == 0 ? .compact : .full
+      writer.append(
+        event, eTag: "\"e\(n)\"", sourceBucket: "logs-\(n % 3)", lines: lines, to: &bytes)
+      let expected = ArchiveRecord.line(
+        event, eTag: "\"e\(n)\"", sourceBucket: "logs-\(n % 3)", lines: lines)
       #expect(String(decoding: bytes, as: UTF8.self) == expected, "event \(n)")
-      #expect(id == ArchiveRecord.eventID(event, eTag: "\"e\(n)\""))
-      #expect(try JSONSerialization.jsonObject(with: Data(bytes)) is [String: Any])
+      let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+      #expect(
+        object?["eventId"] as? String
+          == (lines == .full ? ArchiveRecord.eventID(event, eTag: "\"e\(n)\"") : nil))
+      #expect(object?.count == (lines == .full ? 7 : 6))
       // And it reads back as the same event, through the restore's reader.
       let line = Array(bytes.dropLast())
       let back = try ArchivedLine.event(line, account: event.accountID).get()

@@ -284,7 +284,11 @@ struct ArchiveFlowTests {
     #expect(summary["digestMismatch"] as? Int == 0 && summary["countMismatch"] as? Int == 0)
     #expect(summary["manifestEvents"] as? Int == total)
     #expect((summary["badPaths"] as? [String])?.isEmpty == true)
-    #expect(summary["schema"] as? [Int] == [1])
+    // A new archive writes compact lines (no eventId; readers derive it), which manifests
+    // list at schema 2.
+    #expect(summary["schema"] as? [Int] == [2])
+    #expect(summary["compactLines"] as? Int == total && summary["fullLines"] as? Int == 0)
+    #expect(summary["duckdbDistinctIds"] as? Int == total, "DuckDB derives every event ID")
     #expect(summary["duckdb"] as? Int == total, "DuckDB reads every event")
     let perHour = summary["perHour"] as? [String: Int] ?? [:]
     #expect(perHour.count == 24, "one partition per hour of the day")

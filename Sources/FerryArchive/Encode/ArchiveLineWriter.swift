@@ -30,16 +30,18 @@ struct ArchiveLineWriter: Sendable {
   static let escapedControl: [UInt8] = Array(#"\u00"#.utf8)
   static let end: [UInt8] = Array("}\n".utf8)
 
-  /// Appends `event`'s record and its newline to `out`; returns its event ID.
-  @discardableResult
+  /// Appends `event`'s record and its newline to `out`: with its `eventId` for full lines,
+  /// without it for compact ones.
   mutating func append(
-    _ event: Event, eTag: String, sourceBucket: String, to out: inout [UInt8]
-  ) -> String {
-    let id = Self.eventID(event, eTag: eTag)
+    _ event: Event, eTag: String, sourceBucket: String, lines: ArchiveLines = .full,
+    to out: inout [UInt8]
+  ) {
     out.append(contentsOf: Self.timeKey)
     appendTime(event.time, to: &out)
-    out.append(contentsOf: Self.eventIdKey)
-    out.append(contentsOf: id.utf8)
+    if lines == .full {
+      out.append(contentsOf: Self.eventIdKey)
+      out.append(contentsOf: Self.eventID(event, eTag: eTag).utf8)
+    }
     out.append(contentsOf: Self.logTypeKey)
     Self.string(event.logType, to: &out)
     out.append(contentsOf: Self.messageKey)
@@ -64,7 +66,6 @@ struct ArchiveLineWriter: Sendable {
     out.append(contentsOf: Self.fetcherKey)
     Self.string(event.fetcherID, to: &out)
     out.append(contentsOf: Self.end)
-    return id
   }
 
   /// ``ArchiveRecord/eventID(_:eTag:)``, hex-encoded from a table.

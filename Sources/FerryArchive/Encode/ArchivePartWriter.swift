@@ -9,17 +9,20 @@ import Foundation
 public struct ArchivePartWriter: Sendable {
   public let account: AccountID
   public let hour: Date
+  public let lines: ArchiveLines
   private(set) var raw: [UInt8] = []
-  private var firstEventID: String?
-  private var lastEventID: String?
+  /// The first and the last event (with their ETags), which name the object.
+  private var first: (event: Event, eTag: String)?
+  private var last: (event: Event, eTag: String)?
   public private(set) var events = 0
   public private(set) var minTime: Date?
   public private(set) var maxTime: Date?
-  private var lines = ArchiveLineWriter()
+  private var writer = ArchiveLineWriter()
 
-  public init(account: AccountID, hour: Date) {
+  public init(account: AccountID, hour: Date, lines: ArchiveLines = .full) {
     self.account = account
     self.hour = hour
+    self.lines = lines
   }
 
   /// Uncompressed bytes so far.
@@ -27,9 +30,9 @@ public struct ArchivePartWriter: Sendable {
 
   /// Adds an event of this partition's hour.
   public mutating func append(_ event: Event, eTag: String, sourceBucket: String) {
-    let id = lines.append(event, eTag: eTag, sourceBucket: sourceBucket, to: &raw)
-    if firstEventID == nil { firstEventID = id }
-    lastEventID = id
+    writer.append(event, eTag: eTag, sourceBucket: sourceBucket, lines: lines, to: &raw)
+    if first == nil { first = (event, eTag) }
+    last = (event, eTag)
     events += 1
     minTime = min(minTime ?? event.time, event.time)
     maxTime = max(maxTime ?? event.time, event.time)
@@ -45,8 +48,10 @@ public struct ArchivePartWriter: Sendable {
       compression == .zstd ? try Zstd.compress(raw, level: level) : try Gzip.compress(raw)
     // Named by content: the same events in the same order give the same key.
     var hasher = SHA256()
-    hasher.update(data: Data((firstEventID ?? "").utf8))
-    hasher.update(data: Data((lastEventID ?? "").utf8))
+    for end in [first, last] {
+      let id = end.map { ArchiveLineWriter.eventID($0.event, eTag: $0.eTag) } ?? ""
+      hasher.update(data: Data(id.utf8))
+    }
     hasher.update(data: Data(String(events).utf8))
     let id = hasher.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
     let key = layout.objectKey(
@@ -55,7 +60,8 @@ public struct ArchivePartWriter: Sendable {
     return ArchivePart(
       entry: ArchiveManifest.Object(
         key: key, events: events, minTime: minTime ?? hour, maxTime: maxTime ?? hour,
-        bytes: compressed.count, rawBytes: raw.count, sha256: digest),
+        bytes: compressed.count, rawBytes: raw.count, sha256: digest,
+        lines: lines == .compact ? ArchiveLines.compact.rawValue : nil),
       bytes: compressed)
   }
 }

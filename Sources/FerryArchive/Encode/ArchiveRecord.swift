@@ -32,25 +32,29 @@ public enum ArchiveRecord {
     return whole.dropLast() + String(format: ".%03dZ", Int(ms - seconds * 1000))
   }
 
-  /// The event as one NDJSON line, with its newline.
-  public static func line(_ event: Event, eTag: String, sourceBucket: String) -> String {
-    JSONValue.object([
-      ("time", .string(time(event.time))),
-      ("eventId", .string(eventID(event, eTag: eTag))),
-      ("logType", .string(event.logType)),
-      ("message", .string(event.message)),
-      (
-        "fields",
-        .object(event.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
-      ),
-      (
-        "source",
-        .object([
-          ("bucket", .string(sourceBucket)), ("key", .string(event.sourceKey)),
-          ("etag", .string(eTag)), ("offset", .number(Double(event.sourceOffset))),
-        ])
-      ),
-      ("fetcher", .string(event.fetcherID)),
-    ]).serialized(pretty: false) + "\n"
+  /// The event as one NDJSON line, with its newline (a compact line leaves out `eventId`).
+  public static func line(
+    _ event: Event, eTag: String, sourceBucket: String, lines: ArchiveLines = .full
+  ) -> String {
+    let id: [(String, JSONValue)] =
+      lines == .full ? [("eventId", .string(eventID(event, eTag: eTag)))] : []
+    return JSONValue.object(
+      [("time", .string(time(event.time)))] + id + [
+        ("logType", .string(event.logType)),
+        ("message", .string(event.message)),
+        (
+          "fields",
+          .object(event.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
+        ),
+        (
+          "source",
+          .object([
+            ("bucket", .string(sourceBucket)), ("key", .string(event.sourceKey)),
+            ("etag", .string(eTag)), ("offset", .number(Double(event.sourceOffset))),
+          ])
+        ),
+        ("fetcher", .string(event.fetcherID)),
+      ]
+    ).serialized(pretty: false) + "\n"
   }
 }

@@ -6,7 +6,9 @@ import Foundation
 /// alone and check each object it reads. Adding an object whose key is already listed
 /// replaces that entry, so writing again after a crash never lists an object twice.
 public struct ArchiveManifest: Sendable, Equatable, Codable {
-  public static let currentSchema = 1
+  /// 2: objects may hold compact lines (`"lines": "compact"`, no `eventId`); a manifest
+  /// lists such an object only at schema 2, so a Ferry that cannot read them says so.
+  public static let currentSchema = 2
 
   public var schemaVersion: Int
   public var account: String
@@ -25,10 +27,27 @@ public struct ArchiveManifest: Sendable, Equatable, Codable {
     public var rawBytes: Int
     /// Hex SHA-256 of the stored bytes.
     public var sha256: String
+    /// `"compact"` when the object's lines leave out `eventId` (readers derive it); absent
+    /// for full lines, the form of every object written before it existed.
+    public var lines: String?
+
+    public init(
+      key: String, events: Int, minTime: Date, maxTime: Date, bytes: Int, rawBytes: Int,
+      sha256: String, lines: String? = nil
+    ) {
+      self.key = key
+      self.events = events
+      self.minTime = minTime
+      self.maxTime = maxTime
+      self.bytes = bytes
+      self.rawBytes = rawBytes
+      self.sha256 = sha256
+      self.lines = lines
+    }
   }
 
   public init(account: AccountID, hour: Date, objects: [Object] = []) {
-    self.schemaVersion = Self.currentSchema
+    self.schemaVersion = 1
     self.account = account.rawValue
     self.hour = hour
     self.objects = objects
@@ -43,6 +62,7 @@ public struct ArchiveManifest: Sendable, Equatable, Codable {
     copy.objects.removeAll { $0.key == object.key }
     copy.objects.append(object)
     copy.objects.sort { $0.key < $1.key }
+    if object.lines != nil { copy.schemaVersion = max(copy.schemaVersion, 2) }
     return copy
   }
 

@@ -202,7 +202,8 @@ public struct ArchiveObjectReader: Sendable {
 /// One NDJSON line of an archive object, as ``ArchiveRecord`` writes it.
 struct ArchivedLine: Decodable {
   var time: String
-  var eventId: String
+  /// Absent from compact lines: derived from the fetcher, source key, ETag and offset.
+  var eventId: String?
   var logType: String
   var message: String
   var fields: Fields
@@ -245,7 +246,7 @@ struct ArchivedLine: Decodable {
       accountID: account, fetcherID: line.fetcher, logType: line.logType, time: time,
       sourceKey: line.source.key, sourceOffset: line.source.offset, message: line.message,
       fields: line.fields)
-    guard ArchiveLineWriter.eventID(event, eTag: line.source.etag) == line.eventId else {
+    if let id = line.eventId, ArchiveLineWriter.eventID(event, eTag: line.source.etag) != id {
       return .failure(
         Problem(description: "its eventId does not match its fetcher, source and offset"))
     }

@@ -21,9 +21,14 @@ struct ArchivedLineParser {
   }
 
   private mutating func line() -> ArchivedLine? {
-    guard literal(#"{"time":"#), let time = string(),
-      literal(#","eventId":"#), let eventId = string(),
-      literal(#","logType":"#), let logType = string(),
+    guard literal(#"{"time":"#), let time = string() else { return nil }
+    // Full lines carry the event ID; compact ones leave it to the reader.
+    var eventId: String?
+    if literal(#","eventId":"#) {
+      guard let id = string() else { return nil }
+      eventId = id
+    }
+    guard literal(#","logType":"#), let logType = string(),
       literal(#","message":"#), let message = string(),
       literal(#","fields":{"#)
     else { return nil }

@@ -132,7 +132,7 @@ public struct ArchiveWriter: Sendable {
         } else {
           i = writers.count
           index[hour] = i
-          writers.append(ArchivePartWriter(account: account, hour: hour))
+          writers.append(ArchivePartWriter(account: account, hour: hour, lines: archive.lines))
         }
         writers[i].append(event, eTag: block.eTag, sourceBucket: sourceBucket)
         newest = max(newest ?? event.time, event.time)
@@ -152,7 +152,7 @@ public struct ArchiveWriter: Sendable {
           step: "writing s3://\(bucket.name)/\(part.entry.key)", permission: "s3:PutObject",
           failure: error, connection: connection)
       }
-      writers[i] = ArchivePartWriter(account: account, hour: hour)  // its memory goes
+      writers[i] = ArchivePartWriter(account: account, hour: hour, lines: archive.lines)  // its memory goes
       entries.append((hour, part.entry))
       report.objects += 1
       report.events += part.entry.events

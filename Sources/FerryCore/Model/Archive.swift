@@ -13,6 +13,8 @@ public struct Archive: Sendable, Equatable, Codable {
   public var fetcherIDs: [String]
   /// How the archive's objects are compressed.
   public var compression: ArchiveCompression
+  /// Which keys each line holds (docs/archive-format.md).
+  public var lines: ArchiveLines
   /// The newest event time written to the bucket so far (the writer's watermark; events
   /// that arrive late are still written, under their own hour); nil until the first flush.
   public var archivedThrough: Date?
@@ -21,9 +23,10 @@ public struct Archive: Sendable, Equatable, Codable {
   public init(
     id: String = Archive.newID(), accountID: AccountID, connectionID: String, name: String,
     enabled: Bool = true, fetcherIDs: [String] = [], compression: ArchiveCompression = .zstd,
-    archivedThrough: Date? = nil, createdAt: Date = Date()
+    lines: ArchiveLines = .compact, archivedThrough: Date? = nil, createdAt: Date = Date()
   ) {
     self.compression = compression
+    self.lines = lines
     self.id = id
     self.accountID = accountID
     self.connectionID = connectionID
@@ -36,11 +39,12 @@ public struct Archive: Sendable, Equatable, Codable {
 
   enum CodingKeys: String, CodingKey {
     case id, accountID, connectionID, name, enabled, fetcherIDs, compression, archivedThrough
-    case createdAt
+    case createdAt, lines
   }
 
   /// Archives stored before `fetcherIDs` existed archive every fetcher, and those stored
-  /// before `compression` existed use zstd.
+  /// before `compression` existed use zstd; those stored before `lines` existed go on
+  /// writing full lines, as they always did.
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     id = try c.decode(String.self, forKey: .id)
@@ -50,6 +54,7 @@ public struct Archive: Sendable, Equatable, Codable {
     enabled = try c.decode(Bool.self, forKey: .enabled)
     fetcherIDs = try c.decodeIfPresent([String].self, forKey: .fetcherIDs) ?? []
     compression = try c.decodeIfPresent(ArchiveCompression.self, forKey: .compression) ?? .zstd
+    lines = try c.decodeIfPresent(ArchiveLines.self, forKey: .lines) ?? .full
     archivedThrough = try c.decodeIfPresent(Date.self, forKey: .archivedThrough)
     createdAt = try c.decode(Date.self, forKey: .createdAt)
   }
@@ -65,6 +70,14 @@ public enum ArchiveCompression: String, Sendable, Codable, CaseIterable {
 
   /// The end of an object's key.
   public var suffix: String { self == .zstd ? ".json.zst" : ".json.gz" }
+}
+
+/// Which keys an archive line holds. `full` lines carry every documented key; `compact`
+/// lines leave out `eventId`, which any reader derives from the line's fetcher, source key,
+/// ETag and offset (docs/archive-format.md says how, in SQL too): it is 128 random bits,
+/// the one key that does not compress, and a sixth of an archive's bytes.
+public enum ArchiveLines: String, Sendable, Codable, CaseIterable {
+  case compact, full
 }
 
 /// A block of committed events as the archive writer sees it: which object version it came

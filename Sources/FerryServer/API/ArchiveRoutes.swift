@@ -30,7 +30,9 @@ struct ArchiveRoutes {
     api.post("archives/{id}/resume", use: resume)
   }
 
-  static let archiveFields: Set<String> = ["connectionId", "name", "fetcherIds", "compression"]
+  static let archiveFields: Set<String> = [
+    "connectionId", "name", "fetcherIds", "compression", "lines",
+  ]
 
   /// Adds the archive `body` describes (admins only; audited).
   func createArchive(_ body: RequestBody, caller: Caller) async throws -> Archive {
@@ -43,6 +45,14 @@ struct ArchiveRoutes {
       throw APIProblem.badInput(
         field: "compression", "\"\(compressionName)\" is not a compression Ferry writes",
         fix: "Use zstd (the default: smaller, faster) or gzip (for readers without zstd).")
+    }
+    let linesName = try body.string("lines") ?? ArchiveLines.compact.rawValue
+    guard let lines = ArchiveLines(rawValue: linesName) else {
+      throw APIProblem.badInput(
+        field: "lines", "\"\(linesName)\" is not a line form Ferry writes",
+        fix:
+          "Use compact (the default: no eventId, which readers derive; a sixth smaller) or full (every line carries its eventId)."
+      )
     }
     let account = caller.account.id
     guard let connection = try await store.connection(connectionID, of: account) else {
@@ -76,7 +86,7 @@ struct ArchiveRoutes {
     }
     let archive = Archive(
       accountID: account, connectionID: connectionID, name: name,
-      fetcherIDs: Array(Set(fetcherIDs)).sorted(), compression: compression)
+      fetcherIDs: Array(Set(fetcherIDs)).sorted(), compression: compression, lines: lines)
     try await StoreTimer.time("addArchive") {
       try await store.addArchive(archive, of: account, actor: caller.actor)
     }

@@ -220,7 +220,7 @@ enum JSONViews {
       ("id", .string(a.id)), ("name", .string(a.name)), ("connectionId", .string(a.connectionID)),
       ("bucket", optional(connection?.bucket)), ("prefix", optional(connection?.prefix)),
       ("fetcherIds", .array(a.fetcherIDs.map(JSONValue.string))), ("enabled", .bool(a.enabled)),
-      ("compression", .string(a.compression.rawValue)),
+      ("compression", .string(a.compression.rawValue)), ("lines", .string(a.lines.rawValue)),
       ("archivedThrough", a.archivedThrough.map(date) ?? .null),
       ("createdAt", date(a.createdAt)),
     ]

@@ -92,7 +92,7 @@ extension WebPages {
     let form = try await WebForm.read(request, context: context)
     do {
       let archive = try await archives.createArchive(
-        form.body(known: ["connectionId", "name", "compression"]), caller: caller)
+        form.body(known: ["connectionId", "name", "compression", "lines"]), caller: caller)
       return WebRequestMiddleware.redirect(
         to: "/archives", notice: "Created the archive \(archive.name): it writes within minutes.")
     } catch let problem as APIProblem {
