@@ -152,7 +152,8 @@ public struct ArchiveWriter: Sendable {
           step: "writing s3://\(bucket.name)/\(part.entry.key)", permission: "s3:PutObject",
           failure: error, connection: connection)
       }
-      writers[i] = ArchivePartWriter(account: account, hour: hour, lines: archive.lines)  // its memory goes
+      // Its memory goes.
+      writers[i] = ArchivePartWriter(account: account, hour: hour, lines: archive.lines)
       entries.append((hour, part.entry))
       report.objects += 1
       report.events += part.entry.events
