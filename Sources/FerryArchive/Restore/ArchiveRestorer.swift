@@ -71,15 +71,7 @@ public struct ArchiveRestorer: Sendable {
         guard let current = try await store.restoreJob(jobID, of: account),
           current.state == .running
         else { return .stopped }
-        let outcome = try await reader.read(object, filter: filter) { events in
-          let stored = try await store.commitRestored(events, jobID: jobID, of: account)
-          logger.debug(
-            "restore: committed",
-            metadata: [
-              "job": "\(jobID)", "key": "\(object.key)", "events": "\(events.count)",
-              "stored": "\(stored)",
-            ])
-        }
+        let outcome = try await restore(object, reader: reader, filter: filter)
         if let error = outcome.error { logger.warning("restore \(jobID): \(object.key): \(error)") }
         _ = try await store.finishRestoreObject(
           jobID: jobID, key: object.key, outcome: outcome, of: account)
@@ -92,6 +84,22 @@ public struct ArchiveRestorer: Sendable {
     }
     return try await store.finishRestore(jobID: jobID, error: nil, of: account)
       ? .finished : .stopped
+  }
+
+  /// Reads one object into search, a batch at a time; each committed batch writes a debug
+  /// line (`restore: committed`), the progress signal the kill tests wait on.
+  func restore(_ object: RestoreObject, reader: ArchiveObjectReader, filter: RestoreFilter)
+    async throws -> RestoreObjectOutcome
+  {
+    try await reader.read(object, filter: filter) { events in
+      let stored = try await store.commitRestored(events, jobID: jobID, of: account)
+      logger.debug(
+        "restore: committed",
+        metadata: [
+          "job": "\(jobID)", "key": "\(object.key)", "events": "\(events.count)",
+          "stored": "\(stored)",
+        ])
+    }
   }
 
   /// Asks S3 to thaw each frozen object (once) and reads those whose copy is readable;
@@ -126,15 +134,7 @@ public struct ArchiveRestorer: Sendable {
           waiting += 1
           continue
         }
-        let outcome = try await reader.read(object, filter: filter) { events in
-          let stored = try await store.commitRestored(events, jobID: jobID, of: account)
-          logger.debug(
-            "restore: committed",
-            metadata: [
-              "job": "\(jobID)", "key": "\(object.key)", "events": "\(events.count)",
-              "stored": "\(stored)",
-            ])
-        }
+        let outcome = try await restore(object, reader: reader, filter: filter)
         _ = try await store.finishRestoreObject(
           jobID: jobID, key: object.key, outcome: outcome, of: account)
       }
