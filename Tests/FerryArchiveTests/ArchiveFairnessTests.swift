@@ -129,6 +129,7 @@ struct ArchiveFairnessTests {
       ).events == 2_000
     }
   }
+
   /// A flush's age counts from the first look that saw events waiting, kept in the store:
   /// a new scheduler (a restart, another node) does not start the clock again, so a node
   /// restarted more often than the flush age still flushes.
@@ -136,10 +137,13 @@ struct ArchiveFairnessTests {
     let store = try TestStore.sqlite()
     let tenant = try await Self.tenant(store, name: "agedco", events: 300)
     let bucket = MemoryBucket(name: "agedco-archive", slow: false)
-    var settings = ArchiveSettings()
-    settings.flushAge = 2
-    func scheduler() -> ArchiveScheduler {
-      ArchiveScheduler(store: store, holder: "node-\(UUID())", settings: settings) {
+    // The first scheduler's age is an hour: it cannot flush, however slow the machine.
+    // The second's is 1 s, and it looks 1.5 s after the first: it flushes only on the
+    // first one's clock (a clock of its own would start at its look).
+    func scheduler(age: TimeInterval) -> ArchiveScheduler {
+      var settings = ArchiveSettings()
+      settings.flushAge = age
+      return ArchiveScheduler(store: store, holder: "node-\(UUID())", settings: settings) {
         _ throws(AWSFailure) in bucket
       }
     }
@@ -147,14 +151,11 @@ struct ArchiveFairnessTests {
       try await store.archiveProgress(
         archiveID: tenant.archive.id, fetcherIDs: [], of: tenant.account)
     }
-    let first = scheduler()
-    await first.sweep()
+    await scheduler(age: 3600).sweep()
     let seen = try #require(try await progress().waitingSince, "the first look starts the clock")
     #expect(try await progress().events == 0, "too young to flush")
-    // The clock's age passes while no scheduler runs; a new one flushes at its first look.
-    try await Task.sleep(for: .milliseconds(2100))
-    let second = scheduler()
-    await second.sweep()
+    try await Task.sleep(for: .milliseconds(1500))
+    await scheduler(age: 1).sweep()
     let after = try await progress()
     #expect(after.events == 300, "the new scheduler flushed on the first one's clock")
     #expect(after.waitingSince == nil, "nothing waits: the clock stopped")
