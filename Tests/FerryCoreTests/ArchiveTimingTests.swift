@@ -46,17 +46,17 @@ struct ArchiveTimingTests {
   }
 
   @Test func durationsAndSizesReadAsPeopleWriteThem() {
-    #expect(NextFlush.duration(0) == "0 s")
-    #expect(NextFlush.duration(44.2) == "45 s")
-    #expect(NextFlush.duration(61) == "2 min")
-    #expect(NextFlush.duration(3600) == "1 h")
-    #expect(NextFlush.duration(3600 + 5 * 60) == "1 h 5 min")
-    #expect(NextFlush.duration(86_400 * 3 + 3600 * 4) == "3 d 4 h")
-    #expect(NextFlush.bytes(1023) == "1023 B")
-    #expect(NextFlush.bytes(12 * 1024) == "12 KiB")
-    #expect(NextFlush.bytes(1_572_864) == "1.5 MiB")
-    #expect(NextFlush.bytes(200 << 20) == "200 MiB")
-    #expect(NextFlush.bytes(Int64(3.5 * 1_073_741_824)) == "3.5 GiB")
+    #expect(Quantity.duration(0) == "0 s")
+    #expect(Quantity.duration(44.2) == "45 s")
+    #expect(Quantity.duration(61) == "2 min")
+    #expect(Quantity.duration(3600) == "1 h")
+    #expect(Quantity.duration(3600 + 5 * 60) == "1 h 5 min")
+    #expect(Quantity.duration(86_400 * 3 + 3600 * 4) == "3 d 4 h")
+    #expect(Quantity.bytes(1023) == "1023 B")
+    #expect(Quantity.bytes(12 * 1024) == "12 KiB")
+    #expect(Quantity.bytes(1_572_864) == "1.5 MiB")
+    #expect(Quantity.bytes(200 << 20) == "200 MiB")
+    #expect(Quantity.bytes(Int64(3.5 * 1_073_741_824)) == "3.5 GiB")
   }
 
   @Test func aRestoresPaceIsAveragedSinceItBeganToRead() {

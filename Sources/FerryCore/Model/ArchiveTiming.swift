@@ -30,45 +30,19 @@ public struct NextFlush: Sendable, Equatable {
 
   /// The next flush in words: "in 4 min, or when 32 MiB wait (1.2 MiB wait now)".
   public func sentence(now: Date = Date()) -> String {
-    let size = Self.bytes(flushBytes)
+    let size = Quantity.bytes(flushBytes)
     if paused { return "none while the archive is paused (resume it to write again)" }
     if underWay { return "under way" }
     if idle {
-      return "nothing waits; \(Self.duration(flushAge)) after events arrive, or once \(size) wait"
+      return
+        "nothing waits; \(Quantity.duration(flushAge)) after events arrive, or once \(size) wait"
     }
-    let waiting = "\(Self.bytes(pendingBytes)) wait now"
+    let waiting = "\(Quantity.bytes(pendingBytes)) wait now"
     guard let at else {
-      return "within \(Self.duration(flushAge)), or when \(size) wait (\(waiting))"
+      return "within \(Quantity.duration(flushAge)), or when \(size) wait (\(waiting))"
     }
     if at <= now { return "due now: the writer takes it at its next look (\(waiting))" }
-    return "in \(Self.duration(at.timeIntervalSince(now))), or when \(size) wait (\(waiting))"
-  }
-
-  /// "45 s", "4 min", "2 h 5 min", "3 d 4 h": rounded up, two units at most.
-  public static func duration(_ seconds: TimeInterval) -> String {
-    let s = Int(max(0, seconds.rounded(.up)))
-    if s < 60 { return "\(s) s" }
-    let minutes = (s + 59) / 60
-    if minutes < 60 { return "\(minutes) min" }
-    let hours = minutes / 60
-    if hours < 24 { return minutes % 60 == 0 ? "\(hours) h" : "\(hours) h \(minutes % 60) min" }
-    return hours % 24 == 0 ? "\(hours / 24) d" : "\(hours / 24) d \(hours % 24) h"
-  }
-
-  /// "300 B", "12 KiB", "1.2 MiB", "3.5 GiB".
-  public static func bytes(_ n: Int64) -> String {
-    if n < 1024 { return "\(n) B" }
-    let units = ["KiB", "MiB", "GiB", "TiB"]
-    var value = Double(n) / 1024
-    var unit = 0
-    while value >= 1024, unit < units.count - 1 {
-      value /= 1024
-      unit += 1
-    }
-    let shown =
-      value < 10 && value != value.rounded()
-      ? String(format: "%.1f", value) : String(Int(value.rounded()))
-    return "\(shown) \(units[unit])"
+    return "in \(Quantity.duration(at.timeIntervalSince(now))), or when \(size) wait (\(waiting))"
   }
 }
 
@@ -95,14 +69,8 @@ public struct RestorePace: Sendable, Equatable {
 
   /// "12,345 events/s, about 3 min left".
   public var sentence: String {
-    var digits = String(Int(eventsPerSecond.rounded()))
-    var rate = ""
-    while digits.count > 3 {
-      rate = "," + digits.suffix(3) + rate
-      digits.removeLast(3)
-    }
-    rate = digits + rate
+    let rate = Quantity.count(Int(eventsPerSecond.rounded()))
     guard let secondsLeft else { return "\(rate) events/s" }
-    return "\(rate) events/s, about \(NextFlush.duration(secondsLeft)) left"
+    return "\(rate) events/s, about \(Quantity.duration(secondsLeft)) left"
   }
 }

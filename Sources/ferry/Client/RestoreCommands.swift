@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryCore
 import FerryPolicy
 import Foundation
 
@@ -51,9 +52,7 @@ struct RestoreRange: ParsableArguments {
 }
 
 enum RestoreText {
-  static func bytes(_ n: Int) -> String {
-    ByteCountFormatter.string(fromByteCount: Int64(n), countStyle: .binary)
-  }
+  static func bytes(_ n: Int) -> String { Quantity.bytes(Int64(n)) }
 
   /// The objects a restore cannot read, or that wait in an archive storage class.
   static func problems(_ answer: JSONValue) {

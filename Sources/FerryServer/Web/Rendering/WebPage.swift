@@ -81,11 +81,9 @@ enum WebPage {
   /// An HTML `datetime` attribute.
   static func machineTime(_ date: Date) -> String { date.formatted(timeFormat) }
 
-  static func bytes(_ count: Int64) -> String {
-    ByteCountFormatter.string(fromByteCount: count, countStyle: .binary)
-  }
+  static func bytes(_ count: Int64) -> String { Quantity.bytes(count) }
 
-  static func count(_ n: Int) -> String { n.formatted(.number.grouping(.automatic)) }
+  static func count(_ n: Int) -> String { Quantity.count(n) }
 
   static func duration(_ seconds: Double) -> String {
     switch seconds {
