@@ -111,6 +111,37 @@ struct ArchiveFormatTests {
     }
   }
 
+  @Test func everyJSONEscapeReadsAsJSONDecoderReadsIt() throws {
+    // Lines in the writer's form whose strings hold every escape JSON allows (RFC 8259
+    // section 7), which other tools write: the fast parser must read what JSONDecoder reads,
+    // and refuse (nil, so the caller falls back) what JSONDecoder refuses.
+    let event = Self.event(3, message: "M")
+    var writer = ArchiveLineWriter()
+    var bytes: [UInt8] = []
+    writer.append(event, eTag: "\"e\"", sourceBucket: "logs", lines: .compact, to: &bytes)
+    let line = String(decoding: bytes.dropLast(), as: UTF8.self)
+    #expect(line.contains(#""message":"M""#))
+    let good = [
+      #"\u00e9t\u00E9"#, #"ship \ud83d\udea2!"#, #"a\/b"#, #"\b\f\n\r\t"#, #"\"\\"#,
+      #"\u0000nul"#, #"plain then \" then plain"#, #"\u20ac"#, #"日本 \u65e5"#,
+      String(repeating: #"x\""#, count: 500),
+    ]
+    for escaped in good {
+      let text = line.replacingOccurrences(
+        of: #""message":"M""#, with: #""message":""# + escaped + "\"")
+      let fast = try #require(ArchivedLineParser.parse(Array(text.utf8)), "\(escaped)")
+      let slow = try JSONDecoder().decode(ArchivedLine.self, from: Data(text.utf8))
+      #expect(fast.message == slow.message, "\(escaped)")
+      #expect(fast.source.offset == slow.source.offset && fast.fetcher == slow.fetcher)
+    }
+    let bad = [#"\ud83d alone"#, #"\u12"#, #"\x41"#, #"tab\#(Character("\t"))raw"#, #"\udea2"#]
+    for escaped in bad {
+      let text = line.replacingOccurrences(
+        of: #""message":"M""#, with: #""message":""# + escaped + "\"")
+      #expect(ArchivedLineParser.parse(Array(text.utf8)) == nil, "\(escaped)")
+    }
+  }
+
   @Test func partitionsAreHiveStyleByAccountAndUTCHour() throws {
     let layout = try ArchiveLayout(prefix: "ferry-archive")
     #expect(layout.prefix == "ferry-archive/")

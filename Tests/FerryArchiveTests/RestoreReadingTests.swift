@@ -37,6 +37,21 @@ struct RestoreReadingTests {
     #expect(abs(back.event.time.timeIntervalSince(original.time)) < 0.0005, "to the millisecond")
   }
 
+  @Test func newlinesAreCountedAsAPlainLoopCountsThem() {
+    // Bytes near the newline (0x0A) in value and in bit pattern (0x0B, 0x8A, 0x09, 0xFF,
+    // 0x00), at every length and alignment the word-at-a-time count handles.
+    var rng = SeededGenerator(seed: 10)
+    let alphabet: [UInt8] = [0x0A, 0x0B, 0x8A, 0x09, 0xFF, 0x00, 0x7F, 0x80, 0x41]
+    for length in Array(0..<40) + [1000, 4097] {
+      for _ in 0..<20 {
+        let bytes = (0..<length).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+        var plain = 0
+        for byte in bytes where byte == 0x0A { plain += 1 }
+        #expect(ArchiveObjectReader.newlines(in: bytes) == plain, "\(bytes)")
+      }
+    }
+  }
+
   @Test func aChangedLineIsRefused() {
     let line = ArchiveRecord.line(
       event(10, message: "m", fields: [:]), eTag: "\"abc\"", sourceBucket: "logs")

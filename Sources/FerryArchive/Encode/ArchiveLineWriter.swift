@@ -9,6 +9,8 @@ import Foundation
 struct ArchiveLineWriter: Sendable {
   private var lastSecond: Int64 = .min
   private var secondText: [UInt8] = []
+  /// The positions of an event's fields in key order (reused from event to event).
+  private var order: [Int] = []
 
   static let hex = Array("0123456789abcdef".utf8)
   /// The record's fixed parts, as bytes once.
@@ -22,12 +24,6 @@ struct ArchiveLineWriter: Sendable {
   static let etagKey: [UInt8] = Array(#","etag":"#.utf8)
   static let offsetKey: [UInt8] = Array(#","offset":"#.utf8)
   static let fetcherKey: [UInt8] = Array(#"},"fetcher":"#.utf8)
-  static let escapedQuote: [UInt8] = Array(#"\""#.utf8)
-  static let escapedBackslash: [UInt8] = Array(#"\\"#.utf8)
-  static let escapedNewline: [UInt8] = Array(#"\n"#.utf8)
-  static let escapedReturn: [UInt8] = Array(#"\r"#.utf8)
-  static let escapedTab: [UInt8] = Array(#"\t"#.utf8)
-  static let escapedControl: [UInt8] = Array(#"\u00"#.utf8)
   static let end: [UInt8] = Array("}\n".utf8)
 
   /// Appends `event`'s record and its newline to `out`: with its `eventId` for full lines,
@@ -47,13 +43,21 @@ struct ArchiveLineWriter: Sendable {
     out.append(contentsOf: Self.messageKey)
     Self.string(event.message, to: &out)
     out.append(contentsOf: Self.fieldsKey)
-    var first = true
-    for (key, value) in event.fields.sorted(by: { $0.key < $1.key }) {
-      if !first { out.append(UInt8(ascii: ",")) }
-      first = false
-      Self.string(key, to: &out)
+    // Keys sorted (as the JSON writer sorts them), by an insertion sort of the positions
+    // into a buffer kept from event to event: no pair and no value string is made.
+    let fields = event.fields
+    order.removeAll(keepingCapacity: true)
+    for position in fields.indices {
+      let key = fields.key(at: position)
+      var at = order.count
+      while at > 0, key < fields.key(at: order[at - 1]) { at -= 1 }
+      order.insert(position, at: at)
+    }
+    for (n, position) in order.enumerated() {
+      if n > 0 { out.append(UInt8(ascii: ",")) }
+      Self.string(fields.key(at: position), to: &out)
       out.append(UInt8(ascii: ":"))
-      Self.string(value, to: &out)
+      fields.withValueUTF8(at: position) { Self.string(utf8: $0, to: &out) }
     }
     out.append(contentsOf: Self.sourceKey)
     Self.string(sourceBucket, to: &out)
@@ -150,30 +154,75 @@ struct ArchiveLineWriter: Sendable {
 
   /// A JSON string as Ferry's JSON writer escapes it: `"`, `\`, `\n`, `\r`, `\t` with a
   /// backslash, other control characters as `\u00xx`, everything else as its UTF-8.
+  ///
+  /// Two passes: the first counts what the escapes add, so `out` grows once per string
+  /// (a log message in JSON holds dozens of quotes); the second writes the runs between
+  /// escapes with one copy each, straight into `out`'s storage.
   static func string(_ text: String, to out: inout [UInt8]) {
-    out.append(UInt8(ascii: "\""))
     var text = text
-    text.withUTF8 { bytes in
-      var start = 0
-      for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-        if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
-        start = i + 1
-        switch byte {
-        case 0x22: out.append(contentsOf: Self.escapedQuote)
-        case 0x5C: out.append(contentsOf: Self.escapedBackslash)
-        case 0x0A: out.append(contentsOf: Self.escapedNewline)
-        case 0x0D: out.append(contentsOf: Self.escapedReturn)
-        case 0x09: out.append(contentsOf: Self.escapedTab)
-        default:
-          out.append(contentsOf: Self.escapedControl)
-          out.append(hex[Int(byte >> 4)])
-          out.append(hex[Int(byte & 0x0F)])
+    text.withUTF8 { string(utf8: $0, to: &out) }
+  }
+
+  /// ``string(_:to:)`` of a string's UTF-8.
+  static func string(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    var extra = 0
+    for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+      extra += escapedLength(byte) - 1
+    }
+    let at = out.count
+    let count = bytes.count + extra + 2
+    out.append(contentsOf: repeatElement(0, count: count))
+    out.withUnsafeMutableBufferPointer { whole in
+      // `whole` holds at least the two quotes.
+      guard let base = whole.baseAddress else { return }
+      var to = base + at
+      to.pointee = 0x22
+      to += 1
+      if let source = bytes.baseAddress, extra == 0 {
+        to.update(from: source, count: bytes.count)
+        to += bytes.count
+      } else {
+        // Byte by byte: the runs between a message's escapes are a few bytes long, shorter
+        // than a copy call is worth.
+        for byte in bytes {
+          guard byte < 0x20 || byte == 0x22 || byte == 0x5C else {
+            to.pointee = byte
+            to += 1
+            continue
+          }
+          to.pointee = 0x5C
+          switch byte {
+          case 0x22: to[1] = 0x22
+          case 0x5C: to[1] = 0x5C
+          case 0x0A: to[1] = UInt8(ascii: "n")
+          case 0x0D: to[1] = UInt8(ascii: "r")
+          case 0x09: to[1] = UInt8(ascii: "t")
+          default:
+            to[1] = UInt8(ascii: "u")
+            to[2] = UInt8(ascii: "0")
+            to[3] = UInt8(ascii: "0")
+            to[4] = hexDigit(byte >> 4)
+            to[5] = hexDigit(byte & 0x0F)
+          }
+          to += escapedLength(byte)
         }
       }
-      if start < bytes.count {
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))
-      }
+      to.pointee = 0x22
     }
-    out.append(UInt8(ascii: "\""))
+  }
+
+  /// The lowercase hex digit of a value below 16.
+  @inline(__always)
+  static func hexDigit(_ value: UInt8) -> UInt8 {
+    value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+  }
+
+  /// The bytes an escaped byte takes: 2 for `\"`, `\\`, `\n`, `\r`, `\t`; 6 for `\u00xx`.
+  @inline(__always)
+  static func escapedLength(_ byte: UInt8) -> Int {
+    switch byte {
+    case 0x22, 0x5C, 0x0A, 0x0D, 0x09: 2
+    default: 6
+    }
   }
 }

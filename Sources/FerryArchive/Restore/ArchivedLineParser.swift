@@ -14,10 +14,13 @@ struct ArchivedLineParser {
 
   /// The line's parts, or nil when it is not in the writer's own form.
   static func parse(_ line: [UInt8]) -> ArchivedLine? {
-    line.withUnsafeBufferPointer { buffer in
-      var parser = ArchivedLineParser(buffer)
-      return parser.line()
-    }
+    line.withUnsafeBufferPointer { parse($0) }
+  }
+
+  /// ``parse(_:)`` of bytes in place (a line of a decompressed slice, not copied).
+  static func parse(_ line: UnsafeBufferPointer<UInt8>) -> ArchivedLine? {
+    var parser = ArchivedLineParser(line)
+    return parser.line()
   }
 
   private mutating func line() -> ArchivedLine? {
@@ -92,53 +95,84 @@ struct ArchivedLineParser {
       if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
       at += 1
     }
-    var out = Array(bytes[start..<at])
-    while at < bytes.count {
-      let byte = bytes[at]
-      if byte == UInt8(ascii: "\"") {
-        at += 1
-        return String(decoding: out, as: UTF8.self)
-      }
-      guard byte >= 0x20 else { return nil }
-      guard byte == UInt8(ascii: "\\") else {
-        // The run up to the next quote, backslash or control byte, copied at once.
-        var end = at + 1
-        while end < bytes.count {
-          let next = bytes[end]
-          if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") || next < 0x20 { break }
-          end += 1
-        }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[at..<end]))
-        at = end
-        continue
-      }
-      guard at + 1 < bytes.count else { return nil }
-      let escape = bytes[at + 1]
-      at += 2
-      switch escape {
-      case UInt8(ascii: "\""): out.append(0x22)
-      case UInt8(ascii: "\\"): out.append(0x5C)
-      case UInt8(ascii: "/"): out.append(0x2F)
-      case UInt8(ascii: "n"): out.append(0x0A)
-      case UInt8(ascii: "r"): out.append(0x0D)
-      case UInt8(ascii: "t"): out.append(0x09)
-      case UInt8(ascii: "b"): out.append(0x08)
-      case UInt8(ascii: "f"): out.append(0x0C)
-      case UInt8(ascii: "u"):
-        guard var scalar = hex4() else { return nil }
-        if (0xD800..<0xDC00).contains(scalar) {
-          // A surrogate pair: the low half must follow.
-          guard literal(#"\u"#), let low = hex4(), (0xDC00..<0xE000).contains(low) else {
-            return nil
-          }
-          scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-        }
-        guard let unicode = Unicode.Scalar(scalar) else { return nil }
-        out.append(contentsOf: String(Character(unicode)).utf8)
-      default: return nil
-      }
+    // Escapes: find the closing quote first (the decoded text is never longer than the
+    // escaped), then decode into the string's own storage in one pass.
+    var close = at
+    while close < bytes.count, bytes[close] != UInt8(ascii: "\"") {
+      close += bytes[close] == UInt8(ascii: "\\") ? 2 : 1
     }
-    return nil
+    guard close < bytes.count else { return nil }
+    var failed = false
+    let input = bytes
+    let text = String(unsafeUninitializedCapacity: close - start) { out in
+      guard let to = out.baseAddress, let from = input.baseAddress else { return 0 }
+      var written = at - start
+      to.update(from: from + start, count: written)
+      var i = at
+      while i < close {
+        let byte = input[i]
+        guard byte != UInt8(ascii: "\\") else {
+          let decoded: UInt8
+          switch input[i + 1] {
+          case UInt8(ascii: "\""): decoded = 0x22
+          case UInt8(ascii: "\\"): decoded = 0x5C
+          case UInt8(ascii: "/"): decoded = 0x2F
+          case UInt8(ascii: "n"): decoded = 0x0A
+          case UInt8(ascii: "r"): decoded = 0x0D
+          case UInt8(ascii: "t"): decoded = 0x09
+          case UInt8(ascii: "b"): decoded = 0x08
+          case UInt8(ascii: "f"): decoded = 0x0C
+          case UInt8(ascii: "u"):
+            // Six bytes of escape give at most four of UTF-8: it fits.
+            at = i + 2
+            guard let scalar = unicodeEscape(before: close), let units = UTF8.encode(scalar)
+            else {
+              failed = true
+              return 0
+            }
+            i = at
+            for unit in units {
+              to[written] = unit
+              written += 1
+            }
+            continue
+          default:
+            failed = true
+            return 0
+          }
+          to[written] = decoded
+          written += 1
+          i += 2
+          continue
+        }
+        guard byte >= 0x20 else {
+          failed = true
+          return 0
+        }
+        // Byte by byte: the runs between a message's escapes are a few bytes long, shorter
+        // than a copy call is worth.
+        to[written] = byte
+        written += 1
+        i += 1
+      }
+      return written
+    }
+    guard !failed else { return nil }
+    at = close + 1
+    return text
+  }
+
+  /// The scalar of a `\uXXXX` escape whose `\u` was just read (a surrogate pair takes the
+  /// `\uXXXX` of its low half too), ending before `limit`; nil if it is not one.
+  private mutating func unicodeEscape(before limit: Int) -> Unicode.Scalar? {
+    guard at + 4 <= limit, var scalar = hex4() else { return nil }
+    if (0xD800..<0xDC00).contains(scalar) {
+      // A surrogate pair: the low half must follow.
+      guard at + 6 <= limit, literal(#"\u"#), let low = hex4(), (0xDC00..<0xE000).contains(low)
+      else { return nil }
+      scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+    }
+    return Unicode.Scalar(scalar)
   }
 
   private mutating func hex4() -> UInt32? {

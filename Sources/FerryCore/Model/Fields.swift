@@ -167,6 +167,14 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
     }
   }
 
+  /// Calls `body` with the UTF-8 of the value at `position`, making no string.
+  @inlinable public func withValueUTF8<R>(
+    at position: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R
+  ) rethrows -> R {
+    let range = entries[position].range
+    return try text.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
+  }
+
   /// Whether a key or a value holds the byte `byte`.
   public func containsByte(_ byte: UInt8) -> Bool {
     entries.contains { entry in
