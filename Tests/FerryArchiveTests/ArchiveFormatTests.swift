@@ -78,6 +78,55 @@ struct ArchiveFormatTests {
     }
   }
 
+  /// Long strings (where the writer and the reader work eight bytes at a time) with escapes
+  /// at every place in a word: written as Ferry's JSON writer writes them, read back as
+  /// they were.
+  @Test func longStringsWithEscapesAnywhereWriteAndReadExactly() throws {
+    var rng = SeededGenerator(seed: 8)
+    let pieces = [
+      "a", "bcdefgh", "\"", "\\", "\n", "\u{1}", "\u{1F}", "\t", "é", "🚢", " ", "{\"k\":",
+    ]
+    var writer = ArchiveLineWriter()
+    for n in 0..<1_500 {
+      let message = (0..<Int(rng.next() % 60)).map { _ in
+        pieces[Int(rng.next() % UInt64(pieces.count))]
+      }.joined()
+      let event = Self.event(n, message: message)
+      var bytes: [UInt8] = []
+      writer.append(event, eTag: "\"e\"", sourceBucket: "logs", lines: .compact, to: &bytes)
+      let expected = ArchiveRecord.line(event, eTag: "\"e\"", sourceBucket: "logs", lines: .compact)
+      #expect(String(decoding: bytes, as: UTF8.self) == expected, "\(message.debugDescription)")
+      let back = try ArchivedLine.event(Array(bytes.dropLast()), account: Self.account).get()
+      #expect(back.event.message == message, "\(message.debugDescription)")
+    }
+  }
+
+  /// The word-at-a-time tests find exactly the bytes a byte-at-a-time test finds.
+  @Test func wordTestsFindExactlyTheBytesAByteTestFinds() {
+    var rng = SeededGenerator(seed: 64)
+    let interesting: [UInt8] = [
+      0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F, 0x80, 0x9F, 0xA0, 0xA2, 0xDC,
+      0xFF, 0x0A,
+    ]
+    for _ in 0..<20_000 {
+      let bytes = (0..<8).map { _ in
+        rng.next() % 2 == 0
+          ? interesting[Int(rng.next() % UInt64(interesting.count))]
+          : UInt8(truncatingIfNeeded: rng.next())
+      }
+      let word = bytes.withUnsafeBytes { ByteWords.load($0.baseAddress!, 0) }
+      func mask(_ test: (UInt8) -> Bool) -> UInt64 {
+        var out: UInt64 = 0
+        for (i, byte) in bytes.enumerated() where test(byte) { out |= 0x80 << (8 * UInt64(i)) }
+        return out
+      }
+      #expect(ByteWords.zeros(word) == mask { $0 == 0 }, "\(bytes)")
+      #expect(ByteWords.equal(word, 0x22) == mask { $0 == 0x22 }, "\(bytes)")
+      #expect(ByteWords.controls(word) == mask { $0 < 0x20 }, "\(bytes)")
+      #expect(ByteWords.escaped(word) == mask { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }, "\(bytes)")
+    }
+  }
+
   /// The restore's fast reader and JSONDecoder agree on every line in the writer's form,
   /// and a line in another valid JSON form (keys reordered, spaces, escapes the writer
   /// does not use) is still read, through JSONDecoder.

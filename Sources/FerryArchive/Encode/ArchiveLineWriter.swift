@@ -165,13 +165,28 @@ struct ArchiveLineWriter: Sendable {
 
   /// ``string(_:to:)`` of a string's UTF-8.
   static func string(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    let n = bytes.count
     var extra = 0
-    for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-      extra += escapedLength(byte) - 1
+    if let source = bytes.baseAddress {
+      var i = 0
+      while i + 8 <= n {
+        let word = ByteWords.load(source, i)
+        let quotes = ByteWords.equal(word, 0x22) | ByteWords.equal(word, 0x5C)
+        extra += quotes.nonzeroBitCount
+        if ByteWords.controls(word) != 0 {
+          // Rare: `\n`, `\r`, `\t` take one byte more, the others five.
+          for k in i..<(i + 8) where source[k] < 0x20 { extra += escapedLength(source[k]) - 1 }
+        }
+        i += 8
+      }
+      while i < n {
+        let byte = source[i]
+        if byte < 0x20 || byte == 0x22 || byte == 0x5C { extra += escapedLength(byte) - 1 }
+        i += 1
+      }
     }
     let at = out.count
-    let count = bytes.count + extra + 2
-    out.append(contentsOf: repeatElement(0, count: count))
+    out.append(contentsOf: repeatElement(0, count: n + extra + 2))
     out.withUnsafeMutableBufferPointer { whole in
       // `whole` holds at least the two quotes.
       guard let base = whole.baseAddress else { return }
@@ -179,36 +194,63 @@ struct ArchiveLineWriter: Sendable {
       to.pointee = 0x22
       to += 1
       if let source = bytes.baseAddress, extra == 0 {
-        to.update(from: source, count: bytes.count)
-        to += bytes.count
-      } else {
-        // Byte by byte: the runs between a message's escapes are a few bytes long, shorter
-        // than a copy call is worth.
-        for byte in bytes {
-          guard byte < 0x20 || byte == 0x22 || byte == 0x5C else {
-            to.pointee = byte
-            to += 1
-            continue
+        to.update(from: source, count: n)
+        to += n
+      } else if let source = bytes.baseAddress {
+        // Eight bytes at a time while none needs an escape; the bytes before an escape one
+        // by one (the runs between a message's quotes are short).
+        var i = 0
+        while i < n {
+          if i + 8 <= n {
+            let word = ByteWords.load(source, i)
+            let hits = ByteWords.escaped(word)
+            if hits == 0 {
+              UnsafeMutableRawPointer(to).storeBytes(of: word.littleEndian, as: UInt64.self)
+              to += 8
+              i += 8
+              continue
+            }
+            let plain = hits.trailingZeroBitCount / 8
+            for k in 0..<plain { to[k] = source[i + k] }
+            to += plain
+            i += plain
+          } else {
+            let byte = source[i]
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else {
+              to.pointee = byte
+              to += 1
+              i += 1
+              continue
+            }
           }
-          to.pointee = 0x5C
-          switch byte {
-          case 0x22: to[1] = 0x22
-          case 0x5C: to[1] = 0x5C
-          case 0x0A: to[1] = UInt8(ascii: "n")
-          case 0x0D: to[1] = UInt8(ascii: "r")
-          case 0x09: to[1] = UInt8(ascii: "t")
-          default:
-            to[1] = UInt8(ascii: "u")
-            to[2] = UInt8(ascii: "0")
-            to[3] = UInt8(ascii: "0")
-            to[4] = hexDigit(byte >> 4)
-            to[5] = hexDigit(byte & 0x0F)
-          }
-          to += escapedLength(byte)
+          to = escape(source[i], to)
+          i += 1
         }
       }
       to.pointee = 0x22
     }
+  }
+
+  /// Writes the escape of `byte` (one that needs one) at `to`; returns where it ends.
+  @inline(__always)
+  static func escape(_ byte: UInt8, _ to: UnsafeMutablePointer<UInt8>)
+    -> UnsafeMutablePointer<UInt8>
+  {
+    to.pointee = 0x5C
+    switch byte {
+    case 0x22: to[1] = 0x22
+    case 0x5C: to[1] = 0x5C
+    case 0x0A: to[1] = UInt8(ascii: "n")
+    case 0x0D: to[1] = UInt8(ascii: "r")
+    case 0x09: to[1] = UInt8(ascii: "t")
+    default:
+      to[1] = UInt8(ascii: "u")
+      to[2] = UInt8(ascii: "0")
+      to[3] = UInt8(ascii: "0")
+      to[4] = hexDigit(byte >> 4)
+      to[5] = hexDigit(byte & 0x0F)
+    }
+    return to + escapedLength(byte)
   }
 
   /// The lowercase hex digit of a value below 16.

@@ -83,7 +83,18 @@ struct ArchivedLineParser {
     guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { return nil }
     at += 1
     let start = at
-    // The common case: no escape, no control byte.
+    // The common case: no escape, no control byte. Eight bytes at a time to the first
+    // quote, backslash or control byte, then byte by byte.
+    if let base = bytes.baseAddress {
+      while at + 8 <= bytes.count {
+        let hits = ByteWords.escaped(ByteWords.load(base, at))
+        if hits != 0 {
+          at += hits.trailingZeroBitCount / 8
+          break
+        }
+        at += 8
+      }
+    }
     while at < bytes.count {
       let byte = bytes[at]
       if byte == UInt8(ascii: "\"") {
@@ -99,7 +110,23 @@ struct ArchivedLineParser {
     // escaped), then decode into the string's own storage in one pass.
     var close = at
     while close < bytes.count, bytes[close] != UInt8(ascii: "\"") {
-      close += bytes[close] == UInt8(ascii: "\\") ? 2 : 1
+      if bytes[close] == UInt8(ascii: "\\") {
+        close += 2
+        continue
+      }
+      close += 1
+      // To the next quote or backslash, eight bytes at a time.
+      if let base = bytes.baseAddress {
+        while close + 8 <= bytes.count {
+          let word = ByteWords.load(base, close)
+          let hits = ByteWords.equal(word, 0x22) | ByteWords.equal(word, 0x5C)
+          if hits != 0 {
+            close += hits.trailingZeroBitCount / 8
+            break
+          }
+          close += 8
+        }
+      }
     }
     guard close < bytes.count else { return nil }
     var failed = false
@@ -110,6 +137,16 @@ struct ArchivedLineParser {
       to.update(from: from + start, count: written)
       var i = at
       while i < close {
+        // Eight plain bytes at once.
+        if i + 8 <= close {
+          let word = ByteWords.load(from, i)
+          if ByteWords.escaped(word) == 0 {
+            UnsafeMutableRawPointer(to + written).storeBytes(of: word.littleEndian, as: UInt64.self)
+            written += 8
+            i += 8
+            continue
+          }
+        }
         let byte = input[i]
         guard byte != UInt8(ascii: "\\") else {
           let decoded: UInt8
