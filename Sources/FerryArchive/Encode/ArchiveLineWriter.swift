@@ -11,6 +11,8 @@ struct ArchiveLineWriter: Sendable {
   private var secondText: [UInt8] = []
   /// The positions of an event's fields in key order (reused from event to event).
   private var order: [Int] = []
+  /// The keys, in the event's order, that `order` sorts.
+  private var orderedKeys: [String] = []
 
   static let hex = Array("0123456789abcdef".utf8)
   /// The record's fixed parts, as bytes once.
@@ -43,15 +45,19 @@ struct ArchiveLineWriter: Sendable {
     out.append(contentsOf: Self.messageKey)
     Self.string(event.message, to: &out)
     out.append(contentsOf: Self.fieldsKey)
-    // Keys sorted (as the JSON writer sorts them), by an insertion sort of the positions
-    // into a buffer kept from event to event: no pair and no value string is made.
+    // Keys sorted (as the JSON writer sorts them): the positions in key order, kept from
+    // event to event, since the events of one source give the same keys in the same order
+    // (sorted again, by insertion, when they do not). No pair and no value string is made.
     let fields = event.fields
-    order.removeAll(keepingCapacity: true)
-    for position in fields.indices {
-      let key = fields.key(at: position)
-      var at = order.count
-      while at > 0, key < fields.key(at: order[at - 1]) { at -= 1 }
-      order.insert(position, at: at)
+    if !fields.keys(equal: orderedKeys) {
+      orderedKeys = fields.keys
+      order.removeAll(keepingCapacity: true)
+      for position in fields.indices {
+        let key = fields.key(at: position)
+        var at = order.count
+        while at > 0, key < fields.key(at: order[at - 1]) { at -= 1 }
+        order.insert(position, at: at)
+      }
     }
     for (n, position) in order.enumerated() {
       if n > 0 { out.append(UInt8(ascii: ",")) }
@@ -197,8 +203,7 @@ struct ArchiveLineWriter: Sendable {
         to.update(from: source, count: n)
         to += n
       } else if let source = bytes.baseAddress {
-        // Eight bytes at a time while none needs an escape; the bytes before an escape one
-        // by one (the runs between a message's quotes are short).
+        // Eight bytes at a time, to the next byte that needs an escape.
         var i = 0
         while i < n {
           if i + 8 <= n {
@@ -210,8 +215,11 @@ struct ArchiveLineWriter: Sendable {
               i += 8
               continue
             }
+            // The word is stored whole, and the bytes from the escape on are overwritten:
+            // what follows `to` (eight source bytes or more, an escape and the closing
+            // quote) is longer than a word.
             let plain = hits.trailingZeroBitCount / 8
-            for k in 0..<plain { to[k] = source[i + k] }
+            UnsafeMutableRawPointer(to).storeBytes(of: word.littleEndian, as: UInt64.self)
             to += plain
             i += plain
           } else {

@@ -137,15 +137,17 @@ struct ArchivedLineParser {
       to.update(from: from + start, count: written)
       var i = at
       while i < close {
-        // Eight plain bytes at once.
+        // Eight bytes at a time.
         if i + 8 <= close {
+          // Stored whole (the decoded text is never longer than the escaped, so a word
+          // fits), kept up to the first byte that is not plain.
           let word = ByteWords.load(from, i)
-          if ByteWords.escaped(word) == 0 {
-            UnsafeMutableRawPointer(to + written).storeBytes(of: word.littleEndian, as: UInt64.self)
-            written += 8
-            i += 8
-            continue
-          }
+          let hits = ByteWords.escaped(word)
+          UnsafeMutableRawPointer(to + written).storeBytes(of: word.littleEndian, as: UInt64.self)
+          let plain = hits == 0 ? 8 : hits.trailingZeroBitCount / 8
+          written += plain
+          i += plain
+          if hits == 0 { continue }
         }
         let byte = input[i]
         guard byte != UInt8(ascii: "\\") else {

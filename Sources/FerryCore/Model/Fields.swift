@@ -183,6 +183,13 @@ public struct Fields: Sendable, Equatable, RandomAccessCollection, ExpressibleBy
   }
 
   public var keys: [String] { entries.map(\.key) }
+
+  /// Whether the keys are `keys`, in this order (no array is made).
+  @inlinable public func keys(equal keys: [String]) -> Bool {
+    guard keys.count == entries.count else { return false }
+    for i in entries.indices where entries[i].key != keys[i] { return false }
+    return true
+  }
   public var values: [String] { indices.map { value(at: $0) } }
 
   /// The same fields as a dictionary.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Cuts bytes into lines (`\n`, with a `\r` before it dropped), tracking each line's
 /// offset in the stream and cutting lines longer than the limit without holding them.
 public struct LineSplitter {
@@ -21,7 +23,7 @@ public struct LineSplitter {
     var start = 0
     let count = bytes.count
     while start < count {
-      let end = bytes[start...].firstIndex(of: 0x0A)
+      let end = Self.newline(in: bytes, from: start)
       let stop = end ?? count
       if !skipping {
         let room = limit - line.count
@@ -61,6 +63,17 @@ public struct LineSplitter {
       try body(trimmed(line[...]), lineStart, skipping)
       line = []
       skipping = false
+    }
+  }
+
+  /// The place of the first `\n` of `bytes` at or after `start`, found by `memchr` (many
+  /// bytes per step, where a loop over the slice takes one).
+  static func newline(in bytes: [UInt8], from start: Int) -> Int? {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress, start < buffer.count,
+        let hit = memchr(base + start, 0x0A, buffer.count - start)
+      else { return nil }
+      return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
   }
 
