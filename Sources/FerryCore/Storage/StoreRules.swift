@@ -397,16 +397,29 @@ extension StoreRules {
   public static func unstored(_ events: [SourcedEvent], stored: [RestoredSource: Set<Int64>])
     -> [(eTag: String, events: [Event])]
   {
+    // Events come in runs from one object version: a run is added to its group without
+    // hashing the version's strings again.
     var order: [RestoredSource] = []
-    var groups: [RestoredSource: [Event]] = [:]
+    var groups: [[Event]] = []
+    var place: [RestoredSource: Int] = [:]
+    var current = -1
     for item in events {
-      let source = RestoredSource(item)
-      if groups[source] == nil { order.append(source) }
-      groups[source, default: []].append(item.event)
+      if current < 0 || !order[current].holds(item) {
+        let source = RestoredSource(item)
+        if let found = place[source] {
+          current = found
+        } else {
+          current = order.count
+          place[source] = current
+          order.append(source)
+          groups.append([])
+        }
+      }
+      groups[current].append(item.event)
     }
-    return order.compactMap { source in
+    return zip(order, groups).compactMap { source, group in
       var seen = stored[source] ?? []
-      let fresh = (groups[source] ?? []).filter { seen.insert($0.sourceOffset).inserted }
+      let fresh = group.filter { seen.insert($0.sourceOffset).inserted }
       return fresh.isEmpty ? nil : (source.eTag, fresh)
     }
   }
@@ -425,10 +438,22 @@ public struct RestoredSource: Hashable, Sendable {
     eTag = item.eTag
   }
 
-  /// The object versions `events` came from, each once, in order.
+  /// Whether `item` came from this object version.
+  @inline(__always)
+  func holds(_ item: SourcedEvent) -> Bool {
+    item.event.sourceKey == key && item.eTag == eTag && item.event.fetcherID == fetcherID
+  }
+
+  /// The object versions `events` came from, each once, in order (a run of events from one
+  /// version is looked at once).
   public static func of(_ events: [SourcedEvent]) -> [RestoredSource] {
     var seen = Set<RestoredSource>()
-    return events.map(RestoredSource.init).filter { seen.insert($0).inserted }
+    var out: [RestoredSource] = []
+    for item in events where out.last?.holds(item) != true {
+      let source = RestoredSource(item)
+      if seen.insert(source).inserted { out.append(source) }
+    }
+    return out
   }
 }
 
