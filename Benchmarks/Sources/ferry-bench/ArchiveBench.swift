@@ -54,19 +54,22 @@ struct DirectoryBucket: ArchiveBucket {
   func thaw(key: String, days: Int) async throws(AWSFailure) -> ThawState { .ready }
 }
 
-/// Archive write and restore on `events` generated events (JSON app logs and CloudTrail,
-/// as the store benchmark), beside the store's own insert of the same events: commits
-/// them into a SQLite store, archives them into `directory`, removes them from the store
-/// (retention), and restores the whole day back.
-func archiveBenchmark(storePath: String, directory: URL, events: Int) async throws -> [String:
-  Double]
-{
+/// Archive write and restore on `events` generated events (JSON app logs, CloudTrail, or
+/// both, as the store benchmark), beside the store's own insert of the same events:
+/// commits them into a SQLite store, archives them into `directory`, removes them from the
+/// store (retention), and restores the whole day back. With `rawMessages`, writes the
+/// events' raw records there too, one per line (after the timed parts), for the script's
+/// `zstd` baseline.
+func archiveBenchmark(
+  storePath: String, directory: URL, events: Int, mix: LogGenerator.Mix = .mixed,
+  rawMessages: URL? = nil
+) async throws -> [String: Double] {
   let day = Date(timeIntervalSince1970: 1_732_406_400)
   let store = try SQLiteStore(path: storePath)
   let account = try await store.createAccount(
     name: "archive", externalIDPrefix: "ferry", retentionDays: 30, actor: "bench"
   ).id
-  let logs = LogGenerator(account: account, day: day, total: events, mix: .mixed)
+  let logs = LogGenerator(account: account, day: day, total: events, mix: mix)
   let insert = try await storeInsert(store, logs)
 
   let connection = Connection(
@@ -121,6 +124,20 @@ func archiveBenchmark(storePath: String, directory: URL, events: Int) async thro
   let restorePeak = peakResidentKiB()
   let restored = try await store.restoreJob(job.id, of: account)?.eventsRestored ?? 0
   guard restored == events else { throw BenchError.failed("restored \(restored) of \(events)") }
+
+  if let rawMessages {
+    FileManager.default.createFile(atPath: rawMessages.path, contents: nil)
+    let file = try FileHandle(forWritingTo: rawMessages)
+    defer { try? file.close() }
+    for n in 0..<logs.objects {
+      var text: [UInt8] = []
+      for event in logs.object(n).events {
+        text.append(contentsOf: event.message.utf8)
+        text.append(0x0A)
+      }
+      try file.write(contentsOf: text)
+    }
+  }
 
   return [
     "events": Double(events),

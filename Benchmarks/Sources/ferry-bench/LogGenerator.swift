@@ -7,7 +7,11 @@ import Foundation
 /// Objects are written in time order, each covering a few minutes of one fetcher, as
 /// fetchers commit them.
 struct LogGenerator {
-  enum Mix { case mixed, cloudTrailOnly }
+  enum Mix: String {
+    case mixed
+    case cloudTrailOnly = "cloudtrail"
+    case jsonOnly = "json"
+  }
 
   let account: AccountID
   let day: Date
@@ -36,7 +40,13 @@ struct LogGenerator {
   }
 
   /// Whether object `n` is CloudTrail.
-  func isCloudTrail(_ n: Int) -> Bool { mix == .cloudTrailOnly || n % 2 == 1 }
+  func isCloudTrail(_ n: Int) -> Bool {
+    switch mix {
+    case .mixed: n % 2 == 1
+    case .cloudTrailOnly: true
+    case .jsonOnly: false
+    }
+  }
 
   /// The trace ID that only event `index` of object `n` carries (for rare-word searches).
   static func traceID(object n: Int, index: Int) -> String {

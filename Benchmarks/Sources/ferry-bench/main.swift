@@ -31,10 +31,13 @@ do {
   case ("encode", 2):
     guard let events = Int(args[1]) else { throw BenchError.usage }
     results = try encodeBreakdown(events: events)
-  case ("archive", 4):
+  case ("archive", 4), ("archive", 6):
     guard let events = Int(args[3]) else { throw BenchError.usage }
+    let mix = args.count == 6 ? LogGenerator.Mix(rawValue: args[4]) : .mixed
+    guard let mix else { throw BenchError.usage }
     results = try await archiveBenchmark(
-      storePath: args[1], directory: URL(fileURLWithPath: args[2]), events: events)
+      storePath: args[1], directory: URL(fileURLWithPath: args[2]), events: events, mix: mix,
+      rawMessages: args.count == 6 ? URL(fileURLWithPath: args[5]) : nil)
   case ("store", 4):
     guard let events = Int(args[3]) else { throw BenchError.usage }
     results = try await storeBenchmark(backend: args[1], location: args[2], events: events)
