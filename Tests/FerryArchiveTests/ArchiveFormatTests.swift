@@ -257,7 +257,7 @@ struct ArchiveFormatTests {
   func part(_ events: [Event], sequence: Int = 1) throws -> ArchivePart {
     var writer = ArchivePartWriter(
       account: Self.account, hour: ArchiveLayout.hour(of: events[0].time))
-    for event in events { writer.append(event, eTag: "\"e1\"", sourceBucket: "cust-logs") }
+    for event in events { try writer.append(event, eTag: "\"e1\"", sourceBucket: "cust-logs") }
     return try writer.finish(layout: try ArchiveLayout(prefix: "arch"), sequence: sequence)
   }
 
@@ -287,10 +287,9 @@ struct ArchiveFormatTests {
   @Test func theGzipOptionWritesObjectsThatGzipReads() async throws {
     let events = (0..<500).map { Self.event($0) }
     var writer = ArchivePartWriter(
-      account: Self.account, hour: ArchiveLayout.hour(of: events[0].time))
-    for event in events { writer.append(event, eTag: "\"e1\"", sourceBucket: "cust-logs") }
-    let part = try writer.finish(
-      layout: try ArchiveLayout(prefix: "arch"), sequence: 1, compression: .gzip)
+      account: Self.account, hour: ArchiveLayout.hour(of: events[0].time), compression: .gzip)
+    for event in events { try writer.append(event, eTag: "\"e1\"", sourceBucket: "cust-logs") }
+    let part = try writer.finish(layout: try ArchiveLayout(prefix: "arch"), sequence: 1)
     #expect(part.entry.key.hasSuffix(".json.gz"), "\(part.entry.key)")
     let file = try TestPaths.temporaryDirectory("ferry-archive-gzip").appendingPathComponent(
       "part.json.gz")

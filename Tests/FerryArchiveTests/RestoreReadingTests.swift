@@ -142,7 +142,7 @@ struct RestoreReadingTests {
     for n in 0..<20_000 {
       let offset = Int64(n) * 97
       written.append(offset)
-      part.append(
+      try part.append(
         Event(
           accountID: account, fetcherID: "fch_1", logType: "json",
           time: hour.addingTimeInterval(Double(n) / 10), sourceKey: "app/a.json",
@@ -151,11 +151,18 @@ struct RestoreReadingTests {
           fields: ["ms": String(rng.next() % 900)]),
         eTag: "\"e\"", sourceBucket: "logs")
     }
-    for line in String(decoding: part.raw, as: UTF8.self).split(separator: "\n") {
-      let event = try ArchivedLine.event(Array(line.utf8), account: account).get().event
-      other.append(event, eTag: "\"e\"", sourceBucket: "logs")
-    }
+    // Several pieces of text (more than a MiB), each compressed as it came.
     let finished = try part.finish(layout: try ArchiveLayout(prefix: "ferry"), sequence: 1)
+    #expect(finished.entry.rawBytes > 2 * ArchivePartWriter.pieceBytes)
+    var text: [UInt8] = []
+    try ArchiveObjectReader.decompress(finished.bytes, key: finished.entry.key) {
+      text += $0
+    }
+    #expect(text.count == finished.entry.rawBytes)
+    for line in String(decoding: text, as: UTF8.self).split(separator: "\n") {
+      let event = try ArchivedLine.event(Array(line.utf8), account: account).get().event
+      try other.append(event, eTag: "\"e\"", sourceBucket: "logs")
+    }
     let twin = try other.finish(layout: try ArchiveLayout(prefix: "ferry"), sequence: 1)
     #expect(finished.entry.key == twin.entry.key, "the same events give the same key")
     #expect(

@@ -42,6 +42,29 @@ struct BlockTests {
     #expect(try Zstd.decompress(theirs, limit: 1 << 20) == text)
   }
 
+  /// A frame made a piece at a time, pieces of every size (empty ones, ones larger than
+  /// zstd's own buffers), reads back whole with the zstd command.
+  @Test func aFrameMadeInPiecesIsOneFrameTheZstdCommandReads() throws {
+    var rng = SeededGenerator(seed: 2)
+    var text: [UInt8] = []
+    let stream = try ZstdStream(level: 3)
+    for _ in 0..<40 {
+      let size = [0, 1, 1000, 130_000, 700_000][Int(rng.next() % 5)]
+      let piece = (0..<size).map { _ in UInt8(ascii: "a") + UInt8(rng.next() % 20) }
+      text += piece
+      try stream.feed(piece)
+    }
+    let tail = Array("last line\n".utf8)
+    text += tail
+    let frame = try stream.finish(tail)
+    let file = try TestPaths.temporaryDirectory("ferry-zstd-stream").appendingPathComponent("s.zst")
+    try Data(frame).write(to: file)
+    let read = try Subprocess.run(try zstdCommand(), ["-d", "-c", file.path])
+    #expect(read.status == 0, "\(read.stderr)")
+    #expect(Array(read.stdout.utf8) == text)
+    #expect(frame.count < text.count * 6 / 10, "20 letters at random: 4.3 bits of 8 a byte")
+  }
+
   @Test func aFrameLargerThanTheLimitOrDamagedIsRefused() throws {
     let frame = try Zstd.compress([UInt8](repeating: 7, count: 100_000))
     #expect(throws: Zstd.Failure.self) { try Zstd.decompress(frame, limit: 99_999) }

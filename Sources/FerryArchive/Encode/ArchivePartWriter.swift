@@ -4,13 +4,23 @@ import FerryCore
 import Foundation
 
 /// An archive object being filled: the NDJSON lines of one partition's events, compressed
-/// with zstd into one frame when it is finished. The caller flushes by size (``rawBytes``)
-/// and age, so memory stays bounded by the part size.
+/// as they come into one zstd frame (a piece of ``pieceBytes`` at a time), so that it holds
+/// the compressed object and one piece of text, not the whole text. gzip objects are
+/// compressed whole when finished. The caller flushes by size (``rawBytes``) and age.
 public struct ArchivePartWriter: Sendable {
   public let account: AccountID
   public let hour: Date
   public let lines: ArchiveLines
+  public let compression: ArchiveCompression
+  /// zstd's level (1 to 19); gzip uses zlib's default level.
+  public let level: Int32
+  /// Text compressed at once.
+  static let pieceBytes = 1 << 20
+  /// Text not compressed yet (all of it for gzip).
   private(set) var raw: [UInt8] = []
+  /// Text already compressed into `stream`.
+  private var compressedText = 0
+  private var stream: ZstdStream?
   /// The first and the last event (with their ETags), which name the object.
   private var first: (event: Event, eTag: String)?
   private var last: (event: Event, eTag: String)?
@@ -19,18 +29,29 @@ public struct ArchivePartWriter: Sendable {
   public private(set) var maxTime: Date?
   private var writer = ArchiveLineWriter()
 
-  public init(account: AccountID, hour: Date, lines: ArchiveLines = .full) {
+  public init(
+    account: AccountID, hour: Date, lines: ArchiveLines = .full,
+    compression: ArchiveCompression = .zstd, level: Int32 = 3
+  ) {
     self.account = account
     self.hour = hour
     self.lines = lines
+    self.compression = compression
+    self.level = level
   }
 
   /// Uncompressed bytes so far.
-  public var rawBytes: Int { raw.count }
+  public var rawBytes: Int { compressedText + raw.count }
 
   /// Adds an event of this partition's hour.
-  public mutating func append(_ event: Event, eTag: String, sourceBucket: String) {
+  public mutating func append(_ event: Event, eTag: String, sourceBucket: String) throws {
     writer.append(event, eTag: eTag, sourceBucket: sourceBucket, lines: lines, to: &raw)
+    if compression == .zstd, raw.count >= Self.pieceBytes {
+      if stream == nil { stream = try ZstdStream(level: level) }
+      try stream?.feed(raw)
+      compressedText += raw.count
+      raw.removeAll(keepingCapacity: true)
+    }
     if first == nil { first = (event, eTag) }
     last = (event, eTag)
     events += 1
@@ -39,13 +60,12 @@ public struct ArchivePartWriter: Sendable {
   }
 
   /// The finished object: its key in `layout`, its bytes and what the manifest records.
-  /// `level` is zstd's (1 to 19); gzip uses zlib's default level.
-  public func finish(
-    layout: ArchiveLayout, sequence: Int, level: Int32 = 3,
-    compression: ArchiveCompression = .zstd
-  ) throws -> ArchivePart {
-    let compressed =
-      compression == .zstd ? try Zstd.compress(raw, level: level) : try Gzip.compress(raw)
+  public func finish(layout: ArchiveLayout, sequence: Int) throws -> ArchivePart {
+    let compressed: [UInt8]
+    switch compression {
+    case .zstd: compressed = try (stream ?? ZstdStream(level: level)).finish(raw)
+    case .gzip: compressed = try Gzip.compress(raw)
+    }
     // Named by content: the same events in the same order give the same key.
     var hasher = SHA256()
     for end in [first, last] {
@@ -60,7 +80,7 @@ public struct ArchivePartWriter: Sendable {
     return ArchivePart(
       entry: ArchiveManifest.Object(
         key: key, events: events, minTime: minTime ?? hour, maxTime: maxTime ?? hour,
-        bytes: compressed.count, rawBytes: raw.count, sha256: digest,
+        bytes: compressed.count, rawBytes: rawBytes, sha256: digest,
         lines: lines == .compact ? ArchiveLines.compact.rawValue : nil),
       bytes: compressed)
   }

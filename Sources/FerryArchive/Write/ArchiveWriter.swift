@@ -132,17 +132,15 @@ public struct ArchiveWriter: Sendable {
         } else {
           i = writers.count
           index[hour] = i
-          writers.append(ArchivePartWriter(account: account, hour: hour, lines: archive.lines))
+          writers.append(partWriter(hour))
         }
-        writers[i].append(event, eTag: block.eTag, sourceBucket: sourceBucket)
+        try writers[i].append(event, eTag: block.eTag, sourceBucket: sourceBucket)
         newest = max(newest ?? event.time, event.time)
       }
     }
     var entries: [(hour: Date, entry: ArchiveManifest.Object)] = []
     for (hour, i) in index.sorted(by: { $0.key < $1.key }) {
-      let part = try writers[i].finish(
-        layout: layout, sequence: batch.sequence, level: settings.level,
-        compression: archive.compression)
+      let part = try writers[i].finish(layout: layout, sequence: batch.sequence)
       try await check()
       do {
         try await bucket.put(
@@ -153,7 +151,7 @@ public struct ArchiveWriter: Sendable {
           failure: error, connection: connection)
       }
       // Its memory goes.
-      writers[i] = ArchivePartWriter(account: account, hour: hour, lines: archive.lines)
+      writers[i] = partWriter(hour)
       entries.append((hour, part.entry))
       report.objects += 1
       report.events += part.entry.events
@@ -177,6 +175,13 @@ public struct ArchiveWriter: Sendable {
       )
     }
     return report
+  }
+
+  /// An empty object of `hour`, in the archive's form.
+  func partWriter(_ hour: Date) -> ArchivePartWriter {
+    ArchivePartWriter(
+      account: account, hour: hour, lines: archive.lines, compression: archive.compression,
+      level: settings.level)
   }
 
   /// Rewrites a partition's manifest with `entry` in it (listed once, whatever came before).

@@ -58,3 +58,65 @@ public enum Zstd {
     String(cString: ZSTD_getErrorName(code))
   }
 }
+
+/// One zstd frame made a piece at a time (`ZSTD_compressStream2`), so that the text of a
+/// large object is never held whole: only what was compressed so far and the piece fed.
+/// Owned by one writer at a time (a value type holds it and is not shared between tasks):
+/// its context is not safe to use from two threads at once.
+public final class ZstdStream: @unchecked Sendable {
+  private let context: OpaquePointer
+  private var scratch: [UInt8]
+  /// The frame so far.
+  public private(set) var output: [UInt8] = []
+
+  public init(level: Int32 = Zstd.defaultLevel) throws(Zstd.Failure) {
+    guard let context = ZSTD_createCCtx() else {
+      throw Zstd.Failure(description: "zstd could not make a compression context")
+    }
+    self.context = context
+    scratch = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
+    let set = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+    if ZSTD_isError(set) != 0 {
+      throw Zstd.Failure(description: "zstd refused level \(level): \(Zstd.errorName(set))")
+    }
+  }
+
+  deinit { ZSTD_freeCCtx(context) }
+
+  /// Compresses `input` into the frame.
+  public func feed(_ input: [UInt8]) throws(Zstd.Failure) {
+    try run(input, ZSTD_e_continue)
+  }
+
+  /// Compresses `input`, ends the frame and gives it whole.
+  public func finish(_ input: [UInt8] = []) throws(Zstd.Failure) -> [UInt8] {
+    try run(input, ZSTD_e_end)
+    return output
+  }
+
+  private func run(_ input: [UInt8], _ directive: ZSTD_EndDirective) throws(Zstd.Failure) {
+    let failure: Int? = input.withUnsafeBytes { source in
+      var inBuffer = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
+      while true {
+        var written = 0
+        let left = scratch.withUnsafeMutableBytes { target in
+          var outBuffer = ZSTD_outBuffer(dst: target.baseAddress, size: target.count, pos: 0)
+          let left = ZSTD_compressStream2(context, &outBuffer, &inBuffer, directive)
+          written = outBuffer.pos
+          return left
+        }
+        if ZSTD_isError(left) != 0 { return left }
+        output.append(contentsOf: scratch[0..<written])
+        // Fed: every input byte taken (with room left in the output, nothing is held
+        // back); ended: nothing left to flush.
+        let done =
+          directive == ZSTD_e_end
+          ? left == 0 : inBuffer.pos == inBuffer.size && written < scratch.count
+        if done { return nil }
+      }
+    }
+    if let failure {
+      throw Zstd.Failure(description: "zstd could not compress: \(Zstd.errorName(failure))")
+    }
+  }
+}
