@@ -419,7 +419,14 @@ extension StoreRules {
     }
     return zip(order, groups).compactMap { source, group in
       var seen = stored[source] ?? []
-      let fresh = group.filter { seen.insert($0.sourceOffset).inserted }
+      seen.reserveCapacity(seen.count + group.count)
+      // Nearly always every event is new: the group is kept as it is, not copied.
+      guard let repeated = group.firstIndex(where: { !seen.insert($0.sourceOffset).inserted })
+      else { return (source.eTag, group) }
+      var fresh = Array(group[..<repeated])
+      for event in group[(repeated + 1)...] where seen.insert(event.sourceOffset).inserted {
+        fresh.append(event)
+      }
       return fresh.isEmpty ? nil : (source.eTag, fresh)
     }
   }
