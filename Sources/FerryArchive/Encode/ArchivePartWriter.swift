@@ -60,6 +60,7 @@ public struct ArchivePartWriter: Sendable {
   }
 
   /// The finished object: its key in `layout`, its bytes and what the manifest records.
+  /// Called once: it ends the zstd frame the writer was filling.
   public func finish(layout: ArchiveLayout, sequence: Int) throws -> ArchivePart {
     let compressed: [UInt8]
     switch compression {

@@ -173,20 +173,14 @@ public struct ArchiveObjectReader: Sendable {
       state: .done, bytesRead: Int64(bytes.count), eventsRead: read, eventsMatched: matched)
   }
 
-  /// The newlines in `bytes`, counted eight bytes at a time (SWAR: a byte equal to `\n`
-  /// becomes 0x80 in `hit`).
+  /// The newlines in `bytes`, counted eight bytes at a time (``ByteWords``).
   static func newlines(in bytes: [UInt8]) -> Int {
     bytes.withUnsafeBytes { raw in
+      guard let base = raw.baseAddress else { return 0 }
       var count = 0
       var i = 0
-      let ones: UInt64 = 0x0101_0101_0101_0101
-      let highs: UInt64 = 0x8080_8080_8080_8080
-      let pattern = ones &* 0x0A
       while i + 8 <= raw.count {
-        let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
-        // A zero byte of `word` (and only one) gets its high bit set.
-        let hit = ~((word & ~highs) &+ ~highs | word) & highs
-        count += hit.nonzeroBitCount
+        count += ByteWords.equal(ByteWords.load(base, i), 0x0A).nonzeroBitCount
         i += 8
       }
       while i < raw.count {
