@@ -162,8 +162,8 @@ struct ArchiveLineWriter: Sendable {
   /// backslash, other control characters as `\u00xx`, everything else as its UTF-8.
   ///
   /// Two passes: the first counts what the escapes add, so `out` grows once per string
-  /// (a log message in JSON holds dozens of quotes); the second writes the runs between
-  /// escapes with one copy each, straight into `out`'s storage.
+  /// (a log message in JSON holds dozens of quotes); the second writes straight into
+  /// `out`'s storage, eight bytes at a time up to each byte that needs an escape.
   static func string(_ text: String, to out: inout [UInt8]) {
     var text = text
     text.withUTF8 { string(utf8: $0, to: &out) }

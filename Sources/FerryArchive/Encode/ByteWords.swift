@@ -32,6 +32,22 @@ enum ByteWords {
     equal(word, 0x22) | equal(word, 0x5C) | controls(word)
   }
 
+  /// The place of the first byte at or after `start` that `test` finds, looking a word at
+  /// a time; or the first place from which fewer than eight bytes are left before `end`
+  /// (the caller goes on byte by byte from there).
+  @inline(__always)
+  static func skip(
+    _ bytes: UnsafeRawPointer, from start: Int, before end: Int, until test: (UInt64) -> UInt64
+  ) -> Int {
+    var at = start
+    while at + 8 <= end {
+      let hits = test(load(bytes, at))
+      if hits != 0 { return at + hits.trailingZeroBitCount / 8 }
+      at += 8
+    }
+    return at
+  }
+
   /// The word of eight bytes at `offset`, first byte lowest.
   @inline(__always)
   static func load(_ bytes: UnsafeRawPointer, _ offset: Int) -> UInt64 {

@@ -86,14 +86,7 @@ struct ArchivedLineParser {
     // The common case: no escape, no control byte. Eight bytes at a time to the first
     // quote, backslash or control byte, then byte by byte.
     if let base = bytes.baseAddress {
-      while at + 8 <= bytes.count {
-        let hits = ByteWords.escaped(ByteWords.load(base, at))
-        if hits != 0 {
-          at += hits.trailingZeroBitCount / 8
-          break
-        }
-        at += 8
-      }
+      at = ByteWords.skip(base, from: at, before: bytes.count, until: ByteWords.escaped)
     }
     while at < bytes.count {
       let byte = bytes[at]
@@ -117,14 +110,8 @@ struct ArchivedLineParser {
       close += 1
       // To the next quote or backslash, eight bytes at a time.
       if let base = bytes.baseAddress {
-        while close + 8 <= bytes.count {
-          let word = ByteWords.load(base, close)
-          let hits = ByteWords.equal(word, 0x22) | ByteWords.equal(word, 0x5C)
-          if hits != 0 {
-            close += hits.trailingZeroBitCount / 8
-            break
-          }
-          close += 8
+        close = ByteWords.skip(base, from: close, before: bytes.count) {
+          ByteWords.equal($0, 0x22) | ByteWords.equal($0, 0x5C)
         }
       }
     }
@@ -188,8 +175,7 @@ struct ArchivedLineParser {
           failed = true
           return 0
         }
-        // Byte by byte: the runs between a message's escapes are a few bytes long, shorter
-        // than a copy call is worth.
+        // A plain byte of the last few, fewer than a word.
         to[written] = byte
         written += 1
         i += 1
