@@ -5,6 +5,7 @@ import FerryIngest
 import FerryServer
 import FerryStore
 import Foundation
+import GRDB
 import NIOCore
 
 /// `ferry-bench ingest ENDPOINT BUCKET STORE_PATH KIND KEY...`: the objects through the
@@ -75,6 +76,11 @@ func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: Str
     "uncompressed_mb_per_second": Double(bytes) / 1e6 / seconds,
     "peak_rss_mib": Double(peakResidentKiB()) / 1024, "in_flight": Double(inFlight),
   ]
+  out.merge(try storedBytes(path: storePath, events: events)) { $1 }
+  // FERRY_BENCH_PROBES ({"rare", "common", "hour_start"}): the searches ClickHouse runs too.
+  if let probes = ProcessInfo.processInfo.environment["FERRY_BENCH_PROBES"] {
+    out.merge(try await peerSearches(store, account: account, probes: probes)) { $1 }
+  }
   // Baseline: zlib alone over the same compressed bytes, already in memory.
   var compressed: [[UInt8]] = []
   for key in keys {
@@ -94,5 +100,56 @@ func ingestBenchmark(endpoint: URL, bucket: String, storePath: String, kind: Str
   let zlibSeconds = (clock.now - zlibStart).seconds
   out["zlib_mb_per_second"] = Double(inflated) / 1e6 / zlibSeconds
   out["compressed_mb"] = Double(compressed.reduce(0) { $0 + $1.count }) / 1e6
+  return out
+}
+
+/// Bytes per event the store keeps: the blocks' data, their filters, their index rows and
+/// the whole SQLite file (after a checkpoint, so that the WAL is counted in the file).
+func storedBytes(path: String, events: Int) throws -> [String: Double] {
+  let queue = try DatabaseQueue(path: path)
+  return try queue.write { db in
+    try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+    let data = try Int.fetchOne(db, sql: "SELECT total(length(data)) FROM event_block_data") ?? 0
+    let filters =
+      try Int.fetchOne(db, sql: "SELECT total(length(filter)) FROM event_block_filters") ?? 0
+    let blocks = try Int.fetchOne(db, sql: "SELECT count(*) FROM event_blocks") ?? 0
+    let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+    let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+    let n = Double(max(events, 1))
+    return [
+      "block_data_bytes_per_event": Double(data) / n,
+      "filter_bytes_per_event": Double(filters) / n, "blocks": Double(blocks),
+      "disk_bytes_per_event": Double(pages * pageSize) / n,
+    ]
+  }
+}
+
+/// The two searches the ClickHouse peer runs (`Benchmarks/baselines/chdb_peer.py`), first
+/// page of 100, p50 of 20 warm runs: a token one event carries, over the whole day, and a
+/// common word within one hour.
+func peerSearches(_ store: SQLiteStore, account: AccountID, probes: String) async throws
+  -> [String: Double]
+{
+  guard
+    let object = try JSONSerialization.jsonObject(with: Data(probes.utf8)) as? [String: String],
+    let rare = object["rare"], let common = object["common"],
+    let hourText = object["hour_start"], let hour = try? Date(hourText, strategy: .iso8601)
+  else { throw BenchError.failed("FERRY_BENCH_PROBES: \(probes)") }
+  let day = Date(timeIntervalSince1970: 1_732_406_400)
+  var out: [String: Double] = [:]
+  for (name, text, from, to) in [
+    ("rare", rare, day, day.addingTimeInterval(86_400)),
+    ("common", common, hour, hour.addingTimeInterval(3600)),
+  ] {
+    let query = try LogQuery.parse(text)
+    var found = 0
+    let result = try await latencies(runs: 20) {
+      let page = try await store.search(
+        EventQuery(from: from, to: to, limit: 100, query: query), of: account)
+      found = page.events.count
+    }
+    out["\(name)_p50_ms"] = result.p50
+    out["\(name)_found"] = Double(found)
+  }
   return out
 }

@@ -26,7 +26,111 @@ public struct BlockView: Sendable {
   /// Log types, source keys and field names.
   var dictionary: [String] = []
 
+  /// A `FRB3` payload (``BlockWriter``).
   init(raw: [UInt8]) throws(BlockError) {
+    self.raw = raw
+    var header = Varint.Reader(bytes: raw, position: 4)
+    let count = try header.int()
+    guard count <= raw.count else { throw BlockError("the block claims \(count) events") }
+    let names = try header.int()
+    guard names <= raw.count else { throw BlockError("the block claims \(names) names") }
+    for _ in 0..<names { dictionary.append(try header.string()) }
+    var bounds: [Int] = []
+    for _ in 0..<BlockWriter.streamCount {
+      let length = try header.int()
+      guard length <= raw.count else { throw BlockError("a stream length is out of range") }
+      bounds.append(length)
+    }
+    var starts: [Int] = []
+    var at = header.position
+    for length in bounds {
+      starts.append(at)
+      at += length
+    }
+    guard at <= raw.count else { throw BlockError("the block's streams run past its end") }
+    func stream(_ n: Int) -> Varint.Reader {
+      Varint.Reader(bytes: raw, position: starts[n], end: starts[n] + bounds[n])
+    }
+    var times = stream(0)
+    var offsets = stream(1)
+    var sources = stream(2)
+    var heads = stream(3)
+    var fieldNames = stream(4)
+    var places = stream(5)
+    var lengths = stream(6)
+    var literal = starts[7]
+    let literalsEnd = starts[7] + bounds[7]
+    let messagesStart = at
+    self.count = count
+    self.times.reserveCapacity(count)
+    self.offsets.reserveCapacity(count)
+    logTypes.reserveCapacity(count)
+    sourceKeys.reserveCapacity(count)
+    messageStarts.reserveCapacity(count)
+    messageLengths.reserveCapacity(count)
+    nonASCII.reserveCapacity(count)
+    firstField.reserveCapacity(count + 1)
+    func name(_ reader: inout Varint.Reader) throws(BlockError) -> Int32 {
+      let index = try reader.int()
+      guard index < names else { throw BlockError("a name index is out of range") }
+      return Int32(index)
+    }
+    var time: Int64 = 0
+    var end: Int64 = 0
+    var message = messagesStart
+    for _ in 0..<count {
+      time &+= Varint.unzigzag(try times.uint())
+      self.times.append(time)
+      let offset = end &+ Varint.unzigzag(try offsets.uint())
+      self.offsets.append(offset)
+      logTypes.append(try name(&sources))
+      sourceKeys.append(try name(&sources))
+      nonASCII.append(try heads.uint() & 1 == 1)
+      let length = try heads.int()
+      guard length <= raw.count - message else {
+        throw BlockError("a message runs past the block's end")
+      }
+      messageStarts.append(message)
+      messageLengths.append(Int32(length))
+      end = offset &+ Int64(length)
+      firstField.append(Int32(self.fieldNames.count))
+      let fields = try fieldNames.int()
+      guard fields <= raw.count else { throw BlockError("a field count is out of range") }
+      var cursor = 0
+      for _ in 0..<fields {
+        self.fieldNames.append(try name(&fieldNames))
+        let valueLength = try lengths.int()
+        let place = try places.uint()
+        if place & 1 == 1 {
+          guard valueLength <= literalsEnd - literal else {
+            throw BlockError("a field value runs past the block's literals")
+          }
+          fieldStarts.append(literal)
+          literal += valueLength
+        } else {
+          let start = Int64(cursor) &+ Varint.unzigzag(place >> 1)
+          guard start >= 0, start <= Int64(length - valueLength), valueLength <= length else {
+            throw BlockError("a field's place is outside its message")
+          }
+          fieldStarts.append(message + Int(start))
+          cursor = Int(start) + valueLength
+        }
+        fieldLengths.append(Int32(valueLength))
+      }
+      message += length
+    }
+    firstField.append(Int32(self.fieldNames.count))
+    guard message == raw.count, literal == literalsEnd else {
+      throw BlockError(
+        "the block's text is \(raw.count - messagesStart) bytes, not the \(message - messagesStart) its headers add up to"
+      )
+    }
+  }
+
+  /// A `FRB2` payload: one header per event (time and offset deltas, log type, source
+  /// key, flags, message length, each field's name and value length), then every field
+  /// value, then every message.
+  init(v2 raw: [UInt8]) throws(BlockError) {
     self.raw = raw
     var reader = Varint.Reader(bytes: raw)
     reader.position = 4

@@ -42,7 +42,8 @@ public enum BlockCodec {
   /// A block never decompresses to more than this (a guard against a damaged or hostile
   /// frame).
   public static let maxRawBytes = 64 << 20
-  static let magic: [UInt8] = Array("FRB2".utf8)
+  static let magic: [UInt8] = Array("FRB3".utf8)
+  static let v2Magic: [UInt8] = Array("FRB2".utf8)
   static let legacyMagic: [UInt8] = Array("FRB1".utf8)
 
   /// The events in blocks of about `targetBytes` each, in the order given.
@@ -106,7 +107,7 @@ public enum BlockCodec {
       maxTime = max(maxTime, time)
     }
     var holdsNUL = false
-    let raw = payload(events, filterEntries: &hashes, holdsNUL: &holdsNUL)
+    let raw = BlockWriter.payload(events, filterEntries: &hashes, holdsNUL: &holdsNUL)
     if refusingNUL && holdsNUL { return nil }
     var filter = BloomFilter(capacity: hashes.count)
     hashes.visit { filter.insert($0) }
@@ -120,101 +121,6 @@ public enum BlockCodec {
       minTime: Date(micros: minTime), maxTime: Date(micros: maxTime), eventCount: events.count,
       firstOffset: events.first?.sourceOffset ?? 0, rawBytes: raw.count, data: data,
       filter: filter.bytes)
-  }
-
-  /// The uncompressed `FRB2` payload of `events`; what the block's filter holds goes into
-  /// `filterEntries`: the hash of every word of every message, of every `field=value` and
-  /// of each `logtype=…`.
-  /// `holdsNUL` is set when a text of the payload (name, value or message) holds a NUL byte.
-  static func payload<Events: Collection<Event>>(
-    _ events: Events, filterEntries words: inout HashSet64, holdsNUL: inout Bool
-  )
-    -> [UInt8]
-  {
-    var dictionary: [String: Int] = [:]
-    var names: [String] = []
-    // Per dictionary entry, the filter's hash state after `name=` (0: not computed yet):
-    // a field's key is hashed once per block, not once per event.
-    var keyStates: [UInt64] = []
-    func index(_ name: String) -> UInt64 {
-      if let known = dictionary[name] { return UInt64(known) }
-      dictionary[name] = names.count
-      names.append(name)
-      keyStates.append(0)
-      return UInt64(names.count - 1)
-    }
-    var headers: [UInt8] = []
-    headers.reserveCapacity(events.count * 16)
-    var values: [UInt8] = []
-    var messages: [UInt8] = []
-    messages.reserveCapacity(events.reduce(0) { $0 + $1.message.utf8.count })
-    var previousTime: Int64 = 0
-    var previousOffset: Int64 = 0
-    var previousLogType: String?
-    var logTypeIndex: UInt64 = 0
-    var previousSourceKey: String?
-    var sourceKeyIndex: UInt64 = 0
-    // The previous event's field names with their indexes: events of one object nearly
-    // always have the same names in the same order, so most lookups are one comparison.
-    var previousNames: [(name: String, index: UInt64)] = []
-    var currentNames: [(name: String, index: UInt64)] = []
-    for event in events {
-      if event.logType != previousLogType {
-        words.insert(TokenHash.field("logtype", event.logType))
-        previousLogType = event.logType
-        logTypeIndex = index(event.logType)
-      }
-      if event.sourceKey != previousSourceKey {
-        previousSourceKey = event.sourceKey
-        sourceKeyIndex = index(event.sourceKey)
-      }
-      let time = event.time.micros
-      Varint.write(Varint.zigzag(time &- previousTime), to: &headers)
-      previousTime = time
-      Varint.write(Varint.zigzag(event.sourceOffset &- previousOffset), to: &headers)
-      previousOffset = event.sourceOffset
-      Varint.write(logTypeIndex, to: &headers)
-      Varint.write(sourceKeyIndex, to: &headers)
-      var message = event.message
-      let ascii = Tokenizer.addTokenHashes(message, to: &words)
-      message.withUTF8 { bytes in
-        Varint.write(ascii ? 0 : 1, to: &headers)
-        Varint.write(UInt64(bytes.count), to: &headers)
-        messages.append(contentsOf: bytes)
-      }
-      Varint.write(UInt64(event.fields.count), to: &headers)
-      // In the event's order, which is the log's: one object's events give their names
-      // in the same order, so the previous event's names nearly always match.
-      currentNames.removeAll(keepingCapacity: true)
-      event.fields.forEachUTF8 { key, value in
-        let position = currentNames.count
-        let keyIndex =
-          position < previousNames.count && previousNames[position].name == key
-          ? previousNames[position].index : index(key)
-        var keyState = keyStates[Int(keyIndex)]
-        if keyState == 0 {
-          keyState = TokenHash.keyState(key)
-          keyStates[Int(keyIndex)] = keyState
-        }
-        words.insert(TokenHash.field(keyState, utf8: value))
-        currentNames.append((key, keyIndex))
-        Varint.write(keyIndex, to: &headers)
-        Varint.write(UInt64(value.count), to: &headers)
-        values.append(contentsOf: value)
-      }
-      swap(&previousNames, &currentNames)
-    }
-    holdsNUL =
-      hasNUL(values) || hasNUL(messages) || names.contains { $0.utf8.contains(0) }
-    var out = magic
-    out.reserveCapacity(64 + headers.count + values.count + messages.count)
-    Varint.write(UInt64(events.count), to: &out)
-    Varint.write(UInt64(names.count), to: &out)
-    for name in names { Varint.writeString(name, to: &out) }
-    out += headers
-    out += values
-    out += messages
-    return out
   }
 
   static func hasNUL(_ bytes: [UInt8]) -> Bool {
@@ -238,10 +144,12 @@ public enum BlockCodec {
       var unused = HashSet64(capacity: 0)
       var unusedNUL = false
       return try BlockView(
-        raw: payload(events[...], filterEntries: &unused, holdsNUL: &unusedNUL))
+        raw: BlockWriter.payload(events[...], filterEntries: &unused, holdsNUL: &unusedNUL))
     }
-    guard Array(raw[0..<4]) == magic else {
-      throw BlockError("the block does not start with FRB2 (or FRB1)")
+    let head = Array(raw[0..<4])
+    if head == v2Magic { return try BlockView(v2: raw) }
+    guard head == magic else {
+      throw BlockError("the block does not start with FRB3 (or FRB2, FRB1)")
     }
     return try BlockView(raw: raw)
   }

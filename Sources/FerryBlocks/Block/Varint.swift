@@ -30,12 +30,20 @@ enum Varint {
   struct Reader {
     let bytes: [UInt8]
     var position = 0
+    /// Where the reader's bytes end (a stream of a block ends before the payload does).
+    var end: Int
+
+    init(bytes: [UInt8], position: Int = 0, end: Int? = nil) {
+      self.bytes = bytes
+      self.position = position
+      self.end = end ?? bytes.count
+    }
 
     mutating func uint() throws(BlockError) -> UInt64 {
       var value: UInt64 = 0
       var shift: UInt64 = 0
       while true {
-        guard position < bytes.count, shift < 64 else {
+        guard position < end, shift < 64 else {
           throw BlockError("the block ends inside a number")
         }
         let byte = bytes[position]
@@ -54,7 +62,7 @@ enum Varint {
 
     mutating func string() throws(BlockError) -> String {
       let length = try int()
-      guard length <= bytes.count - position else {
+      guard length <= end - position else {
         throw BlockError("the block ends inside a string")
       }
       let text = String(decoding: bytes[position..<position + length], as: UTF8.self)

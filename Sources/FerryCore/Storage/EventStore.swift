@@ -56,4 +56,9 @@ public protocol EventStore: Sendable {
   /// Deletes events older than `cutoff`, `batchSize` rows per transaction; returns how many.
   func deleteEvents(of account: AccountID, olderThan cutoff: Date, batchSize: Int) async throws
     -> Int
+  /// Rewrites in the current layout up to `limit` blocks written in an older one whose ID
+  /// is above `after` (in ID order, in one transaction): the same events in the same order
+  /// under the same IDs, so searches, cursors and archives are unchanged. Returns the IDs
+  /// rewritten; none when no older block is left above `after`.
+  func upgradeBlocks(after: Int64, limit: Int) async throws -> [Int64]
 }

@@ -169,7 +169,7 @@ public struct FerryServer: Sendable {
     let checker = ConnectionChecker(
       store: store, aws: aws, identity: identity,
       checksPerMinute: configuration.checksPerMinute)
-    var services: [any Service] = []
+    var services: [any Service] = [BlockUpgradeService(store: store, logger: logger)]
     if let interval = configuration.recheckInterval {
       services.append(RecheckService(checker: checker, interval: interval, logger: logger))
     }

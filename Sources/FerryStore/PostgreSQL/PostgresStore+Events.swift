@@ -451,6 +451,38 @@ extension PostgresStore {
   }
 }
 
+extension PostgresStore {
+  public func upgradeBlocks(after: Int64, limit: Int) async throws -> [Int64] {
+    let logger = self.logger
+    return try await transaction { tx -> [Int64] in
+      let rows = try await Self.execute(
+        tx,
+        """
+        SELECT f.block_id, d.data FROM event_block_filters f
+        JOIN event_block_data d ON d.block_id = f.block_id
+        WHERE f.block_id > $1 AND octet_length(f.filter) \(BlockRows.olderFilterCondition)
+        ORDER BY f.block_id LIMIT $2 FOR UPDATE
+        """, [after, max(1, limit)], logger: logger)
+      var ids: [Int64] = []
+      for row in rows {
+        let id = try row["block_id"].decode(Int64.self)
+        let block = try BlockRows.upgraded(Array(buffer: try row["data"].decode(ByteBuffer.self)))
+        _ = try await Self.execute(
+          tx, "UPDATE event_block_data SET data = $1 WHERE block_id = $2",
+          [ByteBuffer(bytes: block.data), id], logger: logger)
+        _ = try await Self.execute(
+          tx, "UPDATE event_block_filters SET filter = $1 WHERE block_id = $2",
+          [ByteBuffer(bytes: block.filter), id], logger: logger)
+        _ = try await Self.execute(
+          tx, "UPDATE event_blocks SET raw_bytes = $1 WHERE id = $2", [block.rawBytes, id],
+          logger: logger)
+        ids.append(id)
+      }
+      return ids
+    }
+  }
+}
+
 extension PostgresStore: BlockReading {}
 
 /// Block rows in PostgreSQL (`bytea` for filters and data).

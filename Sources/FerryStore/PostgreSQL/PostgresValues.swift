@@ -25,3 +25,7 @@ extension Optional: PGBindable where Wrapped == String {
     if let value = self { binds.append(value) } else { binds.appendNull() }
   }
 }
+extension ByteBuffer: PGBindable {
+  /// `bytea`.
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}

@@ -400,6 +400,35 @@ extension SQLiteStore {
   }
 }
 
+extension SQLiteStore {
+  public func upgradeBlocks(after: Int64, limit: Int) async throws -> [Int64] {
+    try await write { db -> [Int64] in
+      let ids = try Int64.fetchAll(
+        db,
+        sql: """
+          SELECT block_id FROM event_block_filters
+          WHERE block_id > ? AND length(filter) \(BlockRows.olderFilterCondition)
+          ORDER BY block_id LIMIT ?
+          """, arguments: [after, max(1, limit)])
+      for id in ids {
+        let data = try Data.fetchOne(
+          db, sql: "SELECT data FROM event_block_data WHERE block_id = ?", arguments: [id])
+        let block = try BlockRows.upgraded([UInt8](data ?? Data()))
+        try db.execute(
+          sql: "UPDATE event_block_data SET data = ? WHERE block_id = ?",
+          arguments: [Data(block.data), id])
+        try db.execute(
+          sql: "UPDATE event_block_filters SET filter = ? WHERE block_id = ?",
+          arguments: [Data(block.filter), id])
+        try db.execute(
+          sql: "UPDATE event_blocks SET raw_bytes = ? WHERE id = ?",
+          arguments: [block.rawBytes, id])
+      }
+      return ids
+    }
+  }
+}
+
 extension SQLiteStore: BlockReading {}
 
 /// Block rows in SQLite.

@@ -91,6 +91,25 @@ enum BlockRows {
     return rows
   }
 
+  /// Whether a block's stored filter is of the layout before `FRB3` (its blocks are of an
+  /// older layout too): the filter's length is a multiple of 8 (no header).
+  static let olderFilterCondition = "% 8 = 0"
+
+  /// A block of an older layout written again in the current one: the same events in the
+  /// same order (so the same event IDs), one block whatever its size.
+  static func upgraded(_ data: [UInt8]) throws -> EncodedBlock {
+    let events = try BlockCodec.decode(data, accountID: AccountID(rawValue: ""), fetcherID: "")
+    let order = EventsInOrder(events, order: Array(events.indices))
+    guard
+      let block = try BlockCodec.encodeRefusingNUL(order, targetBytes: Int.max)?.first
+        ?? BlockCodec.encode(
+          EventsInOrder(events.map(StoreRules.storable), order: Array(events.indices)),
+          targetBytes: Int.max
+        ).first
+    else { throw StoreError.corrupt("a block of an older layout holds no events") }
+    return block
+  }
+
   /// What stays of a block's events after retention removes those before `cutoff`.
   static func keep(_ data: [UInt8], account: AccountID, fetcherID: String, from cutoff: Int64)
     throws -> (kept: [Event], removed: Int)

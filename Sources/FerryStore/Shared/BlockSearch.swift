@@ -53,12 +53,12 @@ struct BlockSearch {
   func mayMatch(filter bytes: [UInt8]?) -> Bool {
     guard let bytes, let filter = BloomFilter(bytes: bytes) else { return true }
     for word in words where !filter.mayContain(TokenHash.of(word)) { return false }
-    for (key, value) in query.fields where !filter.mayContain(TokenHash.field(key, value)) {
+    for (key, value) in query.fields where !filter.mayContainField(key, value) {
       return false
     }
     return language.mayMatch(
       hasWord: { filter.mayContain(TokenHash.of($0)) },
-      hasField: { filter.mayContain(TokenHash.field($0, $1)) })
+      hasField: { filter.mayContainField($0, $1) })
   }
 
   /// The events of a block in the range (and before the cursor) that match, as indexes.
