@@ -61,7 +61,8 @@ rare_ms, rare_found = p50(f"SELECT time, line FROM bench.logs WHERE hasToken(lin
 common_ms, common_found = p50(
     f"SELECT time, line FROM bench.logs WHERE time >= {hour_from} AND time < {hour_from} + INTERVAL 1 HOUR "
     f"AND hasTokenCaseInsensitive(line, '{common}') ORDER BY time DESC LIMIT 100 {one}")
-print(json.dumps({"events": events, "load_cpu_seconds": load_cpu, "load_seconds": load_seconds,
+import chdb
+print(json.dumps({"version": chdb.__version__, "events": events, "load_cpu_seconds": load_cpu, "load_seconds": load_seconds,
                   "optimize_cpu_seconds": optimize_cpu, "bytes_on_disk": on_disk,
                   "rare_p50_ms": rare_ms, "rare_found": rare_found,
                   "common_p50_ms": common_ms, "common_found": common_found}))

@@ -28,6 +28,8 @@ do {
     results = try await ingestBenchmark(
       endpoint: endpoint, bucket: args[2], storePath: args[3], kind: args[4],
       keys: Array(args[5...]))
+  case ("layout", 3):
+    results = try layoutBenchmark(directory: URL(fileURLWithPath: args[1]), kind: args[2])
   case ("encode", 2):
     guard let events = Int(args[1]) else { throw BenchError.usage }
     results = try encodeBreakdown(events: events)

@@ -99,18 +99,27 @@ public struct BlockView: Sendable {
       var cursor = 0
       for _ in 0..<fields {
         self.fieldNames.append(try name(&fieldNames))
-        let valueLength = try lengths.int()
         let place = try places.uint()
+        var valueLength = 0
         if place & 1 == 1 {
+          valueLength = try lengths.int()
           guard valueLength <= literalsEnd - literal else {
             throw BlockError("a field value runs past the block's literals")
           }
           fieldStarts.append(literal)
           literal += valueLength
         } else {
-          let start = Int64(cursor) &+ Varint.unzigzag(place >> 1)
-          guard start >= 0, start <= Int64(length - valueLength), valueLength <= length else {
+          let start = Int64(cursor) &+ Varint.unzigzag(place >> 2)
+          guard start >= 0, start <= Int64(length) else {
             throw BlockError("a field's place is outside its message")
+          }
+          if place & 2 == 2 {
+            valueLength = Self.naturalLength(raw, from: message + Int(start), end: message + length)
+          } else {
+            valueLength = try lengths.int()
+            guard valueLength <= length - Int(start) else {
+              throw BlockError("a field's value runs past its message")
+            }
           }
           fieldStarts.append(message + Int(start))
           cursor = Int(start) + valueLength
@@ -124,6 +133,14 @@ public struct BlockView: Sendable {
       throw BlockError(
         "the block's text is \(raw.count - messagesStart) bytes, not the \(message - messagesStart) its headers add up to"
       )
+    }
+  }
+
+  /// The length of a value at `start` whose end is implied (``BlockWriter/naturalEnd(of:from:)``),
+  /// looking no further than `end`.
+  static func naturalLength(_ raw: [UInt8], from start: Int, end: Int) -> Int {
+    raw.withUnsafeBufferPointer { bytes in
+      BlockWriter.naturalEnd(of: UnsafeBufferPointer(rebasing: bytes[start..<end]), from: 0)
     }
   }
 

@@ -18,11 +18,34 @@ import Foundation
 /// | sources | log type and source key (dictionary indexes) |
 /// | messages | flags (bit 0: bytes outside ASCII), message length |
 /// | names | field count, then each field's name (dictionary index) |
-/// | places | per field: `zigzag(start − cursor) << 1` for a value found in the message (the cursor is where the previous field found ended), or 1 for a value kept as literal bytes |
-/// | lengths | per field, the value's byte length |
+/// | places | per field: `zigzag(start − cursor) << 2 \| implied << 1` for a value found in the message (the cursor is where the previous field found ended; `implied`: the value ends at the message's first stop byte from its start, see ``naturalEnd(of:from:)``), or 1 for a value kept as literal bytes |
+/// | lengths | the byte length of each value whose end is not implied |
 /// | literals | the bytes of the values kept literally, back to back |
 enum BlockWriter {
   static let streamCount = 8
+
+  /// The bytes that end a value in the text of a log: JSON's quote, comma and closing
+  /// brackets, and the space of access logs.
+  static let stops: [Bool] = (0..<256).map { b in
+    [
+      UInt8(ascii: "\""), UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"),
+      UInt8(ascii: " "),
+    ]
+    .contains(UInt8(b))
+  }
+
+  /// Where a value found at `start` of `message` ends when its end is implied: at the
+  /// first stop byte (``stops``) from `start`, or the message's end. A JSON string without
+  /// spaces or commas, a number, a literal: each ends so, and its length costs nothing.
+  @inline(__always) static func naturalEnd(of message: UnsafeBufferPointer<UInt8>, from start: Int)
+    -> Int
+  {
+    var at = start
+    stops.withUnsafeBufferPointer { stops in
+      while at < message.count && !stops[Int(message[at])] { at += 1 }
+    }
+    return at
+  }
 
   /// Whether a byte may be part of a word (ASCII letters and digits; any byte outside
   /// ASCII, conservatively): a value found in the message with a non-word byte (or the
@@ -148,13 +171,17 @@ enum BlockWriter {
             ? previousNames[position].index : index(key)
           currentNames.append((key, keyIndex))
           Varint.write(keyIndex, to: &fieldNames)
-          Varint.write(UInt64(value.count), to: &lengths)
           if let start = place(of: value, in: text, from: cursor) {
-            Varint.write(Varint.zigzag(Int64(start - cursor)) << 1, to: &places)
-            cursor = start + value.count
+            let end = start + value.count
+            let implied = naturalEnd(of: text, from: start) == end
+            Varint.write(
+              Varint.zigzag(Int64(start - cursor)) << 2 | (implied ? 2 : 0), to: &places)
+            if !implied { Varint.write(UInt64(value.count), to: &lengths) }
+            cursor = end
             if ascii { return }
           } else {
             places.append(1)
+            Varint.write(UInt64(value.count), to: &lengths)
             literals.append(contentsOf: value)
             valuesHoldNUL = valuesHoldNUL || value.contains(0)
           }

@@ -46,11 +46,14 @@ public enum BlockCodec {
   static let v2Magic: [UInt8] = Array("FRB2".utf8)
   static let legacyMagic: [UInt8] = Array("FRB1".utf8)
 
-  /// The events in blocks of about `targetBytes` each, in the order given.
-  public static func encode(_ events: [Event], targetBytes: Int = targetBytes) throws(BlockError)
-    -> [EncodedBlock]
-  {
-    try encode(EventsInOrder(events, order: Array(events.indices)), targetBytes: targetBytes)
+  /// The events in blocks of about `targetBytes` each, in the order given, compressed at
+  /// zstd `level` (the store's is ``Zstd/defaultLevel``; the benchmarks measure others).
+  public static func encode(
+    _ events: [Event], targetBytes: Int = targetBytes, level: Int32 = Zstd.defaultLevel
+  ) throws(BlockError) -> [EncodedBlock] {
+    try encode(
+      EventsInOrder(events, order: Array(events.indices)), targetBytes: targetBytes,
+      refusingNUL: false, level: level) ?? []
   }
 
   /// The events at `order`'s indexes, in that order, in blocks of about `targetBytes` each:
@@ -72,9 +75,10 @@ public enum BlockCodec {
     try encode(events, targetBytes: targetBytes, refusingNUL: true)
   }
 
-  static func encode(_ events: EventsInOrder, targetBytes: Int, refusingNUL: Bool)
-    throws(BlockError) -> [EncodedBlock]?
-  {
+  static func encode(
+    _ events: EventsInOrder, targetBytes: Int, refusingNUL: Bool,
+    level: Int32 = Zstd.defaultLevel
+  ) throws(BlockError) -> [EncodedBlock]? {
     var blocks: [EncodedBlock] = []
     var start = 0
     while start < events.count {
@@ -84,7 +88,9 @@ public enum BlockCodec {
         size += events[end].message.utf8.count + 64
         end += 1
       }
-      guard let block = try encodeBlock(events[start..<end], refusingNUL: refusingNUL) else {
+      guard
+        let block = try encodeBlock(events[start..<end], refusingNUL: refusingNUL, level: level)
+      else {
         return nil
       }
       blocks.append(block)
@@ -93,9 +99,9 @@ public enum BlockCodec {
     return blocks
   }
 
-  static func encodeBlock(_ events: Slice<EventsInOrder>, refusingNUL: Bool = false)
-    throws(BlockError) -> EncodedBlock?
-  {
+  static func encodeBlock(
+    _ events: Slice<EventsInOrder>, refusingNUL: Bool = false, level: Int32 = Zstd.defaultLevel
+  ) throws(BlockError) -> EncodedBlock? {
     var hashes = HashSet64(capacity: events.count * 16)
     var minTime = Int64.max
     var maxTime = Int64.min
@@ -113,7 +119,7 @@ public enum BlockCodec {
     hashes.visit { filter.insert($0) }
     let data: [UInt8]
     do {
-      data = try Zstd.compress(raw)
+      data = try Zstd.compress(raw, level: level)
     } catch {
       throw BlockError(error.description)
     }
