@@ -23,9 +23,9 @@ struct BlockLayoutTests {
     let filterBytes = try OldBlockFixture.file("frb2-filter.bin")
     #expect(filterBytes.count % 8 == 0, "the older filter has no header")
     let filter = try #require(BloomFilter(bytes: filterBytes))
-    #expect(filter.probes == 6)
+    #expect(filter.probes == 6 && filter.hash == .fnv1a)
     for event in expected {
-      for word in SearchText.words(event.message) { #expect(filter.mayContain(TokenHash.of(word))) }
+      for word in SearchText.words(event.message) { #expect(filter.mayContainWord(word)) }
       for (key, value) in event.fields {
         #expect(filter.mayContain(TokenHash.field(key, value)), "v2 filters hold every pair")
       }
@@ -127,6 +127,33 @@ struct BlockLayoutTests {
       }
       #expect(found == plain(v, m, cursor), "\(m) \(v) \(cursor)")
     }
+  }
+
+  /// The packed hash tells apart every word of a large set (words that share prefixes,
+  /// that differ in one byte of a chunk, that are one byte longer), and a `field=value`
+  /// pair hashes as the text `field=value` with the value lowercased.
+  @Test func thePackedHashTellsWordsApart() {
+    var seen = Set<UInt64>()
+    var words = 0
+    for i in 0..<100_000 {
+      for word in ["w\(i)", "\(i)", String(repeating: "a", count: i % 40) + "\(i)"] {
+        words += 1
+        seen.insert(PackedHash.of(word))
+      }
+    }
+    #expect(
+      seen.count
+        == Set(
+          (0..<100_000).flatMap { i in
+            ["w\(i)", "\(i)", String(repeating: "a", count: i % 40) + "\(i)"]
+          }
+        ).count)
+    #expect(words > seen.count - 1)
+    #expect(PackedHash.of("abcdefgh") != PackedHash.of("abcdefgh\u{0}"))
+    #expect(PackedHash.field("level", "ERROR") == PackedHash.of("level=error"))
+    #expect(
+      PackedHash.field("Level", "x") != PackedHash.field("level", "x"), "keys keep their case")
+    #expect(PackedHash.field("k", "ÉTÉ") == PackedHash.of("k=été"))
   }
 
   /// A damaged v3 header (a stream longer than the block, a place outside its message)

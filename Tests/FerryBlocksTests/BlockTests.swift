@@ -92,7 +92,7 @@ struct BlockTests {
       ("---", []),
     ]
     for (text, expected) in cases {
-      #expect(words(text) == expected.map(TokenHash.of), "\(text)")
+      #expect(words(text) == expected.map(PackedHash.of), "\(text)")
     }
   }
 
@@ -100,11 +100,11 @@ struct BlockTests {
     // k probes and m bits per entry: (1 - e^(-k/m))^k (10 and 7: about 0.008).
     let n = 20_000
     var filter = BloomFilter(capacity: n)
-    for i in 0..<n { filter.insert(TokenHash.of("present\(i)")) }
-    for i in 0..<n { #expect(filter.mayContain(TokenHash.of("present\(i)"))) }
+    for i in 0..<n { filter.insert(PackedHash.of("present\(i)")) }
+    for i in 0..<n { #expect(filter.mayContainWord("present\(i)")) }
     let probes = 200_000
     var positives = 0
-    for i in 0..<probes where filter.mayContain(TokenHash.of("absent\(i)")) { positives += 1 }
+    for i in 0..<probes where filter.mayContainWord("absent\(i)") { positives += 1 }
     let rate = Double(positives) / Double(probes)
     let k = Double(BloomFilter.probes)
     let bound = pow(1 - exp(-k / Double(BloomFilter.bitsPerEntry)), k)
@@ -147,7 +147,7 @@ struct BlockTests {
       #expect(part.first?.sourceOffset == block.firstOffset)
       let filter = try #require(BloomFilter(bytes: block.filter))
       for event in part {
-        #expect(filter.mayContain(TokenHash.of("user")))
+        #expect(filter.mayContainWord("user"))
         for (key, value) in event.fields { #expect(filter.mayContainField(key, value)) }
       }
       decoded += part

@@ -98,13 +98,13 @@ enum BlockWriter {
   ) -> [UInt8] {
     var dictionary: [String: Int] = [:]
     var names: [String] = []
-    // Per dictionary entry, the filter's hash state after `name=` (0: not computed yet).
-    var keyStates: [UInt64] = []
+    // Per dictionary entry, the filter's hash state after `name=` (nil: not computed yet).
+    var keyStates: [PackedHash.State?] = []
     func index(_ name: String) -> UInt64 {
       if let known = dictionary[name] { return UInt64(known) }
       dictionary[name] = names.count
       names.append(name)
-      keyStates.append(0)
+      keyStates.append(nil)
       return UInt64(names.count - 1)
     }
     let count = events.count
@@ -138,7 +138,7 @@ enum BlockWriter {
     var valuesHoldNUL = false
     for event in events {
       if event.logType != previousLogType {
-        words.insert(TokenHash.field("logtype", event.logType))
+        words.insert(PackedHash.field("logtype", event.logType))
         previousLogType = event.logType
         logTypeIndex = index(event.logType)
       }
@@ -185,12 +185,9 @@ enum BlockWriter {
             literals.append(contentsOf: value)
             valuesHoldNUL = valuesHoldNUL || value.contains(0)
           }
-          var keyState = keyStates[Int(keyIndex)]
-          if keyState == 0 {
-            keyState = TokenHash.keyState(key)
-            keyStates[Int(keyIndex)] = keyState
-          }
-          words.insert(TokenHash.field(keyState, utf8: value))
+          let keyState = keyStates[Int(keyIndex)] ?? PackedHash.keyState(key)
+          keyStates[Int(keyIndex)] = keyState
+          words.insert(PackedHash.field(keyState, utf8: value))
         }
       }
       swap(&previousNames, &currentNames)

@@ -52,12 +52,12 @@ struct BlockSearch {
   /// Whether any event of the block may match, from its filter alone.
   func mayMatch(filter bytes: [UInt8]?) -> Bool {
     guard let bytes, let filter = BloomFilter(bytes: bytes) else { return true }
-    for word in words where !filter.mayContain(TokenHash.of(word)) { return false }
+    for word in words where !filter.mayContainWord(word) { return false }
     for (key, value) in query.fields where !filter.mayContainField(key, value) {
       return false
     }
     return language.mayMatch(
-      hasWord: { filter.mayContain(TokenHash.of($0)) },
+      hasWord: { filter.mayContainWord($0) },
       hasField: { filter.mayContainField($0, $1) })
   }
 
