@@ -16,14 +16,24 @@ public enum JSONLines: LineFormat {
   }
 
   public static func record(_ line: ArraySlice<UInt8>, offset: Int64) -> ParsedRecord? {
+    var keys = JSONKeyCache()
+    return record(line, offset: offset, keys: &keys)
+  }
+
+  /// The record of `line`, its keys looked up in the previous line's (`keys`).
+  public static func record(
+    _ line: ArraySlice<UInt8>, offset: Int64, keys: inout JSONKeyCache
+  ) -> ParsedRecord? {
     guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return nil }
+    keys.startLine()
+    defer { keys.endLine() }
     return line.withUnsafeBufferPointer { bytes in
       var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
       var fields = Fields()
       fields.reserveCapacity(16)
       var timeRank = timeKeys.count
       let isObject = JSONScanner.forEachMember(bytes) { keyRange, kind, value in
-        let key = JSONScanner.decodeString(bytes, keyRange)
+        let (key, slot, new) = keys.name(bytes, keyRange, parent: -1, prefix: nil)
         if let first = key.utf8.first, timeKeyStarts[Int(first)],
           kind == .string || kind == .number,
           let rank = timeKeys.firstIndex(of: key), rank < timeRank,
@@ -37,16 +47,16 @@ public enum JSONLines: LineFormat {
           // One level down (WAF's httpRequest.clientIp): scalars as parent.child.
           let inner = UnsafeBufferPointer(rebasing: bytes[value])
           _ = JSONScanner.forEachMember(inner) { childKey, childKind, childValue in
+            let (name, _, new) = keys.name(inner, childKey, parent: slot, prefix: key)
             guard fields.count < maxFields, childKind != .object, childKind != .array,
               childValue.count <= 256, childKey.count <= 64
             else { return }
-            let name = key + "." + JSONScanner.decodeString(inner, childKey)
-            JSONScanner.store(inner, childKind, childValue, as: name, in: &fields, new: false)
+            JSONScanner.store(inner, childKind, childValue, as: name, in: &fields, new: new)
           }
           return
         }
         guard value.count <= 256 else { return }
-        JSONScanner.store(bytes, kind, value, as: key, in: &fields, new: false)
+        JSONScanner.store(bytes, kind, value, as: key, in: &fields, new: new)
       }
       // A line that is not a JSON object is kept as text, without fields or a time.
       if isObject { record.fields = fields } else { record.time = nil }
@@ -72,12 +82,24 @@ public enum TextLines: LineFormat {
 /// blank line).
 public protocol LineFormat {
   static func record(_ line: ArraySlice<UInt8>, offset: Int64) -> ParsedRecord?
+  /// The record of `line`, with the previous lines' keys (for formats with keys).
+  static func record(_ line: ArraySlice<UInt8>, offset: Int64, keys: inout JSONKeyCache)
+    -> ParsedRecord?
+}
+
+extension LineFormat {
+  public static func record(
+    _ line: ArraySlice<UInt8>, offset: Int64, keys: inout JSONKeyCache
+  ) -> ParsedRecord? {
+    record(line, offset: offset)
+  }
 }
 
 /// A parser of a format with one record per line: lines cut at the limit are kept and
 /// marked `ferry.truncated`.
 public struct LineParser<Format: LineFormat>: RecordParser {
   var lines = LineSplitter()
+  var keys = JSONKeyCache()
   public init() {}
 
   public var notes: String? {
@@ -87,17 +109,24 @@ public struct LineParser<Format: LineFormat>: RecordParser {
   }
 
   public mutating func feed(_ bytes: [UInt8], emit: (ParsedRecord) throws -> Void) throws {
-    try lines.feed(bytes) { line, offset, cut in try Self.emit(line, offset, cut, emit) }
+    var keys = self.keys
+    defer { self.keys = keys }
+    try lines.feed(bytes) { line, offset, cut in
+      try Self.emit(line, offset, cut, &keys, emit)
+    }
   }
 
   public mutating func finish(emit: (ParsedRecord) throws -> Void) throws {
-    try lines.finish { line, offset, cut in try Self.emit(line, offset, cut, emit) }
+    var keys = self.keys
+    defer { self.keys = keys }
+    try lines.finish { line, offset, cut in try Self.emit(line, offset, cut, &keys, emit) }
   }
 
   static func emit(
-    _ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool, _ emit: (ParsedRecord) throws -> Void
+    _ line: ArraySlice<UInt8>, _ offset: Int64, _ cut: Bool, _ keys: inout JSONKeyCache,
+    _ emit: (ParsedRecord) throws -> Void
   ) rethrows {
-    guard var record = Format.record(line, offset: offset) else { return }
+    guard var record = Format.record(line, offset: offset, keys: &keys) else { return }
     if cut { record.fields["ferry.truncated"] = "true" }
     try emit(record)
   }
