@@ -61,15 +61,7 @@ public struct BlockView: Sendable {
     var literal = starts[7]
     let literalsEnd = starts[7] + bounds[7]
     let messagesStart = at
-    self.count = count
-    self.times.reserveCapacity(count)
-    self.offsets.reserveCapacity(count)
-    logTypes.reserveCapacity(count)
-    sourceKeys.reserveCapacity(count)
-    messageStarts.reserveCapacity(count)
-    messageLengths.reserveCapacity(count)
-    nonASCII.reserveCapacity(count)
-    firstField.reserveCapacity(count + 1)
+    reserve(count)
     func name(_ reader: inout Varint.Reader) throws(BlockError) -> Int32 {
       let index = try reader.int()
       guard index < names else { throw BlockError("a name index is out of range") }
@@ -136,6 +128,19 @@ public struct BlockView: Sendable {
     }
   }
 
+  /// Sets the event count and makes room in the per-event columns.
+  private mutating func reserve(_ count: Int) {
+    self.count = count
+    times.reserveCapacity(count)
+    offsets.reserveCapacity(count)
+    logTypes.reserveCapacity(count)
+    sourceKeys.reserveCapacity(count)
+    messageStarts.reserveCapacity(count)
+    messageLengths.reserveCapacity(count)
+    nonASCII.reserveCapacity(count)
+    firstField.reserveCapacity(count + 1)
+  }
+
   /// The length of a value at `start` whose end is implied (``BlockWriter/naturalEnd(of:from:)``),
   /// looking no further than `end`.
   static func naturalLength(_ raw: [UInt8], from start: Int, end: Int) -> Int {
@@ -156,15 +161,7 @@ public struct BlockView: Sendable {
     let names = try reader.int()
     guard names <= raw.count else { throw BlockError("the block claims \(names) names") }
     for _ in 0..<names { dictionary.append(try reader.string()) }
-    self.count = count
-    times.reserveCapacity(count)
-    offsets.reserveCapacity(count)
-    logTypes.reserveCapacity(count)
-    sourceKeys.reserveCapacity(count)
-    messageStarts.reserveCapacity(count)
-    messageLengths.reserveCapacity(count)
-    nonASCII.reserveCapacity(count)
-    firstField.reserveCapacity(count + 1)
+    reserve(count)
     var time: Int64 = 0
     var offset: Int64 = 0
     var messageBytes = 0
