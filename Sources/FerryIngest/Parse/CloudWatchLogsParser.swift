@@ -27,6 +27,8 @@ public struct CloudWatchLogsParser: RecordParser {
   var skippedDocuments = 0
   var strayBytes = 0
   var cutDocuments = 0
+  /// The keys of the previous JSON message, for the next (``JSONKeyCache``).
+  var keys = JSONKeyCache()
 
   public init() {}
 
@@ -114,8 +116,10 @@ public struct CloudWatchLogsParser: RecordParser {
   }
 
   /// The log events of the document held, in order.
-  func events(_ emit: (ParsedRecord) throws -> Void) throws {
+  mutating func events(_ emit: (ParsedRecord) throws -> Void) throws {
     let start = documentStart
+    var keys = self.keys
+    defer { self.keys = keys }
     try document.withUnsafeBufferPointer { bytes in
       var control = false
       guard let members = JSONScanner.members(bytes) else { return }
@@ -153,7 +157,8 @@ public struct CloudWatchLogsParser: RecordParser {
         }
         guard hasMessage else { continue }
         if record.text.utf8.first == UInt8(ascii: "{"),
-          let parsed = JSONLines.record(Array(record.text.utf8)[...], offset: record.offset)
+          let parsed = JSONLines.record(
+            Array(record.text.utf8)[...], offset: record.offset, keys: &keys)
         {
           for (key, value) in parsed.fields where record.fields[key] == nil {
             record.fields[key] = value
