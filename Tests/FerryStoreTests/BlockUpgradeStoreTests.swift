@@ -76,40 +76,48 @@ struct BlockUpgradeStoreTests {
     let times = events.map(\.time.micros)
     let minTime = try #require(times.min())
     let maxTime = try #require(times.max())
-    let values: [String] = [
-      old.rawValue, "fixture-fetcher", "app/2024/11/24/part-0001.gz", "e", "0", "\(minTime)",
-      "\(maxTime)", "\(events.count)", "10697",
-    ]
-    switch backend {
-    case .sqlite:
-      let sqlite = try #require(store as? SQLiteStore)
-      try await sqlite.write { db in
-        try db.execute(
-          sql: """
-            INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset,
-              min_time, max_time, event_count, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: StatementArguments(values))
-        let id = db.lastInsertedRowID
-        try db.execute(
-          sql: "INSERT INTO event_block_filters (block_id, filter) VALUES (?, ?)",
-          arguments: [id, Data(filter)])
-        try db.execute(
-          sql: "INSERT INTO event_block_data (block_id, data) VALUES (?, ?)",
-          arguments: [id, Data(data)])
+    func insertOld(firstOffset: Int, data: [UInt8], filter: [UInt8]) async throws {
+      let values: [String] = [
+        old.rawValue, "fixture-fetcher", "app/2024/11/24/part-0001.gz", "e", "\(firstOffset)",
+        "\(minTime)", "\(maxTime)", "\(events.count)", "10697",
+      ]
+      switch backend {
+      case .sqlite:
+        let sqlite = try #require(store as? SQLiteStore)
+        try await sqlite.write { db in
+          try db.execute(
+            sql: """
+              INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset,
+                min_time, max_time, event_count, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+              """, arguments: StatementArguments(values))
+          let id = db.lastInsertedRowID
+          try db.execute(
+            sql: "INSERT INTO event_block_filters (block_id, filter) VALUES (?, ?)",
+            arguments: [id, Data(filter)])
+          try db.execute(
+            sql: "INSERT INTO event_block_data (block_id, data) VALUES (?, ?)",
+            arguments: [id, Data(data)])
+        }
+      case .postgres:
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        let quoted = values.map { "'\($0)'" }.joined(separator: ", ")
+        let out = try await ThrowawayPostgres.shared().psql(
+          try #require(url),
+          """
+          WITH b AS (INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset,
+            min_time, max_time, event_count, raw_bytes) VALUES (\(quoted)) RETURNING id),
+          f AS (INSERT INTO event_block_filters (block_id, filter) SELECT id, decode('\(hex(filter))', 'hex') FROM b)
+          INSERT INTO event_block_data (block_id, data) SELECT id, decode('\(hex(data))', 'hex') FROM b
+          """)
+        try #require(out.status == 0, "\(out.stderr)")
       }
-    case .postgres:
-      let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
-      let quoted = values.map { "'\($0)'" }.joined(separator: ", ")
-      let out = try await ThrowawayPostgres.shared().psql(
-        try #require(url),
-        """
-        WITH b AS (INSERT INTO event_blocks (account_id, fetcher_id, source_key, source_etag, first_offset,
-          min_time, max_time, event_count, raw_bytes) VALUES (\(quoted)) RETURNING id),
-        f AS (INSERT INTO event_block_filters (block_id, filter) SELECT id, decode('\(hex(filter))', 'hex') FROM b)
-        INSERT INTO event_block_data (block_id, data) SELECT id, decode('\(hex(data))', 'hex') FROM b
-        """)
-      try #require(out.status == 0, "\(out.stderr)")
     }
+    try await insertOld(firstOffset: 0, data: data, filter: filter)
+    // And a damaged one of the older layout (a zstd header, then garbage): passed over by
+    // the rewrite, left as it is.
+    try await insertOld(
+      firstOffset: 1_000_000, data: [0x28, 0xB5, 0x2F, 0xFD, 1, 2, 3],
+      filter: [UInt8](repeating: 0xFF, count: 16))
     let expected = try await answers(store, now)
     #expect(expected[1].count == 40, "every JSON line says served")
     #expect(expected[3].count == 10 && expected.last?.count == 8)
@@ -124,10 +132,14 @@ struct BlockUpgradeStoreTests {
       rewritten += ids.count
       after = last
     }
-    #expect(rewritten == 1, "only the old block is rewritten")
-    #expect(try await store.upgradeBlocks(after: 0, limit: 8).isEmpty, "none is left")
+    #expect(rewritten == 2, "the two older blocks are come to, and only those")
+    #expect(
+      try await store.upgradeBlocks(after: 0, limit: 8).count == 1,
+      "only the damaged block is left in the older layout")
     let upgraded = try await answers(store, old)
     #expect(upgraded == before, "the same answers, the same event IDs")
-    #expect(try await store.eventCount(of: old) == events.count)
+    #expect(
+      try await store.eventCount(of: old) == 2 * events.count,
+      "both index rows count as they did (the damaged one claims as many events)")
   }
 }

@@ -59,6 +59,7 @@ public protocol EventStore: Sendable {
   /// Rewrites in the current layout up to `limit` blocks written in an older one whose ID
   /// is above `after` (in ID order, in one transaction): the same events in the same order
   /// under the same IDs, so searches, cursors and archives are unchanged. Returns the IDs
-  /// rewritten; none when no older block is left above `after`.
+  /// of the older blocks it came to (a damaged one is left as it is: searches name it in
+  /// their problems); none when no older block is left above `after`.
   func upgradeBlocks(after: Int64, limit: Int) async throws -> [Int64]
 }

@@ -466,7 +466,12 @@ extension PostgresStore {
       var ids: [Int64] = []
       for row in rows {
         let id = try row["block_id"].decode(Int64.self)
-        let block = try BlockRows.upgraded(Array(buffer: try row["data"].decode(ByteBuffer.self)))
+        ids.append(id)
+        // A damaged block stays as it is (searches name it in their problems).
+        guard
+          let block = try? BlockRows.upgraded(
+            Array(buffer: try row["data"].decode(ByteBuffer.self)))
+        else { continue }
         _ = try await Self.execute(
           tx, "UPDATE event_block_data SET data = $1 WHERE block_id = $2",
           [ByteBuffer(bytes: block.data), id], logger: logger)
@@ -476,7 +481,6 @@ extension PostgresStore {
         _ = try await Self.execute(
           tx, "UPDATE event_blocks SET raw_bytes = $1 WHERE id = $2", [block.rawBytes, id],
           logger: logger)
-        ids.append(id)
       }
       return ids
     }

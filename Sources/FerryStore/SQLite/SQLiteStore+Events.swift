@@ -413,7 +413,8 @@ extension SQLiteStore {
       for id in ids {
         let data = try Data.fetchOne(
           db, sql: "SELECT data FROM event_block_data WHERE block_id = ?", arguments: [id])
-        let block = try BlockRows.upgraded([UInt8](data ?? Data()))
+        // A damaged block stays as it is (searches name it in their problems).
+        guard let block = try? BlockRows.upgraded([UInt8](data ?? Data())) else { continue }
         try db.execute(
           sql: "UPDATE event_block_data SET data = ? WHERE block_id = ?",
           arguments: [Data(block.data), id])
