@@ -184,14 +184,15 @@ let package = Package(
     ),
     .testTarget(
       name: "FerryArchiveTests",
-      dependencies: ["FerryArchive", "FerryCore", "FerryTesting"]),
+      dependencies: ["FerryArchive", "FerryBlocks", "FerryCore", "FerryTesting"]),
     .testTarget(
       name: "FerryIngestTests",
       dependencies: ["FerryIngest", "FerryCore", "FerryStore", "FerryTesting"]),
     .testTarget(
       name: "FerryStoreTests",
       dependencies: [
-        "FerryStore", "FerryCore", "FerryTesting", .product(name: "GRDB", package: "GRDB.swift"),
+        "FerryStore", "FerryBlocks", "FerryCore", "FerryTesting",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .testTarget(
       name: "FerryCoreTests",

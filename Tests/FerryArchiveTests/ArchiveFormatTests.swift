@@ -1,3 +1,4 @@
+import FerryBlocks
 import FerryCore
 import FerryTesting
 import Foundation
@@ -75,6 +76,70 @@ struct ArchiveFormatTests {
       #expect(
         back.event.time.timeIntervalSince1970 * 1000 == ms
           || abs(back.event.time.timeIntervalSince1970 * 1000 - ms) < 0.01)
+    }
+  }
+
+  /// The archive writer reads the store's blocks in place (no event, no string): each line
+  /// written from a block's bytes is the documented record of the event the block holds,
+  /// byte for byte, whatever its text (quotes, controls, NUL, non-ASCII, field values the
+  /// message holds and ones it does not), and the object's key and digest are the same
+  /// as when written from the events.
+  @Test func linesWrittenFromABlockInPlaceAreTheDocumentedRecords() throws {
+    var rng = SeededGenerator(seed: 350)
+    let pieces = [
+      "plain", "with \"quotes\"", "back\\slash", "tab\there", "new\nline", "nul\u{0}",
+      "déjà vu", "日本語", "emoji 🚢", "", "GET", "200", "a,b",
+    ]
+    var events: [Event] = []
+    for n in 0..<1_500 {
+      var fields: [(key: String, value: String)] = []
+      var message = "{"
+      for k in 0..<Int(rng.next() % 6) {
+        let value = pieces[Int(rng.next() % UInt64(pieces.count))] + String(rng.next() % 50)
+        let key = ["level", "msg", "k\(k)", "status", "é"][k % 5]
+        // Most values are in the message, as a parser finds them; some are not.
+        if rng.next() % 4 != 0 { message += "\"\(key)\":\"\(value)\"," }
+        fields.append((key, value))
+      }
+      message += "\"n\":\(n)}"
+      events.append(
+        Event(
+          accountID: Self.account, fetcherID: "fet_app", logType: n % 2 == 0 ? "json" : "alb",
+          time: Self.base.addingTimeInterval(Double(n) * 0.0137),
+          sourceKey: "app/\(n / 500).json", sourceOffset: Int64(n * 97),
+          message: message, fields: Fields(fields)))
+    }
+    let blocks = try BlockCodec.encode(events, targetBytes: 40_000)
+    #expect(blocks.count > 1)
+    let layout = try ArchiveLayout(prefix: "archive/")
+    for lines in [ArchiveLines.full, .compact] {
+      var fromEvents = ArchivePartWriter(account: Self.account, hour: Self.base, lines: lines)
+      var inPlace = ArchivePartWriter(account: Self.account, hour: Self.base, lines: lines)
+      var n = 0
+      for block in blocks {
+        let view = try BlockCodec.view(block.data)
+        for i in 0..<view.count {
+          // The event as the store holds it (its time to the microsecond).
+          let event = view.event(i, accountID: Self.account, fetcherID: "fet_app")
+          #expect(event.message == events[n].message && event.fields == events[n].fields)
+          #expect(abs(event.time.timeIntervalSince(events[n].time)) < 0.000_001)
+          var line: [UInt8] = []
+          var writer = ArchiveLineWriter()
+          writer.append(
+            BlockEventSource(view: view, index: i, fetcherID: "fet_app"), eTag: "\"e\"",
+            sourceBucket: "logs", lines: lines, to: &line)
+          let expected = ArchiveRecord.line(
+            event, eTag: "\"e\"", sourceBucket: "logs", lines: lines)
+          #expect(String(decoding: line, as: UTF8.self) == expected, "event \(n)")
+          try fromEvents.append(event, eTag: "\"e\"", sourceBucket: "logs")
+          try inPlace.append(view, i, fetcherID: "fet_app", eTag: "\"e\"", sourceBucket: "logs")
+          n += 1
+        }
+      }
+      #expect(n == events.count)
+      let a = try fromEvents.finish(layout: layout, sequence: 1)
+      let b = try inPlace.finish(layout: layout, sequence: 1)
+      #expect(a.entry == b.entry && a.bytes == b.bytes)
     }
   }
 

@@ -96,6 +96,43 @@ struct BlockTests {
     }
   }
 
+  /// The word-at-a-time tokenizer gives exactly the words of search's own rule
+  /// (``SearchText/words(_:)``, Unicode's path), hashed one byte at a time: on texts of every
+  /// length around the eight-byte steps, with words of every length (one byte to several
+  /// words of eight) starting and ending anywhere in a step, and every kind of byte around
+  /// them (digits, both cases, the bytes next to each range, punctuation, controls).
+  @Test func theWordAtATimeTokenizerGivesSearchsWords() {
+    var rng = SeededGenerator(seed: 88)
+    let alphabet = Array(
+      "09AZaz/:@[`{~ \t\n\u{0}\u{7F}-_.\"mM5qQ".unicodeScalars.map { UInt8($0.value) })
+    for round in 0..<20_000 {
+      var bytes: [UInt8] = []
+      let length = round < 200 ? round % 40 : Int(rng.next() % 90)
+      while bytes.count < length {
+        if rng.next() % 3 == 0 {
+          // A long word.
+          for _ in 0..<Int(rng.next() % 20) {
+            bytes.append(
+              UInt8(ascii: "a") + UInt8(rng.next() % 26) - (rng.next() % 2 == 0 ? 32 : 0))
+          }
+        } else {
+          bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))])
+        }
+      }
+      let text = String(decoding: bytes, as: UTF8.self)
+      var got: [UInt64] = []
+      let ascii = Tokenizer.forEachTokenHash(text) { got.append($0) }
+      #expect(ascii)
+      var expected: [UInt64] = []
+      for word in SearchText.words(text) {
+        var state = PackedHash.State()
+        for byte in word.utf8 { state.step(byte) }
+        expected.append(state.finish())
+      }
+      #expect(got == expected, "\(bytes)")
+    }
+  }
+
   @Test func theFiltersFalsePositivesStayNearBloomsBound() {
     // k probes and m bits per entry: (1 - e^(-k/m))^k (10 and 7: about 0.008).
     let n = 20_000

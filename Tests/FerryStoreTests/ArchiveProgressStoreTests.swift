@@ -1,3 +1,4 @@
+import FerryBlocks
 import FerryCore
 import FerryTesting
 import Foundation
@@ -65,6 +66,12 @@ struct ArchiveProgressStoreTests {
     #expect(events.first?.fields["status"] != nil)
     // Not through another account.
     #expect(try await store.blockEvents(pending[0].id, of: other.account) == nil)
+    // The same block's stored bytes, read in place by the archive writer, hold the same
+    // events; not through another account either.
+    let data = try #require(try await store.storedBlock(pending[0].id, of: t.account))
+    #expect(
+      try BlockCodec.decode(data, accountID: t.account, fetcherID: "f1") == events)
+    #expect(try await store.storedBlock(pending[0].id, of: other.account) == nil)
     #expect(try await store.blocks(pending.map(\.id), of: other.account).isEmpty)
     #expect(try await store.blocks([pending[1].id], of: t.account) == [pending[1]])
 

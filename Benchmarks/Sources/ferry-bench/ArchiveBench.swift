@@ -140,7 +140,7 @@ func archiveBenchmark(
   }
 
   return [
-    "events": Double(events),
+    "events": Double(events), "archive_level": Double(ArchiveSettings().level),
     "insert_events_per_second": insert.wall, "insert_events_per_cpu_second": insert.cpu,
     "archive_raw_mib_per_second": Double(raw) / 1_048_576 / writeSeconds,
     "archive_events_per_second": Double(events) / writeSeconds,

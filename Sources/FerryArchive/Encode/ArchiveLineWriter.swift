@@ -31,39 +31,42 @@ struct ArchiveLineWriter: Sendable {
   /// Appends `event`'s record and its newline to `out`: with its `eventId` for full lines,
   /// without it for compact ones.
   mutating func append(
-    _ event: Event, eTag: String, sourceBucket: String, lines: ArchiveLines = .full,
-    to out: inout [UInt8]
+    _ event: some ArchiveLineSource, eTag: String, sourceBucket: String,
+    lines: ArchiveLines = .full, to out: inout [UInt8]
   ) {
     out.append(contentsOf: Self.timeKey)
     appendTime(event.time, to: &out)
     if lines == .full {
       out.append(contentsOf: Self.eventIdKey)
-      out.append(contentsOf: Self.eventID(event, eTag: eTag).utf8)
+      out.append(
+        contentsOf: Self.eventID(
+          fetcherID: event.fetcherID, sourceKey: event.sourceKey, eTag: eTag,
+          offset: event.sourceOffset
+        ).utf8)
     }
     out.append(contentsOf: Self.logTypeKey)
     Self.string(event.logType, to: &out)
     out.append(contentsOf: Self.messageKey)
-    Self.string(event.message, to: &out)
+    event.withMessageUTF8 { Self.string(utf8: $0, to: &out) }
     out.append(contentsOf: Self.fieldsKey)
     // Keys sorted (as the JSON writer sorts them): the positions in key order, kept from
     // event to event, since the events of one source give the same keys in the same order
     // (sorted again, by insertion, when they do not). No pair and no value string is made.
-    let fields = event.fields
-    if !fields.keys(equal: orderedKeys) {
-      orderedKeys = fields.keys
+    if !event.fieldKeys(equal: orderedKeys) {
+      orderedKeys = (0..<event.fieldCount).map { event.fieldKey(at: $0) }
       order.removeAll(keepingCapacity: true)
-      for position in fields.indices {
-        let key = fields.key(at: position)
+      for position in orderedKeys.indices {
+        let key = orderedKeys[position]
         var at = order.count
-        while at > 0, key < fields.key(at: order[at - 1]) { at -= 1 }
+        while at > 0, key < orderedKeys[order[at - 1]] { at -= 1 }
         order.insert(position, at: at)
       }
     }
     for (n, position) in order.enumerated() {
       if n > 0 { out.append(UInt8(ascii: ",")) }
-      Self.string(fields.key(at: position), to: &out)
+      Self.string(orderedKeys[position], to: &out)
       out.append(UInt8(ascii: ":"))
-      fields.withValueUTF8(at: position) { Self.string(utf8: $0, to: &out) }
+      event.withFieldValueUTF8(at: position) { Self.string(utf8: $0, to: &out) }
     }
     out.append(contentsOf: Self.sourceKey)
     Self.string(sourceBucket, to: &out)
@@ -80,14 +83,24 @@ struct ArchiveLineWriter: Sendable {
 
   /// ``ArchiveRecord/eventID(_:eTag:)``, hex-encoded from a table.
   static func eventID(_ event: Event, eTag: String) -> String {
+    eventID(
+      fetcherID: event.fetcherID, sourceKey: event.sourceKey, eTag: eTag,
+      offset: event.sourceOffset)
+  }
+
+  /// ``ArchiveRecord/eventID(_:eTag:)`` of the event read from `offset` of `sourceKey`'s
+  /// version `eTag` by `fetcherID`.
+  static func eventID(fetcherID: String, sourceKey: String, eTag: String, offset: Int64)
+    -> String
+  {
     var hasher = SHA256()
     let nul: [UInt8] = [0]
-    for part in [event.fetcherID, event.sourceKey, eTag] {
+    for part in [fetcherID, sourceKey, eTag] {
       var part = part
       part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
       hasher.update(data: nul)
     }
-    var offset = String(event.sourceOffset)
+    var offset = String(offset)
     offset.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     var text = [UInt8]()
     text.reserveCapacity(32)

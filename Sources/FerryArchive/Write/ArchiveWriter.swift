@@ -1,3 +1,4 @@
+import FerryBlocks
 import FerryCore
 import Foundation
 
@@ -9,8 +10,8 @@ public struct ArchiveSettings: Sendable {
   public var flushAge: TimeInterval = 300
   /// Objects larger than this are uploaded in parts.
   public var multipartBytes = 16 << 20
-  /// zstd's level (3: its default; level 1 compresses log text nearly as well, faster).
-  public var level: Int32 = 3
+  /// zstd's level (``ArchivePartWriter/defaultLevel``).
+  public var level = ArchivePartWriter.defaultLevel
   /// Blocks read per look at what waits.
   public var scanLimit = 1000
   /// The lease's time to live; renewed at a third of it while a flush goes on.
@@ -119,13 +120,16 @@ public struct ArchiveWriter: Sendable {
     var newest: Date?
     for block in blocks {
       try await check()
-      guard let events = try await store.blockEvents(block.id, of: account) else { continue }
+      // Read in place: each line is written from the block's bytes.
+      guard let data = try await store.storedBlock(block.id, of: account) else { continue }
+      let view = try BlockCodec.view(data)
       let sourceBucket = sources[block.fetcherID] ?? ""
       let before = held[
         ArchivedSpan.objectName(fetcherID: block.fetcherID, key: block.sourceKey, eTag: block.eTag)]
-      for event in events {
-        if let before, before.contains(where: { $0.contains(event.sourceOffset) }) { continue }
-        let hour = ArchiveLayout.hour(of: event.time)
+      for n in 0..<view.count {
+        if let before, before.contains(where: { $0.contains(view.offset(n)) }) { continue }
+        let time = view.time(n)
+        let hour = ArchiveLayout.hour(of: time)
         let i: Int
         if let found = index[hour] {
           i = found
@@ -134,8 +138,9 @@ public struct ArchiveWriter: Sendable {
           index[hour] = i
           writers.append(partWriter(hour))
         }
-        try writers[i].append(event, eTag: block.eTag, sourceBucket: sourceBucket)
-        newest = max(newest ?? event.time, event.time)
+        try writers[i].append(
+          view, n, fetcherID: block.fetcherID, eTag: block.eTag, sourceBucket: sourceBucket)
+        newest = max(newest ?? time, time)
       }
     }
     var entries: [(hour: Date, entry: ArchiveManifest.Object)] = []

@@ -246,6 +246,37 @@ public struct BlockView: Sendable {
       sourceOffset: offsets[i], message: message(i), fields: fields(i))
   }
 
+  /// Calls `body` with event `i`'s message as UTF-8, in place.
+  public func withMessageUTF8<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    let start = messageStarts[i]
+    return raw.withUnsafeBufferPointer {
+      body(UnsafeBufferPointer(rebasing: $0[start..<start + Int(messageLengths[i])]))
+    }
+  }
+
+  /// Event `i`'s time.
+  public func time(_ i: Int) -> Date { Date(micros: times[i]) }
+  /// Event `i`'s log type.
+  public func logType(_ i: Int) -> String { dictionary[Int(logTypes[i])] }
+  /// The key of the object event `i` was read from.
+  public func sourceKey(_ i: Int) -> String { dictionary[Int(sourceKeys[i])] }
+  /// How many fields event `i` has.
+  public func fieldCount(_ i: Int) -> Int { Int(firstField[i + 1] - firstField[i]) }
+  /// The name of event `i`'s field at `position` (the same string for every event with it).
+  public func fieldName(_ i: Int, _ position: Int) -> String {
+    dictionary[Int(fieldNames[Int(firstField[i]) + position])]
+  }
+  /// Calls `body` with the value of event `i`'s field at `position` as UTF-8, in place.
+  public func withFieldValueUTF8<R>(
+    _ i: Int, _ position: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R
+  ) -> R {
+    let f = Int(firstField[i]) + position
+    let start = fieldStarts[f]
+    return raw.withUnsafeBufferPointer {
+      body(UnsafeBufferPointer(rebasing: $0[start..<start + Int(fieldLengths[f])]))
+    }
+  }
+
   /// The dictionary index of a field name, if any event of the block has that field.
   func nameIndex(_ name: String) -> Int32? {
     dictionary.firstIndex(of: name).map(Int32.init)

@@ -40,32 +40,85 @@ public enum Tokenizer {
     }
   }
 
-  /// Calls `body` with the ``PackedHash`` of each word of ASCII `text`, byte by byte;
-  /// stops and answers false at the first byte outside ASCII (the words before it were
-  /// given). A byte costs a table load, a shift and an OR; a multiply comes once per eight.
+  /// Calls `body` with the ``PackedHash`` of each word of ASCII `text`; stops and answers
+  /// false at the first eight bytes holding one outside ASCII (some words before them may
+  /// have been given). Eight bytes at a time: which are word bytes and their lowercase
+  /// are found for all eight at once (SWAR), and each run of word bytes goes into the hash
+  /// whole, so a byte costs a fraction of an instruction and a word a few.
   @inline(__always)
   static func asciiTokenHashes(_ text: String, _ body: (UInt64) -> Void) -> Bool {
     var text = text
-    return text.withUTF8 { bytes -> Bool in
-      classes.withUnsafeBufferPointer { table in
-        var state = PackedHash.State()
-        for byte in bytes {
-          let c = table[Int(byte)]
-          if c == 0 {
-            if state.started {
-              body(state.finish())
-              state = PackedHash.State()
-            }
-          } else if c == 0xFF {
-            return false
-          } else {
-            state.step(c)
-          }
+    return text.withUTF8 { asciiTokenHashes(utf8: $0, body) }
+  }
+
+  static let high: UInt64 = 0x8080_8080_8080_8080
+  @inline(__always) static func spread(_ byte: UInt64) -> UInt64 { byte &* 0x0101_0101_0101_0101 }
+
+  /// The high bit of each byte of `x` (all ASCII) in `lo...hi`.
+  @inline(__always) static func inRange(_ x: UInt64, _ lo: UInt64, _ hi: UInt64) -> UInt64 {
+    (x &+ spread(0x80 - lo)) & ~(x &+ spread(0x7F - hi)) & high
+  }
+
+  /// ``asciiTokenHashes(_:_:)`` of UTF-8 bytes.
+  @inline(__always)
+  static func asciiTokenHashes(utf8 bytes: UnsafeBufferPointer<UInt8>, _ body: (UInt64) -> Void)
+    -> Bool
+  {
+    guard let base = bytes.baseAddress else { return true }
+    let n = bytes.count
+    var state = PackedHash.State()
+    var i = 0
+    while i < n {
+      let x: UInt64
+      var valid = ~UInt64(0)
+      if i + 8 <= n {
+        x = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+      } else {
+        var tail: UInt64 = 0
+        withUnsafeMutableBytes(of: &tail) {
+          $0.copyMemory(from: UnsafeRawBufferPointer(start: base + i, count: n - i))
         }
-        if state.started { body(state.finish()) }
-        return true
+        x = UInt64(littleEndian: tail)
+        valid = (1 << UInt64(8 * (n - i))) &- 1
       }
+      if x & high != 0 { return false }
+      let upper = inRange(x, 0x41, 0x5A)
+      let words = (inRange(x, 0x30, 0x39) | upper | inRange(x, 0x61, 0x7A)) & valid
+      let lower = x | upper >> 2
+      var k: UInt64 = 0
+      while k < 8 {
+        if state.started {
+          // Inside a word: it runs to the next byte that is not a word byte.
+          let ends = (~words & high) >> (8 &* k)
+          if ends == 0 {
+            state.append(lower >> (8 &* k), count: 8 &- k)
+            k = 8
+          } else {
+            let end = k &+ UInt64(ends.trailingZeroBitCount >> 3)
+            if end > k { state.append(lower >> (8 &* k), count: end &- k) }
+            body(state.finish())
+            state = PackedHash.State()
+            k = end
+          }
+        } else {
+          // Between words: the next one starts at the next word byte.
+          let starts = words >> (8 &* k)
+          if starts == 0 { break }
+          k &+= UInt64(starts.trailingZeroBitCount >> 3)
+          let ends = (~words & high) >> (8 &* k)
+          let end = ends == 0 ? 8 : k &+ UInt64(ends.trailingZeroBitCount >> 3)
+          state.append(lower >> (8 &* k), count: end &- k)
+          if end < 8 {
+            body(state.finish())
+            state = PackedHash.State()
+          }
+          k = end
+        }
+      }
+      i += 8
     }
+    if state.started { body(state.finish()) }
+    return true
   }
 }
 
@@ -98,6 +151,21 @@ public enum PackedHash {
         pending = 0
         shift = 0
         chunks &+= 1
+      }
+    }
+
+    /// ``step(_:)`` of the `count` (1 to 8) low bytes of `bytes`, first byte lowest.
+    @inline(__always) mutating func append(_ bytes: UInt64, count: UInt64) {
+      let v = count == 8 ? bytes : bytes & ((1 << (count &* 8)) &- 1)
+      pending |= v << shift
+      let total = shift &+ count &* 8
+      if total >= 64 {
+        hash = Self.mix(hash, pending)
+        chunks &+= 1
+        pending = shift == 0 ? 0 : v >> (64 &- shift)
+        shift = total &- 64
+      } else {
+        shift = total
       }
     }
 

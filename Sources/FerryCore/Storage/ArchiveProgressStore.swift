@@ -17,6 +17,9 @@ public protocol ArchiveProgressStore: Sendable {
     async throws -> Date?
   /// A block's events in its own order; nil if retention removed it.
   func blockEvents(_ blockID: Int64, of account: AccountID) async throws -> [Event]?
+  /// A block's stored bytes (the block codec's zstd frame), for a reader that works on its
+  /// columns in place; nil if retention removed it.
+  func storedBlock(_ blockID: Int64, of account: AccountID) async throws -> [UInt8]?
   /// What the archive held of the objects under `keys` before they were reprocessed (their
   /// events, read again, are stored in new blocks that the archive must not take twice).
   /// Recorded by ``EventStore/applyReprocessRequests(fetcherID:of:)``.

@@ -118,6 +118,16 @@ extension PostgresStore {
     return try BlockCodec.decode(data, accountID: account, fetcherID: fetcherID)
   }
 
+  public func storedBlock(_ blockID: Int64, of account: AccountID) async throws -> [UInt8]? {
+    let rows = try await query(
+      """
+      SELECT d.data FROM event_blocks b JOIN event_block_data d ON d.block_id = b.id
+      WHERE b.id = $1 AND b.account_id = $2
+      """, Self.binds([blockID, account.rawValue]))
+    guard let row = rows.first else { return nil }
+    return try decoding { Array(buffer: try row["data"].decode(ByteBuffer.self)) }
+  }
+
   static func openBatch(_ tx: PostgresConnection, _ archiveID: String, logger: Logger)
     async throws -> ArchiveBatch?
   {

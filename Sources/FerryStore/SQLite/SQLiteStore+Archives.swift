@@ -119,6 +119,18 @@ extension SQLiteStore {
     return try BlockCodec.decode([UInt8](data), accountID: account, fetcherID: fetcherID)
   }
 
+  public func storedBlock(_ blockID: Int64, of account: AccountID) async throws -> [UInt8]? {
+    try await read { db -> [UInt8]? in
+      try Data.fetchOne(
+        db,
+        sql: """
+          SELECT d.data FROM event_blocks b JOIN event_block_data d ON d.block_id = b.id
+          WHERE b.id = ? AND b.account_id = ?
+          """, arguments: [blockID, account.rawValue]
+      ).map { [UInt8]($0) }
+    }
+  }
+
   static func openBatch(_ db: Database, _ archiveID: String) throws -> ArchiveBatch? {
     try Row.fetchOne(
       db,
