@@ -184,7 +184,7 @@ let package = Package(
     ),
     .testTarget(
       name: "FerryArchiveTests",
-      dependencies: ["FerryArchive", "FerryBlocks", "FerryCore", "FerryTesting"]),
+      dependencies: ["FerryArchive", "FerryBlocks", "FerryCore", "FerryIngest", "FerryTesting"]),
     .testTarget(
       name: "FerryIngestTests",
       dependencies: ["FerryIngest", "FerryCore", "FerryStore", "FerryTesting"]),
@@ -204,7 +204,8 @@ let package = Package(
     .testTarget(
       name: "FerryServerTests",
       dependencies: [
-        "FerryServer", "FerryCore", "FerryStore", "FerryTesting", "FerryPolicy", "FerryAWS",
+        "FerryServer", "FerryCore", "FerryIngest", "FerryStore", "FerryTesting", "FerryPolicy",
+        "FerryAWS",
         "FerryAWSSigning",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),

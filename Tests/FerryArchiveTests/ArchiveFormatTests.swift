@@ -1,5 +1,6 @@
 import FerryBlocks
 import FerryCore
+import FerryIngest
 import FerryTesting
 import Foundation
 import Testing
@@ -48,7 +49,9 @@ struct ArchiveFormatTests {
       }
       let event = Event(
         accountID: AccountID(rawValue: "acct_x"), fetcherID: "fch_\(rng.next() % 9)",
-        logType: n % 2 == 0 ? "json" : "cloudtrail", time: Date(timeIntervalSince1970: seconds),
+        // Log types whose fields are their own (JSON lines and CloudTrail, whose fields the
+        // message gives back, are the next test's).
+        logType: n % 2 == 0 ? "alb" : "text", time: Date(timeIntervalSince1970: seconds),
         sourceKey: "app/" + pieces[n % pieces.count] + "/\(n).json",
         sourceOffset: Int64(rng.next() % 1_000_000_000),
         message: pieces[Int(rng.next() % UInt64(pieces.count))] + " \(rng.next())",
@@ -76,6 +79,63 @@ struct ArchiveFormatTests {
       #expect(
         back.event.time.timeIntervalSince1970 * 1000 == ms
           || abs(back.event.time.timeIntervalSince1970 * 1000 - ms) < 0.01)
+    }
+  }
+
+  /// Compact lines of JSON lines and CloudTrail records leave out `fields`, which the
+  /// parser reads from the message: such a line has no `fields` key (Foundation's parser
+  /// says so), its object's manifest entry says `"fieldsFrom": "message"` at schema 3, and
+  /// the restore's reader gives back every field the parser gave at ingest. Full lines,
+  /// and records the parser cut, keep them.
+  @Test func compactLinesLeaveOutFieldsTheMessageGivesBack() throws {
+    let records: [(String, String, Fields)] = [
+      (
+        "json",
+        #"{"ts":"2026-12-02T05:33:20Z","level":"warn","http":{"status":503,"path":"/a b"},"msg":"déjà "vu"","tags":["x"]}"#,
+        [:]
+      ),
+      ("json", "not an object", [:]),
+      (
+        "cloudtrail",
+        #"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s"},"eventTime":"2026-12-02T05:33:20Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","errorCode":"AccessDenied"}"#,
+        [:]
+      ),
+      ("json", #"{"cut":"#, ["ferry.truncated": "true"]),
+    ]
+    let layout = try ArchiveLayout(prefix: "archive/")
+    for lines in [ArchiveLines.compact, .full] {
+      var part = ArchivePartWriter(account: Self.account, hour: Self.base, lines: lines)
+      for (n, (logType, message, extra)) in records.enumerated() {
+        var fields = try #require(MessageFields.fields(logType: logType, message: message))
+        for (key, value) in extra { fields[key] = value }
+        if logType == "cloudtrail" {
+          #expect(fields["eventName"] == "GetObject" && fields["userIdentity.arn"] != nil)
+        }
+        let event = Event(
+          accountID: Self.account, fetcherID: "fet_app", logType: logType,
+          time: Self.base.addingTimeInterval(Double(n)), sourceKey: "app/k", sourceOffset: Int64(n),
+          message: message, fields: fields)
+        let line = ArchiveRecord.line(event, eTag: "\"e\"", sourceBucket: "logs", lines: lines)
+        let object = try #require(
+          try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let omitted = lines == .compact && extra.isEmpty
+        #expect((object["fields"] == nil) == omitted, "\(line)")
+        let back = try ArchivedLine.event(Array(line.utf8.dropLast()), account: Self.account).get()
+        #expect(back.event == event, "\(line)")
+        try part.append(event, eTag: "\"e\"", sourceBucket: "logs")
+      }
+      let finished = try part.finish(layout: layout, sequence: 1)
+      #expect(finished.entry.fieldsFrom == (lines == .compact ? "message" : nil))
+      let manifest = ArchiveManifest(account: Self.account, hour: Self.base).adding(finished.entry)
+      #expect(manifest.schemaVersion == (lines == .compact ? 3 : 1))
+      #expect(try ArchiveManifest.decode(try manifest.encoded()) == manifest)
+    }
+    // A line without fields whose log type does not derive them is refused, with why.
+    let bare =
+      #"{"time":"2026-12-02T05:33:20.000Z","logType":"alb","message":"m","source":{"bucket":"b","key":"k","etag":"e","offset":1},"fetcher":"f"}"#
+    switch ArchivedLine.event(Array(bare.utf8), account: Self.account) {
+    case .success: Issue.record("a line of alb without fields was read")
+    case .failure(let problem): #expect(problem.description.contains("alb"))
     }
   }
 

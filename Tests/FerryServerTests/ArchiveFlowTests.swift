@@ -1,4 +1,5 @@
 import FerryCore
+import FerryIngest
 import FerryStore
 import FerryTesting
 import Foundation
@@ -127,7 +128,8 @@ struct ArchiveFlowTests {
             accountID: accountID, fetcherID: fetcherID, logType: "json",
             time: Self.day.addingTimeInterval(Double(n) * spacing), sourceKey: key,
             sourceOffset: Int64(i * 120), message: Self.message(n),
-            fields: ["n": String(n), "level": n % 10 == 0 ? "error" : "info"]))
+            // As ingest parses them (the archive leaves them to the message).
+            fields: MessageFields.fields(logType: "json", message: Self.message(n)) ?? [:]))
       }
       try await store.commitObject(
         LedgerEntry(
@@ -286,7 +288,10 @@ struct ArchiveFlowTests {
     #expect((summary["badPaths"] as? [String])?.isEmpty == true)
     // A new archive writes compact lines (no eventId; readers derive it), which manifests
     // list at schema 2.
-    #expect(summary["schema"] as? [Int] == [2])
+    // Compact lines of JSON lines leave their fields to the message: schema 3, and the
+    // independent reader takes them from there for every line.
+    #expect(summary["schema"] as? [Int] == [3])
+    #expect(summary["derivedFields"] as? Int == total)
     #expect(summary["compactLines"] as? Int == total && summary["fullLines"] as? Int == 0)
     #expect(summary["duckdbDistinctIds"] as? Int == total, "DuckDB derives every event ID")
     #expect(summary["duckdb"] as? Int == total, "DuckDB reads every event")
@@ -318,7 +323,8 @@ struct ArchiveFlowTests {
         accountID: accountID, fetcherID: fetcherID, logType: "json",
         time: Self.day.addingTimeInterval(3600 + Double(i)), sourceKey: "app/late.json",
         sourceOffset: Int64(i), message: Self.message(Self.events + Self.reprocessed + i),
-        fields: ["n": String(Self.events + Self.reprocessed + i)])
+        fields: MessageFields.fields(
+          logType: "json", message: Self.message(Self.events + Self.reprocessed + i)) ?? [:])
     }
     try await store.commitObject(
       LedgerEntry(

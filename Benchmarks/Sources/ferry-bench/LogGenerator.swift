@@ -1,4 +1,5 @@
 import FerryCore
+import FerryIngest
 import Foundation
 
 /// Generated logs of the two kinds the store must hold: JSON lines of an application
@@ -76,11 +77,14 @@ struct LogGenerator {
         trail
         ? cloudTrail(&random, time: time, object: n, index: i)
         : app(&random, time: time, object: n, index: i)
+      // The fields the product's parser reads from the message (as ingest stores them).
+      let logType = trail ? "cloudtrail" : "json"
       events.append(
         Event(
-          accountID: account, fetcherID: trail ? "trail" : "app",
-          logType: trail ? "cloudtrail" : "json", time: time, sourceKey: key,
-          sourceOffset: offset, message: event.message, fields: Fields(event.fields)))
+          accountID: account, fetcherID: trail ? "trail" : "app", logType: logType, time: time,
+          sourceKey: key, sourceOffset: offset, message: event.message,
+          fields: MessageFields.fields(logType: logType, message: event.message)
+            ?? Fields(event.fields)))
       offset += Int64(event.message.utf8.count + 1)
     }
     return (key, events)

@@ -1,5 +1,6 @@
 import FerryBlocks
 import FerryCore
+import FerryIngest
 import Foundation
 
 /// What an archive record is written from: an ``Event``, or an event of a block read in
@@ -17,6 +18,13 @@ protocol ArchiveLineSource {
   func withFieldValueUTF8<R>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
   /// Whether the field keys, in order, are `keys`.
   func fieldKeys(equal keys: [String]) -> Bool
+}
+
+extension ArchiveLineSource {
+  /// Whether the message gives the fields back (``MessageFields``).
+  var fieldsFromMessage: Bool {
+    MessageFields.derivable(logType: logType, count: fieldCount, name: fieldKey(at:))
+  }
 }
 
 extension Event: ArchiveLineSource {

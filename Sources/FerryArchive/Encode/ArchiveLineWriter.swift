@@ -22,6 +22,8 @@ struct ArchiveLineWriter: Sendable {
   static let messageKey: [UInt8] = Array(#","message":"#.utf8)
   static let fieldsKey: [UInt8] = Array(#","fields":{"#.utf8)
   static let sourceKey: [UInt8] = Array(#"},"source":{"bucket":"#.utf8)
+  /// After a message whose fields are left out.
+  static let sourceAfterMessage: [UInt8] = Array(#","source":{"bucket":"#.utf8)
   static let keyKey: [UInt8] = Array(#","key":"#.utf8)
   static let etagKey: [UInt8] = Array(#","etag":"#.utf8)
   static let offsetKey: [UInt8] = Array(#","offset":"#.utf8)
@@ -29,11 +31,12 @@ struct ArchiveLineWriter: Sendable {
   static let end: [UInt8] = Array("}\n".utf8)
 
   /// Appends `event`'s record and its newline to `out`: with its `eventId` for full lines,
-  /// without it for compact ones.
-  mutating func append(
+  /// without it for compact ones, which also leave out `fields` where the message gives
+  /// them back (``MessageFields``). Answers whether it left them out.
+  @discardableResult mutating func append(
     _ event: some ArchiveLineSource, eTag: String, sourceBucket: String,
     lines: ArchiveLines = .full, to out: inout [UInt8]
-  ) {
+  ) -> Bool {
     out.append(contentsOf: Self.timeKey)
     appendTime(event.time, to: &out)
     if lines == .full {
@@ -48,6 +51,28 @@ struct ArchiveLineWriter: Sendable {
     Self.string(event.logType, to: &out)
     out.append(contentsOf: Self.messageKey)
     event.withMessageUTF8 { Self.string(utf8: $0, to: &out) }
+    let omitsFields = lines == .compact && event.fieldsFromMessage
+    if omitsFields {
+      out.append(contentsOf: Self.sourceAfterMessage)
+    } else {
+      appendFields(event, to: &out)
+      out.append(contentsOf: Self.sourceKey)
+    }
+    Self.string(sourceBucket, to: &out)
+    out.append(contentsOf: Self.keyKey)
+    Self.string(event.sourceKey, to: &out)
+    out.append(contentsOf: Self.etagKey)
+    Self.string(eTag, to: &out)
+    out.append(contentsOf: Self.offsetKey)
+    out.append(contentsOf: String(event.sourceOffset).utf8)
+    out.append(contentsOf: Self.fetcherKey)
+    Self.string(event.fetcherID, to: &out)
+    out.append(contentsOf: Self.end)
+    return omitsFields
+  }
+
+  /// `"fields":{...}` without its closing brace.
+  mutating func appendFields(_ event: some ArchiveLineSource, to out: inout [UInt8]) {
     out.append(contentsOf: Self.fieldsKey)
     // Keys sorted (as the JSON writer sorts them): the positions in key order, kept from
     // event to event, since the events of one source give the same keys in the same order
@@ -68,17 +93,6 @@ struct ArchiveLineWriter: Sendable {
       out.append(UInt8(ascii: ":"))
       event.withFieldValueUTF8(at: position) { Self.string(utf8: $0, to: &out) }
     }
-    out.append(contentsOf: Self.sourceKey)
-    Self.string(sourceBucket, to: &out)
-    out.append(contentsOf: Self.keyKey)
-    Self.string(event.sourceKey, to: &out)
-    out.append(contentsOf: Self.etagKey)
-    Self.string(eTag, to: &out)
-    out.append(contentsOf: Self.offsetKey)
-    out.append(contentsOf: String(event.sourceOffset).utf8)
-    out.append(contentsOf: Self.fetcherKey)
-    Self.string(event.fetcherID, to: &out)
-    out.append(contentsOf: Self.end)
   }
 
   /// ``ArchiveRecord/eventID(_:eTag:)``, hex-encoded from a table.

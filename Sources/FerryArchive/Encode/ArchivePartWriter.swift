@@ -28,6 +28,8 @@ public struct ArchivePartWriter: Sendable {
   private var firstID: String?
   private var lastSource: (fetcherID: String, sourceKey: String, eTag: String, offset: Int64)?
   public private(set) var events = 0
+  /// Whether a line left its fields to its message.
+  private var fieldsFromMessage = false
   public private(set) var minTime: Date?
   public private(set) var maxTime: Date?
   private var writer = ArchiveLineWriter()
@@ -64,7 +66,9 @@ public struct ArchivePartWriter: Sendable {
   mutating func append(source event: some ArchiveLineSource, eTag: String, sourceBucket: String)
     throws
   {
-    writer.append(event, eTag: eTag, sourceBucket: sourceBucket, lines: lines, to: &raw)
+    if writer.append(event, eTag: eTag, sourceBucket: sourceBucket, lines: lines, to: &raw) {
+      fieldsFromMessage = true
+    }
     if compression == .zstd, raw.count >= Self.pieceBytes {
       if stream == nil { stream = try ZstdStream(level: level) }
       try stream?.feed(raw)
@@ -107,7 +111,8 @@ public struct ArchivePartWriter: Sendable {
       entry: ArchiveManifest.Object(
         key: key, events: events, minTime: minTime ?? hour, maxTime: maxTime ?? hour,
         bytes: compressed.count, rawBytes: rawBytes, sha256: digest,
-        lines: lines == .compact ? ArchiveLines.compact.rawValue : nil),
+        lines: lines == .compact ? ArchiveLines.compact.rawValue : nil,
+        fieldsFrom: fieldsFromMessage ? "message" : nil),
       bytes: compressed)
   }
 }

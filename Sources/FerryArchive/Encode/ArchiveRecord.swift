@@ -1,5 +1,6 @@
 import Crypto
 import FerryCore
+import FerryIngest
 import FerryPolicy
 import Foundation
 
@@ -32,20 +33,29 @@ public enum ArchiveRecord {
     return whole.dropLast() + String(format: ".%03dZ", Int(ms - seconds * 1000))
   }
 
-  /// The event as one NDJSON line, with its newline (a compact line leaves out `eventId`).
+  /// The event as one NDJSON line, with its newline (a compact line leaves out `eventId`,
+  /// and `fields` when the message gives them back: ``MessageFields``).
   public static func line(
     _ event: Event, eTag: String, sourceBucket: String, lines: ArchiveLines = .full
   ) -> String {
     let id: [(String, JSONValue)] =
       lines == .full ? [("eventId", .string(eventID(event, eTag: eTag)))] : []
+    let fields: [(String, JSONValue)] =
+      lines == .compact
+        && MessageFields.derivable(
+          logType: event.logType, count: event.fields.count, name: event.fields.key(at:))
+      ? []
+      : [
+        (
+          "fields",
+          .object(event.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
+        )
+      ]
     return JSONValue.object(
       [("time", .string(time(event.time)))] + id + [
         ("logType", .string(event.logType)),
         ("message", .string(event.message)),
-        (
-          "fields",
-          .object(event.fields.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
-        ),
+      ] + fields + [
         (
           "source",
           .object([

@@ -6,9 +6,11 @@ import Foundation
 /// alone and check each object it reads. Adding an object whose key is already listed
 /// replaces that entry, so writing again after a crash never lists an object twice.
 public struct ArchiveManifest: Sendable, Equatable, Codable {
-  /// 2: objects may hold compact lines (`"lines": "compact"`, no `eventId`); a manifest
-  /// lists such an object only at schema 2, so a Ferry that cannot read them says so.
-  public static let currentSchema = 2
+  /// 2: objects may hold compact lines (`"lines": "compact"`, no `eventId`); 3: their
+  /// lines may leave out `fields` where the message gives them back (`"fieldsFrom":
+  /// "message"`). A manifest lists such an object only at that schema, so a Ferry that
+  /// cannot read them says so.
+  public static let currentSchema = 3
 
   public var schemaVersion: Int
   public var account: String
@@ -30,11 +32,15 @@ public struct ArchiveManifest: Sendable, Equatable, Codable {
     /// `"compact"` when the object's lines leave out `eventId` (readers derive it); absent
     /// for full lines, the form of every object written before it existed.
     public var lines: String?
+    /// `"message"` when lines without `fields` take them from their message (JSON lines
+    /// and CloudTrail records: ``MessageFields``); absent when every line has its fields.
+    public var fieldsFrom: String?
 
     public init(
       key: String, events: Int, minTime: Date, maxTime: Date, bytes: Int, rawBytes: Int,
-      sha256: String, lines: String? = nil
+      sha256: String, lines: String? = nil, fieldsFrom: String? = nil
     ) {
+      self.fieldsFrom = fieldsFrom
       self.key = key
       self.events = events
       self.minTime = minTime
@@ -63,6 +69,7 @@ public struct ArchiveManifest: Sendable, Equatable, Codable {
     copy.objects.append(object)
     copy.objects.sort { $0.key < $1.key }
     if object.lines != nil { copy.schemaVersion = max(copy.schemaVersion, 2) }
+    if object.fieldsFrom != nil { copy.schemaVersion = max(copy.schemaVersion, 3) }
     return copy
   }
 

@@ -225,7 +225,8 @@ struct ArchivedLine: Decodable {
   var eventId: String?
   var logType: String
   var message: String
-  var fields: Fields
+  /// Absent where the message gives them back (``MessageFields``).
+  var fields: Fields?
   var source: Source
   var fetcher: String
 
@@ -268,10 +269,20 @@ struct ArchivedLine: Decodable {
     else {
       return .failure(Problem(description: "its time \(line.time) is not RFC 3339"))
     }
+    guard
+      let fields = line.fields
+        ?? MessageFields.fields(logType: line.logType, message: line.message)
+    else {
+      return .failure(
+        Problem(
+          description:
+            "it has no fields, and its log type \(line.logType) does not give them from the message"
+        ))
+    }
     let event = Event(
       accountID: account, fetcherID: line.fetcher, logType: line.logType, time: time,
       sourceKey: line.source.key, sourceOffset: line.source.offset, message: line.message,
-      fields: line.fields)
+      fields: fields)
     if let id = line.eventId, ArchiveLineWriter.eventID(event, eTag: line.source.etag) != id {
       return .failure(
         Problem(description: "its eventId does not match its fetcher, source and offset"))

@@ -32,16 +32,20 @@ struct ArchivedLineParser {
       eventId = id
     }
     guard literal(#","logType":"#), let logType = string(),
-      literal(#","message":"#), let message = string(),
-      literal(#","fields":{"#)
+      literal(#","message":"#), let message = string()
     else { return nil }
-    var fields = Fields()
-    if !literal("}") {
-      repeat {
-        guard let key = string(), literal(":"), let value = string() else { return nil }
-        fields.appendNew(key, value)
-      } while literal(",")
-      guard literal("}") else { return nil }
+    // Left out where the message gives them back.
+    var fields: Fields?
+    if literal(#","fields":{"#) {
+      var read = Fields()
+      if !literal("}") {
+        repeat {
+          guard let key = string(), literal(":"), let value = string() else { return nil }
+          read.appendNew(key, value)
+        } while literal(",")
+        guard literal("}") else { return nil }
+      }
+      fields = read
     }
     guard literal(#","source":{"bucket":"#), let bucket = string(),
       literal(#","key":"#), let key = string(),

@@ -13,7 +13,8 @@ summary = {"objects": 0, "manifests": 0, "events": 0, "distinctIds": 0, "badIds"
            "unlisted": [], "missing": [], "digestMismatch": 0, "countMismatch": 0,
            "unexpectedMessages": 0, "missingMessages": 0, "badPaths": [], "perHour": {},
            "duckdb": None, "duckdbPerHour": {}, "duckdbDistinctIds": None, "manifestEvents": 0,
-           "schema": set(), "compactLines": 0, "fullLines": 0}
+           "schema": set(), "compactLines": 0, "fullLines": 0,
+           "derivedFields": 0}
 listed = {}
 objects = []
 for folder, _, files in os.walk(root):
@@ -72,7 +73,17 @@ for rel in sorted(objects):
         ids.add(derived)
         message = json.loads(record["message"])
         n = message.get("n")
-        if not isinstance(n, int) or not (0 <= n < expected) or record["fields"].get("n") != str(n):
+        # A line without "fields" (its manifest entry says "fieldsFrom": "message") takes
+        # them from its message: a JSON line's top-level scalars, as text.
+        if "fields" in record:
+            fields = record["fields"]
+        elif entry is not None and entry.get("fieldsFrom") == "message":
+            summary["derivedFields"] += 1
+            fields = {k: (json.dumps(v) if isinstance(v, bool) or v is None else str(v))
+                      for k, v in message.items() if not isinstance(v, (dict, list))}
+        else:
+            fields = {}
+        if not isinstance(n, int) or not (0 <= n < expected) or fields.get("n") != str(n):
             summary["unexpectedMessages"] += 1
         else:
             seen.add(n)
