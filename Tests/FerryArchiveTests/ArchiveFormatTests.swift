@@ -164,7 +164,9 @@ struct ArchiveFormatTests {
       message += "\"n\":\(n)}"
       events.append(
         Event(
-          accountID: Self.account, fetcherID: "fet_app", logType: n % 2 == 0 ? "json" : "alb",
+          // The first object's blocks JSON lines alone, the others mixed.
+          accountID: Self.account, fetcherID: "fet_app",
+          logType: n < 500 || n % 2 == 0 ? "json" : "alb",
           time: Self.base.addingTimeInterval(Double(n) * 0.0137),
           sourceKey: "app/\(n / 500).json", sourceOffset: Int64(n * 97),
           message: message, fields: Fields(fields)))
@@ -176,9 +178,20 @@ struct ArchiveFormatTests {
       var fromEvents = ArchivePartWriter(account: Self.account, hour: Self.base, lines: lines)
       var inPlace = ArchivePartWriter(account: Self.account, hour: Self.base, lines: lines)
       var n = 0
+      var skipped = 0
       for block in blocks {
         let view = try BlockCodec.view(block.data)
+        // As the writer reads it: without its fields where every line leaves them out.
+        let lean = try BlockCodec.view(block.data) {
+          ArchiveWriter.skipsFields(lines: lines, $0, $1)
+        }
+        if (0..<lean.count).allSatisfy({ lean.fieldCount($0) == 0 }) { skipped += 1 }
         for i in 0..<view.count {
+          var leanLine: [UInt8] = []
+          var leanWriter = ArchiveLineWriter()
+          leanWriter.append(
+            BlockEventSource(view: lean, index: i, fetcherID: "fet_app"), eTag: "\"e\"",
+            sourceBucket: "logs", lines: lines, to: &leanLine)
           // The event as the store holds it (its time to the microsecond).
           let event = view.event(i, accountID: Self.account, fetcherID: "fet_app")
           #expect(event.message == events[n].message && event.fields == events[n].fields)
@@ -191,12 +204,15 @@ struct ArchiveFormatTests {
           let expected = ArchiveRecord.line(
             event, eTag: "\"e\"", sourceBucket: "logs", lines: lines)
           #expect(String(decoding: line, as: UTF8.self) == expected, "event \(n)")
+          #expect(leanLine == line, "event \(n)")
           try fromEvents.append(event, eTag: "\"e\"", sourceBucket: "logs")
           try inPlace.append(view, i, fetcherID: "fet_app", eTag: "\"e\"", sourceBucket: "logs")
           n += 1
         }
       }
       #expect(n == events.count)
+      // Compact lines spare the reading of the JSON-only blocks' fields, full ones none.
+      #expect(lines == .compact ? skipped > 0 && skipped < blocks.count : skipped == 0)
       let a = try fromEvents.finish(layout: layout, sequence: 1)
       let b = try inPlace.finish(layout: layout, sequence: 1)
       #expect(a.entry == b.entry && a.bytes == b.bytes)

@@ -127,6 +127,7 @@ public struct ArchiveObjectReader: Sendable {
     var matched = 0
     var pending: [SourcedEvent] = []
     var splitter = LineSplitter(limit: Self.maxLineBytes)
+    var derived = MessageFields()
     var problem: String?
     // Slices of the kept text as they are, or of the compressed bytes decompressed again.
     let source = text ?? bytes
@@ -143,7 +144,9 @@ public struct ArchiveObjectReader: Sendable {
               problem = "line \(read + 1) is longer than any event Ferry writes"
               return
             }
-            switch line.withUnsafeBufferPointer({ ArchivedLine.event($0, account: account) }) {
+            switch line.withUnsafeBufferPointer({
+              ArchivedLine.event($0, account: account, derived: &derived)
+            }) {
             case .success(let item):
               read += 1
               if filter.matches(item.event) {
@@ -253,6 +256,15 @@ struct ArchivedLine: Decodable {
   static func event(_ bytes: UnsafeBufferPointer<UInt8>, account: AccountID) -> Result<
     SourcedEvent, Problem
   > {
+    var derived = MessageFields()
+    return event(bytes, account: account, derived: &derived)
+  }
+
+  /// ``event(_:account:)`` of bytes in place; fields left to the message are read by
+  /// `derived` (which keeps the keys of the lines before).
+  static func event(
+    _ bytes: UnsafeBufferPointer<UInt8>, account: AccountID, derived: inout MessageFields
+  ) -> Result<SourcedEvent, Problem> {
     let line: ArchivedLine
     if let fast = ArchivedLineParser.parse(bytes) {
       line = fast
@@ -271,7 +283,7 @@ struct ArchivedLine: Decodable {
     }
     guard
       let fields = line.fields
-        ?? MessageFields.fields(logType: line.logType, message: line.message)
+        ?? derived.fields(logType: line.logType, message: line.message)
     else {
       return .failure(
         Problem(

@@ -1,5 +1,6 @@
 import FerryBlocks
 import FerryCore
+import FerryIngest
 import Foundation
 
 /// How the writer flushes: by size and by age.
@@ -122,7 +123,7 @@ public struct ArchiveWriter: Sendable {
       try await check()
       // Read in place: each line is written from the block's bytes.
       guard let data = try await store.storedBlock(block.id, of: account) else { continue }
-      let view = try BlockCodec.view(data)
+      let view = try BlockCodec.view(data, skipsFields: skipsFields)
       let sourceBucket = sources[block.fetcherID] ?? ""
       let before = held[
         ArchivedSpan.objectName(fetcherID: block.fetcherID, key: block.sourceKey, eTag: block.eTag)]
@@ -180,6 +181,20 @@ public struct ArchiveWriter: Sendable {
       )
     }
     return report
+  }
+
+  /// Whether the archive's lines leave out every field of a block with that dictionary and
+  /// those log types, so that its fields need not be read: compact lines, log types whose
+  /// messages give their fields back, and no event cut by its parser (no such name).
+  func skipsFields(_ dictionary: [String], _ logTypes: Set<Int32>) -> Bool {
+    Self.skipsFields(lines: archive.lines, dictionary, logTypes)
+  }
+
+  static func skipsFields(lines: ArchiveLines, _ dictionary: [String], _ logTypes: Set<Int32>)
+    -> Bool
+  {
+    lines == .compact && !dictionary.contains(MessageFields.truncated)
+      && logTypes.allSatisfy { MessageFields.logTypes.contains(dictionary[Int($0)]) }
   }
 
   /// An empty object of `hour`, in the archive's form.

@@ -26,8 +26,13 @@ public struct BlockView: Sendable {
   /// Log types, source keys and field names.
   var dictionary: [String] = []
 
-  /// A `FRB3` payload (``BlockWriter``).
-  init(raw: [UInt8]) throws(BlockError) {
+  /// A `FRB3` payload (``BlockWriter``). Its fields are read unless `skipsFields`, given
+  /// the dictionary and the indexes of the log types the events have, says a reader does
+  /// not want them (every event then has none).
+  init(
+    raw: [UInt8],
+    skipsFields: (_ dictionary: [String], _ logTypes: Set<Int32>) -> Bool = { _, _ in false }
+  ) throws(BlockError) {
     self.raw = raw
     var header = Varint.Reader(bytes: raw, position: 4)
     let count = try header.int()
@@ -70,12 +75,16 @@ public struct BlockView: Sendable {
     var time: Int64 = 0
     var end: Int64 = 0
     var message = messagesStart
+    var seenLogTypes = Set<Int32>()
+    // The events' own columns first, then their fields.
     for _ in 0..<count {
       time &+= Varint.unzigzag(try times.uint())
       self.times.append(time)
       let offset = end &+ Varint.unzigzag(try offsets.uint())
       self.offsets.append(offset)
-      logTypes.append(try name(&sources))
+      let logType = try name(&sources)
+      logTypes.append(logType)
+      seenLogTypes.insert(logType)
       sourceKeys.append(try name(&sources))
       nonASCII.append(try heads.uint() & 1 == 1)
       let length = try heads.int()
@@ -85,6 +94,20 @@ public struct BlockView: Sendable {
       messageStarts.append(message)
       messageLengths.append(Int32(length))
       end = offset &+ Int64(length)
+      message += length
+    }
+    guard message == raw.count else {
+      throw BlockError(
+        "the block's text is \(raw.count - messagesStart) bytes, not the \(message - messagesStart) its headers add up to"
+      )
+    }
+    if skipsFields(dictionary, seenLogTypes) {
+      firstField = [Int32](repeating: 0, count: count + 1)
+      return
+    }
+    for event in 0..<count {
+      let message = messageStarts[event]
+      let length = Int(messageLengths[event])
       firstField.append(Int32(self.fieldNames.count))
       let fields = try fieldNames.int()
       guard fields <= raw.count else { throw BlockError("a field count is out of range") }
@@ -118,13 +141,10 @@ public struct BlockView: Sendable {
         }
         fieldLengths.append(Int32(valueLength))
       }
-      message += length
     }
     firstField.append(Int32(self.fieldNames.count))
-    guard message == raw.count, literal == literalsEnd else {
-      throw BlockError(
-        "the block's text is \(raw.count - messagesStart) bytes, not the \(message - messagesStart) its headers add up to"
-      )
+    guard literal == literalsEnd else {
+      throw BlockError("the block's literals are not the bytes its fields add up to")
     }
   }
 

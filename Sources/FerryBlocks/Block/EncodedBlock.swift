@@ -136,8 +136,13 @@ public enum BlockCodec {
     }
   }
 
-  /// A block's columns, decompressed, for a search to scan.
-  public static func view(_ data: [UInt8]) throws(BlockError) -> BlockView {
+  /// A block's columns, decompressed, for a search to scan. `skipsFields` (given the
+  /// block's dictionary and the indexes of its events' log types) may spare a reader that
+  /// does not want the fields of a `FRB3` block the work of reading them.
+  public static func view(
+    _ data: [UInt8],
+    skipsFields: (_ dictionary: [String], _ logTypes: Set<Int32>) -> Bool = { _, _ in false }
+  ) throws(BlockError) -> BlockView {
     let raw: [UInt8]
     do {
       raw = try Zstd.decompress(data, limit: maxRawBytes)
@@ -157,7 +162,7 @@ public enum BlockCodec {
     guard head == magic else {
       throw BlockError("the block does not start with FRB3 (or FRB2, FRB1)")
     }
-    return try BlockView(raw: raw)
+    return try BlockView(raw: raw, skipsFields: skipsFields)
   }
 
   /// The events of a block, in the order they were written; `accountID` and `fetcherID`

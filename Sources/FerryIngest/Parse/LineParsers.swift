@@ -24,44 +24,49 @@ public enum JSONLines: LineFormat {
   public static func record(
     _ line: ArraySlice<UInt8>, offset: Int64, keys: inout JSONKeyCache
   ) -> ParsedRecord? {
-    guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return nil }
+    line.withUnsafeBufferPointer { record(bytes: $0, offset: offset, keys: &keys) }
+  }
+
+  /// ``record(_:offset:keys:)`` of bytes in place.
+  static func record(
+    bytes: UnsafeBufferPointer<UInt8>, offset: Int64, keys: inout JSONKeyCache
+  ) -> ParsedRecord? {
+    guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return nil }
     keys.startLine()
     defer { keys.endLine() }
-    return line.withUnsafeBufferPointer { bytes in
-      var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
-      var fields = Fields()
-      fields.reserveCapacity(16)
-      var timeRank = timeKeys.count
-      let isObject = JSONScanner.forEachMember(bytes) { keyRange, kind, value in
-        let (key, slot, new) = keys.name(bytes, keyRange, parent: -1, prefix: nil)
-        if let first = key.utf8.first, timeKeyStarts[Int(first)],
-          kind == .string || kind == .number,
-          let rank = timeKeys.firstIndex(of: key), rank < timeRank,
-          let time = LogTime.parse(UnsafeBufferPointer(rebasing: bytes[value]))
-        {
-          record.time = time
-          timeRank = rank
-        }
-        guard fields.count < maxFields, key.utf8.count <= 64, kind != .array else { return }
-        if kind == .object {
-          // One level down (WAF's httpRequest.clientIp): scalars as parent.child.
-          let inner = UnsafeBufferPointer(rebasing: bytes[value])
-          _ = JSONScanner.forEachMember(inner) { childKey, childKind, childValue in
-            let (name, _, new) = keys.name(inner, childKey, parent: slot, prefix: key)
-            guard fields.count < maxFields, childKind != .object, childKind != .array,
-              childValue.count <= 256, childKey.count <= 64
-            else { return }
-            JSONScanner.store(inner, childKind, childValue, as: name, in: &fields, new: new)
-          }
-          return
-        }
-        guard value.count <= 256 else { return }
-        JSONScanner.store(bytes, kind, value, as: key, in: &fields, new: new)
+    var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
+    var fields = Fields()
+    fields.reserveCapacity(16)
+    var timeRank = timeKeys.count
+    let isObject = JSONScanner.forEachMember(bytes) { keyRange, kind, value in
+      let (key, slot, new) = keys.name(bytes, keyRange, parent: -1, prefix: nil)
+      if let first = key.utf8.first, timeKeyStarts[Int(first)],
+        kind == .string || kind == .number,
+        let rank = timeKeys.firstIndex(of: key), rank < timeRank,
+        let time = LogTime.parse(UnsafeBufferPointer(rebasing: bytes[value]))
+      {
+        record.time = time
+        timeRank = rank
       }
-      // A line that is not a JSON object is kept as text, without fields or a time.
-      if isObject { record.fields = fields } else { record.time = nil }
-      return record
+      guard fields.count < maxFields, key.utf8.count <= 64, kind != .array else { return }
+      if kind == .object {
+        // One level down (WAF's httpRequest.clientIp): scalars as parent.child.
+        let inner = UnsafeBufferPointer(rebasing: bytes[value])
+        _ = JSONScanner.forEachMember(inner) { childKey, childKind, childValue in
+          let (name, _, new) = keys.name(inner, childKey, parent: slot, prefix: key)
+          guard fields.count < maxFields, childKind != .object, childKind != .array,
+            childValue.count <= 256, childKey.count <= 64
+          else { return }
+          JSONScanner.store(inner, childKind, childValue, as: name, in: &fields, new: new)
+        }
+        return
+      }
+      guard value.count <= 256 else { return }
+      JSONScanner.store(bytes, kind, value, as: key, in: &fields, new: new)
     }
+    // A line that is not a JSON object is kept as text, without fields or a time.
+    if isObject { record.fields = fields } else { record.time = nil }
+    return record
   }
 }
 

@@ -4,14 +4,14 @@ import FerryCore
 /// record's are exactly what the log type's parser reads from the message alone (no header
 /// line, no setting, no state between records), so an archive leaves them out of its
 /// lines and a restore reads them from the message again, with the same parser.
-public enum MessageFields {
+public struct MessageFields: Sendable {
   /// The log types whose fields are a function of the message.
   public static let logTypes: Set<String> = [
     LogFormat.jsonLines.rawValue, LogFormat.cloudTrail.rawValue,
   ]
   /// The field a parser adds to a record it cut: the message no longer holds what the
   /// fields were read from.
-  static let truncated = "ferry.truncated"
+  public static let truncated = "ferry.truncated"
 
   /// Whether an event of `logType` with `fields` (named by `name(at:)`, `count` of them)
   /// has the fields its message gives back: the log type derives them, and the record was
@@ -22,14 +22,33 @@ public enum MessageFields {
     return true
   }
 
+  /// JSON keys as the previous message had them (a reader of many messages of one log
+  /// makes each key's name once).
+  var keys = JSONKeyCache()
+
+  public init() {}
+
   /// The fields of `message` as the parser of `logType` reads them; nil for a log type
   /// whose fields are not derived from the message alone.
   public static func fields(logType: String, message: String) -> Fields? {
+    var reader = MessageFields()
+    return reader.fields(logType: logType, message: message)
+  }
+
+  /// ``fields(logType:message:)``, with the keys of the messages read before.
+  public mutating func fields(logType: String, message: String) -> Fields? {
+    var message = message
     switch LogFormat(rawValue: logType) {
     case .jsonLines:
-      return JSONLines.record(Array(message.utf8)[...], offset: 0)?.fields ?? Fields()
+      return message.withUTF8 {
+        JSONLines.record(bytes: $0, offset: 0, keys: &keys)?.fields ?? Fields()
+      }
     case .cloudTrail:
-      return CloudTrailParser.parse(Array(message.utf8), offset: 0, cut: false).fields
+      return message.withUTF8 { bytes in
+        var record = ParsedRecord(offset: 0, text: "")
+        _ = CloudTrailParser.scan(bytes, into: &record)
+        return record.fields
+      }
     default:
       return nil
     }
