@@ -219,9 +219,9 @@ struct ArchiveLineWriter: Sendable {
       }
     }
     let at = out.count
-    out.append(contentsOf: repeatElement(0, count: n + extra + 2))
+    // Eight bytes of room past the string: a word is stored whole wherever it starts.
+    out.append(contentsOf: repeatElement(0, count: n + extra + 2 + 8))
     out.withUnsafeMutableBufferPointer { whole in
-      // `whole` holds at least the two quotes.
       guard let base = whole.baseAddress else { return }
       var to = base + at
       to.pointee = 0x22
@@ -230,40 +230,42 @@ struct ArchiveLineWriter: Sendable {
         to.update(from: source, count: n)
         to += n
       } else if let source = bytes.baseAddress {
-        // Eight bytes at a time, to the next byte that needs an escape.
+        // Eight bytes at a time: the plain bytes between escapes are stored a word at a
+        // time (the word's rest, shifted down), and each escape written after them, all the
+        // escapes of a word from one load.
         var i = 0
-        while i < n {
-          if i + 8 <= n {
-            let word = ByteWords.load(source, i)
-            let hits = ByteWords.escaped(word)
-            if hits == 0 {
-              UnsafeMutableRawPointer(to).storeBytes(of: word.littleEndian, as: UInt64.self)
-              to += 8
-              i += 8
-              continue
-            }
-            // The word is stored whole, and the bytes from the escape on are overwritten:
-            // what follows `to` (eight source bytes or more, an escape and the closing
-            // quote) is longer than a word.
-            let plain = hits.trailingZeroBitCount / 8
-            UnsafeMutableRawPointer(to).storeBytes(of: word.littleEndian, as: UInt64.self)
-            to += plain
-            i += plain
-          } else {
-            let byte = source[i]
-            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else {
-              to.pointee = byte
-              to += 1
-              i += 1
-              continue
-            }
+        while i + 8 <= n {
+          let word = ByteWords.load(source, i)
+          var hits = ByteWords.escaped(word)
+          var rest = word
+          var consumed = 0
+          while hits != 0 {
+            let p = hits.trailingZeroBitCount >> 3
+            UnsafeMutableRawPointer(to).storeBytes(of: rest.littleEndian, as: UInt64.self)
+            to += p - consumed
+            to = escape(source[i + p], to)
+            consumed = p + 1
+            rest = p == 7 ? 0 : word >> UInt64(8 * consumed)
+            hits &= hits - 1
           }
-          to = escape(source[i], to)
+          UnsafeMutableRawPointer(to).storeBytes(of: rest.littleEndian, as: UInt64.self)
+          to += 8 - consumed
+          i += 8
+        }
+        while i < n {
+          let byte = source[i]
+          if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            to = escape(byte, to)
+          } else {
+            to.pointee = byte
+            to += 1
+          }
           i += 1
         }
       }
       to.pointee = 0x22
     }
+    out.removeLast(8)
   }
 
   /// Writes the escape of `byte` (one that needs one) at `to`; returns where it ends.
