@@ -301,6 +301,34 @@ struct ArchiveFormatTests {
     }
   }
 
+  /// The reader keeps the strings a line repeats from the line before (log type, bucket,
+  /// key, ETag, fetcher): lines read one after another give what each gives read alone
+  /// and what JSONDecoder reads, whatever changes from line to line (a value one byte
+  /// longer or shorter, one with escapes or quotes, an empty one).
+  @Test func repeatedStringsReadAsEachLineAlone() throws {
+    var rng = SeededGenerator(seed: 4242)
+    let values = ["a", "ab", "abc", "", "a\"b", "a\\b", "tab\t", "déjà", "ab\"", "\"ab"]
+    var repeats = ArchivedLineParser.Repeats()
+    for _ in 0..<3_000 {
+      func pick() -> String { values[Int(rng.next() % UInt64(values.count))] }
+      let event = Event(
+        accountID: Self.account, fetcherID: pick(), logType: pick(), time: Self.base,
+        sourceKey: pick(), sourceOffset: Int64(rng.next() % 1000), message: pick(),
+        fields: ["k": pick()])
+      let text = ArchiveRecord.line(event, eTag: pick(), sourceBucket: pick(), lines: .compact)
+      let line = Array(text.utf8.dropLast())
+      let inTurn = try #require(
+        line.withUnsafeBufferPointer { ArchivedLineParser.parse($0, repeats: &repeats) })
+      let alone = try JSONDecoder().decode(ArchivedLine.self, from: Data(line))
+      #expect(
+        inTurn.logType == alone.logType && inTurn.fetcher == alone.fetcher
+          && inTurn.source.bucket == alone.source.bucket && inTurn.source.key == alone.source.key
+          && inTurn.source.etag == alone.source.etag && inTurn.message == alone.message
+          && inTurn.fields == alone.fields, "\(text)")
+      #expect(inTurn.logType == event.logType && inTurn.source.key == event.sourceKey)
+    }
+  }
+
   @Test func everyJSONEscapeReadsAsJSONDecoderReadsIt() throws {
     // Lines in the writer's form whose strings hold every escape JSON allows (RFC 8259
     // section 7), which other tools write: the fast parser must read what JSONDecoder reads,

@@ -127,7 +127,7 @@ public struct ArchiveObjectReader: Sendable {
     var matched = 0
     var pending: [SourcedEvent] = []
     var splitter = LineSplitter(limit: Self.maxLineBytes)
-    var derived = MessageFields()
+    var state = ArchivedLine.ReadState()
     var problem: String?
     // Slices of the kept text as they are, or of the compressed bytes decompressed again.
     let source = text ?? bytes
@@ -145,7 +145,7 @@ public struct ArchiveObjectReader: Sendable {
               return
             }
             switch line.withUnsafeBufferPointer({
-              ArchivedLine.event($0, account: account, derived: &derived)
+              ArchivedLine.event($0, account: account, state: &state)
             }) {
             case .success(let item):
               read += 1
@@ -256,17 +256,23 @@ struct ArchivedLine: Decodable {
   static func event(_ bytes: UnsafeBufferPointer<UInt8>, account: AccountID) -> Result<
     SourcedEvent, Problem
   > {
-    var derived = MessageFields()
-    return event(bytes, account: account, derived: &derived)
+    var state = ReadState()
+    return event(bytes, account: account, state: &state)
   }
 
-  /// ``event(_:account:)`` of bytes in place; fields left to the message are read by
-  /// `derived` (which keeps the keys of the lines before).
+  /// What a reader of an object's lines keeps from line to line: the JSON keys of the
+  /// messages whose fields it reads, and the texts each line repeats.
+  struct ReadState {
+    var derived = MessageFields()
+    var repeats = ArchivedLineParser.Repeats()
+  }
+
+  /// ``event(_:account:)`` of bytes in place, with what the lines before left in `state`.
   static func event(
-    _ bytes: UnsafeBufferPointer<UInt8>, account: AccountID, derived: inout MessageFields
+    _ bytes: UnsafeBufferPointer<UInt8>, account: AccountID, state: inout ReadState
   ) -> Result<SourcedEvent, Problem> {
     let line: ArchivedLine
-    if let fast = ArchivedLineParser.parse(bytes) {
+    if let fast = ArchivedLineParser.parse(bytes, repeats: &state.repeats) {
       line = fast
     } else {
       do {
@@ -283,7 +289,7 @@ struct ArchivedLine: Decodable {
     }
     guard
       let fields = line.fields
-        ?? derived.fields(logType: line.logType, message: line.message)
+        ?? state.derived.fields(logType: line.logType, message: line.message)
     else {
       return .failure(
         Problem(

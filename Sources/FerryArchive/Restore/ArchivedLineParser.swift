@@ -9,18 +9,39 @@ import Foundation
 struct ArchivedLineParser {
   private let bytes: UnsafeBufferPointer<UInt8>
   private var at = 0
+  private var repeats: Repeats
 
-  private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+  /// The texts of the previous line that the lines of an object nearly always repeat (log
+  /// type, bucket, key, ETag, fetcher): a line that has the same bytes gets the same string,
+  /// not a new one.
+  struct Repeats {
+    var logType = ""
+    var bucket = ""
+    var key = ""
+    var etag = ""
+    var fetcher = ""
+  }
+
+  private init(_ bytes: UnsafeBufferPointer<UInt8>, repeats: Repeats) {
+    self.bytes = bytes
+    self.repeats = repeats
+  }
 
   /// The line's parts, or nil when it is not in the writer's own form.
   static func parse(_ line: [UInt8]) -> ArchivedLine? {
-    line.withUnsafeBufferPointer { parse($0) }
+    var repeats = Repeats()
+    return line.withUnsafeBufferPointer { parse($0, repeats: &repeats) }
   }
 
-  /// ``parse(_:)`` of bytes in place (a line of a decompressed slice, not copied).
-  static func parse(_ line: UnsafeBufferPointer<UInt8>) -> ArchivedLine? {
-    var parser = ArchivedLineParser(line)
-    return parser.line()
+  /// ``parse(_:)`` of bytes in place (a line of a decompressed slice, not copied), reusing
+  /// the strings of the line before.
+  static func parse(_ line: UnsafeBufferPointer<UInt8>, repeats: inout Repeats)
+    -> ArchivedLine?
+  {
+    var parser = ArchivedLineParser(line, repeats: repeats)
+    guard let read = parser.line() else { return nil }
+    repeats = parser.repeats
+    return read
   }
 
   private mutating func line() -> ArchivedLine? {
@@ -31,7 +52,7 @@ struct ArchivedLineParser {
       guard let id = string() else { return nil }
       eventId = id
     }
-    guard literal(#","logType":"#), let logType = string(),
+    guard literal(#","logType":"#), let logType = string(reusing: \.logType),
       literal(#","message":"#), let message = string()
     else { return nil }
     // Left out where the message gives them back.
@@ -47,11 +68,11 @@ struct ArchivedLineParser {
       }
       fields = read
     }
-    guard literal(#","source":{"bucket":"#), let bucket = string(),
-      literal(#","key":"#), let key = string(),
-      literal(#","etag":"#), let etag = string(),
+    guard literal(#","source":{"bucket":"#), let bucket = string(reusing: \.bucket),
+      literal(#","key":"#), let key = string(reusing: \.key),
+      literal(#","etag":"#), let etag = string(reusing: \.etag),
       literal(#","offset":"#), let offset = integer(),
-      literal(#"},"fetcher":"#), let fetcher = string(),
+      literal(#"},"fetcher":"#), let fetcher = string(reusing: \.fetcher),
       literal("}"), at == bytes.count
     else { return nil }
     return ArchivedLine(
@@ -80,6 +101,31 @@ struct ArchivedLineParser {
       digits += 1
     }
     return digits == 0 ? nil : (negative ? -value : value)
+  }
+
+  /// ``string()``, the same string as `repeats[keyPath: last]` when the bytes are the
+  /// same (the common case: a plain string the line before had too; only plain strings are
+  /// kept there, so equal bytes are the same string).
+  private mutating func string(reusing last: WritableKeyPath<Repeats, String>) -> String? {
+    var previous = repeats[keyPath: last]
+    let same = previous.withUTF8 { old -> Bool in
+      let end = at + 1 + old.count
+      guard end < bytes.count, bytes[at] == UInt8(ascii: "\""), bytes[end] == UInt8(ascii: "\""),
+        let base = bytes.baseAddress, let oldBase = old.baseAddress
+      else { return false }
+      return memcmp(base + at + 1, oldBase, old.count) == 0
+    }
+    if same {
+      at += previous.utf8.count + 2
+      return previous
+    }
+    guard let text = string() else { return nil }
+    // Kept only if its bytes are what a line holds for it (no escape, no quote), so that
+    // the bytes above compare with the line's as they are.
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+      repeats[keyPath: last] = text
+    }
+    return text
   }
 
   /// A JSON string (its escapes decoded), or nil if the bytes do not hold one here.

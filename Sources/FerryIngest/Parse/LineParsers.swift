@@ -27,14 +27,17 @@ public enum JSONLines: LineFormat {
     line.withUnsafeBufferPointer { record(bytes: $0, offset: offset, keys: &keys) }
   }
 
-  /// ``record(_:offset:keys:)`` of bytes in place.
+  /// ``record(_:offset:keys:)`` of bytes in place; without the text (an empty `text`)
+  /// when `keepsText` is false, for a reader that has it already.
   static func record(
-    bytes: UnsafeBufferPointer<UInt8>, offset: Int64, keys: inout JSONKeyCache
+    bytes: UnsafeBufferPointer<UInt8>, offset: Int64, keys: inout JSONKeyCache,
+    keepsText: Bool = true
   ) -> ParsedRecord? {
     guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return nil }
     keys.startLine()
     defer { keys.endLine() }
-    var record = ParsedRecord(offset: offset, text: String(decoding: bytes, as: UTF8.self))
+    var record = ParsedRecord(
+      offset: offset, text: keepsText ? String(decoding: bytes, as: UTF8.self) : "")
     var fields = Fields()
     fields.reserveCapacity(16)
     var timeRank = timeKeys.count

@@ -41,7 +41,7 @@ public struct MessageFields: Sendable {
     switch LogFormat(rawValue: logType) {
     case .jsonLines:
       return message.withUTF8 {
-        JSONLines.record(bytes: $0, offset: 0, keys: &keys)?.fields ?? Fields()
+        JSONLines.record(bytes: $0, offset: 0, keys: &keys, keepsText: false)?.fields ?? Fields()
       }
     case .cloudTrail:
       return message.withUTF8 { bytes in
