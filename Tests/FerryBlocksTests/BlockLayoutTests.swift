@@ -179,4 +179,41 @@ struct BlockLayoutTests {
     }
     #expect(refused > 0)
   }
+
+  /// A block's offsets read from the start of its frame alone are its events' offsets, for
+  /// blocks of one event and of many, blocks whose first columns span several pieces of
+  /// decompressed text (thousands of events with long source keys), and blocks of the older
+  /// layout (read whole); a damaged frame is an error, not a guess.
+  @Test func offsetsReadFromTheFramesStartAreTheEventsOffsets() throws {
+    var rng = SeededGenerator(seed: 51)
+    let base = Date(timeIntervalSince1970: 1_796_189_600)
+    for count in [1, 7, 900, 20_000] {
+      let events = (0..<count).map { n in
+        Event(
+          accountID: AccountID(rawValue: "a"), fetcherID: "f", logType: "json",
+          time: base.addingTimeInterval(Double(rng.next() % 100_000) / 7),
+          sourceKey: "logs/\(String(repeating: "k", count: Int(rng.next() % 300)))/\(n % 3)",
+          sourceOffset: Int64(n) * 211 + Int64(rng.next() % 50),
+          message: "{\"n\":\(n),\"w\":\"\(rng.next())\"}", fields: ["n": String(n)])
+      }
+      for block in try BlockCodec.encode(events, targetBytes: 1 << 22) {
+        let view = try BlockCodec.view(block.data)
+        #expect(try BlockCodec.offsets(block.data) == (0..<view.count).map { view.offset($0) })
+      }
+    }
+    let old = try OldBlockFixture.file("frb2-block.zst")
+    #expect(try BlockCodec.offsets(old) == OldBlockFixture.events.map(\.sourceOffset))
+    let block = try #require(try BlockCodec.encode(OldBlockFixture.events).first)
+    var flipped = block.data
+    flipped[1] ^= 0xFF
+    for damaged in [Array(block.data.prefix(20)), flipped, Array(block.data.prefix(3))] {
+      #expect(throws: BlockError.self) { try BlockCodec.offsets(damaged) }
+    }
+    // A frame cut after its first columns gives the offsets they hold, right, or an error:
+    // what is read is never a guess.
+    let tailCut = Array(block.data.dropLast(block.data.count / 2))
+    if let offsets = try? BlockCodec.offsets(tailCut) {
+      #expect(offsets == OldBlockFixture.events.map(\.sourceOffset))
+    }
+  }
 }

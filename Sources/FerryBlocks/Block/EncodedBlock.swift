@@ -165,6 +165,64 @@ public enum BlockCodec {
     return try BlockView(raw: raw, skipsFields: skipsFields)
   }
 
+  /// The source offsets of a block's events, in their order, read from as little of it as
+  /// they need: a `FRB3` block is decompressed only up to the end of its message lengths
+  /// (its times, offsets, sources and heads columns, a few percent of it), not through its
+  /// messages. A restore reads the offsets of every stored block of an object version for
+  /// each batch it commits, so this is what keeps restoring a large object linear.
+  public static func offsets(_ data: [UInt8]) throws(BlockError) -> [Int64] {
+    let prefix: [UInt8]
+    do {
+      prefix = try Zstd.decompressPrefix(data, limit: maxRawBytes) { offsetsEnd(in: $0) != nil }
+    } catch {
+      throw BlockError(error.description)
+    }
+    guard prefix.count >= 4, Array(prefix[0..<4]) == magic, let ends = offsetsEnd(in: prefix)
+    else {
+      // An older layout, or a block too short to say: read whole.
+      let whole = try view(data)
+      return (0..<whole.count).map { whole.offset($0) }
+    }
+    var offsets = Varint.Reader(
+      bytes: prefix, position: ends.offsets, end: ends.offsets + ends.offsetsLength)
+    var heads = Varint.Reader(
+      bytes: prefix, position: ends.heads, end: ends.heads + ends.headsLength)
+    var out: [Int64] = []
+    out.reserveCapacity(ends.count)
+    var end: Int64 = 0
+    for _ in 0..<ends.count {
+      let offset = end &+ Varint.unzigzag(try offsets.uint())
+      _ = try heads.uint()
+      end = offset &+ Int64(try heads.int())
+      out.append(offset)
+    }
+    return out
+  }
+
+  /// Where a `FRB3` payload's offsets and heads columns are, once `prefix` holds them both
+  /// (nil: not yet, or not `FRB3`).
+  static func offsetsEnd(in prefix: [UInt8]) -> (
+    count: Int, offsets: Int, offsetsLength: Int, heads: Int, headsLength: Int
+  )? {
+    guard prefix.count >= 4, Array(prefix[0..<4]) == magic else { return nil }
+    var reader = Varint.Reader(bytes: prefix, position: 4)
+    do {
+      let count = try reader.int()
+      let names = try reader.int()
+      guard names <= prefix.count else { return nil }
+      for _ in 0..<names { _ = try reader.string() }
+      var lengths: [Int] = []
+      for _ in 0..<BlockWriter.streamCount { lengths.append(try reader.int()) }
+      let times = reader.position
+      let offsets = times + lengths[0]
+      let heads = offsets + lengths[1] + lengths[2]
+      guard heads + lengths[3] <= prefix.count else { return nil }
+      return (count, offsets, lengths[1], heads, lengths[3])
+    } catch {
+      return nil
+    }
+  }
+
   /// The events of a block, in the order they were written; `accountID` and `fetcherID`
   /// come from the block's row.
   public static func decode(_ data: [UInt8], accountID: AccountID, fetcherID: String)

@@ -54,6 +54,46 @@ public enum Zstd {
     return output
   }
 
+  /// The start of one frame's content, decompressed a piece at a time until `enough` says
+  /// the bytes so far are enough (or the frame ends), never more than `limit`: a reader
+  /// that wants a block's first columns does not decompress its text.
+  public static func decompressPrefix(
+    _ input: [UInt8], limit: Int, piece: Int = 64 << 10, enough: ([UInt8]) -> Bool
+  ) throws(Failure) -> [UInt8] {
+    guard let context = ZSTD_createDCtx() else {
+      throw Failure(description: "zstd could not make a decompression context")
+    }
+    defer { ZSTD_freeDCtx(context) }
+    var output: [UInt8] = []
+    var scratch = [UInt8](repeating: 0, count: piece)
+    var consumed = 0
+    while true {
+      var code = 0
+      var produced = 0
+      input.withUnsafeBytes { source in
+        scratch.withUnsafeMutableBytes { target in
+          var inBuffer = ZSTD_inBuffer(src: source.baseAddress, size: input.count, pos: consumed)
+          var outBuffer = ZSTD_outBuffer(dst: target.baseAddress, size: piece, pos: 0)
+          code = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+          consumed = inBuffer.pos
+          produced = outBuffer.pos
+        }
+      }
+      if ZSTD_isError(code) != 0 {
+        throw Failure(description: "the zstd frame is damaged: \(errorName(code))")
+      }
+      output.append(contentsOf: scratch[0..<produced])
+      guard output.count <= limit else {
+        throw Failure(description: "the frame holds more than the \(limit) bytes allowed")
+      }
+      // 0: the frame is complete.
+      if code == 0 || enough(output) { return output }
+      if produced == 0 && consumed == input.count {
+        throw Failure(description: "the zstd frame is cut short")
+      }
+    }
+  }
+
   static func errorName(_ code: Int) -> String {
     String(cString: ZSTD_getErrorName(code))
   }
