@@ -18,7 +18,9 @@ struct LogGenerator {
   let day: Date
   let total: Int
   let mix: Mix
-  let perObject = 5_000
+  /// Events per object: 5,000, or `FERRY_BENCH_PER_OBJECT` (the restore of large objects).
+  let perObject =
+    ProcessInfo.processInfo.environment["FERRY_BENCH_PER_OBJECT"].flatMap { Int($0) } ?? 5_000
 
   var objects: Int { (total + perObject - 1) / perObject }
 
