@@ -51,7 +51,7 @@ struct ArchiveRoutes {
       throw APIProblem.badInput(
         field: "lines", "\"\(linesName)\" is not a line form Ferry writes",
         fix:
-          "Use compact (the default: no eventId, which readers derive; a sixth smaller) or full (every line carries its eventId)."
+          "Use compact (the default: no eventId, which readers derive, and no fields for JSON lines and CloudTrail records, which their messages give back) or full (every line carries its eventId and fields)."
       )
     }
     let account = caller.account.id

@@ -34,7 +34,7 @@ struct ArchiveCreate: AsyncParsableCommand {
   var compression: String?
   @Option(
     help:
-      "compact (default: lines without eventId, which readers derive; a sixth smaller) or full (every line carries its eventId)."
+      "compact (default: lines without eventId, which readers derive, and without the fields of JSON lines and CloudTrail records, which their messages give back) or full (every line carries its eventId and fields)."
   )
   var lines: String?
 
