@@ -169,7 +169,8 @@ public enum BlockCodec {
   /// they need: a `FRB3` block is decompressed only up to the end of its message lengths
   /// (its times, offsets, sources and heads columns, a few percent of it), not through its
   /// messages. A restore reads the offsets of every stored block of an object version for
-  /// each batch it commits, so this is what keeps restoring a large object linear.
+  /// each batch it commits; reading their text too made the restore of a large object
+  /// decompress all it had stored again for every batch.
   public static func offsets(_ data: [UInt8]) throws(BlockError) -> [Int64] {
     let prefix: [UInt8]
     do {
