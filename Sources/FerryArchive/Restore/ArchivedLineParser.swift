@@ -9,7 +9,6 @@ import Foundation
 struct ArchivedLineParser {
   private let bytes: UnsafeBufferPointer<UInt8>
   private var at = 0
-  private var repeats: Repeats
 
   /// The texts of the previous line that the lines of an object nearly always repeat (log
   /// type, bucket, key, ETag, fetcher): a line that has the same bytes gets the same string,
@@ -22,10 +21,7 @@ struct ArchivedLineParser {
     var fetcher = ""
   }
 
-  private init(_ bytes: UnsafeBufferPointer<UInt8>, repeats: Repeats) {
-    self.bytes = bytes
-    self.repeats = repeats
-  }
+  private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
   /// The line's parts, or nil when it is not in the writer's own form.
   static func parse(_ line: [UInt8]) -> ArchivedLine? {
@@ -38,13 +34,11 @@ struct ArchivedLineParser {
   static func parse(_ line: UnsafeBufferPointer<UInt8>, repeats: inout Repeats)
     -> ArchivedLine?
   {
-    var parser = ArchivedLineParser(line, repeats: repeats)
-    guard let read = parser.line() else { return nil }
-    repeats = parser.repeats
-    return read
+    var parser = ArchivedLineParser(line)
+    return parser.line(&repeats)
   }
 
-  private mutating func line() -> ArchivedLine? {
+  private mutating func line(_ repeats: inout Repeats) -> ArchivedLine? {
     guard literal(#"{"time":"#), let time = string() else { return nil }
     // Full lines carry the event ID; compact ones leave it to the reader.
     var eventId: String?
@@ -52,7 +46,7 @@ struct ArchivedLineParser {
       guard let id = string() else { return nil }
       eventId = id
     }
-    guard literal(#","logType":"#), let logType = string(reusing: \.logType),
+    guard literal(#","logType":"#), let logType = string(reusing: &repeats.logType),
       literal(#","message":"#), let message = string()
     else { return nil }
     // Left out where the message gives them back.
@@ -68,11 +62,11 @@ struct ArchivedLineParser {
       }
       fields = read
     }
-    guard literal(#","source":{"bucket":"#), let bucket = string(reusing: \.bucket),
-      literal(#","key":"#), let key = string(reusing: \.key),
-      literal(#","etag":"#), let etag = string(reusing: \.etag),
+    guard literal(#","source":{"bucket":"#), let bucket = string(reusing: &repeats.bucket),
+      literal(#","key":"#), let key = string(reusing: &repeats.key),
+      literal(#","etag":"#), let etag = string(reusing: &repeats.etag),
       literal(#","offset":"#), let offset = integer(),
-      literal(#"},"fetcher":"#), let fetcher = string(reusing: \.fetcher),
+      literal(#"},"fetcher":"#), let fetcher = string(reusing: &repeats.fetcher),
       literal("}"), at == bytes.count
     else { return nil }
     return ArchivedLine(
@@ -103,11 +97,11 @@ struct ArchivedLineParser {
     return digits == 0 ? nil : (negative ? -value : value)
   }
 
-  /// ``string()``, the same string as `repeats[keyPath: last]` when the bytes are the
+  /// ``string()``, the same string as `last` (the line before's) when the bytes are the
   /// same (the common case: a plain string the line before had too; only plain strings are
   /// kept there, so equal bytes are the same string).
-  private mutating func string(reusing last: WritableKeyPath<Repeats, String>) -> String? {
-    var previous = repeats[keyPath: last]
+  private mutating func string(reusing last: inout String) -> String? {
+    var previous = last
     let same = previous.withUTF8 { old -> Bool in
       let end = at + 1 + old.count
       guard end < bytes.count, bytes[at] == UInt8(ascii: "\""), bytes[end] == UInt8(ascii: "\""),
@@ -123,7 +117,7 @@ struct ArchivedLineParser {
     // Kept only if its bytes are what a line holds for it (no escape, no quote), so that
     // the bytes above compare with the line's as they are.
     if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
-      repeats[keyPath: last] = text
+      last = text
     }
     return text
   }

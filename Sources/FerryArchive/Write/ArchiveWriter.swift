@@ -193,8 +193,9 @@ public struct ArchiveWriter: Sendable {
   static func skipsFields(lines: ArchiveLines, _ dictionary: [String], _ logTypes: Set<Int32>)
     -> Bool
   {
-    lines == .compact && !dictionary.contains(MessageFields.truncated)
-      && logTypes.allSatisfy { MessageFields.logTypes.contains(dictionary[Int($0)]) }
+    lines == .compact
+      && MessageFields.derivable(
+        logTypes: logTypes.lazy.map { dictionary[Int($0)] }, names: dictionary)
   }
 
   /// An empty object of `hour`, in the archive's form.

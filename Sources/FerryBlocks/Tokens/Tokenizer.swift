@@ -29,17 +29,6 @@ public enum Tokenizer {
     return false
   }
 
-  /// Each byte's class: 0 ends a word, 0xFF is not ASCII, anything else is the byte as it
-  /// counts in a word (letters lowercased).
-  static let classes: [UInt8] = (0..<256).map { b in
-    switch b {
-    case 0x30...0x39, 0x61...0x7A: return UInt8(b)
-    case 0x41...0x5A: return UInt8(b | 0x20)
-    case 0x80...: return 0xFF
-    default: return 0
-    }
-  }
-
   /// Calls `body` with the ``PackedHash`` of each word of ASCII `text`; stops and answers
   /// false at the first eight bytes holding one outside ASCII (some words before them may
   /// have been given). Eight bytes at a time: which are word bytes and their lowercase

@@ -22,6 +22,13 @@ public struct MessageFields: Sendable {
     return true
   }
 
+  /// ``derivable(logType:count:name:)`` for every event of a set at once: true when each of
+  /// `logTypes` derives its fields and no name the events may have (`names`, a superset
+  /// will do) says a record was cut.
+  public static func derivable(logTypes types: some Sequence<String>, names: [String]) -> Bool {
+    types.allSatisfy { logTypes.contains($0) } && !names.contains(truncated)
+  }
+
   /// JSON keys as the previous message had them (a reader of many messages of one log
   /// makes each key's name once).
   var keys = JSONKeyCache()
