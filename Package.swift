@@ -6,7 +6,7 @@
 //   FerryPolicy (IAM documents, pure)   FerryAWS (SigV4, credentials, clients)
 //                  \                     /
 //                   FerryCore (domain) -> FerryStore -> FerryIngest / FerryArchive
-//                                                        \
+//                                                        \    FerryIngest -> FerryMetrics
 //                                          FerryServer, ferry (CLI) on top
 //   (FerryCore also uses FerryPolicy, for the fixes its diagnoses name.)
 import PackageDescription
@@ -103,6 +103,11 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
       ]),
 
+    // CloudWatch metrics shipped through Amazon Data Firehose: the HTTP endpoint delivery
+    // protocol (Firehose/), the metric streams' record formats (Formats/), and how
+    // per-minute statistics combine over a query's step (Query/).
+    .target(name: "FerryMetrics", dependencies: ["FerryCore", "FerryIngest"]),
+
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(
       name: "FerryStore",
@@ -123,6 +128,7 @@ let package = Package(
       name: "FerryServer",
       dependencies: [
         "FerryCore", "FerryStore", "FerryAWS", "FerryPolicy", "FerryIngest", "FerryArchive",
+        "FerryMetrics",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -186,6 +192,8 @@ let package = Package(
       name: "FerryArchiveTests",
       dependencies: ["FerryArchive", "FerryBlocks", "FerryCore", "FerryIngest", "FerryTesting"]),
     .testTarget(
+      name: "FerryMetricsTests", dependencies: ["FerryMetrics", "FerryCore", "FerryTesting"]),
+    .testTarget(
       name: "FerryIngestTests",
       dependencies: ["FerryIngest", "FerryCore", "FerryStore", "FerryTesting"]),
     .testTarget(
@@ -205,7 +213,7 @@ let package = Package(
       name: "FerryServerTests",
       dependencies: [
         "FerryServer", "FerryCore", "FerryIngest", "FerryStore", "FerryTesting", "FerryPolicy",
-        "FerryAWS",
+        "FerryAWS", "FerryMetrics",
         "FerryAWSSigning",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),

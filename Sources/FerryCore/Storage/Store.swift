@@ -7,7 +7,7 @@ import Foundation
 /// whatever account it names itself: there is no way to read or write across tenants.
 public typealias Store = StoreSchema & AccountStore & ConfigurationStore & ConnectionCheckStore
   & EventStore & ArchiveProgressStore & RestoreProgressStore & MigrationStore
-  & AuditStore & LeaseStore & SessionStore
+  & AuditStore & LeaseStore & SessionStore & MetricStore
 
 /// The store's schema version.
 public protocol StoreSchema: Sendable {

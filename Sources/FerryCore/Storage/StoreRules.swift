@@ -257,6 +257,19 @@ public enum StoreRules {
     )
   }
 
+  /// A new metric delivery key and its secret, once its name passes the rules.
+  public static func newDeliveryKey(name: String, of account: AccountID) throws(StoreError)
+    -> (key: MetricDeliveryKey, secret: String)
+  {
+    if let problem = nameProblem(name, kind: "delivery key") { throw problem }
+    guard (1...64).contains(name.count) else {
+      throw .invalid("a delivery key name must be 1 to 64 characters (for example firehose-prod)")
+    }
+    let key = MetricDeliveryKey(
+      id: MetricDeliveryKey.newID(), accountID: account, name: name, createdAt: Date())
+    return (key, MetricDeliveryKey.generateSecret())
+  }
+
   private static func nameProblem(_ name: String, kind: String) -> StoreError? {
     let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
     // Names are shown in tables, terminals and pages: a control character (a newline, an

@@ -239,6 +239,34 @@ enum PostgresSchema {
         """
       ]
     ),
+    (
+      "v15-metrics",
+      [
+        """
+        CREATE TABLE metric_keys (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, last_used_at BIGINT)
+        """,
+        "CREATE INDEX metric_keys_account ON metric_keys(account_id)",
+        """
+        CREATE TABLE metric_series (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id), namespace TEXT NOT NULL, metric_name TEXT NOT NULL,
+        dimensions TEXT NOT NULL, unit TEXT NOT NULL, first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL,
+        UNIQUE (account_id, namespace, metric_name, dimensions, unit))
+        """,
+        """
+        CREATE TABLE metric_points (series_id BIGINT NOT NULL REFERENCES metric_series(id),
+        start_ms BIGINT NOT NULL, period INT NOT NULL, count DOUBLE PRECISION NOT NULL,
+        sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, max DOUBLE PRECISION NOT NULL,
+        statistics TEXT, PRIMARY KEY (series_id, start_ms))
+        """,
+        """
+        CREATE TABLE metric_deliveries (account_id TEXT NOT NULL REFERENCES accounts(id),
+        request_id TEXT NOT NULL, key_id TEXT NOT NULL, received_at BIGINT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (account_id, request_id))
+        """,
+        "CREATE INDEX metric_deliveries_time ON metric_deliveries(account_id, received_at)",
+      ]
+    ),
   ]
 
   /// Work a migration does in Swift after its statements, in the same transaction.

@@ -29,3 +29,18 @@ extension ByteBuffer: PGBindable {
   /// `bytea`.
   func bind(into binds: inout PostgresBindings) { binds.append(self) }
 }
+extension Double: PGBindable {
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}
+extension Array: PGBindable where Element == Int64 {
+  /// A PostgreSQL array (for `UNNEST` and `= ANY`).
+  func bind(into binds: inout PostgresBindings) { binds.append(self) }
+}
+/// Arrays of other element types, bound the same way.
+struct PGArray<Element: PostgresArrayEncodable & PostgresNonThrowingEncodable & Sendable>:
+  PGBindable
+{
+  var values: [Element]
+  init(_ values: [Element]) { self.values = values }
+  func bind(into binds: inout PostgresBindings) { binds.append(values) }
+}

@@ -175,6 +175,25 @@ enum SQLiteSchema {
       CREATE TABLE archive_waiting (archive_id TEXT PRIMARY KEY REFERENCES archives(id), since INTEGER NOT NULL);
       """
     ),
+    (
+      "v15-metrics",
+      """
+      CREATE TABLE metric_keys (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, last_used_at INTEGER);
+      CREATE INDEX metric_keys_account ON metric_keys(account_id);
+      CREATE TABLE metric_series (id INTEGER PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+        namespace TEXT NOT NULL, metric_name TEXT NOT NULL, dimensions TEXT NOT NULL, unit TEXT NOT NULL,
+        first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+        UNIQUE (account_id, namespace, metric_name, dimensions, unit));
+      CREATE TABLE metric_points (series_id INTEGER NOT NULL REFERENCES metric_series(id), start_ms INTEGER NOT NULL,
+        period INTEGER NOT NULL, count REAL NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+        statistics TEXT, PRIMARY KEY (series_id, start_ms)) WITHOUT ROWID;
+      CREATE TABLE metric_deliveries (account_id TEXT NOT NULL REFERENCES accounts(id), request_id TEXT NOT NULL,
+        key_id TEXT NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (account_id, request_id));
+      CREATE INDEX metric_deliveries_time ON metric_deliveries(account_id, received_at);
+      """
+    ),
   ]
 
   /// Work a migration does in Swift after its SQL, in the same transaction.
