@@ -34,7 +34,7 @@ public enum CloudWatchJSONMetrics {
             "line \(line) is not a CloudWatch metric data point: \(DecodingText.describe(error))")
         }
         points.append(try datum.point(line: line))
-        if stream == nil { stream = datum.metric_stream_name }
+        if stream == nil { stream = datum.metricStreamName }
       }
       start = end + 1
     }
@@ -43,17 +43,23 @@ public enum CloudWatchJSONMetrics {
   }
 
   struct Datum: Decodable {
-    var metric_stream_name: String?
+    var metricStreamName: String?
     var namespace: String
-    var metric_name: String
+    var metricName: String
     var dimensions: [String: String]?
     var timestamp: Int64
     var value: [String: Double]
     var unit: String?
 
+    enum CodingKeys: String, CodingKey {
+      case metricStreamName = "metric_stream_name"
+      case metricName = "metric_name"
+      case namespace, dimensions, timestamp, value, unit
+    }
+
     func point(line: Int) throws(MetricRecordError) -> MetricPoint {
-      guard !namespace.isEmpty, namespace.count <= 255, !metric_name.isEmpty,
-        metric_name.count <= 255
+      guard !namespace.isEmpty, namespace.count <= 255, !metricName.isEmpty,
+        metricName.count <= 255
       else {
         throw MetricRecordError(
           "line \(line): namespace and metric_name must be 1 to 255 characters")
@@ -67,7 +73,7 @@ public enum CloudWatchJSONMetrics {
       for name in ["count", "sum", "min", "max"] { statistics[name] = nil }
       return MetricPoint(
         series: MetricSeriesKey(
-          namespace: namespace, metricName: metric_name, dimensions: dimensions ?? [:],
+          namespace: namespace, metricName: metricName, dimensions: dimensions ?? [:],
           unit: unit ?? "None"),
         start: Date(millis: timestamp), periodSeconds: 60, count: count, sum: sum, min: min,
         max: max, statistics: statistics)

@@ -55,12 +55,15 @@ public struct FerryServer: Sendable {
       store: store, identity: identity, registry: Self.registry,
       metricsToken: configuration.metricsToken
     ).add(to: router)
+    // Firehose presents a delivery key of its own, not a token: outside the token auth.
+    FirehoseRoutes(store: store).add(to: router)
     let api = router.group("api/v1").add(middleware: AuthMiddleware(store: store))
     let connections = ConnectionRoutes(store: store, checker: checker, identity: identity)
     let fetchers = FetcherRoutes(store: store)
     connections.add(to: api)
     AccessRoutes(store: store).add(to: api)
     SearchRoutes(store: store).add(to: api)
+    MetricRoutes(store: store).add(to: api)
     fetchers.add(to: api)
     let archives = ArchiveRoutes(
       store: store, flushAge: Double(configuration.archiveFlushAge.components.seconds),

@@ -32,6 +32,14 @@ final class API: @unchecked Sendable {
     _ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
     headers extra: [(String, String)] = []
   ) async throws -> APIResponse {
+    try await call(method, path, token: token, bytes: body.map { Array($0.utf8) }, headers: extra)
+  }
+
+  /// A request whose body is bytes (a gzip'd body, say).
+  func call(
+    _ method: HTTPMethod, _ path: String, token: String?, bytes body: [UInt8]?,
+    headers extra: [(String, String)] = []
+  ) async throws -> APIResponse {
     var request = HTTPClientRequest(url: base + path)
     request.method = method
     if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -40,7 +48,7 @@ final class API: @unchecked Sendable {
       if !extra.contains(where: { $0.0.lowercased() == "content-type" }) {
         request.headers.add(name: "Content-Type", value: "application/json")
       }
-      request.body = .bytes(ByteBuffer(string: body))
+      request.body = .bytes(ByteBuffer(bytes: body))
     }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
     let buffer = try await response.body.collect(upTo: 16 << 20)
