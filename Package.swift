@@ -175,7 +175,10 @@ let package = Package(
       path: "Tests/Support/ferry-download-probe"
     ),
 
-    .testTarget(name: "FerryPolicyTests", dependencies: ["FerryPolicy", "FerryTesting"]),
+    .testTarget(
+      name: "FerryPolicyTests", dependencies: ["FerryPolicy", "FerryTesting"],
+      // The script that creates the metric-shipping stack in the emulator (python3, boto3).
+      exclude: ["Fixtures"]),
     .testTarget(
       name: "FerryAWSSigningTests", dependencies: ["FerryAWSSigning", "FerryTesting"],
       resources: [.copy("Resources")]

@@ -24,6 +24,7 @@ struct Ferry: AsyncParsableCommand {
       ConnectionCommand.self, FetcherCommand.self, ArchiveCommand.self, RestoreCommand.self,
       MigrateCommand.self,
       SearchCommand.self,
+      MetricsCommand.self,
       AuditCommand.self,
       TokenCommand.self,
       UserCommand.self,

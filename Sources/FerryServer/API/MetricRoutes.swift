@@ -13,9 +13,27 @@ struct MetricRoutes {
   func add(to api: RouterGroup<FerryRequestContext>) {
     api.get("metrics", use: catalog)
     api.get("metrics/query", use: query)
+    api.get("metrics/template", use: template)
     api.get("metrics/keys", use: keys)
     api.post("metrics/keys", use: createKey)
     api.delete("metrics/keys/{id}", use: revokeKey)
+  }
+
+  // MARK: The stack
+
+  /// The CloudFormation template of the metric-shipping stack; `endpoint` (Ferry's public
+  /// HTTPS base URL) becomes the default of its FerryEndpoint parameter.
+  @Sendable func template(_ request: Request, context: FerryRequestContext) async throws
+    -> Response
+  {
+    _ = try context.requireCaller()
+    let endpoint = request.uri.queryParameters.get("endpoint")
+    if let endpoint, !MetricStreamTemplate.isEndpoint(endpoint) {
+      throw APIProblem.badInput(
+        field: "endpoint", "\"\(endpoint)\" is not an https:// base URL without a path",
+        fix: "Give Ferry's public URL as Firehose reaches it, e.g. https://ferry.example.com.")
+    }
+    return JSONResponse.make(MetricStreamTemplate.template(endpoint: endpoint))
   }
 
   // MARK: Delivery keys
