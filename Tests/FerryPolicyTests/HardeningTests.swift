@@ -135,8 +135,11 @@ struct PolicyHardeningTests {
     }
     let ownRole = "arn:aws:iam::123456789012:role/ferry-metrics-stream"
     #expect(
-      decision("iam:PassRole", ownRole, ["iam:PassedToService": ["lambda.amazonaws.com"]])
+      decision("iam:PassRole", ownRole, ["iam:PassedToService": ["firehose.amazonaws.com"]])
         == .allow)
+    #expect(
+      decision("iam:PassRole", ownRole, ["iam:PassedToService": ["lambda.amazonaws.com"]])
+        == .implicitDeny)
     // Not to another service, not another role, not an AWS managed admin policy.
     #expect(
       decision("iam:PassRole", ownRole, ["iam:PassedToService": ["ec2.amazonaws.com"]])

@@ -18,6 +18,55 @@ public enum MetricStreamTemplate {
   /// Days the backup bucket keeps failed deliveries.
   public static let backupDays = 14
 
+  /// What CloudFormation calls to create, update and delete each resource type the
+  /// template declares, as the types' published resource schemas list their handlers'
+  /// permissions, narrowed to the properties the template sets (no tags, no inline
+  /// policies, no KMS key); `AWS::CloudFormation::Stack` is the stack itself. The
+  /// minimum permissions (``MetricShipping/grants``) are exactly their union (a test
+  /// holds both to it). Taken from AWS's schemas by hand: CloudFormation cannot run here,
+  /// so the list is not proven against AWS itself.
+  public static let deployActions: [String: [String]] = [
+    "AWS::CloudFormation::Stack": [
+      "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+      "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+      "cloudformation:ListStackResources",
+    ],
+    // BucketEncryption, LifecycleConfiguration, PublicAccessBlockConfiguration; the
+    // delete handler lists the bucket to see it is empty.
+    "AWS::S3::Bucket": [
+      "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketLocation",
+      "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
+      "s3:PutBucketPublicAccessBlock",
+    ],
+    "AWS::Logs::LogGroup": [
+      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
+      "logs:DescribeLogGroups",
+    ],
+    "AWS::Logs::LogStream": [
+      "logs:CreateLogStream", "logs:DeleteLogStream", "logs:DescribeLogStreams",
+    ],
+    "AWS::IAM::Role": [
+      "iam:CreateRole", "iam:GetRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy",
+      "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+    ],
+    // Roles: attaches itself to the stack's roles.
+    "AWS::IAM::ManagedPolicy": [
+      "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:DeletePolicy",
+      "iam:ListPolicyVersions", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
+      "iam:ListEntitiesForPolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+    ],
+    // RoleARN: the Firehose role is passed to firehose.amazonaws.com.
+    "AWS::KinesisFirehose::DeliveryStream": [
+      "firehose:CreateDeliveryStream", "firehose:DescribeDeliveryStream",
+      "firehose:UpdateDestination", "firehose:DeleteDeliveryStream", "iam:PassRole",
+    ],
+    // RoleArn: the stream role is passed to streams.metrics.cloudwatch.amazonaws.com.
+    "AWS::CloudWatch::MetricStream": [
+      "cloudwatch:PutMetricStream", "cloudwatch:GetMetricStream", "cloudwatch:DeleteMetricStream",
+      "iam:PassRole",
+    ],
+  ]
+
   /// Whether `text` is what the FerryEndpoint parameter accepts: `https://` and a host
   /// (and port), no path, query or space (its AllowedPattern).
   public static func isEndpoint(_ text: String) -> Bool {
@@ -83,7 +132,7 @@ public enum MetricStreamTemplate {
       .array(
         (0..<10).map { index in
           ifThen(
-            "\(parameter)\(index)",
+            "Namespace\(index)",
             .object([
               (
                 "Namespace",
@@ -93,6 +142,28 @@ public enum MetricStreamTemplate {
               )
             ]))
         })
+    }
+
+    func metricStream(condition: String, filters: String) -> JSONValue {
+      .object([
+        ("Type", .string("AWS::CloudWatch::MetricStream")),
+        ("Condition", .string(condition)),
+        ("DependsOn", .array([.string("MetricStreamPolicy")])),
+        (
+          "Properties",
+          .object([
+            ("Name", ref("AWS::StackName")),
+            ("FirehoseArn", getAtt("DeliveryStream", "Arn")),
+            ("RoleArn", getAtt("MetricStreamRole", "Arn")),
+            ("OutputFormat", ref("OutputFormat")),
+            (
+              filters,
+              condition == "StreamsIncluded"
+                ? ifThen("IncludesNamespaces", namespaces("Namespaces")) : namespaces("Namespaces")
+            ),
+          ])
+        ),
+      ])
     }
 
     var endpointParameter: [(key: String, value: JSONValue)] = [
@@ -126,22 +197,26 @@ public enum MetricStreamTemplate {
         ])
       ),
       (
-        "IncludeNamespaces",
+        "Namespaces",
         .object([
           ("Type", .string("CommaDelimitedList")), ("Default", .string("")),
           (
             "Description",
             .string(
-              "Only these namespaces (e.g. AWS/EC2,AWS/RDS), at most 10; empty: all. Give either this or ExcludeNamespaces."
+              "Namespaces to stream (e.g. AWS/EC2,AWS/RDS), at most 10; empty: every namespace. NamespaceFilter says whether they are the only ones or the ones left out."
             )
           ),
         ])
       ),
       (
-        "ExcludeNamespaces",
+        "NamespaceFilter",
         .object([
-          ("Type", .string("CommaDelimitedList")), ("Default", .string("")),
-          ("Description", .string("Every namespace but these, at most 10; empty: none left out.")),
+          ("Type", .string("String")), ("Default", .string("include")),
+          ("AllowedValues", .array([.string("include"), .string("exclude")])),
+          (
+            "Description",
+            .string("include: stream only Namespaces; exclude: stream every namespace but them.")
+          ),
         ])
       ),
       (
@@ -155,66 +230,55 @@ public enum MetricStreamTemplate {
     ])
 
     var conditions: [(key: String, value: JSONValue)] = []
-    for parameter in ["IncludeNamespaces", "ExcludeNamespaces"] {
-      let joined: JSONValue = .object([
-        ("Fn::Join", .array([.string(","), ref(parameter)]))
-      ])
+    let joined: JSONValue = .object([("Fn::Join", .array([.string(","), ref("Namespaces")]))])
+    let hasNamespaces: JSONValue = .object([
+      ("Fn::Not", .array([.object([("Fn::Equals", .array([joined, .string("")]))])]))
+    ])
+    for mode in ["include", "exclude"] {
       conditions.append(
         (
-          "Has\(parameter)",
+          mode == "include" ? "IncludesNamespaces" : "ExcludesNamespaces",
           .object([
-            ("Fn::Not", .array([.object([("Fn::Equals", .array([joined, .string("")]))])]))
+            (
+              "Fn::And",
+              .array([
+                hasNamespaces,
+                .object([("Fn::Equals", .array([ref("NamespaceFilter"), .string(mode)]))]),
+              ])
+            )
           ])
         ))
-      // The list has more than `index` entries: `Fn::Select` of it is defined.
-      for index in 0..<10 {
-        let atLeast: JSONValue = .object([
-          (
-            "Fn::Not",
-            .array([
-              .object([
-                (
-                  "Fn::Equals",
-                  .array([
-                    .object([
-                      (
-                        "Fn::Select",
-                        .array([
-                          .number(Double(index)),
-                          .object([
-                            (
-                              "Fn::Split",
-                              .array([
-                                .string(","),
-                                .object([
-                                  (
-                                    "Fn::Join",
-                                    .array([
-                                      .string(","),
-                                      .array([
-                                        .object([
-                                          ("Fn::Join", .array([.string(","), ref(parameter)]))
-                                        ]),
-                                        .string(String(repeating: ",", count: 10)),
-                                      ]),
-                                    ])
-                                  )
-                                ]),
-                              ])
-                            )
-                          ]),
-                        ])
-                      )
-                    ]),
-                    .string(""),
-                  ])
-                )
-              ])
-            ])
-          )
+    }
+    conditions.append(
+      (
+        "StreamsIncluded",
+        .object([("Fn::Not", .array([.object([("Condition", .string("ExcludesNamespaces"))])]))])
+      ))
+    // The list has more than `index` entries, so that `Fn::Select` of it is defined: the
+    // entry at `index` of the list padded with ten empty ones is not empty.
+    let padded: JSONValue = .object([
+      (
+        "Fn::Split",
+        .array([
+          .string(","),
+          .object([
+            (
+              "Fn::Join",
+              .array([.string(","), .array([joined, .string(String(repeating: ",", count: 10))])])
+            )
+          ]),
         ])
-        conditions.append(("\(parameter)\(index)", atLeast))
-      }
+      )
+    ])
+    for index in 0..<10 {
+      let entry: JSONValue = .object([("Fn::Select", .array([.number(Double(index)), padded]))])
+      conditions.append(
+        (
+          "Namespace\(index)",
+          .object([
+            ("Fn::Not", .array([.object([("Fn::Equals", .array([entry, .string("")]))])]))
+          ])
+        ))
     }
 
     let resources: JSONValue = .object([
@@ -435,23 +499,11 @@ public enum MetricStreamTemplate {
           ),
         ])
       ),
+      // One of the two: a stream of the listed namespaces (or of all), or of all but them.
+      ("MetricStream", metricStream(condition: "StreamsIncluded", filters: "IncludeFilters")),
       (
-        "MetricStream",
-        .object([
-          ("Type", .string("AWS::CloudWatch::MetricStream")),
-          ("DependsOn", .array([.string("MetricStreamPolicy")])),
-          (
-            "Properties",
-            .object([
-              ("Name", ref("AWS::StackName")),
-              ("FirehoseArn", getAtt("DeliveryStream", "Arn")),
-              ("RoleArn", getAtt("MetricStreamRole", "Arn")),
-              ("OutputFormat", ref("OutputFormat")),
-              ("IncludeFilters", ifThen("HasIncludeNamespaces", namespaces("IncludeNamespaces"))),
-              ("ExcludeFilters", ifThen("HasExcludeNamespaces", namespaces("ExcludeNamespaces"))),
-            ])
-          ),
-        ])
+        "MetricStreamExcluding",
+        metricStream(condition: "ExcludesNamespaces", filters: "ExcludeFilters")
       ),
     ])
 
@@ -477,7 +529,20 @@ public enum MetricStreamTemplate {
       ),
       (
         "MetricStreamName",
-        .object([("Description", .string("The metric stream.")), ("Value", ref("MetricStream"))])
+        .object([
+          ("Description", .string("The metric stream.")),
+          (
+            "Value",
+            .object([
+              (
+                "Fn::If",
+                .array([
+                  .string("ExcludesNamespaces"), ref("MetricStreamExcluding"), ref("MetricStream"),
+                ])
+              )
+            ])
+          ),
+        ])
       ),
     ])
 

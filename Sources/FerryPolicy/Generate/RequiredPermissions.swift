@@ -26,18 +26,26 @@ extension RequiredPermission: Equatable {
   }
 }
 
-/// The permissions for metric shipping, as the public guide lists them by service, scoped
-/// so that they cannot escalate privileges: every resource Ferry creates is named with
-/// ``namePrefix``; roles may be passed only to the services that use them, and only
-/// Ferry's own policies attached. Only actions AWS does not scope by resource
-/// (`lambda:ListFunctions`, `cloudwatch:PutMetricData`) keep `"*"`.
+/// The permissions to deploy, update and delete the metric-shipping stack
+/// (``MetricStreamTemplate``): exactly what CloudFormation calls for the resources the
+/// template declares (``MetricStreamTemplate/deployActions``), scoped so that they cannot
+/// escalate privileges: every resource the stack creates is named after the stack, which
+/// starts with ``namePrefix``; roles may be passed only to the services that use them, and
+/// only the stack's own policies attached. The public guide's list has more (Lambda,
+/// `cloudwatch:PutMetricData`, Firehose's and S3's data actions, `logs:PutLogEvents`):
+/// the stack needs none of them, so they are left out; it lacks what CloudFormation needs
+/// to read, update and delete what it created (docs/metrics.md says which, and why).
+/// Only `logs:DescribeLogGroups`, which AWS authorizes on the account's log groups as a
+/// whole, names every log group.
 public enum MetricShipping {
-  /// Every bucket, function, stream, role, policy and stack Ferry creates starts with it.
+  /// Every bucket, stream, role, policy and stack of metric shipping starts with it.
   public static let namePrefix = "ferry-metrics-"
 
-  /// The services a metric-shipping role is passed to.
+  /// The services a metric-shipping role is passed to: Firehose (its role writes failed
+  /// deliveries to the backup bucket) and CloudWatch's metric streams (their role puts
+  /// records into the delivery stream).
   public static let passedToServices = [
-    "lambda.amazonaws.com", "firehose.amazonaws.com", "streams.metrics.cloudwatch.amazonaws.com",
+    "firehose.amazonaws.com", "streams.metrics.cloudwatch.amazonaws.com",
   ]
 
   /// One grant: actions on resources, with an optional condition.
@@ -55,45 +63,42 @@ public enum MetricShipping {
     return [
       Grant(
         sid: "S3Buckets",
-        actions: ["s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketLocation"],
+        actions: [
+          "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketLocation",
+          "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration",
+          "s3:PutLifecycleConfiguration",
+        ],
         resources: ["arn:aws:s3:::\(p)*"]),
       Grant(
-        sid: "S3Objects",
-        actions: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-        resources: ["arn:aws:s3:::\(p)*/*"]),
-      Grant(
-        sid: "LambdaFunctions",
+        sid: "CloudWatchMetricStreams",
         actions: [
-          "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:InvokeFunction",
-          "lambda:GetFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-          "lambda:AddPermission", "lambda:RemovePermission",
+          "cloudwatch:PutMetricStream", "cloudwatch:GetMetricStream",
+          "cloudwatch:DeleteMetricStream",
         ],
-        resources: ["arn:aws:lambda:*:*:function:\(p)*"]),
-      Grant(sid: "LambdaList", actions: ["lambda:ListFunctions"], resources: ["*"]),
-      Grant(sid: "CloudWatchMetricData", actions: ["cloudwatch:PutMetricData"], resources: ["*"]),
-      Grant(
-        sid: "CloudWatchMetricStreams", actions: ["cloudwatch:PutMetricStream"],
         resources: ["arn:aws:cloudwatch:*:*:metric-stream/\(p)*"]),
       Grant(
         sid: "Logs",
         actions: [
-          "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-          "logs:DeleteLogGroup", "logs:DeleteLogStream",
+          "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
+          "logs:CreateLogStream", "logs:DeleteLogStream", "logs:DescribeLogStreams",
         ],
-        resources: [
-          "arn:aws:logs:*:*:log-group:/aws/lambda/\(p)*",
-          "arn:aws:logs:*:*:log-group:/aws/kinesisfirehose/\(p)*",
-        ]),
+        resources: ["arn:aws:logs:*:*:log-group:/aws/kinesisfirehose/\(p)*"]),
+      Grant(
+        sid: "LogsDescribe", actions: ["logs:DescribeLogGroups"],
+        resources: ["arn:aws:logs:*:*:log-group:*"]),
       Grant(
         sid: "Firehose",
         actions: [
-          "firehose:CreateDeliveryStream", "firehose:DeleteDeliveryStream", "firehose:PutRecord",
-          "firehose:PutRecordBatch",
+          "firehose:CreateDeliveryStream", "firehose:DeleteDeliveryStream",
+          "firehose:DescribeDeliveryStream", "firehose:UpdateDestination",
         ],
         resources: ["arn:aws:firehose:*:*:deliverystream/\(p)*"]),
       Grant(
         sid: "IAMRoles",
-        actions: ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:DetachRolePolicy"],
+        actions: [
+          "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateAssumeRolePolicy",
+          "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+        ],
         resources: ["arn:aws:iam::*:role/\(p)*"]),
       Grant(
         sid: "IAMAttachOwnPolicies", actions: ["iam:AttachRolePolicy"],
@@ -105,7 +110,12 @@ public enum MetricShipping {
         ]),
         context: ["iam:PolicyARN": ["arn:aws:iam::123456789012:policy/\(p)probe"]]),
       Grant(
-        sid: "IAMPolicies", actions: ["iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy"],
+        sid: "IAMPolicies",
+        actions: [
+          "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
+          "iam:ListPolicyVersions", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
+          "iam:ListEntitiesForPolicy",
+        ],
         resources: ["arn:aws:iam::*:policy/\(p)*"]),
       Grant(
         sid: "IAMPassRoleToServices", actions: ["iam:PassRole"],
@@ -113,7 +123,7 @@ public enum MetricShipping {
         condition: ConditionBlock([
           .init(.stringEquals, "iam:PassedToService", passedToServices.map(ConditionValue.string))
         ]),
-        context: ["iam:PassedToService": ["lambda.amazonaws.com"]]),
+        context: ["iam:PassedToService": ["firehose.amazonaws.com"]]),
       Grant(
         sid: "CloudFormation",
         actions: [

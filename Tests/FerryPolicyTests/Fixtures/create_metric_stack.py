@@ -55,7 +55,7 @@ def main():
         Capabilities=["CAPABILITY_NAMED_IAM"],
         Parameters=[
             {"ParameterKey": "DeliveryKey", "ParameterValue": KEY},
-            {"ParameterKey": "IncludeNamespaces", "ParameterValue": "AWS/EC2,AWS/RDS"},
+            {"ParameterKey": "Namespaces", "ParameterValue": "AWS/EC2,AWS/RDS"},
         ],
     )
     for _ in range(30):
