@@ -174,4 +174,27 @@ struct MetricStoreTests {
     #expect(
       try await store.metricSeries(of: account.id, limit: 10).map(\.points).reduce(0, +) == 200)
   }
+
+  /// The retention sweep removes each account's points past its own retention.
+  @Test(arguments: Backend.allCases)
+  func theRetentionSweepRemovesPointsPastTheAccountsRetention(backend: Backend) async throws {
+    let store = try await StoreContractTests.makeStore(backend)
+    defer { (store as? PostgresStore)?.close() }
+    let account = try await store.testAccount("acme")  // 30 days
+    let keeper = try await store.createAccount(
+      name: "keeper", externalIDPrefix: "ferry", retentionDays: 365, actor: "t")
+    let day = 1440
+    let points = [Self.point(0), Self.point(40 * day)]
+    for tenant in [account.id, keeper.id] {
+      #expect(
+        try await store.commitMetricDelivery(Self.delivery("r", key: "k", points), of: tenant)
+          == nil)
+    }
+    // Day 45: the account's minute 0 is 45 days old, past its 30; the keeper keeps both.
+    let report = try await RetentionSweep(store: store, holder: "n1").run(
+      now: Self.base.addingTimeInterval(45 * 86_400))
+    #expect(report.metricPointsRemoved == 1, "\(report)")
+    #expect(try await store.metricSeries(of: account.id, limit: 10).map(\.points) == [1])
+    #expect(try await store.metricSeries(of: keeper.id, limit: 10).map(\.points) == [2])
+  }
 }

@@ -22,6 +22,9 @@ public struct RetentionSweep: Sendable {
   public struct Report: Sendable, Equatable {
     public var accounts = 0
     public var removed = 0
+    /// Metric data points removed (they follow the account's retention too; no archive
+    /// holds them).
+    public var metricPointsRemoved = 0
     /// Accounts whose cutoff an archive held back (it has not written those events yet).
     public var heldByArchives = 0
     /// False when another node holds the lease (it sweeps instead).
@@ -48,6 +51,8 @@ public struct RetentionSweep: Sendable {
       if held { report.heldByArchives += 1 }
       report.removed += try await store.deleteEvents(
         of: account.id, olderThan: cutoff, batchSize: batchSize)
+      report.metricPointsRemoved += try await store.deleteMetrics(
+        of: account.id, olderThan: now.addingTimeInterval(-Double(account.retentionDays) * 86_400))
       report.accounts += 1
     }
     return report

@@ -26,6 +26,8 @@ struct RetentionService: Service {
       guard report.ran else { return }
       Counter(label: "ferry_retention_sweeps_total", dimensions: [("outcome", "ok")]).increment()
       Counter(label: "ferry_retention_events_removed_total").increment(by: report.removed)
+      Counter(label: "ferry_retention_metric_points_removed_total").increment(
+        by: report.metricPointsRemoved)
       Gauge(label: "ferry_retention_held_accounts").record(report.heldByArchives)
       Gauge(label: "ferry_retention_last_sweep_timestamp_seconds").record(
         Date().timeIntervalSince1970)
