@@ -431,6 +431,47 @@ try:
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
     check("Resumed fetcher app-logs" in text(), "Resume from the page works and says so")
 
+    # 12b. Metrics: create a delivery key on Ship metrics, deliver CloudWatch's JSON format
+    # with it (the body built here: base64 and gzip by Python), chart it on Metrics.
+    driver.find_element(By.LINK_TEXT, "Metrics").click()
+    check("No metric has arrived yet" in text(), "the Metrics page says nothing arrived yet")
+    accessible("Metrics (empty)")
+    go("/cloud-metrics/ship")
+    accessible("Ship metrics")
+    driver.find_element(By.ID, "key-name").send_keys("firehose-prod")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/cloud-metrics/keys'] button").click()
+    delivery_key = wait.until(EC.presence_of_element_located((By.ID, "issued-key"))).text
+    check(delivery_key.startswith("frm_"), "a new delivery key is shown once")
+    shot("10b-ship-metrics")
+    import base64
+    import gzip
+    now_ms = int(time.time() // 60 * 60 * 1000)
+    lines = []
+    for minute in range(30):
+        for instance in ("i-0abc", XSS):
+            lines.append(json.dumps({
+                "metric_stream_name": "ferry-metrics-prod", "account_id": "123456789012",
+                "region": "us-east-1", "namespace": "AWS/EC2", "metric_name": "CPUUtilization",
+                "dimensions": {"InstanceId": instance}, "timestamp": now_ms - (30 - minute) * 60000,
+                "value": {"count": 5.0, "sum": 100.0 + minute * 10, "max": 40.0, "min": 5.0},
+                "unit": "Percent"}))
+    record = base64.b64encode("\n".join(lines).encode()).decode()
+    body = gzip.compress(json.dumps({"requestId": "ui-1", "timestamp": now_ms, "records": [{"data": record}]}).encode())
+    request = urllib.request.Request(URL + "/api/v1/firehose/metrics", data=body, method="POST")
+    for name, value in (("Content-Type", "application/json"), ("Content-Encoding", "gzip"),
+                        ("X-Amz-Firehose-Request-Id", "ui-1"), ("X-Amz-Firehose-Access-Key", delivery_key)):
+        request.add_header(name, value)
+    with urllib.request.urlopen(request) as response:
+        answer = json.loads(response.read())
+        check(response.status == 200 and answer["requestId"] == "ui-1", "Firehose's delivery is accepted")
+    go("/cloud-metrics?metric=AWS/EC2%20CPUUtilization&statistic=avg&from=1h")
+    lines_drawn = driver.find_elements(By.CSS_SELECTOR, ".metric-chart polyline")
+    check(len(lines_drawn) == 2, "the chart draws a line per series")
+    check("InstanceId=i-0abc" in text() and "ferry-metrics-prod" in text(), "the legend and the deliveries list them")
+    no_script_ran("the Metrics page with a hostile dimension value")
+    accessible("Metrics")
+    shot("10c-metrics")
+
     # 13. Tokens & users: issue a member token (shown once), audit log.
     driver.find_element(By.LINK_TEXT, "Tokens & users").click()
     driver.find_element(By.ID, "token-name").send_keys("viewer")

@@ -40,6 +40,7 @@ struct WebRoutes {
     handlers.addConnect(to: web)
     handlers.addBuckets(to: web)
     handlers.addSearch(to: web)
+    handlers.addMetrics(to: web)
     handlers.addArchives(to: web)
     handlers.addMigration(to: web)
     handlers.addAdmin(to: web)

@@ -7,13 +7,14 @@ import HTTPTypes
 enum WebPage {
   /// The navigation's sections.
   enum Section: String, CaseIterable {
-    case connect, buckets, search, archives, migration, audit, access
+    case connect, buckets, search, metrics, archives, migration, audit, access
 
     var label: String {
       switch self {
       case .connect: "Connection info"
       case .buckets: "Buckets"
       case .search: "Search"
+      case .metrics: "Metrics"
       case .archives: "Archives"
       case .migration: "Migration"
       case .audit: "Audit log"
@@ -25,6 +26,7 @@ enum WebPage {
       case .connect: "/connect"
       case .buckets: "/buckets"
       case .search: "/search"
+      case .metrics: "/cloud-metrics"
       case .archives: "/archives"
       case .migration: "/migration"
       case .audit: "/audit"
