@@ -106,7 +106,7 @@ let package = Package(
     // CloudWatch metrics shipped through Amazon Data Firehose: the HTTP endpoint delivery
     // protocol (Firehose/), the metric streams' record formats (Formats/), and how
     // per-minute statistics combine over a query's step (Query/).
-    .target(name: "FerryMetrics", dependencies: ["FerryCore", "FerryIngest"]),
+    .target(name: "FerryMetrics", dependencies: ["FerryCore", "FerryIngest", "FerryPolicy"]),
 
     // The Store, for SQLite (embedded default) and PostgreSQL (many nodes).
     .target(

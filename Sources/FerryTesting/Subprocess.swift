@@ -127,3 +127,16 @@ public enum TestPaths {
     return url
   }
 }
+
+/// Bytes gzip'd by the gzip program: an encoder independent of Ferry's.
+public enum TestGzip {
+  public static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let directory = try TestPaths.temporaryDirectory("ferry-gzip")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("body")
+    try Data(bytes).write(to: file)
+    let output = try Subprocess.run("gzip", ["-f", file.path])
+    guard output.status == 0 else { throw TestSetupError("gzip failed: \(output.stderr)") }
+    return [UInt8](try Data(contentsOf: directory.appendingPathComponent("body.gz")))
+  }
+}

@@ -25,47 +25,36 @@ struct FirehoseRequestTests {
 
   @Test func readsTheDocumentedExample() throws {
     let request = try FirehoseRequest.read(
-      body: Array(Self.example.utf8), contentEncoding: nil, headerRequestID: Self.requestID)
+      body: Data(Self.example.utf8), contentEncoding: nil, headerRequestID: Self.requestID)
     #expect(request.requestID == Self.requestID)
     #expect(request.timestamp == 1_578_090_901_599)
     #expect(request.records == [Array("hello".utf8), Array("hello world".utf8)])
   }
 
-  /// Bytes gzip'd by the gzip program (an independent encoder).
-  static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-    let directory = try TestPaths.temporaryDirectory("ferry-gzip")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let file = directory.appendingPathComponent("body")
-    try Data(bytes).write(to: file)
-    let output = try Subprocess.run("gzip", ["-f", file.path])
-    guard output.status == 0 else { throw TestSetupError("gzip failed: \(output.stderr)") }
-    return [UInt8](try Data(contentsOf: directory.appendingPathComponent("body.gz")))
-  }
-
   @Test func readsAGzipBody() throws {
-    let gzipped = try Self.gzip(Array(Self.example.utf8))
+    let gzipped = try TestGzip.gzip(Array(Self.example.utf8))
     let request = try FirehoseRequest.read(
-      body: gzipped, contentEncoding: "gzip", headerRequestID: Self.requestID)
+      body: Data(gzipped), contentEncoding: "gzip", headerRequestID: Self.requestID)
     #expect(request.records.count == 2)
   }
 
   @Test func refusesARequestIDThatIsNotTheHeaders() {
     #expect(throws: FirehoseRequest.Problem.self) {
       try FirehoseRequest.read(
-        body: Array(Self.example.utf8), contentEncoding: nil, headerRequestID: "another")
+        body: Data(Self.example.utf8), contentEncoding: nil, headerRequestID: "another")
     }
     let missing = #expect(throws: FirehoseRequest.Problem.self) {
       try FirehoseRequest.read(
-        body: Array(Self.example.utf8), contentEncoding: nil, headerRequestID: nil)
+        body: Data(Self.example.utf8), contentEncoding: nil, headerRequestID: nil)
     }
     #expect(missing?.status == 400)
     #expect(missing?.message.contains("X-Amz-Firehose-Request-Id") == true)
   }
 
-  static func body(records: [[UInt8]], id: String = requestID) -> [UInt8] {
+  static func body(records: [[UInt8]], id: String = requestID) -> Data {
     let list = records.map { "{\"data\":\"\(Data($0).base64EncodedString())\"}" }
       .joined(separator: ",")
-    return Array("{\"requestId\":\"\(id)\",\"timestamp\":1,\"records\":[\(list)]}".utf8)
+    return Data("{\"requestId\":\"\(id)\",\"timestamp\":1,\"records\":[\(list)]}".utf8)
   }
 
   @Test func recordLimitsAreTheProtocols() throws {
@@ -102,14 +91,15 @@ struct FirehoseRequestTests {
     big += Array(repeating: 0x20, count: 65 << 20)
     big += [0x7D]
     let plain = #expect(throws: FirehoseRequest.Problem.self) {
-      try FirehoseRequest.read(body: big, contentEncoding: nil, headerRequestID: Self.requestID)
+      try FirehoseRequest.read(
+        body: Data(big), contentEncoding: nil, headerRequestID: Self.requestID)
     }
     #expect(plain?.status == 413)
-    let gzipped = try Self.gzip(big)
+    let gzipped = try TestGzip.gzip(big)
     #expect(gzipped.count < 1 << 20)
     let bomb = #expect(throws: FirehoseRequest.Problem.self) {
       try FirehoseRequest.read(
-        body: gzipped, contentEncoding: "gzip", headerRequestID: Self.requestID)
+        body: Data(gzipped), contentEncoding: "gzip", headerRequestID: Self.requestID)
     }
     #expect(bomb?.status == 413)
   }
@@ -126,12 +116,12 @@ struct FirehoseRequestTests {
     for (body, words) in cases {
       let problem = #expect(throws: FirehoseRequest.Problem.self) {
         try FirehoseRequest.read(
-          body: Array(body.utf8), contentEncoding: nil, headerRequestID: Self.requestID)
+          body: Data(body.utf8), contentEncoding: nil, headerRequestID: Self.requestID)
       }
       #expect(problem?.message.contains(words) == true, "\(body): \(problem?.message ?? "")")
     }
     let encoding = #expect(throws: FirehoseRequest.Problem.self) {
-      try FirehoseRequest.read(body: [], contentEncoding: "br", headerRequestID: Self.requestID)
+      try FirehoseRequest.read(body: Data(), contentEncoding: "br", headerRequestID: Self.requestID)
     }
     #expect(encoding?.message.contains("Content-Encoding") == true)
   }

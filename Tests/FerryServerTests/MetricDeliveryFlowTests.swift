@@ -112,7 +112,7 @@ struct MetricDeliveryFlowTests {
     let mixed = Self.body(
       "req-2",
       records: [Self.line(instance: "i-9", minute: 0, sum: 7), "{\"not\": \"a data point\"}"])
-    let gzipped = try FirehoseGzip.gzip(mixed)
+    let gzipped = try TestGzip.gzip(mixed)
     let partial = try await api.call(
       .POST, Self.path, token: nil, bytes: gzipped,
       headers: Self.headers("req-2", key: key) + [("Content-Encoding", "gzip")])
@@ -218,18 +218,5 @@ struct MetricDeliveryFlowTests {
       .POST, Self.path, token: nil, bytes: big, headers: Self.headers("big", key: key))
     #expect(answer.status == 413, "\(answer.text)")
     #expect(answer.json["requestId"] as? String == "big")
-  }
-}
-
-/// Bytes gzip'd by the gzip program (an independent encoder).
-enum FirehoseGzip {
-  static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-    let directory = try TestPaths.temporaryDirectory("ferry-gzip")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let file = directory.appendingPathComponent("body")
-    try Data(bytes).write(to: file)
-    let output = try Subprocess.run("gzip", ["-f", file.path])
-    guard output.status == 0 else { throw TestSetupError("gzip failed: \(output.stderr)") }
-    return [UInt8](try Data(contentsOf: directory.appendingPathComponent("body.gz")))
   }
 }

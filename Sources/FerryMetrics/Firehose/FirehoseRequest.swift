@@ -1,5 +1,6 @@
 import FerryCore
 import FerryIngest
+import FerryPolicy
 import Foundation
 
 /// One request of Amazon Data Firehose's HTTP endpoint delivery, read as the protocol
@@ -33,9 +34,9 @@ public struct FirehoseRequest: Sendable {
 
   /// Reads a request from its body as sent and its headers' values.
   public static func read(
-    body: [UInt8], contentEncoding: String?, headerRequestID: String?
+    body: Data, contentEncoding: String?, headerRequestID: String?
   ) throws(Problem) -> FirehoseRequest {
-    let json: [UInt8]
+    let json: Data
     switch contentEncoding?.lowercased().trimmingCharacters(in: .whitespaces) {
     case nil, "", "identity": json = body
     case "gzip": json = try gunzip(body)
@@ -52,7 +53,7 @@ public struct FirehoseRequest: Sendable {
     }
     let envelope: Envelope
     do {
-      envelope = try JSONDecoder().decode(Envelope.self, from: Data(json))
+      envelope = try JSONDecoder().decode(Envelope.self, from: json)
     } catch {
       throw .bad(
         "the body is not a Firehose delivery: \(DecodingText.describe(error)). Expected {\"requestId\": ..., \"timestamp\": ..., \"records\": [{\"data\": base64}]}"
@@ -96,8 +97,8 @@ public struct FirehoseRequest: Sendable {
 
   /// A gzip'd body, inflated up to the limit (a larger one is refused as it inflates, so a
   /// small bomb cannot take the memory).
-  static func gunzip(_ body: [UInt8]) throws(Problem) -> [UInt8] {
-    var out: [UInt8] = []
+  static func gunzip(_ body: Data) throws(Problem) -> Data {
+    var out = Data()
     do {
       var inflater = try GzipDecompressor()
       let emit: ([UInt8]) throws -> Void = { chunk in
@@ -127,19 +128,13 @@ public enum FirehoseAnswer {
   public static func body(requestID: String, timestamp: Date = Date(), errorMessage: String?)
     -> [UInt8]
   {
-    var text = "{\"requestId\":\(JSONText.quoted(requestID)),\"timestamp\":\(timestamp.millis)"
+    var pairs: [(key: String, value: JSONValue)] = [
+      ("requestId", .string(requestID)), ("timestamp", .number(Double(timestamp.millis))),
+    ]
     if let errorMessage {
-      text += ",\"errorMessage\":\(JSONText.quoted(String(errorMessage.prefix(8192))))"
+      pairs.append(("errorMessage", .string(String(errorMessage.prefix(8192)))))
     }
-    return Array((text + "}").utf8)
-  }
-}
-
-/// JSON strings written by hand (the answer is tiny and its order fixed).
-enum JSONText {
-  static func quoted(_ text: String) -> String {
-    let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
-    return String(decoding: data, as: UTF8.self)
+    return Array(JSONValue.object(pairs).serialized(pretty: false).utf8)
   }
 }
 

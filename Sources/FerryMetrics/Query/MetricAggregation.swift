@@ -15,7 +15,7 @@ public enum MetricStatistic: Sendable, Equatable, CustomStringConvertible {
     case "max", "maximum": self = .max
     case "avg", "average": self = .avg
     default:
-      guard !text.isEmpty, text.count <= 32, ShownTextCheck.printable(text) else { return nil }
+      guard !text.isEmpty, text.count <= 32, Self.isStatisticName(text) else { return nil }
       self = .stored(text)
     }
   }
@@ -110,9 +110,9 @@ public enum MetricAggregation {
   }
 }
 
-enum ShownTextCheck {
+extension MetricStatistic {
   /// Letters, digits and the punctuation CloudWatch's statistic names use.
-  static func printable(_ text: String) -> Bool {
+  static func isStatisticName(_ text: String) -> Bool {
     text.unicodeScalars.allSatisfy {
       ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
         || "().:%_-".unicodeScalars.contains($0)

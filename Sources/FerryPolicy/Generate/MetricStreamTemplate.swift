@@ -126,7 +126,7 @@ public enum MetricStreamTemplate {
         ),
       ])
     }
-    func namespaces(_ parameter: String) -> JSONValue {
+    func namespaces() -> JSONValue {
       // A filter per namespace in the comma-separated list (at most 10 here; more can be
       // given by editing the template).
       .array(
@@ -137,7 +137,7 @@ public enum MetricStreamTemplate {
               (
                 "Namespace",
                 .object([
-                  ("Fn::Select", .array([.number(Double(index)), ref(parameter)]))
+                  ("Fn::Select", .array([.number(Double(index)), ref("Namespaces")]))
                 ])
               )
             ]))
@@ -159,7 +159,7 @@ public enum MetricStreamTemplate {
             (
               filters,
               condition == "StreamsIncluded"
-                ? ifThen("IncludesNamespaces", namespaces("Namespaces")) : namespaces("Namespaces")
+                ? ifThen("IncludesNamespaces", namespaces()) : namespaces()
             ),
           ])
         ),

@@ -77,7 +77,7 @@ struct FirehoseRoutes {
     let delivery: MetricDelivery
     do {
       let firehose = try FirehoseRequest.read(
-        body: Array(body.readableBytesView),
+        body: Data(body.readableBytesView),
         contentEncoding: request.headers[.contentEncoding], headerRequestID: headerID)
       delivery = try MetricDeliveryReader.delivery(
         firehose, keyID: key.id, sourceARN: Self.sourceARNHeader.flatMap { request.headers[$0] },

@@ -227,23 +227,29 @@ struct MetricRoutes {
     }
   }
 
+  /// A query's series: its points read (at most ``maxPoints``) and combined over its step
+  /// (the web UI's chart too).
+  func run(_ query: Query, of account: AccountID) async throws -> [MetricSeriesResult] {
+    let points = try await store.metricPoints(
+      of: account, namespace: query.namespace, metricName: query.metric,
+      dimensions: query.dimensions, from: query.from, to: query.to, limit: Self.maxPoints)
+    if points.count > Self.maxPoints {
+      throw APIProblem.badInput(
+        field: "from",
+        "the range holds more than \(Self.maxPoints) points of \(query.namespace) \(query.metric)",
+        fix: "Give a shorter range, or narrow it with a dimension (Name=Value).")
+    }
+    return MetricAggregation.series(
+      points, statistic: query.statistic, stepSeconds: query.stepSeconds)
+  }
+
   @Sendable func query(_ request: Request, context: FerryRequestContext) async throws -> Response {
     let caller = try context.requireCaller()
     let parameters = request.uri.queryParameters
     let query = try Self.query(
       parameters.map { (String($0.key), String($0.value)) },
       dimensions: parameters.getAll("dimension").map { String($0) })
-    let points = try await store.metricPoints(
-      of: caller.account.id, namespace: query.namespace, metricName: query.metric,
-      dimensions: query.dimensions, from: query.from, to: query.to, limit: Self.maxPoints)
-    if points.count > Self.maxPoints {
-      throw APIProblem.badInput(
-        field: "from",
-        "the range holds more than \(Self.maxPoints) points of \(query.namespace) \(query.metric)",
-        fix: "Give a shorter range, or narrow it with dimension=Name=Value.")
-    }
-    let series = MetricAggregation.series(
-      points, statistic: query.statistic, stepSeconds: query.stepSeconds)
+    let series = try await run(query, of: caller.account.id)
     var pairs: [(key: String, value: JSONValue)] = [
       ("namespace", .string(query.namespace)), ("metric", .string(query.metric)),
       ("statistic", .string(query.statistic.description)),

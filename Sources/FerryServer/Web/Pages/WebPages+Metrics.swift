@@ -65,17 +65,7 @@ extension WebPages {
           $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
         let query = try MetricRoutes.query(pairs, dimensions: dimensions)
-        let points = try await store.metricPoints(
-          of: caller.account.id, namespace: namespace, metricName: metric,
-          dimensions: query.dimensions, from: query.from, to: query.to,
-          limit: MetricRoutes.maxPoints)
-        if points.count > MetricRoutes.maxPoints {
-          throw APIProblem.badInput(
-            field: "from", "the range holds more than \(MetricRoutes.maxPoints) points",
-            fix: "Choose a shorter range, or filter by a dimension.")
-        }
-        let results = MetricAggregation.series(
-          points, statistic: query.statistic, stepSeconds: query.stepSeconds)
+        let results = try await MetricRoutes(store: store).run(query, of: caller.account.id)
         data["chart"] = MetricChart.data(
           results, from: query.from, to: query.to, title: "\(namespace) \(metric) \(statistic)",
           step: query.stepSeconds)
@@ -179,7 +169,6 @@ extension WebPages {
   {
     let caller = try caller(context)
     try caller.requireAdmin()
-    _ = try await WebForm.read(request, context: context)
     let id = context.parameters.get("id") ?? ""
     guard try await store.revokeDeliveryKey(id, of: caller.account.id, actor: caller.actor) else {
       throw APIProblem.notFound("delivery key", id)
