@@ -2,8 +2,8 @@ import FerryCore
 import Foundation
 
 /// Turns a Firehose request into the delivery the store keeps: each record read in the
-/// format it is in (detected per record: JSON lines start with `{`, OpenTelemetry records
-/// are length-prefixed protobuf), the bad ones listed with why, the good ones' points kept.
+/// format it is in (detected per record: OpenTelemetry records are protobuf messages whose
+/// length prefixes cover the record exactly; JSON records are lines of objects), the bad ones listed with why, the good ones' points kept.
 public enum MetricDeliveryReader {
   public static func delivery(
     _ request: FirehoseRequest, keyID: String, sourceARN: String?, commonAttributes: String?,
@@ -35,10 +35,13 @@ public enum MetricDeliveryReader {
   static func record(_ record: [UInt8]) throws(MetricRecordError) -> (
     points: [MetricPoint], format: String, stream: String?
   ) {
+    if CloudWatchOpenTelemetryMetrics.isFramed(record) {
+      return try CloudWatchOpenTelemetryMetrics.points(record)
+    }
     let first = record.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
     guard first == UInt8(ascii: "{") else {
       throw MetricRecordError(
-        "the record is not in the JSON format (OpenTelemetry records are not read yet): set the metric stream's output format to json"
+        "the record is neither CloudWatch's JSON format (lines of JSON objects) nor its OpenTelemetry formats (length-prefixed protobuf messages)"
       )
     }
     let read = try CloudWatchJSONMetrics.points(record)
