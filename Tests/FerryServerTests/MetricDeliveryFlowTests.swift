@@ -203,6 +203,87 @@ struct MetricDeliveryFlowTests {
     #expect(!server.log.contains(Data(records[0].utf8).base64EncodedString().prefix(40)))
   }
 
+  /// OpenTelemetry 1.0.0 and 0.7.0 records (built by PyPI's opentelemetry-proto) and JSON
+  /// records in one request of 10,000 records, gzip'd; one JSON record of exactly the
+  /// protocol's 1,024,000 bytes. Each is stored and queried like the JSON format's.
+  @Test(
+    .enabled(if: OpenTelemetryRecords.missing == nil, "\(OpenTelemetryRecords.missing ?? "")"))
+  func openTelemetryAndJSONRecordsInOneRequestOfTenThousand() async throws {
+    let data = try TestPaths.temporaryDirectory("ferry-metrics-otel")
+    let server = try await Self.start(data)
+    defer { server.stop() }
+    let api = API(server.url)
+    let token = try #require(server.firstToken)
+    let created = try await api.post("/api/v1/metrics/keys", token: token, ["name": "otel"])
+    let key = try #require(created.json["key"] as? String)
+
+    // 4,000 records of each OpenTelemetry format and 2,000 JSON ones: instance i-N's
+    // point at minute 0 has sum N, min 1, max N + 1 and p99 N + 0.5.
+    func point(_ n: Int) -> OpenTelemetryRecords.Point {
+      OpenTelemetryRecords.Point(
+        namespace: "AWS/EC2", metric: "NetworkIn", dimensions: ["InstanceId": "i-\(n)"],
+        unit: "By", startMs: Int64(Self.minute0), count: 3, sum: Double(n),
+        quantiles: ["0": 1, "0.99": Double(n) + 0.5, "1": Double(n + 1)])
+    }
+    let modern = try OpenTelemetryRecords.make(
+      format: "1.0", records: (0..<4_000).map { [[point($0)]] })
+    let legacy = try OpenTelemetryRecords.make(
+      format: "0.7", records: (4_000..<8_000).map { [[point($0)]] })
+    let json = (8_000..<10_000).map { n in
+      Array(
+        """
+        {"metric_stream_name":"MyMetricStream","namespace":"AWS/EC2","metric_name":"NetworkIn","dimensions":{"InstanceId":"i-\(n)"},"timestamp":\(Self.minute0),"value":{"count":3,"sum":\(n),"max":\(n + 1),"min":1,"p99":\(Double(n) + 0.5)},"unit":"Bytes"}
+        """.utf8)
+    }
+    let records = modern + legacy + json
+    let list = records.map { "{\"data\":\"\(Data($0).base64EncodedString())\"}" }
+      .joined(separator: ",")
+    let body = try TestGzip.gzip(
+      Array("{\"requestId\":\"otel-1\",\"timestamp\":\(Self.minute0),\"records\":[\(list)]}".utf8))
+    let answer = try await api.call(
+      .POST, Self.path, token: nil, bytes: body,
+      headers: Self.headers("otel-1", key: key) + [("Content-Encoding", "gzip")])
+    #expect(answer.status == 200, "\(answer.text.prefix(500))")
+
+    let catalog = try await api.get("/api/v1/metrics", token: token)
+    let delivery = try #require((catalog.json["deliveries"] as? [[String: Any]])?.first)
+    #expect(delivery["points"] as? Int == 10_000 && delivery["rejected"] as? Int == 0)
+    #expect(
+      delivery["format"] as? String == "json+opentelemetry0.7+opentelemetry1.0",
+      "\(delivery)")
+    #expect(delivery["stream"] as? String == "MyMetricStream")
+
+    let range = "from=2026-01-01T00:00:00Z&to=2026-01-01T00:05:00Z"
+    for n in [7, 4_321, 9_999] {
+      for (statistic, value) in [
+        ("sum", Double(n)), ("max", Double(n + 1)), ("min", 1), ("p99", Double(n) + 0.5),
+        ("avg", Double(n) / 3), ("count", 3),
+      ] {
+        let query = try await api.get(
+          "/api/v1/metrics/query?namespace=AWS/EC2&metric=NetworkIn&statistic=\(statistic)&step=60&\(range)&dimension=InstanceId=i-\(n)",
+          token: token)
+        let series = try #require((query.json["series"] as? [[String: Any]])?.first)
+        #expect(series["unit"] as? String == "Bytes", "i-\(n)")
+        let got = (series["points"] as? [[String: Any]])?.compactMap { $0["value"] as? Double }
+        #expect(got == [value], "i-\(n) \(statistic)")
+      }
+    }
+
+    // One JSON record of exactly 1,024,000 bytes: a data point, then spaces and newlines.
+    var exact = Array(
+      """
+      {"namespace":"AWS/EC2","metric_name":"NetworkIn","dimensions":{"InstanceId":"i-big"},"timestamp":\(Self.minute0),"value":{"count":1,"sum":5,"max":5,"min":5},"unit":"Bytes"}
+      """.utf8)
+    while exact.count < 1_024_000 { exact += exact.count % 100 == 0 ? [0x0A] : [0x20] }
+    #expect(exact.count == 1_024_000)
+    let big = Array(
+      "{\"requestId\":\"otel-2\",\"timestamp\":\(Self.minute0),\"records\":[{\"data\":\"\(Data(exact).base64EncodedString())\"}]}"
+        .utf8)
+    let bigAnswer = try await api.call(
+      .POST, Self.path, token: nil, bytes: big, headers: Self.headers("otel-2", key: key))
+    #expect(bigAnswer.status == 200, "\(bigAnswer.text.prefix(500))")
+  }
+
   @Test func aBodyOverTheLimitIs413() async throws {
     let data = try TestPaths.temporaryDirectory("ferry-metrics-413")
     let server = try await Self.start(data)
