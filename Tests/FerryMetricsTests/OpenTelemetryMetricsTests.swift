@@ -113,11 +113,20 @@ struct OpenTelemetryMetricsTests {
     }
   }
 
-  /// A JSON record whose first byte, `{`, would read as a length of 123 is still JSON.
+  /// A JSON record whose first byte, `{`, reads as a length of 123 is still JSON, even when
+  /// that length would end exactly at the record's end (a record of 124 bytes) or chain on
+  /// to it through later bytes.
   @Test func tellsJSONFromOpenTelemetry() throws {
     let json = Array(CloudWatchJSONMetricsTests.example.utf8)
     #expect(!CloudWatchOpenTelemetryMetrics.isFramed(json))
     #expect(try MetricDeliveryReader.record(json).format == "json")
+    let short = Array(
+      #"{"namespace":"A","metric_name":"B","timestamp":1,"value":{"count":1,"sum":1,"max":1,"min":1}}"#
+        .utf8)
+    let exact = short + Array(repeating: 0x20, count: 123 - short.count) + [0x0A]
+    #expect(exact.count == 124)
+    #expect(!CloudWatchOpenTelemetryMetrics.isFramed(exact))
+    #expect(try MetricDeliveryReader.record(exact).format == "json")
     let otel = try #require(
       try OpenTelemetryRecords.make(format: "0.7", records: [[[Self.example]]]).first)
     #expect(try MetricDeliveryReader.record(otel).format == "opentelemetry0.7")

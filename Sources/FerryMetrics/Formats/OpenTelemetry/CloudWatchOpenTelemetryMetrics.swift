@@ -36,7 +36,7 @@ public enum CloudWatchOpenTelemetryMetrics {
       let end = after + Int(length)
       let request: Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceRequest
       do {
-        request = try .init(serializedBytes: record[after..<end])
+        request = try .init(serializedBytes: Array(record[after..<end]))
       } catch {
         throw MetricRecordError(
           "message \(message) is not an OpenTelemetry ExportMetricsServiceRequest (\(error))")
@@ -55,13 +55,15 @@ public enum CloudWatchOpenTelemetryMetrics {
     return (points, legacy ? format07 : format1, stream)
   }
 
-  /// Whether the record is a chain of length-prefixed messages that ends exactly at its
-  /// end (a JSON record, whose first byte `{` would read as a length of 123, is not).
+  /// Whether the record is a chain of length-prefixed `ExportMetricsServiceRequest`
+  /// messages that ends exactly at its end, each message opening with its field 1
+  /// (`resource_metrics`, length-delimited: the byte 0x0A). A JSON record is not: its `{`
+  /// would read as a length of 123, but the byte after it is `"`, never 0x0A.
   public static func isFramed(_ record: [UInt8]) -> Bool {
     var offset = 0
     while offset < record.count {
       guard let (length, after) = ProtobufWire.varint(record, at: offset), length > 0,
-        length <= UInt64(record.count - after)
+        length <= UInt64(record.count - after), record[after] == 0x0A
       else { return false }
       offset = after + Int(length)
     }
