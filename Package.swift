@@ -164,7 +164,7 @@ let package = Package(
       name: "ferry-bench",
       dependencies: [
         "FerryPolicy", "FerryAWSSigning", "FerryAWS", "FerryCore", "FerryStore", "FerryBlocks",
-        "FerryIngest", "FerryServer", "FerryArchive",
+        "FerryIngest", "FerryServer", "FerryArchive", "FerryMetrics",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       path: "Benchmarks/Sources/ferry-bench"

@@ -8,6 +8,7 @@
 //   ferry-bench store sqlite|postgres PATH|URL EVENTS
 //   ferry-bench ingest ENDPOINT BUCKET STORE_PATH json|cloudtrail KEY...
 //   ferry-bench archive STORE_PATH DIRECTORY EVENTS
+//   ferry-bench metrics STORE_PATH BODIES_DIR json|otel
 import Foundation
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -40,6 +41,9 @@ do {
     results = try await archiveBenchmark(
       storePath: args[1], directory: URL(fileURLWithPath: args[2]), events: events, mix: mix,
       rawMessages: args.count == 6 ? URL(fileURLWithPath: args[5]) : nil)
+  case ("metrics", 4):
+    results = try await metricsBenchmark(
+      storePath: args[1], directory: URL(fileURLWithPath: args[2]), kind: args[3])
   case ("store", 4):
     guard let events = Int(args[3]) else { throw BenchError.usage }
     results = try await storeBenchmark(backend: args[1], location: args[2], events: events)

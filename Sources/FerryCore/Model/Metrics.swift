@@ -62,7 +62,7 @@ public struct MetricSeriesKey: Sendable, Hashable, Codable {
   public var dimensionsText: String { Self.dimensionsText(dimensions) }
 
   public static func dimensionsText(_ dimensions: [String: String]) -> String {
-    StoreJSON.encode(dimensions)
+    StoreJSON.object(dimensions)
   }
 }
 

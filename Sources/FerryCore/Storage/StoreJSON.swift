@@ -52,3 +52,60 @@ public enum StoreJSON {
     (try? JSONDecoder().decode(Fields.self, from: Data(text.utf8))) ?? [:]
   }
 }
+
+extension StoreJSON {
+  /// A flat object of strings, as `encode` writes it (keys sorted by code point, slashes
+  /// plain, `"`, `\` and control characters escaped), written directly: metric series are
+  /// compared by this text, once per series in every delivery.
+  public static func object(_ members: [String: String]) -> String {
+    var out: [UInt8] = [UInt8(ascii: "{")]
+    out.reserveCapacity(2 + members.count * 24)
+    for (n, member) in sortedByCodePoint(members).enumerated() {
+      if n > 0 { out.append(UInt8(ascii: ",")) }
+      appendString(member.key, to: &out)
+      out.append(UInt8(ascii: ":"))
+      appendString(member.value, to: &out)
+    }
+    out.append(UInt8(ascii: "}"))
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// A flat object of finite numbers, keys sorted, each number in the shortest form that
+  /// reads back to the same Double (`encode` spells some differently, `1` for `1.0`; both
+  /// read back the same). Nil if a number is not finite (JSON has no such number).
+  public static func object(_ members: [String: Double]) -> String? {
+    var out = "{"
+    for (n, member) in sortedByCodePoint(members).enumerated() {
+      guard member.value.isFinite else { return nil }
+      if n > 0 { out += "," }
+      var key: [UInt8] = []
+      appendString(member.key, to: &key)
+      out += String(decoding: key, as: UTF8.self) + ":" + member.value.description
+    }
+    return out + "}"
+  }
+
+  static func sortedByCodePoint<Value>(_ members: [String: Value]) -> [(key: String, value: Value)] {
+    members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+  }
+
+  static func appendString(_ text: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+      case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+      case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+      case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+      case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+      case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+      case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+      case 0..<0x20:
+        let hex = Array("0123456789abcdef".utf8)
+        out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+      default: out.append(byte)
+      }
+    }
+    out.append(UInt8(ascii: "\""))
+  }
+}

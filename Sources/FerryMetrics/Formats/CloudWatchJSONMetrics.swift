@@ -27,11 +27,18 @@ public enum CloudWatchJSONMetrics {
       line += 1
       if record[start..<end].contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) {
         let datum: Datum
-        do {
-          datum = try decoder.decode(Datum.self, from: Data(record[start..<end]))
-        } catch {
-          throw MetricRecordError(
-            "line \(line) is not a CloudWatch metric data point: \(DecodingText.describe(error))")
+        if let fast = record.withUnsafeBufferPointer({
+          CloudWatchJSONLine.read(UnsafeBufferPointer(rebasing: $0[start..<end]))
+        }).flatMap(Datum.init) {
+          datum = fast
+        } else {
+          do {
+            datum = try decoder.decode(Datum.self, from: Data(record[start..<end]))
+          } catch {
+            throw MetricRecordError(
+              "line \(line) is not a CloudWatch metric data point: \(DecodingText.describe(error))"
+            )
+          }
         }
         points.append(try datum.point(line: line))
         if stream == nil { stream = datum.metricStreamName }
@@ -42,7 +49,7 @@ public enum CloudWatchJSONMetrics {
     return (points, stream)
   }
 
-  struct Datum: Decodable {
+  struct Datum: Decodable, Equatable {
     var metricStreamName: String?
     var namespace: String
     var metricName: String
@@ -50,6 +57,20 @@ public enum CloudWatchJSONMetrics {
     var timestamp: Int64
     var value: [String: Double]
     var unit: String?
+
+    /// What the fast reader read, when it holds every key the format requires.
+    init?(_ line: CloudWatchJSONLine) {
+      guard let namespace = line.namespace, let metricName = line.metricName,
+        let timestamp = line.timestamp, line.sawValue
+      else { return nil }
+      self.metricStreamName = line.metricStreamName
+      self.namespace = namespace
+      self.metricName = metricName
+      self.dimensions = line.sawDimensions ? line.dimensions : nil
+      self.timestamp = timestamp
+      self.value = line.value
+      self.unit = line.unit
+    }
 
     enum CodingKeys: String, CodingKey {
       case metricStreamName = "metric_stream_name"

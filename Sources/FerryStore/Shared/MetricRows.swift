@@ -36,7 +36,7 @@ enum MetricRows {
   }
 
   static func statisticsText(_ statistics: [String: Double]) -> String? {
-    statistics.isEmpty ? nil : StoreJSON.encode(statistics)
+    statistics.isEmpty ? nil : StoreJSON.object(statistics)
   }
 
   static func statistics(_ text: String?) -> [String: Double] {

@@ -133,6 +133,13 @@ public enum CloudWatchOpenTelemetryMetrics {
           "message \(message): metric \(Shown.quoted(metric.name)) has a data point without quantiles 0 (minimum) and 1 (maximum)"
         )
       }
+      guard point.sum.isFinite, min.isFinite, max.isFinite,
+        statistics.values.allSatisfy(\.isFinite)
+      else {
+        throw MetricRecordError(
+          "message \(message): metric \(Shown.quoted(metric.name)) has a statistic that is not a finite number"
+        )
+      }
       let startNanos = point.startTimeUnixNano
       let endNanos = point.timeUnixNano
       let period =
