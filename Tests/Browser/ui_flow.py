@@ -468,6 +468,16 @@ try:
     lines_drawn = driver.find_elements(By.CSS_SELECTOR, ".metric-chart polyline")
     check(len(lines_drawn) == 2, "the chart draws a line per series")
     check("InstanceId=i-0abc" in text() and "ferry-metrics-prod" in text(), "the legend and the deliveries list them")
+    # A chart per statistic: tick max beside avg, type a percentile the stream does not send.
+    driver.find_element(By.CSS_SELECTOR, "input[name=statistic][value=max]").click()
+    driver.find_element(By.CSS_SELECTOR, "form.search-form button[type=submit]").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "figure.metric-chart")) == 2)
+    captions = [f.text for f in driver.find_elements(By.CSS_SELECTOR, "figure.metric-chart figcaption")]
+    check(any("avg" in c for c in captions) and any("max" in c for c in captions), "a chart for avg and one for max")
+    cells = [c.text for c in driver.find_elements(By.CSS_SELECTOR, ".scroll[aria-label='Metric streams'] tbody tr:first-child td")]
+    # One record of 60 points in the last ten minutes: 0.1 records and 6 points a minute.
+    check(len(cells) == 7 and cells[0].startswith("ferry-metrics-prod") and cells[2] == "0.1" and cells[3] == "6",
+          "the stream's status: records and points a minute (%s)" % cells)
     no_script_ran("the Metrics page with a hostile dimension value")
     accessible("Metrics")
     shot("10c-metrics")

@@ -252,6 +252,15 @@ struct MetricDeliveryFlowTests {
       delivery["format"] as? String == "json+opentelemetry0.7+opentelemetry1.0",
       "\(delivery)")
     #expect(delivery["stream"] as? String == "MyMetricStream")
+    // The stream's status: 10,000 records and points in the last ten minutes.
+    let stream = try #require((catalog.json["streams"] as? [[String: Any]])?.first)
+    #expect(stream["stream"] as? String == "MyMetricStream")
+    #expect(
+      stream["recordsPerMinute"] as? Double == 1_000
+        && stream["pointsPerMinute"] as? Double == 1_000)
+    #expect(
+      stream["formats"] as? [String] == ["json", "opentelemetry0.7", "opentelemetry1.0"])
+    #expect(stream["refusedLastHour"] as? Int == 0 && stream["deliveriesLastHour"] as? Int == 1)
 
     let range = "from=2026-01-01T00:00:00Z&to=2026-01-01T00:05:00Z"
     for n in [7, 4_321, 9_999] {

@@ -83,19 +83,38 @@ struct MetricRoutes {
 
   // MARK: What was received
 
-  /// The series received (namespace, metric, dimensions, unit, the span of their points)
-  /// and the latest deliveries with their outcome.
+  /// The series received (namespace, metric, dimensions, unit, the span of their points),
+  /// each stream's delivery status and the latest deliveries with their outcome.
   @Sendable func catalog(_ request: Request, context: FerryRequestContext) async throws
     -> Response
   {
     let caller = try context.requireCaller()
     let series = try await store.metricSeries(of: caller.account.id, limit: 5000)
-    let deliveries = try await store.metricDeliveries(of: caller.account.id, limit: 50)
+    let deliveries = try await store.metricDeliveries(
+      of: caller.account.id, limit: Self.statusDeliveries)
     return JSONResponse.make(
       .object([
         ("series", .array(series.map(Self.series))),
-        ("deliveries", .array(deliveries.map(Self.delivery))),
+        ("streams", .array(MetricStreamStatus.of(deliveries).map(Self.stream))),
+        ("deliveries", .array(deliveries.prefix(50).map(Self.delivery))),
       ]))
+  }
+
+  /// The latest deliveries a stream status is drawn from (a stream delivering every
+  /// minute for an hour, 20 streams at once).
+  static let statusDeliveries = 1_200
+
+  static func stream(_ s: MetricStreamStatus) -> JSONValue {
+    .object([
+      ("stream", .string(s.stream)), ("deliveryStream", JSONViews.optional(s.deliveryStream)),
+      ("formats", .array(s.formats.map { .string($0) })),
+      ("lastDelivery", JSONViews.date(s.lastDelivery)),
+      ("deliveriesLastHour", .number(Double(s.deliveriesLastHour))),
+      ("recordsPerMinute", .number(s.recordsPerMinute)),
+      ("pointsPerMinute", .number(s.pointsPerMinute)),
+      ("refusedLastHour", .number(Double(s.refusedLastHour))),
+      ("lastError", JSONViews.optional(s.lastError)),
+    ])
   }
 
   static func dimensions(_ dimensions: [String: String]) -> JSONValue {

@@ -25,7 +25,9 @@ extension WebPages {
     let caller = try caller(context)
     let parameters = request.uri.queryParameters
     let series = try await store.metricSeries(of: caller.account.id, limit: 5000)
-    let deliveries = try await store.metricDeliveries(of: caller.account.id, limit: 20)
+    let deliveries = try await store.metricDeliveries(
+      of: caller.account.id, limit: MetricRoutes.statusDeliveries)
+    let streams = MetricStreamStatus.of(deliveries)
     // The metrics received, one picker entry per namespace and metric name.
     var metrics: [(namespace: String, metric: String)] = []
     for s in series
@@ -39,7 +41,10 @@ extension WebPages {
         guard let space = text.lastIndex(of: " ") else { return nil }
         return (String(text[..<space]), String(text[text.index(after: space)...]))
       } ?? metrics.first
-    let statistic = parameters.get("statistic") ?? "avg"
+    // A chart per statistic chosen (avg when none is).
+    let chosenStatistics = parameters.getAll("statistic").flatMap { $0.split(separator: ",") }
+      .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    let statistics = Array((chosenStatistics.isEmpty ? ["avg"] : chosenStatistics).prefix(6))
     let from = parameters.get("from") ?? "3h"
     let dimensionText = parameters.get("dimensions") ?? ""
     var data: [String: Any] = [
@@ -51,30 +56,60 @@ extension WebPages {
           "selected": chosen.map { $0 == m } ?? false,
         ] as [String: Any]
       },
-      "statistics": Self.metricStatistics.map { ["value": $0, "selected": $0 == statistic] },
-      "deliveries": deliveries.map(Self.deliveryRow),
+      "statistics": Self.metricStatistics.map {
+        ["value": $0, "selected": statistics.contains($0)]
+      },
+      "otherStatistics": statistics.filter { !Self.metricStatistics.contains($0) }.joined(
+        separator: ","),
+      "streams": streams.map(Self.streamRow),
+      "deliveries": deliveries.prefix(20).map(Self.deliveryRow),
       "hasDeliveries": !deliveries.isEmpty,
     ]
     if let (namespace, metric) = chosen {
-      do {
-        var pairs: [(String, String?)] = [
-          ("namespace", namespace), ("metric", metric), ("statistic", statistic), ("from", from),
-        ]
-        if let to = parameters.get("to") { pairs.append(("to", to)) }
-        let dimensions = dimensionText.split(separator: ",").map {
-          $0.trimmingCharacters(in: .whitespaces)
-        }.filter { !$0.isEmpty }
-        let query = try MetricRoutes.query(pairs, dimensions: dimensions)
-        let results = try await MetricRoutes(store: store).run(query, of: caller.account.id)
-        data["chart"] = MetricChart.data(
-          results, from: query.from, to: query.to, title: "\(namespace) \(metric) \(statistic)",
-          step: query.stepSeconds)
-      } catch let problem as APIProblem {
-        data["queryProblem"] = WebPage.problem(problem)
+      var charts: [[String: Any]] = []
+      for statistic in statistics {
+        do {
+          var pairs: [(String, String?)] = [
+            ("namespace", namespace), ("metric", metric), ("statistic", statistic),
+            ("from", from),
+          ]
+          if let to = parameters.get("to") { pairs.append(("to", to)) }
+          let dimensions = dimensionText.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+          }.filter { !$0.isEmpty }
+          let query = try MetricRoutes.query(pairs, dimensions: dimensions)
+          let results = try await MetricRoutes(store: store).run(query, of: caller.account.id)
+          var chart = MetricChart.data(
+            results, from: query.from, to: query.to,
+            title: "\(namespace) \(metric) \(statistic)", step: query.stepSeconds)
+          chart["id"] = "chart-\(charts.count)"
+          charts.append(chart)
+        } catch let problem as APIProblem {
+          data["queryProblem"] = WebPage.problem(problem)
+          break
+        }
       }
+      data["charts"] = charts
     }
     return try pages.page(
       "metrics", title: "Metrics", context: context, data: data, section: .metrics)
+  }
+
+  static func streamRow(_ s: MetricStreamStatus) -> [String: Any] {
+    var row: [String: Any] = [
+      "stream": s.stream, "deliveryStream": s.deliveryStream ?? "—",
+      "formats": s.formats.joined(separator: ", "), "last": WebPage.time(s.lastDelivery),
+      "hour": WebPage.count(s.deliveriesLastHour),
+      "records": MetricsFormat.value(s.recordsPerMinute),
+      "points": MetricsFormat.value(s.pointsPerMinute),
+    ]
+    // Mustache takes 0 as true: keys for problems only when there are some.
+    if s.refusedLastHour > 0 {
+      row["refused"] = WebPage.count(s.refusedLastHour)
+      row["error"] = s.lastError ?? ""
+    }
+    if Date().timeIntervalSince(s.lastDelivery) > 600 { row["quiet"] = true }
+    return row
   }
 
   static func deliveryRow(_ d: MetricDeliveryRecord) -> [String: Any] {
