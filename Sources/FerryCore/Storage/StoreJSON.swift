@@ -85,7 +85,8 @@ extension StoreJSON {
     return out + "}"
   }
 
-  static func sortedByCodePoint<Value>(_ members: [String: Value]) -> [(key: String, value: Value)] {
+  static func sortedByCodePoint<Value>(_ members: [String: Value]) -> [(key: String, value: Value)]
+  {
     members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
   }
 

@@ -23,43 +23,45 @@ struct CloudWatchJSONLine {
   static func read(_ bytes: UnsafeBufferPointer<UInt8>) -> CloudWatchJSONLine? {
     var scanner = Scanner(bytes: bytes)
     var line = CloudWatchJSONLine()
-    guard scanner.object({ key, scanner in
-      switch key {
-      case "namespace":
-        line.namespace = scanner.string()
-        return line.namespace != nil
-      case "metric_name":
-        line.metricName = scanner.string()
-        return line.metricName != nil
-      case "metric_stream_name":
-        line.metricStreamName = scanner.string()
-        return line.metricStreamName != nil
-      case "unit":
-        line.unit = scanner.string()
-        return line.unit != nil
-      case "timestamp":
-        line.timestamp = scanner.integer()
-        return line.timestamp != nil
-      case "dimensions":
-        line.dimensions = [:]
-        line.sawDimensions = true
-        return scanner.object { name, scanner in
-          guard let text = scanner.string() else { return false }
-          line.dimensions[name] = text
-          return true
+    guard
+      scanner.object({ key, scanner in
+        switch key {
+        case "namespace":
+          line.namespace = scanner.string()
+          return line.namespace != nil
+        case "metric_name":
+          line.metricName = scanner.string()
+          return line.metricName != nil
+        case "metric_stream_name":
+          line.metricStreamName = scanner.string()
+          return line.metricStreamName != nil
+        case "unit":
+          line.unit = scanner.string()
+          return line.unit != nil
+        case "timestamp":
+          line.timestamp = scanner.integer()
+          return line.timestamp != nil
+        case "dimensions":
+          line.dimensions = [:]
+          line.sawDimensions = true
+          return scanner.object { name, scanner in
+            guard let text = scanner.string() else { return false }
+            line.dimensions[name] = text
+            return true
+          }
+        case "value":
+          line.value = [:]
+          line.sawValue = true
+          return scanner.object { name, scanner in
+            guard let number = scanner.number(), number.isFinite else { return false }
+            line.value[name] = number
+            return true
+          }
+        default:
+          return scanner.skipValue()
         }
-      case "value":
-        line.value = [:]
-        line.sawValue = true
-        return scanner.object { name, scanner in
-          guard let number = scanner.number(), number.isFinite else { return false }
-          line.value[name] = number
-          return true
-        }
-      default:
-        return scanner.skipValue()
-      }
-    }) else { return nil }
+      })
+    else { return nil }
     scanner.skipSpace()
     return scanner.index == bytes.count ? line : nil
   }
@@ -230,7 +232,9 @@ struct CloudWatchJSONLine {
       if index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "e") {
         index += 1
         var sign = 1
-        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+        if index < bytes.count,
+          bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")
+        {
           if bytes[index] == UInt8(ascii: "-") { sign = -1 }
           index += 1
         }
@@ -287,7 +291,9 @@ struct CloudWatchJSONLine {
         index += 1
       }
       guard digits <= 18 else { return nil }
-      if index < bytes.count, bytes[index] == UInt8(ascii: ".") || bytes[index] | 0x20 == UInt8(ascii: "e") {
+      if index < bytes.count,
+        bytes[index] == UInt8(ascii: ".") || bytes[index] | 0x20 == UInt8(ascii: "e")
+      {
         return nil
       }
       return negative ? -value : value
