@@ -379,6 +379,25 @@ try:
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".problem")))
     check("column" in text() and driver.find_element(By.ID, "q").get_attribute("value") == "status:",
           "a malformed query says where it is wrong and keeps the query")
+    problem = driver.find_element(By.CSS_SELECTOR, ".problem").text
+    check("q:" not in problem and "docs/" not in problem and "Query language help" in problem,
+          "the query's problem is in the user's words, with a link to the help (%r)" % problem)
+    # Quick ranges reach the account's retention (30 days by default).
+    presets = driver.find_element(By.CSS_SELECTOR, "nav.presets").text
+    check("15 minutes" in presets and "30 days" in presets, "quick ranges from 15 minutes to 30 days")
+
+    # An empty range says where the matching events are, and one click shows them; a
+    # relative time as Grafana writes it (now-2d) is accepted.
+    go("/search?q=" + WORD + "&from=now-3d&to=now-2d")
+    hint = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".empty"))).text
+    check("No events match between" in hint and "The newest matching event is at" in hint,
+          "an empty range names the newest matching event (%r)" % hint)
+    driver.find_element(By.LINK_TEXT, "Show it").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "ol.events li")))
+    check(len(driver.find_elements(By.CSS_SELECTOR, ".empty")) == 0, "Show it opens a range with the event")
+    accessible("Search (around the newest match)")
+    go("/search?q=nosuchwordanywhere" + WORD + "&from=1h")
+    check("None matches in the last 30 days" in text(), "a query matching nothing kept says so")
 
     # 9. The hostile log line is shown as text.
     go("/search?q=" + HOSTILE_LINE_WORD + "&from=7d")

@@ -120,6 +120,11 @@ struct LogQueryTests {
     #expect(QueryTime.parse("15m", now: now) == now.addingTimeInterval(-900))
     #expect(QueryTime.parse("24h", now: now) == now.addingTimeInterval(-86400))
     #expect(QueryTime.parse("7d", now: now) == now.addingTimeInterval(-7 * 86400))
+    #expect(QueryTime.parse("now-2d", now: now) == now.addingTimeInterval(-2 * 86400))
+    #expect(QueryTime.parse(" now-15m ", now: now) == now.addingTimeInterval(-900))
+    #expect(QueryTime.parse("now-", now: now) == nil)
+    #expect(QueryTime.parse("now-2x", now: now) == nil)
+    #expect(QueryTime.parse("now+2d", now: now) == nil)
     #expect(QueryTime.parse("2026-12-01T10:00:00Z") == Date(timeIntervalSince1970: 1_796_119_200))
     #expect(
       QueryTime.parse("2026-12-01T12:00:00+02:00") == Date(timeIntervalSince1970: 1_796_119_200))

@@ -91,6 +91,33 @@ struct SearchAPITests {
     #expect(cli.status == 0, "\(cli.stderr)")
     #expect(cli.stdout.components(separatedBy: "payment failed for order").count == 4)
     #expect(cli.stdout.contains("More: ferry search 'payment failed' --next "))
+
+    // An empty range names the newest matching event in the retention (the newest failed
+    // order is order 0, now); one matching nothing says so; relative times as now-2d.
+    let empty = try await api.get(
+      "/api/v1/search?q=%22payment%20failed%22&from=now-3d&to=now-2d", token: token)
+    #expect(empty.status == 200, "\(empty.text)")
+    #expect((empty.json["events"] as? [Any])?.isEmpty == true)
+    let newest = try #require(empty.json["newestMatch"] as? String)
+    let newestTime = try #require(ISO8601DateFormatter().date(from: newest))
+    #expect(abs(newestTime.timeIntervalSince(now)) < 2, "\(newest)")
+    let nothing = try await api.get("/api/v1/search?q=nosuchword&from=1h", token: token)
+    #expect(nothing.json["newestMatch"] is NSNull, "\(nothing.text)")
+    let found = try await api.get("/api/v1/search?q=payment&from=now-6h", token: token)
+    #expect(found.json["newestMatch"] == nil && (found.json["events"] as? [Any])?.count == 30)
+    let cliEmpty = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable,
+      [
+        "search", "payment failed", "--from", "now-3d", "--to", "now-2d", "--server", server.url,
+        "--token", token,
+      ])
+    #expect(cliEmpty.status == 0, "\(cliEmpty.stderr)")
+    #expect(cliEmpty.stdout.contains("No events match between"))
+    #expect(
+      cliEmpty.stdout.contains(
+        "The newest matching event is at \(newest): ferry search 'payment failed' --from "),
+      "\(cliEmpty.stdout)")
+
     let cliBad = try await Subprocess.runOffPool(
       TestPaths.ferryExecutable, ["search", "(oops", "--server", server.url, "--token", token])
     #expect(cliBad.status == 2)

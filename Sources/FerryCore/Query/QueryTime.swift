@@ -1,13 +1,18 @@
 import Foundation
 
-/// The ends of a search's time range as people write them: `now`, a span back from now
-/// (`30s`, `15m`, `24h`, `7d`, `2w`), or an ISO 8601 date-time (`2026-12-01T10:00:00Z`,
-/// any offset).
+/// The ends of a time range as people write them, wherever Ferry takes a time: `now`, a
+/// span back from now (`30s`, `15m`, `24h`, `7d`, `2w`, also written as Grafana and Kibana
+/// write it, `now-2d`), or an ISO 8601 date-time (`2026-12-01T10:00:00Z`, any offset).
 public enum QueryTime {
   public static func parse(_ text: String, now: Date = Date()) -> Date? {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     if trimmed == "now" { return now }
     if let seconds = span(trimmed) { return now.addingTimeInterval(-seconds) }
+    if trimmed.hasPrefix("now-"),
+      let seconds = span(String(trimmed.dropFirst(4)).trimmingCharacters(in: .whitespaces))
+    {
+      return now.addingTimeInterval(-seconds)
+    }
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     if let date = formatter.date(from: trimmed) { return date }
@@ -33,5 +38,5 @@ public enum QueryTime {
 
   /// What to tell a person whose time did not parse.
   public static let help =
-    "use now, a span back from now (30s, 15m, 24h, 7d, 2w; at most 1000 years) or an ISO 8601 time such as 2026-12-01T10:00:00Z"
+    "use now, a span back from now (30s, 15m, 24h, 7d, 2w, or now-2d; at most 1000 years) or an ISO 8601 time such as 2026-12-01T10:00:00Z"
 }

@@ -31,7 +31,9 @@ struct SearchRoutes {
     } catch {
       throw APIProblem.badInput(
         field: "q", "\(error)",
-        fix: "See docs/query-language.md: words, \"phrases\", field:value, AND, OR, NOT, ( ).")
+        fix:
+          "Write words, \"phrases\", field:value, AND, OR, NOT and ( ); the query language is described in docs/query-language.md."
+      )
     }
     let now = Date()
     func time(_ name: String, _ value: String?, _ fallback: Date) throws -> Date {
@@ -63,13 +65,33 @@ struct SearchRoutes {
     } catch StoreError.rejected(let detail) where query.cursor != nil {
       throw APIProblem.badInput(field: "cursor", detail, fix: "Start again without a cursor.")
     }
-    return JSONResponse.make(
-      .object([
-        ("from", JSONViews.date(query.from)), ("to", JSONViews.date(query.to)),
-        ("events", .array(page.events.map(JSONViews.event))),
-        ("nextCursor", JSONViews.optional(page.nextCursor)),
-        ("problems", .array(page.problems.map(JSONValue.string))),
-      ]))
+    var fields: [(String, JSONValue)] = [
+      ("from", JSONViews.date(query.from)), ("to", JSONViews.date(query.to)),
+      ("events", .array(page.events.map(JSONViews.event))),
+      ("nextCursor", JSONViews.optional(page.nextCursor)),
+      ("problems", .array(page.problems.map(JSONValue.string))),
+    ]
+    if page.events.isEmpty, query.cursor == nil {
+      let newest = try await Self.newestMatch(
+        query, retentionDays: caller.account.retentionDays, store: store, of: caller.account.id)
+      fields.append(("newestMatch", newest.map(JSONViews.date) ?? .null))
+    }
+    return JSONResponse.make(.object(fields))
+  }
+
+  /// When a range holds no match: the time of the newest event that matches the same query
+  /// anywhere in the account's retention (one search of one event), so that an empty answer
+  /// can say where the events are. Nil when none matches in the whole retention.
+  static func newestMatch(
+    _ query: EventQuery, retentionDays: Int, store: any Store, of account: AccountID,
+    now: Date = Date()
+  ) async throws -> Date? {
+    var whole = query
+    whole.from = now.addingTimeInterval(-Double(max(retentionDays, 1)) * 86400 - 3600)
+    whole.to = now.addingTimeInterval(3600)
+    whole.limit = 1
+    whole.cursor = nil
+    return try await store.search(whole, of: account).events.first?.time
   }
 
   @Sendable func histogram(_ request: Request, context: FerryRequestContext) async throws

@@ -46,7 +46,23 @@ struct SearchCommand: AsyncParsableCommand {
       .GET, "/api/v1/search?" + (components.percentEncodedQuery ?? ""))
     if server.json { return Output.json(answer) }
     let events = answer["events"]?.arrayValue ?? []
-    if events.isEmpty { print("No events match in that range.") }
+    if events.isEmpty {
+      print(
+        Terminal.safe(
+          "No events match between \(answer["from"]?.stringValue ?? "?") and \(answer["to"]?.stringValue ?? "?")."
+        ))
+      if let newest = answer["newestMatch"]?.stringValue,
+        let time = ISO8601DateFormatter().date(from: newest)
+      {
+        let around = ISO8601DateFormatter()
+        print(
+          Terminal.safe(
+            "The newest matching event is at \(newest): ferry search \(ShellQuote.quote(query)) --from \(around.string(from: time.addingTimeInterval(-3600))) --to \(around.string(from: time.addingTimeInterval(60)))"
+          ))
+      } else if answer["newestMatch"] != nil {
+        print("None matches in the account's whole retention either.")
+      }
+    }
     for event in events {
       print(
         Terminal.safe("\(event["time"]?.stringValue ?? "")  \(event["message"]?.stringValue ?? "")")

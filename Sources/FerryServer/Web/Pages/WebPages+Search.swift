@@ -10,10 +10,19 @@ extension WebPages {
     web.get("search", use: search)
   }
 
-  /// The time ranges one click away.
-  static let presets = [
-    ("15m", "15 minutes"), ("1h", "1 hour"), ("24h", "24 hours"), ("7d", "7 days"),
-  ]
+  /// The time ranges one click away: from 15 minutes to the account's retention.
+  static func presets(retentionDays: Int) -> [(String, String)] {
+    let all = [
+      ("15m", "15 minutes", 0), ("1h", "1 hour", 0), ("4h", "4 hours", 0),
+      ("24h", "24 hours", 1), ("7d", "7 days", 7), ("14d", "14 days", 14),
+      ("30d", "30 days", 30), ("90d", "90 days", 90), ("365d", "365 days", 365),
+    ]
+    var presets = all.filter { $0.2 <= retentionDays }.map { ($0.0, $0.1) }
+    if !all.contains(where: { $0.2 == retentionDays }) {
+      presets.append(("\(retentionDays)d", "\(retentionDays) days (all kept)"))
+    }
+    return presets
+  }
 
   @Sendable func search(_ request: Request, context: FerryRequestContext) async throws
     -> Response
@@ -25,7 +34,7 @@ extension WebPages {
     let to = parameters.get("to") ?? "now"
     var data: [String: Any] = [
       "q": q, "from": from, "to": to,
-      "presets": Self.presets.map { value, label in
+      "presets": Self.presets(retentionDays: caller.account.retentionDays).map { value, label in
         [
           "label": label, "current": value == from && to == "now",
           "href": "/search?q=\(Self.query(q))&from=\(value)&to=now",
@@ -39,7 +48,28 @@ extension WebPages {
       let page = try await store.search(query, of: caller.account.id)
       data["events"] = page.events.map { Self.eventData($0, fetchers: fetchers) }
       data["searched"] = true
-      data["noEvents"] = page.events.isEmpty
+      if page.events.isEmpty {
+        var empty: [String: Any] = [
+          "from": WebPage.time(query.from), "to": WebPage.time(query.to),
+          "retention": caller.account.retentionDays,
+        ]
+        if !fetchers.isEmpty, parameters.get("cursor") == nil {
+          if let newest = try await SearchRoutes.newestMatch(
+            query, retentionDays: caller.account.retentionDays, store: store,
+            of: caller.account.id)
+          {
+            let around = ISO8601DateFormatter()
+            empty["newest"] = [
+              "time": WebPage.time(newest),
+              "href":
+                "/search?q=\(Self.query(q))&from=\(Self.query(around.string(from: newest.addingTimeInterval(-3600))))&to=\(Self.query(around.string(from: newest.addingTimeInterval(60))))",
+            ]
+          } else {
+            empty["noneKept"] = true
+          }
+        }
+        data["noEvents"] = empty
+      }
       data["problems"] = page.problems
       if let next = page.nextCursor {
         data["older"] =
@@ -48,11 +78,38 @@ extension WebPages {
       data["histogram"] = try await histogramData(query, q: q, caller: caller)
       data["noFetchers"] = fetchers.isEmpty
     } catch let problem as APIProblem {
-      data["queryProblem"] = WebPage.problem(problem)
+      // In the form's words: no parameter name, no file path.
+      let detail = Self.detail(problem)
+      if problem.field == "q" {
+        data["queryError"] = ["detail": detail]
+      } else {
+        var shown = WebPage.problem(problem)
+        shown["detail"] = detail
+        shown["fix"] = problem.fix.map { $0.replacingOccurrences(of: "For from, ", with: "") }
+          .map { $0.replacingOccurrences(of: "For to, ", with: "") }.map(Self.capitalized)
+        data["queryProblem"] = shown
+      }
     }
     return try pages.page(
       "search", title: q.isEmpty ? "Search" : "Search: \(q)", context: context, data: data,
       section: .search)
+  }
+
+  /// A problem's detail as the form names things: `From`, `To`, the query.
+  static func detail(_ problem: APIProblem) -> String {
+    guard let field = problem.field, problem.detail.hasPrefix(field + ": ") else {
+      return problem.detail
+    }
+    let rest = String(problem.detail.dropFirst(field.count + 2))
+    switch field {
+    case "from": return "From: " + rest
+    case "to": return "To: " + rest
+    default: return capitalized(rest)
+    }
+  }
+
+  static func capitalized(_ text: String) -> String {
+    text.prefix(1).uppercased() + text.dropFirst()
   }
 
   static func eventData(_ event: Event, fetchers: [Fetcher]) -> [String: Any] {
