@@ -526,8 +526,28 @@ try:
     check("(disabled)" not in text(), "the user is enabled again")
     driver.find_element(By.LINK_TEXT, "Audit log").click()
     audit = text()
-    check("connection.add" in audit and "fetcher.add" in audit and "token.issue" in audit and "session.start" in audit,
-          "the audit log lists the connection, fetcher, token and sign-in")
+    check("connection.add" in audit and "fetcher.add" in audit and "token.issue" in audit,
+          "the audit log lists the connection, fetcher and token")
+    actions = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Action]")]
+    check("session.start" not in actions and "sign-ins are folded away" in audit,
+          "sign-ins are folded away by default")
+    driver.find_element(By.LINK_TEXT, "Show them").click()
+    actions = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Action]")]
+    check("session.start" in actions, "and shown on demand")
+    # Filter by action: only token issues, each opening to what it recorded.
+    go("/audit")
+    driver.find_element(By.CSS_SELECTOR, "#audit-action option[value='token.issue']").click()
+    driver.find_element(By.CSS_SELECTOR, "form[action='/audit'] button").click()
+    wait.until(EC.url_contains("action=token.issue"))
+    actions = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "td[data-label=Action]")]
+    check(actions and set(actions) == {"token.issue"}, f"the action filter keeps token issues only ({actions})")
+    entry = driver.find_element(By.CSS_SELECTOR, "details.change")
+    entry.find_element(By.TAG_NAME, "summary").click()
+    check("After" in entry.text and '"role"' in entry.text, "an entry opens to what it recorded, indented")
+    check("fry_" not in driver.find_element(By.TAG_NAME, "main").text, "no token secret in the audit log")
+    go("/audit?actor=nobody-at-all")
+    check("No entry matches" in text(), "an actor filter matching nothing says so")
+    go("/audit")
     shot("11-audit")
     accessible("the audit log")
 

@@ -18,20 +18,68 @@ extension WebPages {
     web.post("access/users/{id}/remove", use: removeUser)
   }
 
+  /// Actions that record a sign-in, not a change: folded away unless asked for.
+  static let signInActions: Set<String> = ["session.start", "user.sign-in-failed"]
+
+  /// The audit log, newest first, filtered by action and actor (from the latest 2,000
+  /// entries); each entry expands to what it changed, before and after.
   @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response {
     let caller = try caller(context)
     try caller.requireAdmin()
-    let entries = try await store.auditLog(of: caller.account.id, limit: 200)
+    let parameters = request.uri.queryParameters
+    let action = parameters.get("action").flatMap { $0.isEmpty ? nil : $0 }
+    let actor = (parameters.get("actor") ?? "").trimmingCharacters(in: .whitespaces)
+    let showSignIns =
+      parameters.get("sign-ins") == "shown" || action.map(Self.signInActions.contains) == true
+    let all = try await store.auditLog(of: caller.account.id, limit: 2_000)
+    var hiddenSignIns = 0
+    let matching = all.filter { entry in
+      if let action, entry.action != action { return false }
+      if !actor.isEmpty, !entry.actor.localizedCaseInsensitiveContains(actor) { return false }
+      if !showSignIns, Self.signInActions.contains(entry.action) {
+        hiddenSignIns += 1
+        return false
+      }
+      return true
+    }
+    var data: [String: Any] = [
+      "actor": actor, "showSignIns": showSignIns,
+      "actions": Set(all.map(\.action)).sorted().map { ["value": $0, "selected": $0 == action] },
+      "entries": matching.prefix(200).map { entry -> [String: Any] in
+        var row: [String: Any] = [
+          "at": WebPage.time(entry.at), "datetime": WebPage.machineTime(entry.at),
+          "actor": entry.actor, "action": entry.action, "target": entry.target,
+        ]
+        if let before = entry.before { row["before"] = Self.pretty(before) }
+        if let after = entry.after { row["after"] = Self.pretty(after) }
+        if entry.before != nil || entry.after != nil { row["changed"] = true }
+        return row
+      },
+      "hasEntries": !matching.isEmpty,
+      "filtered": action != nil || !actor.isEmpty,
+    ]
+    if matching.count > 200 { data["more"] = WebPage.count(matching.count - 200) }
+    if hiddenSignIns > 0 {
+      var shown: [(String, String?)] = [("sign-ins", "shown")]
+      if let action { shown.append(("action", action)) }
+      if !actor.isEmpty { shown.append(("actor", actor)) }
+      data["hiddenSignIns"] = [
+        "count": WebPage.count(hiddenSignIns),
+        "href": "/audit?"
+          + shown.map { "\($0.0)=\(Self.query($0.1 ?? ""))" }.joined(separator: "&"),
+      ]
+    }
     return try pages.page(
-      "audit", title: "Audit log", context: context,
-      data: [
-        "entries": entries.map {
-          [
-            "at": WebPage.time($0.at), "datetime": WebPage.machineTime($0.at), "actor": $0.actor,
-            "action": $0.action, "target": $0.target,
-          ]
-        }
-      ], section: .audit)
+      "audit", title: "Audit log", context: context, data: data, section: .audit)
+  }
+
+  /// A snapshot as stored (JSON, keys sorted), indented for reading; as it is otherwise.
+  static func pretty(_ json: String) -> String {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+      let data = try? JSONSerialization.data(
+        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    else { return json }
+    return String(decoding: data, as: UTF8.self)
   }
 
   func accessPage(
