@@ -364,6 +364,42 @@ try:
     check("level" in fields, "an event expands to its parsed fields")
     shot("08-search", max_height=1150)
     accessible("Search")
+    # Facets: the fields of the matches with their top values; clicking one gives the same
+    # events as typing its query, and its count is theirs; the minus leaves them out.
+    facet = driver.find_element(By.CSS_SELECTOR, ".facets .facet")
+    field = facet.find_element(By.TAG_NAME, "code").text
+    first_value = facet.find_element(By.CSS_SELECTOR, "li")
+    value = first_value.find_element(By.CSS_SELECTOR, ".facet-value").text
+    count = int(first_value.find_element(By.CSS_SELECTOR, ".count").text.replace(",", ""))
+    first_value.find_element(By.CSS_SELECTOR, ".facet-value").click()
+    wait.until(EC.url_contains("q="))
+    typed = driver.find_element(By.ID, "q").get_attribute("value")
+    check(typed == f'{WORD} {field}:"{value}"', f"a facet value adds {field}:\"{value}\" to the query ({typed!r})")
+    clicked_total = int(driver.find_element(By.CSS_SELECTOR, ".histogram .total").text.replace(",", ""))
+    check(clicked_total == count, f"the facet's count is what its filter finds ({count} vs {clicked_total})")
+    go("/search")
+    box = driver.find_element(By.ID, "q")
+    box.clear()
+    box.send_keys(typed)
+    box.send_keys(Keys.ENTER)
+    wait.until(EC.url_contains("q="))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".histogram .total")))
+    typed_total = int(driver.find_element(By.CSS_SELECTOR, ".histogram .total").text.replace(",", ""))
+    check(typed_total == clicked_total,
+          f"the typed query finds the same events as the click ({typed_total} vs {clicked_total}, {driver.current_url})")
+    go("/search?q=" + WORD)
+    driver.find_element(By.CSS_SELECTOR, ".facets .facet li .facet-exclude").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".histogram .total")))
+    left = int(driver.find_element(By.CSS_SELECTOR, ".histogram .total").text.replace(",", ""))
+    check(left == EVENTS - count, f"excluding the value leaves the others ({left} of {EVENTS})")
+    # An event's field filters on its value.
+    go("/search?q=" + WORD)
+    first = driver.find_element(By.CSS_SELECTOR, "ol.events li details")
+    first.find_element(By.TAG_NAME, "summary").click()
+    first.find_element(By.CSS_SELECTOR, "table.fields a.filter-link").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".histogram .total")))
+    check(":\"" in driver.find_element(By.ID, "q").get_attribute("value"), "a field's filter link adds field:\"value\"")
+    go("/search?q=" + WORD)
     shared = driver.current_url
     go("/buckets")
     driver.get(shared)

@@ -26,7 +26,7 @@ extension WebPages {
   @Sendable func audit(_ request: Request, context: FerryRequestContext) async throws -> Response {
     let caller = try caller(context)
     try caller.requireAdmin()
-    let parameters = request.uri.queryParameters
+    let parameters = request.formQuery
     let action = parameters.get("action").flatMap { $0.isEmpty ? nil : $0 }
     let actor = (parameters.get("actor") ?? "").trimmingCharacters(in: .whitespaces)
     let showSignIns =

@@ -180,7 +180,7 @@ extension WebPages {
     -> Response
   {
     let (caller, fetcher) = try await ownedFetcher(context)
-    let parameters = request.uri.queryParameters
+    let parameters = request.formQuery
     var state: LedgerState?
     if let text = parameters.get("state"), !text.isEmpty {
       guard let parsed = LedgerState(rawValue: text) else {

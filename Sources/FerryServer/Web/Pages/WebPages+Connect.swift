@@ -91,7 +91,7 @@ extension WebPages {
     let caller = try caller(context)
     try caller.requireAdmin()
     let form = WebForm(
-      pairs: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+      pairs: request.formQuery.map { (String($0.key), String($0.value)) })
     var data: [String: Any] = ["form": Self.formValues(form)]
     if form.value("bucket") != nil {
       do {
@@ -109,7 +109,7 @@ extension WebPages {
   {
     let caller = try caller(context)
     let form = WebForm(
-      pairs: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+      pairs: request.formQuery.map { (String($0.key), String($0.value)) })
     let data = try await setupData(form, caller: caller)
     let files = data["files"] as? [[String: Any]] ?? []
     guard let file = files.first(where: { $0["id"] as? String == form.value("file") }),

@@ -23,7 +23,7 @@ extension WebPages {
     -> Response
   {
     let caller = try caller(context)
-    let parameters = request.uri.queryParameters
+    let parameters = request.formQuery
     let series = try await store.metricSeries(of: caller.account.id, limit: 5000)
     let deliveries = try await store.metricDeliveries(
       of: caller.account.id, limit: MetricRoutes.statusDeliveries)
@@ -151,7 +151,7 @@ extension WebPages {
     -> Response
   {
     let caller = try caller(context)
-    let endpoint = request.uri.queryParameters.get("endpoint").flatMap { $0.isEmpty ? nil : $0 }
+    let endpoint = request.formQuery.get("endpoint").flatMap { $0.isEmpty ? nil : $0 }
     if let endpoint, !MetricStreamTemplate.isEndpoint(endpoint) {
       return try await shipMetricsPage(
         context, caller: caller,

@@ -28,7 +28,7 @@ extension WebPages {
     -> Response
   {
     let caller = try caller(context)
-    let parameters = request.uri.queryParameters
+    let parameters = request.formQuery
     let q = parameters.get("q") ?? ""
     let from = parameters.get("from") ?? "24h"
     let to = parameters.get("to") ?? "now"
@@ -46,7 +46,9 @@ extension WebPages {
         q: q, from: from, to: to, cursor: parameters.get("cursor"), limit: 50)
       let fetchers = try await store.fetchers(of: caller.account.id)
       let page = try await store.search(query, of: caller.account.id)
-      data["events"] = page.events.map { Self.eventData($0, fetchers: fetchers) }
+      data["events"] = page.events.map {
+        Self.eventData($0, fetchers: fetchers, q: q, from: from, to: to)
+      }
       data["searched"] = true
       if page.events.isEmpty {
         var empty: [String: Any] = [
@@ -74,6 +76,23 @@ extension WebPages {
       if let next = page.nextCursor {
         data["older"] =
           "/search?q=\(Self.query(q))&from=\(Self.query(from))&to=\(Self.query(to))&cursor=\(Self.query(next))"
+      }
+      if !page.events.isEmpty {
+        // The facets, from the newest matches (the page's own when they are all there).
+        var sample = query
+        sample.cursor = nil
+        sample.limit = SearchFacets.sampleSize
+        let sampled =
+          parameters.get("cursor") == nil && page.nextCursor == nil
+          ? page.events : try await store.search(sample, of: caller.account.id).events
+        let facets = SearchFacets.data(sampled, q: q, from: from, to: to)
+        if !facets.isEmpty {
+          data["facets"] = facets
+          data["hasFacets"] = true
+          if sampled.count >= SearchFacets.sampleSize {
+            data["facetsSampled"] = Quantity.count(sampled.count)
+          }
+        }
       }
       data["histogram"] = try await histogramData(query, q: q, caller: caller)
       data["noFetchers"] = fetchers.isEmpty
@@ -112,13 +131,21 @@ extension WebPages {
     text.prefix(1).uppercased() + text.dropFirst()
   }
 
-  static func eventData(_ event: Event, fetchers: [Fetcher]) -> [String: Any] {
+  static func eventData(
+    _ event: Event, fetchers: [Fetcher], q: String, from: String, to: String
+  ) -> [String: Any] {
     let short = event.message.count > 300 ? String(event.message.prefix(300)) + "…" : event.message
     return [
       "time": WebPage.time(event.time), "datetime": WebPage.machineTime(event.time),
       "logType": event.logType, "summary": short, "message": event.message,
-      "fields": event.fields.sorted { $0.key < $1.key }.map {
-        ["name": $0.key, "value": $0.value]
+      "fields": event.fields.sorted { $0.key < $1.key }.map { field -> [String: Any] in
+        var row: [String: Any] = ["name": field.key, "value": field.value]
+        // Filter on this value: the query and field:"value".
+        if field.key.allSatisfy({ !$0.isWhitespace && $0 != "(" && $0 != ")" && $0 != ":" }) {
+          let term = "\(field.key):\"\(SearchFacets.escaped(field.value))\""
+          row["filter"] = SearchFacets.link(q.isEmpty ? term : "\(q) \(term)", from: from, to: to)
+        }
+        return row
       },
       "hasFields": !event.fields.isEmpty,
       "fetcher": fetchers.first { $0.id == event.fetcherID }?.name ?? event.fetcherID,

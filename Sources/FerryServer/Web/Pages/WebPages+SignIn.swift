@@ -65,10 +65,10 @@ extension WebPages {
   {
     if context.caller != nil {
       return WebRequestMiddleware.redirect(
-        to: Self.safeNext(request.uri.queryParameters.get("next")))
+        to: Self.safeNext(request.formQuery.get("next")))
     }
     return try signInForm(
-      request, context: context, next: request.uri.queryParameters.get("next"))
+      request, context: context, next: request.formQuery.get("next"))
   }
 
   /// Starts a session and sends the browser on, with its cookie.
@@ -193,7 +193,7 @@ extension WebPages {
   {
     try signedOutPage(
       "welcome", title: "Choose your password", request: request, context: context,
-      data: ["invitation": request.uri.queryParameters.get("invitation") ?? ""])
+      data: ["invitation": request.formQuery.get("invitation") ?? ""])
   }
 
   @Sendable func welcome(_ request: Request, context: FerryRequestContext) async throws
