@@ -362,6 +362,8 @@ try:
     first.find_element(By.TAG_NAME, "summary").click()
     fields = first.find_element(By.CSS_SELECTOR, "table.fields").text
     check("level" in fields, "an event expands to its parsed fields")
+    keys = first.find_elements(By.CSS_SELECTOR, "pre.json .j-k")
+    check(keys and keys[0].text.startswith('"'), "a JSON event is shown indented, its keys coloured")
     shot("08-search", max_height=1150)
     accessible("Search")
     # Facets: the fields of the matches with their top values; clicking one gives the same

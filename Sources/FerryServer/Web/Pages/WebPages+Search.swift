@@ -135,6 +135,7 @@ extension WebPages {
     _ event: Event, fetchers: [Fetcher], q: String, from: String, to: String
   ) -> [String: Any] {
     let short = event.message.count > 300 ? String(event.message.prefix(300)) + "…" : event.message
+    let pretty = JSONHighlight.pieces(event.message)
     return [
       "time": WebPage.time(event.time), "datetime": WebPage.machineTime(event.time),
       "logType": event.logType, "summary": short, "message": event.message,
@@ -148,6 +149,9 @@ extension WebPages {
         return row
       },
       "hasFields": !event.fields.isEmpty,
+      // A JSON message indented, its pieces coloured by kind.
+      "pretty": pretty?.map { ["kind": $0.kind, "text": $0.text] } ?? [],
+      "hasPretty": pretty != nil,
       "fetcher": fetchers.first { $0.id == event.fetcherID }?.name ?? event.fetcherID,
       "key": event.sourceKey, "offset": event.sourceOffset,
     ]
