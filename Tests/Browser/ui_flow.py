@@ -394,6 +394,35 @@ try:
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".histogram .total")))
     left = int(driver.find_element(By.CSS_SELECTOR, ".histogram .total").text.replace(",", ""))
     check(left == EVENTS - count, f"excluding the value leaves the others ({left} of {EVENTS})")
+    # Columns: level by default for JSON logs; a field's "as a column" adds it, kept in the
+    # URL and carried by the page's links (a preset keeps it).
+    go("/search?q=" + WORD)
+    head = driver.find_element(By.CSS_SELECTOR, ".events-head").get_attribute("textContent")
+    check("level" in head, f"JSON logs show level as a column by default ({head!r})")
+    def level_toggle():
+        for section in driver.find_elements(By.CSS_SELECTOR, ".facets .facet"):
+            if section.find_element(By.TAG_NAME, "code").text == "level":
+                return section.find_element(By.CSS_SELECTOR, ".column-toggle")
+        return None
+    toggle = level_toggle()
+    check(toggle is not None and toggle.text == "hide column", "a shown column can be hidden from its field")
+    toggle.click()
+    wait.until(EC.url_contains("cols="))
+    head = driver.find_element(By.CSS_SELECTOR, ".events-head").get_attribute("textContent")
+    check("level" not in head, f"hidden, level is no column ({head!r})")
+    toggle = level_toggle()
+    check(toggle.text == "as a column", "and offers to become one again")
+    toggle.click()
+    wait.until(EC.url_contains("cols=level"))
+    column = "level"
+    head = driver.find_element(By.CSS_SELECTOR, ".events-head").get_attribute("textContent")
+    check(column in head, f"the chosen field {column} is a column ({head!r})")
+    cells = driver.find_elements(By.CSS_SELECTOR, f"ol.events li summary .cell[title='{column}']")
+    check(len(cells) >= 1 and cells[0].text.split(":")[-1].strip() in ("info", "warn"), f"each event shows its value in that column ({[c.text for c in cells[:2]]})")
+    driver.find_element(By.LINK_TEXT, "1 hour").click()
+    check("cols=" in driver.current_url and column in driver.find_element(By.CSS_SELECTOR, ".events-head").get_attribute("textContent"),
+          "a preset keeps the columns")
+    accessible("Search with columns")
     # An event's field filters on its value.
     go("/search?q=" + WORD)
     first = driver.find_element(By.CSS_SELECTOR, "ol.events li details")

@@ -17,7 +17,9 @@ enum SearchFacets {
 
   /// The facets of `events`, most present fields first. A field whose values are all
   /// different (an ID) is left out: it has no common value to filter on.
-  static func data(_ events: [Event], q: String, from: String, to: String) -> [[String: Any]] {
+  static func data(
+    _ events: [Event], q: String, from: String, to: String, keep: String, columns: [String]
+  ) -> [[String: Any]] {
     var present: [String: Int] = [:]
     var values: [String: [String: Value]] = [:]
     for event in events {
@@ -35,15 +37,21 @@ enum SearchFacets {
     return fields.prefix(maxFields).map { name in
       let top = (values[name] ?? [:]).values.sorted { ($0.count, $1.shown) > ($1.count, $0.shown) }
         .prefix(maxValues)
+      // A link that shows the field as a column, or stops showing it.
+      let shown = columns.contains(name)
+      let toggled = shown ? columns.filter { $0 != name } : columns + [name]
       return [
-        "name": name,
+        "name": name, "shown": shown,
+        "column":
+          "/search?q=\(WebPages.query(q))&from=\(WebPages.query(from))&to=\(WebPages.query(to))&cols=\(WebPages.query(toggled.joined(separator: ",")))",
         "values": top.map { value -> [String: Any] in
           let term = "\(name):\"\(escaped(value.shown))\""
           return [
             "value": value.shown.isEmpty ? "(empty)" : value.shown,
             "count": Quantity.count(value.count),
-            "include": link(q.isEmpty ? term : "\(q) \(term)", from: from, to: to),
-            "exclude": link(q.isEmpty ? "-\(term)" : "\(q) -\(term)", from: from, to: to),
+            "include": link(q.isEmpty ? term : "\(q) \(term)", from: from, to: to, keep: keep),
+            "exclude": link(
+              q.isEmpty ? "-\(term)" : "\(q) -\(term)", from: from, to: to, keep: keep),
           ]
         },
       ]
@@ -55,7 +63,30 @@ enum SearchFacets {
     value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
   }
 
-  static func link(_ q: String, from: String, to: String) -> String {
-    "/search?q=\(WebPages.query(q))&from=\(WebPages.query(from))&to=\(WebPages.query(to))"
+  static func link(_ q: String, from: String, to: String, keep: String) -> String {
+    "/search?q=\(WebPages.query(q))&from=\(WebPages.query(from))&to=\(WebPages.query(to))\(keep)"
+  }
+}
+
+/// The fields shown as columns of the event list: as the URL says (`cols=level,service`), or
+/// by default for the log type of most of the events shown, those of them present.
+enum SearchColumns {
+  static let maxColumns = 6
+
+  static func parse(_ text: String) -> [String] {
+    var columns: [String] = []
+    for part in text.split(separator: ",") {
+      let name = part.trimmingCharacters(in: .whitespaces)
+      if !name.isEmpty, name.count <= 200, !columns.contains(name) { columns.append(name) }
+    }
+    return Array(columns.prefix(maxColumns))
+  }
+
+  static func defaults(for events: [Event]) -> [String] {
+    let cloudTrail = events.filter { $0.logType == "cloudtrail" }.count * 2 > events.count
+    let wanted =
+      cloudTrail
+      ? ["eventName", "userIdentity.arn", "sourceIPAddress", "awsRegion"] : ["level", "service"]
+    return wanted.filter { name in events.contains { $0.fields[name] != nil } }
   }
 }

@@ -32,24 +32,35 @@ extension WebPages {
     let q = parameters.get("q") ?? ""
     let from = parameters.get("from") ?? "24h"
     let to = parameters.get("to") ?? "now"
+    // Columns chosen (kept in the URL, so a search with its columns can be shared); every
+    // link of the page carries them.
+    let colsParam = parameters.get("cols")
+    let keep = colsParam.map { "&cols=\(Self.query($0))" } ?? ""
     var data: [String: Any] = [
       "q": q, "from": from, "to": to,
       "presets": Self.presets(retentionDays: caller.account.retentionDays).map { value, label in
         [
           "label": label, "current": value == from && to == "now",
-          "href": "/search?q=\(Self.query(q))&from=\(value)&to=now",
+          "href": "/search?q=\(Self.query(q))&from=\(value)&to=now\(keep)",
         ] as [String: Any]
       },
     ]
+    if let colsParam { data["colsParam"] = colsParam }
     do {
       let query = try SearchRoutes.query(
         q: q, from: from, to: to, cursor: parameters.get("cursor"), limit: 50)
       let fetchers = try await store.fetchers(of: caller.account.id)
       let page = try await store.search(query, of: caller.account.id)
+      let columns =
+        colsParam.map(SearchColumns.parse) ?? SearchColumns.defaults(for: page.events)
+      data["columns"] = columns
+      data["columnsClass"] = "cols-\(columns.count)"
       data["events"] = page.events.map {
-        Self.eventData($0, fetchers: fetchers, q: q, from: from, to: to)
+        Self.eventData(
+          $0, fetchers: fetchers, q: q, from: from, to: to, keep: keep, columns: columns)
       }
       data["searched"] = true
+      if !page.events.isEmpty { data["hasEvents"] = true }
       if page.events.isEmpty {
         var empty: [String: Any] = [
           "from": WebPage.time(query.from), "to": WebPage.time(query.to),
@@ -64,7 +75,7 @@ extension WebPages {
             empty["newest"] = [
               "time": WebPage.time(newest),
               "href":
-                "/search?q=\(Self.query(q))&from=\(Self.query(around.string(from: newest.addingTimeInterval(-3600))))&to=\(Self.query(around.string(from: newest.addingTimeInterval(60))))",
+                "/search?q=\(Self.query(q))&from=\(Self.query(around.string(from: newest.addingTimeInterval(-3600))))&to=\(Self.query(around.string(from: newest.addingTimeInterval(60))))\(keep)",
             ]
           } else {
             empty["noneKept"] = true
@@ -75,7 +86,7 @@ extension WebPages {
       data["problems"] = page.problems
       if let next = page.nextCursor {
         data["older"] =
-          "/search?q=\(Self.query(q))&from=\(Self.query(from))&to=\(Self.query(to))&cursor=\(Self.query(next))"
+          "/search?q=\(Self.query(q))&from=\(Self.query(from))&to=\(Self.query(to))&cursor=\(Self.query(next))\(keep)"
       }
       if !page.events.isEmpty {
         // The facets, from the newest matches (the page's own when they are all there).
@@ -85,7 +96,8 @@ extension WebPages {
         let sampled =
           parameters.get("cursor") == nil && page.nextCursor == nil
           ? page.events : try await store.search(sample, of: caller.account.id).events
-        let facets = SearchFacets.data(sampled, q: q, from: from, to: to)
+        let facets = SearchFacets.data(
+          sampled, q: q, from: from, to: to, keep: keep, columns: columns)
         if !facets.isEmpty {
           data["facets"] = facets
           data["hasFacets"] = true
@@ -94,7 +106,7 @@ extension WebPages {
           }
         }
       }
-      data["histogram"] = try await histogramData(query, q: q, caller: caller)
+      data["histogram"] = try await histogramData(query, q: q, keep: keep, caller: caller)
       data["noFetchers"] = fetchers.isEmpty
     } catch let problem as APIProblem {
       // In the form's words: no parameter name, no file path.
@@ -132,7 +144,8 @@ extension WebPages {
   }
 
   static func eventData(
-    _ event: Event, fetchers: [Fetcher], q: String, from: String, to: String
+    _ event: Event, fetchers: [Fetcher], q: String, from: String, to: String, keep: String,
+    columns: [String]
   ) -> [String: Any] {
     let short = event.message.count > 300 ? String(event.message.prefix(300)) + "…" : event.message
     let pretty = JSONHighlight.pieces(event.message)
@@ -144,11 +157,13 @@ extension WebPages {
         // Filter on this value: the query and field:"value".
         if field.key.allSatisfy({ !$0.isWhitespace && $0 != "(" && $0 != ")" && $0 != ":" }) {
           let term = "\(field.key):\"\(SearchFacets.escaped(field.value))\""
-          row["filter"] = SearchFacets.link(q.isEmpty ? term : "\(q) \(term)", from: from, to: to)
+          row["filter"] = SearchFacets.link(
+            q.isEmpty ? term : "\(q) \(term)", from: from, to: to, keep: keep)
         }
         return row
       },
       "hasFields": !event.fields.isEmpty,
+      "cells": columns.map { ["name": $0, "value": event.fields[$0] ?? "—"] },
       // A JSON message indented, its pieces coloured by kind.
       "pretty": pretty?.map { ["kind": $0.kind, "text": $0.text] } ?? [],
       "hasPretty": pretty != nil,
@@ -158,7 +173,7 @@ extension WebPages {
   }
 
   /// The histogram's bars, in a 600×120 box; each bar links to its own time range.
-  func histogramData(_ query: EventQuery, q: String, caller: Caller) async throws
+  func histogramData(_ query: EventQuery, q: String, keep: String, caller: Caller) async throws
     -> [String: Any]
   {
     let count = 60
@@ -179,7 +194,7 @@ extension WebPages {
         "w": String(format: "%.2f", max(1, slot - 1)), "h": String(format: "%.2f", h),
         "label": "\(WebPage.count(b.count)) events from \(WebPage.time(b.start))",
         "href":
-          "/search?q=\(Self.query(q))&from=\(Self.query(WebPage.machineTime(b.start)))&to=\(Self.query(WebPage.machineTime(end)))",
+          "/search?q=\(Self.query(q))&from=\(Self.query(WebPage.machineTime(b.start)))&to=\(Self.query(WebPage.machineTime(end)))\(keep)",
       ]
     }
     return [
