@@ -516,6 +516,21 @@ try:
     driver.find_element(By.CSS_SELECTOR, f"tr[data-fetcher='{fetcher_id}'] form[action$='/resume'] button").click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
     check("Resumed fetcher app-logs" in text(), "Resume from the page works and says so")
+    # The fetcher's own page has its controls: Pause, then Resume, and Re-check, each back
+    # on that page.
+    go("/fetchers/" + fetcher_id)
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/pause'] button").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
+    check(driver.current_url.endswith("/fetchers/" + fetcher_id) and "Paused fetcher app-logs" in text()
+          and "paused" in driver.find_element(By.CSS_SELECTOR, "h1 + p .badge").text,
+          "Pause on the fetcher's page pauses it and stays there")
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/resume'] button").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice"), "Resumed"))
+    check(driver.current_url.endswith("/fetchers/" + fetcher_id), "Resume there too")
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/check'] button").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice"), "check"))
+    check(driver.current_url.endswith("/fetchers/" + fetcher_id), "Re-check from the fetcher's page comes back to it")
+    accessible("a fetcher's page with its controls")
 
     # 12b. Metrics: create a delivery key on Ship metrics, deliver CloudWatch's JSON format
     # with it (the body built here: base64 and gzip by Python), chart it on Metrics.

@@ -26,6 +26,7 @@ extension WebPages {
     let s = f.status
     var data: [String: Any] = [
       "id": f.id, "name": f.name, "logType": f.logType, "enabled": f.enabled,
+      "connectionId": f.connectionID,
       "state": !f.enabled
         ? "paused"
         : (s.limitedUntil.map { $0 > Date() } == true
@@ -108,13 +109,14 @@ extension WebPages {
   {
     let (caller, connection) = try await ownedConnection(context)
     try caller.requireAdmin()
+    let form = try await WebForm.read(request, context: context)
     let check = try await connections.checker.check(connection, of: caller.account)
     _ = try await store.recordConnectionCheck(check, of: caller.account.id)
     let notice =
       check.succeeded
       ? "Every check of s3://\(connection.bucket)/\(connection.prefix) passed."
-      : "The check of s3://\(connection.bucket)/\(connection.prefix) failed: see its diagnosis below."
-    return WebRequestMiddleware.redirect(to: "/buckets", notice: (notice))
+      : "The check of s3://\(connection.bucket)/\(connection.prefix) failed: see its diagnosis on the Buckets page."
+    return WebRequestMiddleware.redirect(to: Self.back(form.value("back")), notice: (notice))
   }
 
   static func query(_ text: String) -> String {
@@ -224,18 +226,33 @@ extension WebPages {
   }
 
   @Sendable func pause(_ request: Request, context: FerryRequestContext) async throws -> Response {
-    try await setEnabled(false, context)
+    try await setEnabled(false, request, context)
   }
 
   @Sendable func resume(_ request: Request, context: FerryRequestContext) async throws -> Response {
-    try await setEnabled(true, context)
+    try await setEnabled(true, request, context)
   }
 
-  func setEnabled(_ enabled: Bool, _ context: FerryRequestContext) async throws -> Response {
+  func setEnabled(_ enabled: Bool, _ request: Request, _ context: FerryRequestContext)
+    async throws -> Response
+  {
     let (caller, fetcher) = try await ownedFetcher(context)
+    let form = try await WebForm.read(request, context: context)
     _ = try await fetchers.setEnabled(enabled, fetcher, caller: caller)
     return WebRequestMiddleware.redirect(
-      to: "/buckets", notice: ("\(enabled ? "Resumed" : "Paused") fetcher \(fetcher.name)."))
+      to: Self.back(form.value("back")),
+      notice: ("\(enabled ? "Resumed" : "Paused") fetcher \(fetcher.name)."))
+  }
+
+  /// Where a form of the buckets' controls goes back to: a fetcher's page when it came from
+  /// one (only such a path: no redirect elsewhere), the Buckets page otherwise.
+  static func back(_ path: String?) -> String {
+    guard let path, path.hasPrefix("/fetchers/"),
+      path.dropFirst("/fetchers/".count).allSatisfy({
+        $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_")
+      }), path.count > "/fetchers/".count
+    else { return "/buckets" }
+    return path
   }
 
   @Sendable func confirmFetcherDelete(_ request: Request, context: FerryRequestContext)
