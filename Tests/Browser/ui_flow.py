@@ -358,6 +358,9 @@ try:
     check(total == str(EVENTS), f"the histogram counts {EVENTS} matching events (got {total})")
     bars = driver.find_elements(By.CSS_SELECTOR, ".histogram rect")
     check(len(bars) >= 1, "the histogram draws bars")
+    keys = [k.text for k in driver.find_elements(By.CSS_SELECTOR, ".histogram-key")]
+    check(keys[:2] == ["info", "warn"] and len(driver.find_elements(By.CSS_SELECTOR, ".histogram > svg rect.lvl-1")) == 1,
+          f"the bars are stacked by level: info, then the one warn ({keys})")
     first = driver.find_element(By.CSS_SELECTOR, "ol.events li details")
     first.find_element(By.TAG_NAME, "summary").click()
     fields = first.find_element(By.CSS_SELECTOR, "table.fields").text

@@ -58,6 +58,18 @@ enum SearchFacets {
     }
   }
 
+  /// The most common values of `level` among `events` (at most 5, as written most often),
+  /// for the histogram's stacks; none when no event has a level.
+  static func levels(_ events: [Event]) -> [String] {
+    var counts: [String: Value] = [:]
+    for event in events {
+      guard let level = event.fields["level"], !level.isEmpty else { continue }
+      counts[level.lowercased(), default: Value(shown: level, count: 0)].count += 1
+    }
+    return counts.values.sorted { ($0.count, $1.shown) > ($1.count, $0.shown) }.prefix(5)
+      .map(\.shown)
+  }
+
   /// A value inside the query language's quotes: `\` and `"` escaped.
   static func escaped(_ value: String) -> String {
     value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")

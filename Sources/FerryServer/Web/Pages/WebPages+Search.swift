@@ -88,6 +88,7 @@ extension WebPages {
         data["older"] =
           "/search?q=\(Self.query(q))&from=\(Self.query(from))&to=\(Self.query(to))&cursor=\(Self.query(next))\(keep)"
       }
+      var levels: [String] = []
       if !page.events.isEmpty {
         // The facets, from the newest matches (the page's own when they are all there).
         var sample = query
@@ -98,6 +99,7 @@ extension WebPages {
           ? page.events : try await store.search(sample, of: caller.account.id).events
         let facets = SearchFacets.data(
           sampled, q: q, from: from, to: to, keep: keep, columns: columns)
+        levels = SearchFacets.levels(sampled)
         if !facets.isEmpty {
           data["facets"] = facets
           data["hasFacets"] = true
@@ -106,7 +108,8 @@ extension WebPages {
           }
         }
       }
-      data["histogram"] = try await histogramData(query, q: q, keep: keep, caller: caller)
+      data["histogram"] = try await histogramData(
+        query, q: q, keep: keep, levels: levels, caller: caller)
       data["noFetchers"] = fetchers.isEmpty
     } catch let problem as APIProblem {
       // In the form's words: no parameter name, no file path.
@@ -172,35 +175,76 @@ extension WebPages {
     ]
   }
 
-  /// The histogram's bars, in a 600×120 box; each bar links to its own time range.
-  func histogramData(_ query: EventQuery, q: String, keep: String, caller: Caller) async throws
-    -> [String: Any]
-  {
-    let count = 60
+  /// Round bar widths: the histogram takes the smallest that gives at most 60 bars.
+  static let roundIntervals = [
+    60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172_800, 604_800,
+  ]
+
+  /// The histogram's bars, in a 600×120 box, each as wide as a round interval and stacked by
+  /// `level` (its most common values, from the facets' sample; the rest as "other"); each
+  /// bar links to its own time range. Empty intervals stay empty.
+  func histogramData(
+    _ query: EventQuery, q: String, keep: String, levels: [String] = [], caller: Caller
+  ) async throws -> [String: Any] {
     let span = query.to.timeIntervalSince(query.from)
-    let seconds = max(1, Int((span / Double(count)).rounded(.up)))
+    let seconds =
+      Self.roundIntervals.first { Double($0) * 60 >= span }
+      ?? max(1, Int((span / 60).rounded(.up)))
     let buckets = try await store.histogram(query, of: caller.account.id, bucketSeconds: seconds)
+    // One count per level value and bucket (a bounded number of histograms: at most 5).
+    var byLevel: [[Int]] = []
+    for level in levels.prefix(5) {
+      var part = query
+      part.query = .and([query.query ?? .all, .field("level", .equals(level.lowercased()))])
+      let counts = try await store.histogram(part, of: caller.account.id, bucketSeconds: seconds)
+      byLevel.append(buckets.map { b in counts.first { $0.start == b.start }?.count ?? 0 })
+    }
     let highest = max(1, buckets.map(\.count).max() ?? 0)
     let total = buckets.reduce(0) { $0 + $1.count }
     let width = 600.0
     let height = 120.0
     let slot = width * Double(seconds) / max(span, 1)
-    let bars: [[String: Any]] = buckets.filter { $0.count > 0 }.map { b in
+    var bars: [[String: Any]] = []
+    for (n, b) in buckets.enumerated() where b.count > 0 {
       let x = width * b.start.timeIntervalSince(query.from) / max(span, 1)
-      let h = max(1, height * Double(b.count) / Double(highest))
       let end = b.start.addingTimeInterval(Double(seconds))
-      return [
-        "x": String(format: "%.2f", max(0, x)), "y": String(format: "%.2f", height - h),
-        "w": String(format: "%.2f", max(1, slot - 1)), "h": String(format: "%.2f", h),
-        "label": "\(WebPage.count(b.count)) events from \(WebPage.time(b.start))",
+      // The stack, bottom up: each level's part, then what is left.
+      var parts: [(String, Int)] = levels.prefix(5).enumerated().map {
+        ("lvl-\($0.offset)", byLevel[$0.offset][n])
+      }
+      let known = parts.reduce(0) { $0 + $1.1 }
+      parts.append(("lvl-other", max(0, b.count - known)))
+      var bottom = height
+      var rects: [[String: Any]] = []
+      for (kind, count) in parts where count > 0 {
+        let h = max(0.5, height * Double(count) / Double(highest))
+        bottom -= h
+        rects.append([
+          "kind": kind, "y": String(format: "%.2f", max(0, bottom)), "h": String(format: "%.2f", h),
+        ])
+      }
+      let detail = zip(levels.prefix(5), byLevel.map { $0[n] }).filter { $0.1 > 0 }
+        .map { "\(WebPage.count($0.1)) \($0.0)" }.joined(separator: ", ")
+      bars.append([
+        "x": String(format: "%.2f", max(0, x)), "w": String(format: "%.2f", max(1, slot - 1)),
+        "rects": rects,
+        "label":
+          "\(WebPage.count(b.count)) events from \(WebPage.time(b.start))"
+          + (detail.isEmpty ? "" : " (\(detail))"),
         "href":
           "/search?q=\(Self.query(q))&from=\(Self.query(WebPage.machineTime(b.start)))&to=\(Self.query(WebPage.machineTime(end)))\(keep)",
-      ]
+      ])
     }
-    return [
+    var data: [String: Any] = [
       "bars": bars, "total": WebPage.count(total), "highest": WebPage.count(highest),
       "from": WebPage.time(query.from), "to": WebPage.time(query.to),
       "bucket": WebPage.duration(Double(seconds)),
     ]
+    if !levels.isEmpty {
+      data["legend"] =
+        levels.prefix(5).enumerated().map { ["kind": "lvl-\($0.offset)", "label": $0.element] }
+        + [["kind": "lvl-other", "label": "other"]]
+    }
+    return data
   }
 }
