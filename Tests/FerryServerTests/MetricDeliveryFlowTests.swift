@@ -88,6 +88,16 @@ struct MetricDeliveryFlowTests {
       #expect(answer.json["errorMessage"] is String)
       #expect(answer.json["timestamp"] is NSNumber)
     }
+    // Another major version of Firehose's protocol: 400, saying which is spoken.
+    let otherVersion = try await api.call(
+      .POST, Self.path, token: nil, bytes: body,
+      headers: Self.headers("req-1", key: key).map {
+        $0.0 == "X-Amz-Firehose-Protocol-Version" ? ($0.0, "2.0") : $0
+      })
+    #expect(otherVersion.status == 400, "\(otherVersion.text)")
+    #expect(
+      (otherVersion.json["errorMessage"] as? String)?.contains("version 1.0") == true,
+      "\(otherVersion.text)")
     // An API token is not a delivery key.
     let asToken = try await api.call(
       .POST, Self.path, token: nil, bytes: body, headers: Self.headers("req-1", key: token))

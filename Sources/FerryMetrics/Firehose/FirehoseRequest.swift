@@ -140,8 +140,8 @@ public enum FirehoseAnswer {
 
 /// A value from a request quoted in a message: escaped (control characters as `\n`,
 /// `\u{1B}`) and cut to 100 characters, so that it cannot fake lines or run long.
-enum Shown {
-  static func quoted(_ text: String) -> String {
+public enum Shown {
+  public static func quoted(_ text: String) -> String {
     let cut = text.count > 100 ? String(text.prefix(100)) + "…" : text
     return String(reflecting: cut)
   }

@@ -33,6 +33,7 @@ struct FirehoseRoutes {
   static let accessKeyHeader = HTTPField.Name("X-Amz-Firehose-Access-Key")
   static let sourceARNHeader = HTTPField.Name("X-Amz-Firehose-Source-Arn")
   static let attributesHeader = HTTPField.Name("X-Amz-Firehose-Common-Attributes")
+  static let protocolHeader = HTTPField.Name("X-Amz-Firehose-Protocol-Version")
 
   @Sendable func receive(_ request: Request, context: FerryRequestContext) async throws -> Response
   {
@@ -56,6 +57,16 @@ struct FirehoseRoutes {
     } catch {
       return Self.answer(
         .serviceUnavailable, headerID, "Ferry's store is unavailable; Firehose will retry")
+    }
+    // Firehose sends version 1.0 of its protocol; a later major version may mean another
+    // body, so it is refused (400: Firehose retries, then backs the data up to S3).
+    if let version = Self.protocolHeader.flatMap({ request.headers[$0] }),
+      version.split(separator: ".").first.map(String.init) != "1"
+    {
+      return Self.answer(
+        .badRequest, headerID,
+        "X-Amz-Firehose-Protocol-Version \(Shown.quoted(String(version.prefix(40)))) is not supported: Ferry speaks version 1.0 of Firehose's HTTP endpoint delivery protocol"
+      )
     }
     let logger = context.logger
     return await gate.run { await deliver(request, key: key, headerID: headerID, logger: logger) }
