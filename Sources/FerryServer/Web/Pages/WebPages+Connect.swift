@@ -229,6 +229,15 @@ extension WebPages {
 
 /// A connection check as pages show it.
 enum CheckView {
+  /// A diagnosis's fix cut into its sentence and, when its following lines are a JSON
+  /// document (the trust policy to set), that document as its own block.
+  static func fixLines(_ fix: String) -> (sentence: String, document: String?) {
+    guard let newline = fix.firstIndex(of: "\n") else { return (fix, nil) }
+    let rest = fix[fix.index(after: newline)...].trimmingCharacters(in: .whitespacesAndNewlines)
+    guard rest.hasPrefix("{") else { return (fix, nil) }
+    return (String(fix[..<newline]), rest)
+  }
+
   static func data(_ check: ConnectionCheck) -> [String: Any] {
     var data: [String: Any] = [
       "ok": check.succeeded, "checkedAt": WebPage.time(check.checkedAt),
@@ -237,9 +246,11 @@ enum CheckView {
     if let diagnosis = check.diagnosis {
       var d: [String: Any] = [
         "code": diagnosis.code, "step": diagnosis.step.title, "cause": diagnosis.cause,
-        "fix": diagnosis.fix, "otherCauses": diagnosis.otherCauses,
+        "fix": Self.fixLines(diagnosis.fix).sentence, "otherCauses": diagnosis.otherCauses,
         "hasOtherCauses": !diagnosis.otherCauses.isEmpty,
       ]
+      // A fix that ends with a document (a trust policy) shows it indented, apart.
+      if let document = Self.fixLines(diagnosis.fix).document { d["fixDocument"] = document }
       if let statement = diagnosis.statementToAdd { d["statement"] = statement }
       if let aws = diagnosis.awsError {
         d["aws"] = [
