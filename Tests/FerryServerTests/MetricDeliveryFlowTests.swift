@@ -271,6 +271,15 @@ struct MetricDeliveryFlowTests {
     #expect(
       stream["formats"] as? [String] == ["json", "opentelemetry0.7", "opentelemetry1.0"])
     #expect(stream["refusedLastHour"] as? Int == 0 && stream["deliveriesLastHour"] as? Int == 1)
+    // The CLI lists the series, the stream's status and the delivery.
+    let cli = try await Subprocess.runOffPool(
+      TestPaths.ferryExecutable, ["metrics", "list", "--server", server.url, "--token", token])
+    #expect(cli.status == 0, "\(cli.stderr)")
+    let streamLine = cli.stdout.split(separator: "\n").first {
+      $0.hasPrefix("MyMetricStream") && $0.contains("json,opentelemetry0.7,opentelemetry1.0")
+    }
+    #expect(streamLine?.contains(" 1000 ") == true, "\(cli.stdout.prefix(3000))")
+    #expect(cli.stdout.contains("STREAM") && cli.stdout.contains("AWS/EC2"))
 
     let range = "from=2026-01-01T00:00:00Z&to=2026-01-01T00:05:00Z"
     for n in [7, 4_321, 9_999] {

@@ -100,4 +100,9 @@ extension JSONValue {
     if case .bool(let flag) = self { return flag }
     return nil
   }
+
+  var doubleValue: Double? {
+    if case .number(let number) = self { return number }
+    return nil
+  }
 }

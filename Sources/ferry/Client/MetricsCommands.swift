@@ -70,7 +70,9 @@ struct MetricsKeyRevoke: AsyncParsableCommand {
 struct MetricsList: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
-    abstract: "List the metric series received, and the latest deliveries with their outcome.")
+    abstract:
+      "List the metric series received, each stream's status, and the latest deliveries with their outcome."
+  )
   @OptionGroup var server: ServerOptions
 
   func run() async throws {
@@ -90,6 +92,27 @@ struct MetricsList: AsyncParsableCommand {
         ]
         let points = s["points"]?.intValue.map(String.init) ?? ""
         rows.append(names + [points, s["lastPoint"]?.stringValue ?? ""])
+      }
+      Output.table(rows)
+    }
+    let streams = answer["streams"]?.arrayValue ?? []
+    if !streams.isEmpty {
+      // Each stream's status: rates over the last ten minutes, refusals over the hour.
+      print("")
+      var rows = [
+        ["STREAM", "LAST DELIVERY", "RECORDS/MIN", "POINTS/MIN", "REFUSED (1H)", "FORMATS"]
+      ]
+      for s in streams {
+        func rate(_ name: String) -> String {
+          guard let value = s[name]?.doubleValue else { return "" }
+          return value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        }
+        rows.append([
+          s["stream"]?.stringValue ?? "", s["lastDelivery"]?.stringValue ?? "",
+          rate("recordsPerMinute"), rate("pointsPerMinute"),
+          s["refusedLastHour"]?.intValue.map(String.init) ?? "",
+          (s["formats"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ","),
+        ])
       }
       Output.table(rows)
     }
