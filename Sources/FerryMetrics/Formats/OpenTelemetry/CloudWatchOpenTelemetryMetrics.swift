@@ -36,7 +36,7 @@ public enum CloudWatchOpenTelemetryMetrics {
       let end = after + Int(length)
       let request: Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceRequest
       do {
-        request = try .init(serializedBytes: Array(record[after..<end]))
+        request = try .init(serializedBytes: record[after..<end])
       } catch {
         throw MetricRecordError(
           "message \(message) is not an OpenTelemetry ExportMetricsServiceRequest (\(error))")
